@@ -1,0 +1,61 @@
+"""autoseq: AutoML for recurrent sequence models.
+
+Importing ``autoseq`` does not import TensorFlow; the heavy parts load when first used.
+
+Example:
+    >>> import autoseq
+    >>> result = autoseq.search("examples/airline.csv", target="passengers", horizon=12,
+    ...                         space="fast", trials=4, max_epochs=5)
+    >>> result.best["model"]
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "search": "autoseq._search",
+    "SearchResult": "autoseq._search",
+    "SearchInterrupted": "autoseq._search",
+    "SearchSpace": "autoseq.space",
+    "Int": "autoseq.space",
+    "Float": "autoseq.space",
+    "Choice": "autoseq.space",
+    "Bool": "autoseq.space",
+    "Fixed": "autoseq.space",
+    "load_search_space": "autoseq.space",
+    "list_spaces": "autoseq.space",
+    "register_builder": "autoseq.builder",
+    "ModelContext": "autoseq.builder",
+    "load_series": "autoseq.data",
+    "ForecastData": "autoseq.data",
+    "open_run": "autoseq.run",
+    "AutoseqError": "autoseq.exceptions",
+    "DataError": "autoseq.exceptions",
+    "SearchSpaceError": "autoseq.exceptions",
+    "SearchError": "autoseq.exceptions",
+    "StorageError": "autoseq.exceptions",
+    "AllTrialsFailedError": "autoseq.exceptions",
+    "ModelError": "autoseq.exceptions",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autoseq' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,37 @@
+"""Options shared by several CLI commands, declared once."""
+
+from __future__ import annotations
+
+import click
+
+from autoseq.exceptions import DataError
+
+
+def debug_option(f):
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+                        help="Show tracebacks on errors.")(f)
+
+
+def quiet_option(f):
+    return click.option("--quiet", "-q", is_flag=True, help="Print only errors and the result.")(f)
+
+
+class SizeType(click.ParamType):
+    """A row count (``50``) or a fraction in (0, 1) (``0.2``)."""
+
+    name = "ROWS|FRACTION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int | float):
+            return value
+        try:
+            num = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a row count or a fraction", param, ctx)
+        if num <= 0:
+            raise DataError(f"--{param.name.replace('_', '-')} must be a row count ≥ 1 or a "
+                            f"fraction in (0, 1). Received: {value}")
+        return int(num) if num >= 1 and num.is_integer() else num
+
+
+SIZE = SizeType()

@@ -1,0 +1,128 @@
+"""Terminal rendering for the CLI: progress of a search and the leaderboard table."""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+_err = Console(stderr=True, highlight=False)
+# Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
+_out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+TABLE_COLUMNS = ("rank", "model", "trial", "state", "val_loss", "val_mae", "lookback",
+                 "learning_rate", "epochs", "seconds", "cudnn_eligible")
+
+
+class SearchProgress:
+    """Shows trial n/N, best so far and elapsed/ETA; one line per finished trial."""
+
+    def __init__(self, *, quiet: bool = False):
+        self.quiet = quiet
+        self.progress = Progress(TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[best]}"), TimeElapsedColumn(),
+                                 TextColumn("ETA"), TimeRemainingColumn(), console=_err,
+                                 transient=True, disable=quiet)
+        self.task = None
+
+    def __enter__(self) -> SearchProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.progress.__exit__(*exc)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event["kind"]
+        if kind == "start":
+            self._start(event)
+        elif kind == "trial":
+            self._trial(event)
+
+    def _start(self, e: dict[str, Any]) -> None:
+        data = e["data"]
+        split = data.split
+        if not self.quiet:
+            _err.print(f"run folder: {escape(str(e['run_dir']))}")
+            _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
+                       f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
+                       f"{data.horizon}, seasons {data.seasons or 'none'}")
+            for b in e["baselines"]:
+                _err.print(f"baseline {escape(b.name)}: val_loss {b.loss:.4g}, val MAE {b.mae:.4g}")
+            if e["done"]:
+                _err.print(f"resuming: {e['done']} of {e['total']} trials already done")
+        self.task = self.progress.add_task("search", total=e["total"],
+                                           completed=min(e["done"], e["total"]), best="")
+
+    def _trial(self, e: dict[str, Any]) -> None:
+        r = e["record"]
+        res = r.result
+        cfg = r.config
+        if r.state in ("complete", "pruned"):
+            msg = (f"trial {r.number:>3} {r.state:<8} val_loss {res['val_loss']:.4g}  "
+                   f"val MAE {res['val_mae']:.4g}  {escape(_short(cfg))}  "
+                   f"{res.get('epochs', 0)} ep {res.get('seconds', 0):.1f}s")
+        else:
+            msg = f"trial {r.number:>3} {r.state:<8} {escape(str(r.reason))}"
+        if not self.quiet:
+            self.progress.console.print(msg)
+        best = e["best"]
+        best_txt = "" if best is None else f"best {best['val_loss']:.4g} (trial {best['trial']})"
+        self.progress.update(self.task, completed=min(e["done"], e["total"]), best=best_txt)
+
+
+def _short(cfg: dict[str, Any]) -> str:
+    parts = [f"{cfg.get('cell')}", f"d{cfg.get('depth')}", f"u{cfg.get('units')}"]
+    if cfg.get("bidirectional"):
+        parts.append("bi")
+    parts.append(f"lb{cfg.get('lookback')}")
+    parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
+    return " ".join(parts)
+
+
+def leaderboard_table(board: pd.DataFrame, *, top: int = 10) -> Table:
+    """A rich table of the top rows of a leaderboard."""
+    table = Table(title="leaderboard (validation)", show_lines=False)
+    cols = [c for c in TABLE_COLUMNS if c in board.columns]
+    for c in cols:
+        table.add_column(c, justify="right" if c not in ("model", "state") else "left")
+    ranked = board[board["rank"].notna()].head(top)
+    for _, row in ranked.iterrows():
+        table.add_row(*[escape(_fmt(row[c])) for c in cols])
+    return table
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def print_result(result: Any, *, interrupted: bool = False) -> None:
+    """Print the top of the leaderboard and the best trial's skill over the best baseline."""
+    _out.print(leaderboard_table(result.leaderboard))
+    best, base = result.best, result.best_baseline
+    if best is not None and base is not None:
+        skill = result.skill
+        verdict = "better" if skill is not None and skill > 0 else "worse"
+        _out.print(f"best: {escape(str(best['model']))} (trial {best['trial']}): val MAE "
+                   f"{best['val_mae']:.4g} vs {escape(base['model'])} {base['val_mae']:.4g} → "
+                   f"{abs(skill) * 100:.1f}% {verdict} than the best baseline")
+    _out.print(f"leaderboard: {escape(str(result.run_dir / 'leaderboard.csv'))}")
+    if result.stopped_reason and not interrupted:
+        _err.print(f"note: stopped early: {escape(result.stopped_reason)}")

@@ -1,0 +1,192 @@
+"""One trial: suggest → build → fit → evaluate → ``TrialResult`` (with ``clear_session``)."""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from autoseq._io import write_json_atomic, write_with_atomic
+from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
+from autoseq.data import ForecastData
+from autoseq.space import SearchSpace, Suggester
+
+WEIGHTS = "model.weights.h5"
+
+
+class Reporter(Protocol):
+    """Receives the validation loss after each epoch; answers whether to prune the trial."""
+
+    def report(self, value: float, epoch: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """Settings shared by every trial of a search."""
+
+    max_epochs: int = 20
+    patience: int = 5
+    seed: int = 0
+    builder: str = "rnn"
+    eval_batch_size: int = 512
+
+
+@dataclass
+class TrialResult:
+    """What a trial produced. ``state`` is ``complete``, ``pruned`` or ``failed``."""
+
+    state: str
+    config: dict[str, Any]
+    val_loss: float | None = None
+    val_mae: float | None = None
+    epochs: int = 0
+    best_epoch: int | None = None
+    seconds: float = 0.0
+    params: int | None = None
+    cudnn_eligible: bool = False
+    reason: str | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def attrs(self) -> dict[str, Any]:
+        """JSON-ready attributes to store with the trial in the study."""
+        d = asdict(self)
+        d.pop("history")
+        return d
+
+
+def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: ForecastData,
+              space: SearchSpace, settings: TrialSettings, trial_dir: Path) -> TrialResult:
+    """Train and evaluate one configuration drawn from ``space``.
+
+    The best epoch's weights are written to ``trial_dir``. A non-finite loss or a build error
+    gives a ``failed`` result with its reason instead of raising; ``KeyboardInterrupt`` propagates.
+    """
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+    seed = settings.seed * 1000 + number
+    keras.utils.set_random_seed(seed)
+    start = time.perf_counter()
+    config = resolve_config(space.sample(suggester), builder=space.builder,
+                            horizon=data.horizon, season=data.main_season,
+                            max_lookback=data.max_lookback)
+    result = TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config))
+    ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs, horizon=data.horizon,
+                       n_targets=data.n_targets, seed=seed, season=data.main_season)
+    try:
+        model = build_model(config, ctx, builder=space.builder)
+    except (ValueError, TypeError) as exc:
+        result.reason = f"model could not be built: {exc}".splitlines()[0]
+        result.seconds = time.perf_counter() - start
+        return result
+    result.params = int(model.count_params())
+    train = data.dataset("train", lookback=ctx.lookback, batch_size=config["batch_size"],
+                         shuffle=True, seed=seed)
+    val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size)
+    monitor = _Monitor(reporter, patience=settings.patience)
+    model.fit(train, validation_data=val, epochs=settings.max_epochs, callbacks=[monitor],
+              shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
+    result.history = monitor.history
+    result.epochs = monitor.epochs
+    result.seconds = time.perf_counter() - start
+    if monitor.diverged:
+        result.reason = monitor.diverged
+        return _finish(result, model)
+    if monitor.best_weights is None:
+        result.reason = "no epoch finished with a finite validation loss"
+        return _finish(result, model)
+    model.set_weights(monitor.best_weights)
+    result.best_epoch = monitor.best_epoch
+    pred = model.predict(val, verbose=0)
+    truth = data.targets("val")
+    val_loss = float(np.mean((pred - truth) ** 2))
+    if not math.isfinite(val_loss):
+        result.reason = "validation predictions are not finite"
+        return _finish(result, model)
+    units = data.scaler.inverse(pred, data.target_idx) - data.targets("val", scaled=False)
+    result.val_loss = val_loss
+    result.val_mae = float(np.mean(np.abs(units)))
+    result.state = "pruned" if monitor.pruned else "complete"
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    write_with_atomic(trial_dir / WEIGHTS, lambda p: model.save_weights(str(p)))
+    write_json_atomic(trial_dir / "trial.json", {"number": number, **result.attrs(),
+                                                 "history": result.history})
+    result.seconds = time.perf_counter() - start
+    return _finish(result, model)
+
+
+def _finish(result: TrialResult, model: Any) -> TrialResult:
+    import keras
+
+    del model
+    keras.backend.clear_session()
+    gc.collect()
+    return result
+
+
+class _Monitor:
+    """Keras callback: tracks the best epoch, stops early, detects divergence, asks to prune."""
+
+    def __new__(cls, *args, **kwargs):
+        import keras
+
+        class _Impl(keras.callbacks.Callback):
+            def __init__(self, reporter: Reporter, patience: int):
+                super().__init__()
+                self.reporter = reporter
+                self.patience = patience
+                self.history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+                self.best = math.inf
+                self.best_epoch: int | None = None
+                self.best_weights = None
+                self.epochs = 0
+                self.wait = 0
+                self.diverged: str | None = None
+                self.pruned = False
+
+            def on_train_batch_end(self, batch, logs=None):
+                loss = (logs or {}).get("loss")
+                if loss is not None and not math.isfinite(float(loss)):
+                    self.diverged = (f"loss diverged ({float(loss)}) at epoch {self.epochs + 1}: "
+                                     "try clipping or a lower learning rate")
+                    self.model.stop_training = True
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs or {}
+                self.epochs = epoch + 1
+                loss = float(logs.get("loss", math.nan))
+                val = float(logs.get("val_loss", math.nan))
+                self.history["loss"].append(loss)
+                self.history["val_loss"].append(val)
+                if self.diverged:
+                    return
+                if not (math.isfinite(loss) and math.isfinite(val)):
+                    self.diverged = (f"loss diverged ({loss if not math.isfinite(loss) else val}) "
+                                     f"at epoch {epoch + 1}: try clipping or a lower learning "
+                                     "rate")
+                    self.model.stop_training = True
+                    return
+                if val < self.best:
+                    self.best, self.best_epoch, self.wait = val, epoch + 1, 0
+                    self.best_weights = self.model.get_weights()
+                else:
+                    self.wait += 1
+                    if self.wait >= self.patience:
+                        self.model.stop_training = True
+                if self.reporter.report(val, epoch):
+                    self.pruned = True
+                    self.model.stop_training = True
+
+        return _Impl(*args, **kwargs)
+
+
+def load_trial_json(trial_dir: Path) -> dict[str, Any]:
+    """The ``trial.json`` a finished trial wrote."""
+    return json.loads((trial_dir / "trial.json").read_text(encoding="utf-8"))

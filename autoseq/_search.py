@@ -1,0 +1,267 @@
+"""``search(...)``: from a CSV to a ranked leaderboard, with the study kept in the run folder."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from autoseq import __version__
+from autoseq._io import write_json_atomic
+from autoseq._objective import TrialSettings, run_trial
+from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
+from autoseq.baselines import BaselineScore, score_baselines
+from autoseq.builder import check_space
+from autoseq.data import ForecastData, load_series
+from autoseq.exceptions import AllTrialsFailedError, SearchError
+from autoseq.leaderboard import (
+    best_baseline_row,
+    best_trial_row,
+    build_leaderboard,
+    write_leaderboard,
+)
+from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
+from autoseq.space import SearchSpace, load_search_space
+
+logger = logging.getLogger("autoseq")
+
+Event = dict[str, Any]
+
+
+@dataclass
+class SearchResult:
+    """What a search leaves: the run folder, the leaderboard and the baselines."""
+
+    run_dir: Path
+    leaderboard: pd.DataFrame
+    baselines: list[BaselineScore] = field(default_factory=list)
+    stopped_reason: str | None = None
+
+    @property
+    def best(self) -> dict[str, Any] | None:
+        """The best trial's leaderboard row as a dict (``None`` when no trial has a result)."""
+        row = best_trial_row(self.leaderboard)
+        return None if row is None else row.to_dict()
+
+    @property
+    def best_baseline(self) -> dict[str, Any] | None:
+        row = best_baseline_row(self.leaderboard)
+        return None if row is None else row.to_dict()
+
+    @property
+    def skill(self) -> float | None:
+        """``1 - MAE(best) / MAE(best baseline)`` on validation: > 0 means the model wins."""
+        b, base = self.best, self.best_baseline
+        if not b or not base or not base["val_mae"]:
+            return None
+        return 1.0 - float(b["val_mae"]) / float(base["val_mae"])
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a search; ``result`` holds the leaderboard of the finished trials."""
+
+    def __init__(self, result: SearchResult):
+        super().__init__("search interrupted")
+        self.result = result
+
+
+def search(
+    data: str | Path,
+    *,
+    target: str | list[str],
+    time_col: str | None = None,
+    covariates: list[str] | None = None,
+    horizon: int = 1,
+    space: str | Path | SearchSpace = "default",
+    trials: int = 20,
+    timeout: float | None = None,
+    max_epochs: int = 20,
+    patience: int = 5,
+    val_size: float | int | None = None,
+    test_size: float | int | None = None,
+    out: str | Path | None = None,
+    storage: str | None = None,
+    study: str = "autoseq",
+    seed: int = 0,
+    backend: str = "optuna",
+    algorithm: str | None = None,
+    max_gap: int = 12,
+    max_failures: int = 10,
+    on_event: Callable[[Event], None] | None = None,
+) -> SearchResult:
+    """Search recurrent architectures for a forecasting CSV and rank them.
+
+    ``trials`` is the study's total of trials with a result (complete or pruned): calling again
+    on the same run folder continues up to it and never re-runs a finished trial.
+
+    Args:
+        data: CSV with a time column and numeric columns.
+        target: column(s) to forecast; other numeric columns are past covariates.
+        horizon: steps to forecast.
+        space: a built-in space name, a YAML path, or a ``SearchSpace``.
+        trials: total trials with a result in the study.
+        timeout: seconds after which no new trial starts.
+        out: run folder (default ``results/<file>-<target>``).
+        storage: study storage URL (default ``sqlite:///<out>/study.db``).
+        seed: seeds the sampler and every trial.
+
+    Returns:
+        A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
+
+    Raises:
+        DataError, SearchSpaceError, SearchError: bad input or settings (nothing written).
+        AllTrialsFailedError: no trial produced a result.
+        SearchInterrupted: Ctrl-C; the finished trials are kept and ranked.
+
+    Example:
+        >>> result = autoseq.search("examples/airline.csv", target="passengers", horizon=12,
+        ...                         space="fast", trials=4, max_epochs=5)
+        >>> result.leaderboard.head()
+    """
+    emit = on_event or (lambda e: None)
+    targets = [target] if isinstance(target, str) else list(target)
+    if trials < 1:
+        raise SearchError(f"--trials must be at least 1. Received: {trials}")
+    if max_epochs < 1:
+        raise SearchError(f"--max-epochs must be at least 1. Received: {max_epochs}")
+    space = load_search_space(space)
+    check_space(space)
+    series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
+                         max_gap=max_gap)
+    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size)
+    run_dir = Path(out) if out else Path("results") / _default_name(data, targets)
+    settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
+                             builder=space.builder)
+    meta = _meta(fdata, space, settings, max_gap=max_gap)
+    storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
+    _check_run_dir(run_dir, meta)
+    engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
+                          algorithm=algorithm)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        engine.open(meta={k: meta[k] for k in ("fingerprint", "space", "settings")})
+    except BaseException:
+        if not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        raise
+    write_json_atomic(run_dir / RUN_FILE, meta | {
+        "autoseq_version": __version__,
+        "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
+                    "study": study},
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    baselines = score_baselines(fdata, "val")
+    extra = [p for p in space.names]
+
+    def leaderboard() -> pd.DataFrame:
+        board = build_leaderboard(engine.records(), baselines, extra_params=extra)
+        write_leaderboard(board, run_dir / LEADERBOARD)
+        return board
+
+    records = engine.records()
+    emit({"kind": "start", "run_dir": run_dir, "total": trials, "done": count_done(records),
+          "baselines": baselines, "data": fdata})
+    started = time.monotonic()
+    state = {"failures": 0, "stopped": None, "last_reason": None}
+
+    def should_stop() -> bool:
+        if timeout is not None and time.monotonic() - started >= timeout:
+            state["stopped"] = f"timeout of {timeout:g} s reached"
+            return True
+        if state["failures"] >= max_failures:
+            state["stopped"] = (f"{state['failures']} trials in a row failed (last: "
+                                f"{state['last_reason']})")
+            return True
+        return False
+
+    def on_record(record: TrialRecord) -> None:
+        if record.state in ("complete", "pruned"):
+            state["failures"] = 0
+        else:
+            state["failures"] += 1
+            state["last_reason"] = record.reason
+        board = leaderboard()
+        emit({"kind": "trial", "record": record, "done": count_done(engine.records()),
+              "total": trials, "best": best_trial_row(board), "elapsed": time.monotonic() - started})
+
+    def trial_fn(suggester, reporter, number):
+        emit({"kind": "trial_start", "number": number})
+        return run_trial(suggester, reporter, number=number, data=fdata, space=space,
+                         settings=settings, trial_dir=trial_dir(run_dir, number))
+
+    try:
+        engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
+    except KeyboardInterrupt:
+        result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
+        engine.close()
+        raise SearchInterrupted(result) from None
+    board = leaderboard()
+    engine.close()
+    result = SearchResult(run_dir, board, baselines, state["stopped"])
+    if result.best is None:
+        reason = state["last_reason"] or state["stopped"] or "no trial finished"
+        raise AllTrialsFailedError(f"every trial failed (last reason: {reason}); see "
+                                   f"{run_dir / LEADERBOARD} for each trial's reason")
+    if state["stopped"]:
+        logger.warning("search stopped early: %s", state["stopped"])
+    emit({"kind": "end", "result": result})
+    return result
+
+
+def _default_name(data: str | Path, targets: list[str]) -> str:
+    name = f"{Path(data).stem}-{'-'.join(targets)}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
+
+
+def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
+          max_gap: int) -> dict[str, Any]:
+    series = fdata.series
+    return {
+        "fingerprint": series.fingerprint,
+        "space": space.to_dict(),
+        "settings": {
+            "task": "forecast",
+            "targets": list(series.targets),
+            "covariates": list(series.covariates),
+            "time_col": series.time_col,
+            "horizon": fdata.horizon,
+            "val_rows": fdata.split.val,
+            "test_rows": fdata.split.test,
+            "seasons": fdata.seasons,
+            "max_gap": max_gap,
+            "max_epochs": settings.max_epochs,
+            "patience": settings.patience,
+            "seed": settings.seed,
+            "builder": settings.builder,
+        },
+        "data": series.summary() | {"source": str(Path(series.source).resolve())},
+        "split": fdata.describe(),
+    }
+
+
+def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
+    if not (run_dir / RUN_FILE).exists():
+        if run_dir.exists() and run_dir.is_file():
+            raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
+        return
+    old = open_run(run_dir).info
+    for key, what in (("fingerprint", "data"), ("space", "search space"),
+                      ("settings", "settings")):
+        if old.get(key) != meta[key]:
+            diff = _first_diff(old.get(key), meta[key])
+            raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
+                              f"{diff}; pass a new --out to start another search")
+
+
+def _first_diff(a: Any, b: Any) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in list(b) + [k for k in a if k not in b]:
+            if a.get(k) != b.get(k):
+                return f" ({k}: {a.get(k)!r} then, {b.get(k)!r} now)"
+    return ""

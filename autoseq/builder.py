@@ -1,0 +1,231 @@
+"""Resolved hyperparameters → compiled ``keras.Model``: the only place layers are made."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from autoseq.exceptions import SearchSpaceError
+from autoseq.space import Choice, Fixed, SearchSpace
+
+CELLS = ("simple_rnn", "lstm", "gru")
+RNN_DEFAULTS: dict[str, Any] = {
+    "cell": "lstm",
+    "depth": 1,
+    "units": 32,
+    "bidirectional": False,
+    "dropout": 0.0,
+    "recurrent_dropout": 0.0,
+    "clipping": "none",
+    "clipnorm": None,
+    "clipvalue": None,
+    "learning_rate": 1e-3,
+    "lookback": "2x horizon",
+    "batch_size": 32,
+    "anchor": "none",
+}
+ANCHORS = ("none", "last", "seasonal")
+_LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
+
+
+@dataclass(frozen=True)
+class ModelContext:
+    """What a builder needs to know about the data, beside the configuration."""
+
+    lookback: int
+    n_inputs: int
+    horizon: int
+    n_targets: int
+    seed: int = 0
+    season: int = 1
+
+
+BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
+
+
+@dataclass(frozen=True)
+class _Builder:
+    fn: BuilderFn
+    defaults: dict[str, Any]
+    strict: bool
+
+
+_REGISTRY: dict[str, _Builder] = {}
+
+
+def register_builder(name: str, fn: BuilderFn, *, defaults: dict[str, Any] | None = None,
+                     strict: bool = False) -> None:
+    """Register a model builder that a search space can name with ``builder: NAME``.
+
+    ``fn(config, context)`` returns a Keras model mapping ``[batch, lookback, n_inputs]`` to
+    ``[batch, horizon, n_targets]``. If it is not compiled, autoseq compiles it with Adam at
+    ``config["learning_rate"]`` (with the configured clipping) and mean squared error.
+    ``config`` always holds ``lookback`` and ``batch_size`` (resolved) and the ``defaults``.
+
+    Args:
+        name: the builder's name.
+        fn: the builder function.
+        defaults: values for parameters a space leaves out.
+        strict: refuse spaces with parameters outside ``defaults``.
+
+    Example:
+        >>> def conv_gru(config, ctx):
+        ...     import keras
+        ...     x = keras.Input((ctx.lookback, ctx.n_inputs))
+        ...     h = keras.layers.GRU(config["units"])(keras.layers.Conv1D(8, 3)(x))
+        ...     y = keras.layers.Reshape((ctx.horizon, ctx.n_targets))(
+        ...         keras.layers.Dense(ctx.horizon * ctx.n_targets)(h))
+        ...     return keras.Model(x, y)
+        >>> register_builder("conv_gru", conv_gru, defaults={"units": 16})
+    """
+    merged = {"learning_rate": 1e-3, "lookback": "2x horizon", "batch_size": 32,
+              "clipping": "none", "clipnorm": None, "clipvalue": None} | dict(defaults or {})
+    _REGISTRY[name] = _Builder(fn=fn, defaults=merged, strict=strict)
+
+
+def get_builder(name: str) -> _Builder:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise SearchSpaceError(f"unknown builder '{name}'; registered: "
+                               f"{', '.join(sorted(_REGISTRY))}") from None
+
+
+def check_space(space: SearchSpace) -> None:
+    """Check that ``space`` only holds parameters (and cells) its builder understands.
+
+    Raises:
+        SearchSpaceError: naming the space's file and the key at fault.
+    """
+    b = get_builder(space.builder)
+    where = space.source
+    for p in space.parameters:
+        if b.strict and p.name not in b.defaults:
+            raise SearchSpaceError(f"{where}: parameters.{p.name}: unknown parameter for builder "
+                                   f"'{space.builder}'; known: {', '.join(b.defaults)}")
+        values = p.values if isinstance(p, Choice) else (p.value,) if isinstance(p, Fixed) else ()
+        if p.name == "cell":
+            for v in values:
+                if v not in CELLS:
+                    raise SearchSpaceError(f"{where}: parameters.cell: unknown cell {v!r}; "
+                                           f"cells are {', '.join(CELLS)}")
+        if p.name == "anchor":
+            for v in values:
+                if v not in ANCHORS:
+                    raise SearchSpaceError(f"{where}: parameters.anchor: unknown anchor {v!r}; "
+                                           f"anchors are {', '.join(ANCHORS)}")
+        if p.name == "lookback":
+            for v in values:
+                if not (isinstance(v, int) and v >= 1) and not (isinstance(v, str)
+                                                                and _LOOKBACK.match(v)):
+                    raise SearchSpaceError(f"{where}: parameters.lookback: {v!r} is not a step "
+                                           "count ≥ 1 or 'k x horizon' / 'k x season'")
+
+
+def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int, season: int,
+                   max_lookback: int) -> dict[str, Any]:
+    """Fill defaults, resolve the lookback to steps and the clipping to optimizer arguments."""
+    b = get_builder(builder)
+    config = dict(b.defaults) | dict(space_config)
+    config["lookback"] = resolve_lookback(config["lookback"], horizon=horizon, season=season,
+                                          max_lookback=max_lookback)
+    clipping = config.get("clipping", "none")
+    if clipping != "norm":
+        config["clipnorm"] = None
+    if clipping != "value":
+        config["clipvalue"] = None
+    if clipping == "norm" and config["clipnorm"] is None:
+        config["clipnorm"] = 1.0
+    if clipping == "value" and config["clipvalue"] is None:
+        config["clipvalue"] = 0.5
+    config["batch_size"] = int(config["batch_size"])
+    return config
+
+
+def resolve_lookback(value: int | str, *, horizon: int, season: int, max_lookback: int) -> int:
+    """``24`` → 24; ``"2x horizon"`` → 2·horizon; ``"1x season"`` → the main season; capped."""
+    if isinstance(value, str):
+        m = _LOOKBACK.match(value)
+        if not m:
+            raise SearchSpaceError(f"lookback {value!r} is not a step count or 'k x horizon' / "
+                                   "'k x season'")
+        base = horizon if m.group(2) == "horizon" else max(season, 1)
+        steps = int(round(float(m.group(1)) * base))
+    else:
+        steps = int(value)
+    return max(1, min(steps, max_lookback))
+
+
+def cudnn_eligible(config: dict[str, Any]) -> bool:
+    """Whether the recurrent layers can run on the fused cuDNN kernel on a GPU."""
+    return config.get("cell") in ("lstm", "gru") and not config.get("recurrent_dropout")
+
+
+def describe(config: dict[str, Any]) -> str:
+    """A short human name: ``"2-layer bidirectional GRU, 64 units"``."""
+    cell = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}.get(config.get("cell"),
+                                                                        str(config.get("cell")))
+    depth = int(config.get("depth", 1))
+    bi = "bidirectional " if config.get("bidirectional") else ""
+    return f"{depth}-layer {bi}{cell}, {config.get('units')} units"
+
+
+def build_model(config: dict[str, Any], context: ModelContext, *, builder: str = "rnn"):
+    """Build and compile the model for a resolved configuration.
+
+    Returns:
+        A compiled ``keras.Model`` from ``[batch, lookback, n_inputs]`` (scaled) to
+        ``[batch, horizon, n_targets]`` (scaled).
+    """
+    model = get_builder(builder).fn(config, context)
+    if not getattr(model, "compiled", False) or model.optimizer is None:
+        model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+    return model
+
+
+def make_optimizer(config: dict[str, Any]):
+    """Adam at the configured learning rate, carrying the configured gradient clipping."""
+    import keras
+
+    kwargs: dict[str, Any] = {"learning_rate": float(config["learning_rate"])}
+    if config.get("clipnorm"):
+        kwargs["clipnorm"] = float(config["clipnorm"])
+    if config.get("clipvalue"):
+        kwargs["clipvalue"] = float(config["clipvalue"])
+    return keras.optimizers.Adam(**kwargs)
+
+
+def _rnn(config: dict[str, Any], ctx: ModelContext):
+    import keras
+
+    cells = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+             "gru": keras.layers.GRU}
+    cell = cells[config["cell"]]
+    depth = int(config["depth"])
+    inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
+    x = inputs
+    for i in range(depth):
+        layer = cell(int(config["units"]), dropout=float(config["dropout"]),
+                     recurrent_dropout=float(config["recurrent_dropout"]),
+                     return_sequences=i < depth - 1, seed=ctx.seed + i, name=f"rnn_{i}")
+        if config["bidirectional"]:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
+        x = layer(x)
+    anchor = config.get("anchor", "none")
+    init = "zeros" if anchor != "none" else "glorot_uniform"
+    x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init, name="head")(x)
+    outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction")(x)
+    if anchor != "none":
+        from autoseq.layers import Anchor
+
+        base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
+                      target_idx=list(range(ctx.n_targets)), name="anchor")(inputs)
+        outputs = keras.layers.Add(name="forecast")([base, outputs])
+    model = keras.Model(inputs, outputs, name="autoseq_rnn")
+    model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+    return model
+
+
+register_builder("rnn", _rnn, defaults=RNN_DEFAULTS, strict=True)

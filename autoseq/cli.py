@@ -1,0 +1,126 @@
+"""The ``autoseq`` command: a thin adapter over the Python API."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import click
+
+from autoseq import __version__
+from autoseq._cli_options import SIZE, debug_option, quiet_option
+from autoseq.exceptions import AutoseqError
+
+EXIT_INTERRUPTED = 130
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="autoseq")
+@debug_option
+def cli() -> None:
+    """AutoML for recurrent sequence models: search, rank, export and report."""
+
+
+@cli.command()
+@click.argument("data", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--target", "-t", multiple=True, required=True, help="Column to forecast (repeat for several).")
+@click.option("--time-col", help="Timestamp column (detected when obvious).")
+@click.option("--covariate", "covariates", multiple=True,
+              help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Steps to forecast.")
+@click.option("--space", default="default", show_default=True,
+              help="Built-in space name (see 'autoseq spaces') or a YAML file.")
+@click.option("--trials", "-n", type=int, default=20, show_default=True,
+              help="Total trials with a result in the study (resuming continues up to it).")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts.")
+@click.option("--max-epochs", type=int, default=20, show_default=True)
+@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Epochs without improvement before early stopping.")
+@click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
+@click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
+@click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
+@click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--backend", default="optuna", show_default=True, help="Search engine.")
+@click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
+@click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
+              help="Longest run of missing steps to interpolate.")
+@click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Stop after this many failed trials in a row.")
+@quiet_option
+@debug_option
+def search(data, target, covariates, quiet, **kwargs) -> None:
+    """Search recurrent architectures for DATA (a CSV) and rank them."""
+    from autoseq._cli_render import SearchProgress, print_result
+    from autoseq._search import search as run_search
+
+    _setup_logging(quiet)
+    with SearchProgress(quiet=quiet) as progress:
+        result = run_search(data, target=list(target), covariates=list(covariates) or None,
+                            on_event=progress.on_event, **kwargs)
+    print_result(result)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@debug_option
+def spaces(name: str | None) -> None:
+    """List the built-in search spaces, or show one (NAME or a YAML path)."""
+    from autoseq.space import list_spaces, load_search_space
+
+    if name:
+        click.echo(load_search_space(name).to_yaml(), nl=False)
+        return
+    for n in list_spaces():
+        click.echo(f"{n:<12} {load_search_space(n).description}")
+
+
+def _setup_logging(quiet: bool) -> None:
+    log = logging.getLogger("autoseq")
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Formatter())
+        log.addHandler(handler)
+    log.propagate = False
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return f"{record.levelname.lower()}: {msg}" if record.levelno >= logging.WARNING else msg
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: exit 2 on bad input, 1 when every trial failed, 130 on Ctrl-C."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="autoseq", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except AutoseqError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        result = getattr(exc, "result", None) or getattr(exc.__cause__, "result", None)
+        if result is not None:
+            from autoseq._cli_render import print_result
+
+            print_result(result, interrupted=True)
+        click.echo("interrupted: finished trials are kept; run the same command to resume",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""A validated, regular, gap-filled time series: CSV → ``TimeSeries``."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from autoseq.data._csv import read_csv_file, suggest_column
+from autoseq.data._frequency import infer_frequency
+from autoseq.exceptions import DataError
+
+logger = logging.getLogger("autoseq")
+
+_TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """A regular time series ready for windowing.
+
+    Attributes:
+        frame: float64 columns ``targets + covariates`` on a regular ``DatetimeIndex``.
+        targets: names of the forecast columns.
+        covariates: names of the past-covariate columns.
+        freq: pandas frequency string of the index.
+        source: the CSV path.
+        time_col: the CSV column the index came from.
+        fingerprint: SHA-256 of the CSV file.
+        filled: values filled by interpolation, per column (missing steps included).
+        missing_steps: steps absent from the file and added by re-gridding.
+    """
+
+    frame: pd.DataFrame
+    targets: tuple[str, ...]
+    covariates: tuple[str, ...]
+    freq: str
+    source: str
+    time_col: str
+    fingerprint: str
+    filled: dict[str, int] = field(default_factory=dict)
+    missing_steps: int = 0
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Model input columns in order: targets first, then covariates."""
+        return self.targets + self.covariates
+
+    def summary(self) -> dict:
+        """A JSON-ready description of the series (for run.json and the report)."""
+        idx = self.frame.index
+        return {
+            "source": self.source,
+            "fingerprint": self.fingerprint,
+            "rows": len(self.frame),
+            "start": idx[0].isoformat(),
+            "end": idx[-1].isoformat(),
+            "freq": self.freq,
+            "time_col": self.time_col,
+            "targets": list(self.targets),
+            "covariates": list(self.covariates),
+            "missing_steps": self.missing_steps,
+            "filled": dict(self.filled),
+        }
+
+
+def load_series(
+    path: str | Path,
+    *,
+    targets: list[str] | tuple[str, ...],
+    time_col: str | None = None,
+    covariates: list[str] | tuple[str, ...] | None = None,
+    max_gap: int = 12,
+    max_missing: float = 0.5,
+) -> TimeSeries:
+    """Read a forecasting CSV into a validated, regular ``TimeSeries``.
+
+    Args:
+        path: CSV file with a header row, a time column and numeric columns.
+        targets: column(s) to forecast.
+        time_col: the timestamp column; detected when obvious.
+        covariates: past covariates; default all other numeric columns.
+        max_gap: longest run of consecutive missing steps that may be interpolated.
+        max_missing: largest fraction of missing values allowed in a column.
+
+    Returns:
+        The series, sorted, re-gridded to its frequency and with gaps interpolated in time.
+
+    Raises:
+        DataError: with the file, column and row at fault and what to do.
+
+    Example:
+        >>> ts = load_series("examples/airline.csv", targets=["passengers"])
+    """
+    src = str(path)
+    raw, fingerprint = read_csv_file(path)
+    columns = list(raw.columns)
+    if not targets:
+        raise DataError(f"{src}: no target given; pass --target with one of: "
+                        f"{', '.join(columns)}")
+    time_col = _pick_time_col(src, raw, time_col)
+    for t in targets:
+        if t not in columns:
+            raise DataError(f"{src}: target column '{t}' not found{suggest_column(t, columns)}")
+        if t == time_col:
+            raise DataError(f"{src}: column '{t}' is the time column and cannot be a target")
+    times = _parse_times(src, raw[time_col], time_col)
+    values = _numeric_columns(src, raw, time_col, list(targets), covariates)
+    values.index = times
+    if not times.is_monotonic_increasing:
+        logger.warning("%s: rows are not in time order; sorted them by '%s'", src, time_col)
+        values = values.sort_index(kind="stable")
+    dup = values.index.duplicated()
+    if dup.any():
+        first = values.index[dup][0]
+        row = int(np.flatnonzero(times == first)[1]) + 2
+        raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
+                        "keep one row per time step (aggregate duplicates first)")
+    if len(values) < 3:
+        raise DataError(f"{src}: only {len(values)} rows; a time series needs many more rows")
+    freq = infer_frequency(values.index, source=src, time_col=time_col)
+    grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
+    missing_steps = len(grid) - len(values)
+    values = values.reindex(grid)
+    filled = _fill(src, values, max_gap=max_gap, max_missing=max_missing)
+    if missing_steps:
+        logger.info("%s: %d missing time steps re-gridded at frequency %s", src, missing_steps, freq)
+    for col, n in filled.items():
+        if n:
+            logger.info("%s: column '%s': filled %d missing values by time interpolation",
+                        src, col, n)
+    for t in targets:
+        if float(values[t].std()) == 0.0:
+            logger.warning("%s: target '%s' is constant (%g); every model will predict it "
+                           "trivially", src, t, values[t].iloc[0])
+    covs = tuple(c for c in values.columns if c not in targets)
+    return TimeSeries(
+        frame=values[list(targets) + list(covs)],
+        targets=tuple(targets),
+        covariates=covs,
+        freq=freq,
+        source=src,
+        time_col=time_col,
+        fingerprint=fingerprint,
+        filled=filled,
+        missing_steps=missing_steps,
+    )
+
+
+def _pick_time_col(src: str, raw: pd.DataFrame, time_col: str | None) -> str:
+    columns = list(raw.columns)
+    if time_col is not None:
+        if time_col not in columns:
+            raise DataError(f"{src}: time column '{time_col}' not found"
+                            f"{suggest_column(time_col, columns)}")
+        return time_col
+    named = [c for c in columns if c.strip().lower() in _TIME_NAMES]
+    if len(named) == 1:
+        return named[0]
+    first = columns[0]
+    sample = raw[first].dropna().head(50)
+    if len(sample) and pd.to_numeric(sample, errors="coerce").isna().all():
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        if parsed.notna().mean() > 0.9:
+            return first
+    raise DataError(f"{src}: cannot tell which column holds the timestamps; pass --time-col "
+                    f"(columns: {', '.join(columns[:12])})")
+
+
+def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
+    if col.isna().any():
+        row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
+        raise DataError(f"{src}: row {row}: empty timestamp in '{name}'; every row needs a time")
+    text = col.str.strip()
+    has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
+    if has_zone.any() and not has_zone.all():
+        row = int(np.flatnonzero((~has_zone).to_numpy())[0]) + 2
+        raise DataError(f"{src}: row {row}: '{name}' mixes timestamps with and without a time "
+                        "zone; use one convention for every row")
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=bool(has_zone.any()))
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{src}: column '{name}': timestamps cannot be parsed ({exc}); use ISO "
+                        "8601 such as 2024-01-31 13:00") from None
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in '{name}' is not a "
+                        "timestamp; use ISO 8601 such as 2024-01-31 13:00")
+    if has_zone.any():
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.DatetimeIndex(parsed)
+
+
+def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[str],
+                     covariates: list[str] | tuple[str, ...] | None) -> pd.DataFrame:
+    others = [c for c in raw.columns if c != time_col and c not in targets]
+    if covariates is not None:
+        for c in covariates:
+            if c not in raw.columns or c == time_col:
+                raise DataError(f"{src}: covariate column '{c}' not found"
+                                f"{suggest_column(c, others)}")
+        others = [c for c in others if c in covariates]
+    out = {}
+    for col in targets + others:
+        text = raw[col].str.strip()
+        num = pd.to_numeric(text, errors="coerce")
+        bad = num.isna() & text.notna() & (text != "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            if col in targets or covariates is not None:
+                raise DataError(f"{src}: row {row + 2}: column '{col}' holds '{text.iloc[row]}', "
+                                "not a number; fix or blank the cell")
+            logger.warning("%s: column '%s' is not numeric (row %d: %r); ignored", src, col,
+                           row + 2, text.iloc[row])
+            continue
+        num = num.astype("float64")
+        inf = np.isinf(num.to_numpy())
+        if inf.any():
+            row = int(np.flatnonzero(inf)[0])
+            raise DataError(f"{src}: row {row + 2}: column '{col}' holds an infinite value; "
+                            "replace it with a number or blank it")
+        out[col] = num.to_numpy()
+    return pd.DataFrame(out)
+
+
+def _fill(src: str, values: pd.DataFrame, *, max_gap: int, max_missing: float) -> dict[str, int]:
+    filled: dict[str, int] = {}
+    for col in values.columns:
+        miss = values[col].isna().to_numpy()
+        n = int(miss.sum())
+        filled[col] = n
+        if not n:
+            continue
+        if n / len(miss) > max_missing:
+            raise DataError(f"{src}: column '{col}': {n} of {len(miss)} values are missing "
+                            f"(over {max_missing:.0%}); drop the column or supply the data")
+        run = _longest_run(miss)
+        if run > max_gap:
+            start = values.index[_run_start(miss, run)]
+            raise DataError(f"{src}: column '{col}': a gap of {run} steps from {start} is longer "
+                            f"than the limit of {max_gap} (--max-gap); fill it or raise the limit")
+        values[col] = values[col].interpolate(method="time", limit_direction="both")
+    return filled
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    best = cur = 0
+    for m in mask:
+        cur = cur + 1 if m else 0
+        best = max(best, cur)
+    return best
+
+
+def _run_start(mask: np.ndarray, length: int) -> int:
+    cur = 0
+    for i, m in enumerate(mask):
+        cur = cur + 1 if m else 0
+        if cur == length:
+            return i - length + 1
+    return 0

@@ -1,0 +1,111 @@
+"""Lazily windowed forecasting data: windows are gathered per batch, never materialised whole."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from autoseq.data._frequency import seasons_for
+from autoseq.data._series import TimeSeries
+from autoseq.data._split import Scaler, Split, resolve_split
+from autoseq.exceptions import DataError
+
+
+class ForecastData:
+    """A ``TimeSeries`` split chronologically, scaled on its training rows, ready for windows.
+
+    A window at origin ``t`` takes inputs from rows ``[t - lookback, t)`` and targets from rows
+    ``[t, t + horizon)``. A part's origins are those whose targets all lie inside the part, so the
+    validation windows are the same whatever the lookback, and inputs may reach back into earlier
+    parts (the past is known at forecast time) but never forward.
+
+    Example:
+        >>> data = ForecastData(series, horizon=12)
+        >>> ds = data.dataset("train", lookback=24, batch_size=32, shuffle=True, seed=0)
+    """
+
+    def __init__(self, series: TimeSeries, *, horizon: int, val_size: float | int | None = None,
+                 test_size: float | int | None = None, seasons: list[int] | None = None):
+        if horizon < 1:
+            raise DataError(f"--horizon must be at least 1. Received: {horizon}")
+        self.series = series
+        self.horizon = int(horizon)
+        self.split: Split = resolve_split(len(series.frame), val_size=val_size,
+                                          test_size=test_size, horizon=self.horizon,
+                                          source=series.source)
+        raw = series.frame.to_numpy(dtype="float64")
+        self.scaler = Scaler.fit(raw[: self.split.train])
+        self.scaled = self.scaler.transform(raw).astype("float32")
+        self.raw = raw
+        self.target_idx = list(range(len(series.targets)))
+        self.seasons = seasons if seasons is not None else seasons_for(series.freq)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.scaled.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        return len(self.target_idx)
+
+    @property
+    def max_lookback(self) -> int:
+        """Longest lookback that still leaves training windows."""
+        return self.split.train - self.horizon
+
+    @cached_property
+    def main_season(self) -> int:
+        """The first inferred season that the training part can hold twice, else 1."""
+        for m in self.seasons:
+            if 2 * m <= self.max_lookback:
+                return m
+        return 1
+
+    def origins(self, part: str, lookback: int = 0) -> np.ndarray:
+        """Forecast origins of ``part`` (first target row of each window)."""
+        start, stop = self.split.bounds(part)
+        first = max(start, lookback)
+        return np.arange(first, stop - self.horizon + 1, dtype="int64")
+
+    def targets(self, part: str, *, scaled: bool = True) -> np.ndarray:
+        """True targets of every window of ``part``: ``[windows, horizon, n_targets]``."""
+        o = self.origins(part)[:, None] + np.arange(self.horizon)[None, :]
+        src = self.scaled if scaled else self.raw
+        return src[:, self.target_idx][o]
+
+    def dataset(self, part: str, *, lookback: int, batch_size: int, shuffle: bool = False,
+                seed: int | None = None, origins: np.ndarray | None = None):
+        """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily."""
+        import tensorflow as tf
+
+        if origins is None:
+            origins = self.origins(part, lookback)
+        if len(origins) == 0:
+            raise DataError(f"no {part} windows for lookback {lookback} and horizon "
+                            f"{self.horizon}; use a shorter lookback")
+        values = tf.constant(self.scaled)
+        targets = tf.constant(self.scaled[:, self.target_idx])
+        back = tf.range(-lookback, 0, dtype=tf.int64)
+        ahead = tf.range(0, self.horizon, dtype=tf.int64)
+
+        def gather(o):
+            return (tf.gather(values, o[:, None] + back[None, :]),
+                    tf.gather(targets, o[:, None] + ahead[None, :]))
+
+        ds = tf.data.Dataset.from_tensor_slices(origins)
+        if shuffle:
+            ds = ds.shuffle(len(origins), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    def describe(self) -> dict:
+        """JSON-ready split description with date ranges."""
+        idx = self.series.frame.index
+        out = {"horizon": self.horizon, "seasons": self.seasons, "main_season": self.main_season}
+        for part in ("train", "val", "test"):
+            a, b = self.split.bounds(part)
+            out[part] = {"rows": b - a, "start": idx[a].isoformat(), "end": idx[b - 1].isoformat(),
+                         "windows": int(len(self.origins(part)))}
+        out["scaler"] = self.scaler.to_dict()
+        return out

@@ -1,0 +1,90 @@
+"""The leaderboard: every trial ranked on validation loss, next to the baselines."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from autoseq._io import write_text_atomic
+from autoseq.backends import TrialRecord
+from autoseq.baselines import BaselineScore
+from autoseq.builder import describe
+
+HYPERPARAMETERS = ("cell", "depth", "units", "bidirectional", "dropout", "recurrent_dropout",
+                   "clipnorm", "clipvalue", "learning_rate", "lookback", "batch_size", "anchor")
+_HIDDEN = {"clipping"}
+LEADING = ("rank", "model", "trial", "state", "val_loss", "val_mae")
+TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "reason")
+
+
+def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,
+                      extra_params: Iterable[str] = ()) -> pd.DataFrame:
+    """One row per trial and baseline; rows with a finite ``val_loss`` ranked 1, 2, … by it."""
+    hp = list(HYPERPARAMETERS) + [p for p in extra_params
+                                  if p not in HYPERPARAMETERS and p not in _HIDDEN]
+    rows = []
+    for r in records:
+        cfg = r.config
+        row = {"model": describe(cfg) if "cell" in cfg else "custom", "trial": r.number,
+               "state": r.state, "val_loss": r.result.get("val_loss"),
+               "val_mae": r.result.get("val_mae")}
+        row |= {k: cfg.get(k) for k in hp}
+        row |= {"epochs": r.result.get("epochs"), "seconds": r.result.get("seconds"),
+                "params": r.result.get("params"),
+                "cudnn_eligible": r.result.get("cudnn_eligible",
+                                               cfg.get("cell") in ("lstm", "gru")
+                                               and not cfg.get("recurrent_dropout")),
+                "reason": r.reason if r.state not in ("complete",) else None}
+        rows.append(row)
+    for b in baselines:
+        rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae})
+    columns = list(LEADING) + hp + list(TRAILING)
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["trial"] = frame["trial"].astype("Int64")
+    ok = frame["val_loss"].map(lambda v: v is not None and isinstance(v, float | int)
+                               and math.isfinite(v))
+    ok &= frame["state"].isin(["complete", "pruned", "baseline"])
+    ranked = frame[ok].sort_values(["val_loss", "trial"], kind="stable", na_position="last")
+    rest = frame[~ok].sort_values("trial", kind="stable")
+    ranked.insert(0, "_rank", range(1, len(ranked) + 1))
+    out = pd.concat([ranked, rest], ignore_index=True)
+    out["rank"] = out.pop("_rank").astype("Int64")
+    return out[columns].reset_index(drop=True)
+
+
+def best_trial_row(board: pd.DataFrame) -> pd.Series | None:
+    """The best-ranked trial (not a baseline), or ``None``."""
+    trials = board[board["state"].isin(["complete", "pruned"]) & board["rank"].notna()]
+    if trials.empty:
+        return None
+    complete = trials[trials["state"] == "complete"]
+    return (complete if not complete.empty else trials).iloc[0]
+
+
+def best_baseline_row(board: pd.DataFrame) -> pd.Series | None:
+    """The best-ranked baseline, or ``None``."""
+    rows = board[board["state"] == "baseline"]
+    return None if rows.empty else rows.sort_values("val_loss").iloc[0]
+
+
+def write_leaderboard(board: pd.DataFrame, path: Path) -> None:
+    """Write as CSV atomically; text cells that a spreadsheet would run as formulas are escaped."""
+    write_text_atomic(path, escape_formulas(board).to_csv(index=False))
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix ``'`` to text cells starting with ``= + - @`` (or tab/CR) so spreadsheets show text."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(_escape_cell)
+    return out
+
+
+def _escape_cell(v):
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v

@@ -1,0 +1,72 @@
+"""A run folder: ``run.json`` (settings, data summary), the study, trials, leaderboard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from autoseq._io import read_json
+from autoseq.data import ForecastData, load_series
+from autoseq.exceptions import DataError, SearchError
+
+RUN_FILE = "run.json"
+LEADERBOARD = "leaderboard.csv"
+TRIALS = "trials"
+
+
+def trial_dir(run_dir: Path, number: int) -> Path:
+    """Folder of trial ``number``'s weights and history."""
+    return Path(run_dir) / TRIALS / f"{number:05d}"
+
+
+@dataclass(frozen=True)
+class Run:
+    """An existing run folder, read back."""
+
+    path: Path
+    info: dict[str, Any]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.info["settings"]
+
+    def leaderboard(self) -> pd.DataFrame:
+        path = self.path / LEADERBOARD
+        if not path.exists():
+            raise SearchError(f"{self.path}: no {LEADERBOARD} yet; run or resume the search first")
+        return pd.read_csv(path)
+
+    def trial_dir(self, number: int) -> Path:
+        return trial_dir(self.path, number)
+
+    def forecast_data(self, csv: str | Path | None = None) -> ForecastData:
+        """Re-read the training CSV and rebuild the same split and scaling as the search.
+
+        Raises:
+            DataError: the CSV is missing or is not the file the search used.
+        """
+        s = self.settings
+        source = Path(csv or self.info["data"]["source"])
+        series = load_series(source, targets=s["targets"], time_col=s["time_col"],
+                             covariates=s["covariates"], max_gap=s["max_gap"])
+        if series.fingerprint != self.info["data"]["fingerprint"]:
+            raise DataError(f"{source}: not the file this run was trained on (fingerprint "
+                            "differs); pass the original CSV")
+        return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
+                            test_size=s["test_rows"], seasons=s["seasons"])
+
+
+def open_run(path: str | Path) -> Run:
+    """Open a run folder made by ``search``.
+
+    Raises:
+        SearchError: the folder does not exist or holds no ``run.json``.
+    """
+    path = Path(path)
+    if not (path / RUN_FILE).is_file():
+        raise SearchError(f"{path}: not a run folder (no {RUN_FILE}); pass the folder that "
+                          "'autoseq search' wrote (--out)")
+    return Run(path=path, info=read_json(path / RUN_FILE))

@@ -1,0 +1,61 @@
+"""Shared fixtures: small real CSVs, a tiny search space, a fixed seed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def seed() -> int:
+    return 0
+
+
+@pytest.fixture
+def airline_csv() -> Path:
+    """Real monthly data (144 rows): trend plus a 12-month season."""
+    return EXAMPLES / "airline.csv"
+
+
+def make_series_csv(path: Path, *, n: int = 160, freq: str = "D", drop: tuple[int, ...] = (),
+                    covariate: bool = True, seed: int = 0) -> Path:
+    """A seasonal series with an optional covariate; ``drop`` removes rows (gaps)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    y = 10 + 3 * np.sin(2 * np.pi * t / 7) + 0.02 * t + rng.normal(0, 0.3, n)
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=n, freq=freq), "y": y})
+    if covariate:
+        frame["x"] = np.cos(2 * np.pi * t / 7) + rng.normal(0, 0.1, n)
+    frame = frame.drop(index=list(drop))
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def series_csv(tmp_path: Path) -> Path:
+    return make_series_csv(tmp_path / "series.csv")
+
+
+@pytest.fixture
+def tiny_space():
+    """A space of tiny, fast models (units ≤ 8)."""
+    from autoseq.space import Choice, Float, Int, SearchSpace
+
+    return SearchSpace([
+        Choice("cell", ("lstm", "gru")),
+        Int("units", 2, 8),
+        Float("learning_rate", 1e-3, 1e-2, log=True),
+        Choice("lookback", ("1x horizon", "1x season")),
+        Choice("batch_size", (32,)),
+        Choice("anchor", ("none", "last")),
+    ], name="tiny")

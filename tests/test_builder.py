@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+
+from autoseq.builder import (
+    ModelContext,
+    build_model,
+    cudnn_eligible,
+    resolve_config,
+    resolve_lookback,
+)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(10, 10), ("2x horizon", 12), ("1x season", 7),
+                                                 ("4x season", 20), (500, 20)])
+def test_lookback_resolves_against_the_data(value, expected):
+    assert resolve_lookback(value, horizon=6, season=7, max_lookback=20) == expected
+
+
+def test_cudnn_eligibility():
+    assert cudnn_eligible({"cell": "gru", "recurrent_dropout": 0.0})
+    assert not cudnn_eligible({"cell": "lstm", "recurrent_dropout": 0.1})
+    assert not cudnn_eligible({"cell": "simple_rnn", "recurrent_dropout": 0.0})
+
+
+def test_clipping_reaches_the_optimizer():
+    cfg = resolve_config({"cell": "gru", "units": 4, "clipping": "norm", "clipnorm": 0.5},
+                         builder="rnn", horizon=3, season=1, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=cfg["lookback"], n_inputs=2, horizon=3,
+                                          n_targets=1))
+    assert model.optimizer.clipnorm == pytest.approx(0.5)
+    assert model.output_shape == (None, 3, 1)
+
+
+def test_stacked_bidirectional_model_shapes():
+    cfg = resolve_config({"cell": "lstm", "depth": 2, "units": 3, "bidirectional": True},
+                         builder="rnn", horizon=4, season=1, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=3, horizon=4, n_targets=2))
+    names = [layer.name for layer in model.layers]
+    assert names.count("bidirectional_0") == 1 and "bidirectional_1" in names
+    assert model.predict(np.zeros((5, 6, 3), "float32"), verbose=0).shape == (5, 4, 2)
+
+
+def test_seasonal_anchor_starts_at_the_seasonal_naive_forecast():
+    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": "seasonal"}, builder="rnn",
+                         horizon=5, season=3, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=2, horizon=5, n_targets=1,
+                                          season=3))
+    x = np.random.default_rng(0).normal(size=(2, 6, 2)).astype("float32")
+    expected = x[:, [3, 4, 5, 3, 4], :1]  # same step one season earlier
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)

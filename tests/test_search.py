@@ -1,0 +1,137 @@
+import json
+
+import optuna
+import pandas as pd
+import pytest
+
+import autoseq
+from autoseq.cli import main
+from autoseq.exceptions import AllTrialsFailedError, SearchError
+from autoseq.leaderboard import HYPERPARAMETERS
+from autoseq.space import Choice, Fixed, Int, SearchSpace
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _study(run_dir):
+    return optuna.load_study(study_name="autoseq", storage=f"sqlite:///{run_dir}/study.db")
+
+
+def _states(run_dir):
+    return [t.state.name for t in _study(run_dir).get_trials()]
+
+
+def test_search_ranks_trials_next_to_baselines(series_csv, tiny_space, tmp_path, seed):
+    run = tmp_path / "run"
+    result = autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=3,
+                            max_epochs=2, out=run, seed=seed)
+    board = pd.read_csv(run / "leaderboard.csv")
+    for col in ("rank", "trial", "state", "val_loss", "val_mae", "epochs", "seconds", "params",
+                "cudnn_eligible", *HYPERPARAMETERS):
+        assert col in board.columns
+    assert set(board.loc[board.state == "baseline", "model"]) == {"naive",
+                                                                  "seasonal_naive(m=7)"}
+    ranked = board[board["rank"].notna()]
+    assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
+    assert ranked["val_loss"].is_monotonic_increasing
+    assert (board.state.isin(["complete", "pruned"])).sum() == 3
+    best = result.best
+    assert best["state"] in ("complete", "pruned") and best["trial"] in (0, 1, 2)
+    assert (run / "trials" / f"{int(best['trial']):05d}" / "model.weights.h5").is_file()
+    info = json.loads((run / "run.json").read_text())
+    assert info["settings"]["horizon"] == 5 and info["data"]["rows"] == 160
+
+
+def test_resume_reaches_the_total_without_rerunning(series_csv, tiny_space, tmp_path, seed):
+    run = tmp_path / "run"
+    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=2, out=run, seed=seed)
+    autoseq.search(series_csv, trials=2, **kwargs)
+    before = {t.number: t.value for t in _study(run).get_trials()}
+    autoseq.search(series_csv, trials=4, **kwargs)
+    trials = _study(run).get_trials()
+    done = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(done) == 4 and "RUNNING" not in _states(run)
+    for t in trials:
+        if t.number in before:
+            assert t.value == before[t.number]
+    autoseq.search(series_csv, trials=4, **kwargs)  # already there: runs nothing more
+    assert len(_study(run).get_trials()) == len(trials)
+
+
+def test_trial_left_running_by_a_dead_process_is_failed_and_retried(series_csv, tiny_space,
+                                                                    tmp_path, seed):
+    run = tmp_path / "run"
+    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=1, out=run, seed=seed)
+    autoseq.search(series_csv, trials=1, **kwargs)
+    study = _study(run)
+    orphan = study.ask({"cell": optuna.distributions.CategoricalDistribution(["lstm", "gru"])})
+    assert _states(run).count("RUNNING") == 1
+    autoseq.search(series_csv, trials=2, **kwargs)
+    trials = _study(run).get_trials()
+    assert trials[orphan.number].state.name == "FAIL"
+    assert "worker died" in trials[orphan.number].user_attrs["reason"]
+    retried = [t for t in trials if t.system_attrs.get("failed_trial") == orphan.number]
+    assert len(retried) == 1 and retried[0].state.name in ("COMPLETE", "PRUNED")
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in trials) == 2
+
+
+def _diverging(lr_values):
+    return SearchSpace([Choice("cell", ("gru",)), Int("units", 2, 4),
+                        Choice("learning_rate", lr_values), Fixed("lookback", 5)],
+                       name="diverging")
+
+
+def test_diverging_trials_fail_with_a_reason_and_the_search_goes_on(series_csv, tmp_path):
+    run = tmp_path / "run"
+    result = autoseq.search(series_csv, target="y", horizon=5, space=_diverging((1e20, 3e-3)),
+                            trials=3, max_epochs=2, out=run, seed=3, algorithm="random")
+    board = result.leaderboard
+    failed = board[board.state == "failed"]
+    assert len(failed) >= 1, "seed 3 draws the diverging learning rate at least once"
+    assert failed["reason"].str.contains("diverged").all()
+    assert failed["rank"].isna().all()
+    assert (board.state.isin(["complete", "pruned"])).sum() == 3
+
+
+def test_all_failed_search_raises_and_cli_exits_1(series_csv, tmp_path, capsys):
+    with pytest.raises(AllTrialsFailedError, match="every trial failed .*diverged"):
+        autoseq.search(series_csv, target="y", horizon=5, space=_diverging((1e20,)), trials=2,
+                       max_epochs=1, out=tmp_path / "a", max_failures=3)
+    space_file = tmp_path / "div.yaml"
+    space_file.write_text(_diverging((1e20,)).to_yaml())
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(series_csv), "--target", "y", "--horizon", "5", "--space",
+              str(space_file), "--trials", "2", "--max-epochs", "1", "--out",
+              str(tmp_path / "b"), "--max-failures", "2", "--quiet"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "error: every trial failed" in err and "Traceback" not in err
+
+
+def test_cli_search_prints_the_leaderboard(series_csv, tmp_path, capsys):
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text("parameters:\n  cell: gru\n  units: 3\n  lookback: 1x season\n")
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(series_csv), "-t", "y", "-H", "5", "--space", str(space_file),
+              "--trials", "2", "--max-epochs", "1", "--out", str(tmp_path / "r")])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "leaderboard" in out and "seasonal_naive(m=7)" in out and "best:" in out
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(series_csv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(series_csv), "--target", "Y", "--out", str(tmp_path / "r")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "target column 'Y' not found; did you mean 'y'?" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_run_folder_refuses_different_settings(series_csv, tiny_space, tmp_path):
+    run = tmp_path / "run"
+    autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1, max_epochs=1,
+                   out=run)
+    with pytest.raises(SearchError, match=r"different settings \(horizon: 5 then, 6 now\)"):
+        autoseq.search(series_csv, target="y", horizon=6, space=tiny_space, trials=1,
+                       max_epochs=1, out=run)
