@@ -120,7 +120,8 @@ def load_series(
         raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
                         "keep one row per time step (aggregate duplicates first)")
     if len(values) < 3:
-        raise DataError(f"{src}: only {len(values)} rows; a time series needs many more rows")
+        raise DataError(f"{src}: only {len(values)} rows; a series needs at least 3 to show its "
+                        "frequency and many more to train on: pass a longer series")
     freq = infer_frequency(values.index, source=src, time_col=time_col)
     grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
     missing_steps = len(grid) - len(values)
@@ -218,6 +219,9 @@ def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[s
                            row + 2, text.iloc[row])
             continue
         num = num.astype("float64")
+        if col not in targets and covariates is None and num.isna().all():
+            logger.warning("%s: column '%s' has no values; ignored", src, col)
+            continue
         inf = np.isinf(num.to_numpy())
         if inf.any():
             row = int(np.flatnonzero(inf)[0])
@@ -235,9 +239,12 @@ def _fill(src: str, values: pd.DataFrame, *, max_gap: int, max_missing: float) -
         filled[col] = n
         if not n:
             continue
+        if n == len(miss):
+            raise DataError(f"{src}: column '{col}' has no values (every cell is empty); supply "
+                            "the data or choose another column")
         if n / len(miss) > max_missing:
             raise DataError(f"{src}: column '{col}': {n} of {len(miss)} values are missing "
-                            f"(over {max_missing:.0%}); drop the column or supply the data")
+                            f"(over {max_missing:.0%}); supply the data or choose another column")
         run = _longest_run(miss)
         if run > max_gap:
             start = values.index[_run_start(miss, run)]
