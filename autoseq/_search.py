@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from autoseq import __version__
+from autoseq._interrupt import check as check_interrupt
+from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
 from autoseq._objective import TrialSettings, run_trial
 from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
@@ -93,6 +95,7 @@ def search(
     algorithm: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    deterministic: bool = False,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -110,6 +113,9 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        max_failures: stop after this many failed trials in a row.
+        deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
+            gives the same losses (on CPU) and so the same proposals; slower.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -139,6 +145,7 @@ def search(
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
                              builder=space.builder)
     meta = _meta(fdata, space, settings, max_gap=max_gap)
+    meta["settings"]["deterministic"] = bool(deterministic)
     storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
     _check_run_dir(run_dir, meta)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
@@ -156,6 +163,8 @@ def search(
                     "study": study},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
+    if deterministic:
+        _enable_determinism(seed)
     baselines = score_baselines(fdata, "val")
     extra = [p for p in space.names]
 
@@ -171,6 +180,7 @@ def search(
     state = {"failures": 0, "stopped": None, "last_reason": None}
 
     def should_stop() -> bool:
+        check_interrupt()
         if timeout is not None and time.monotonic() - started >= timeout:
             state["stopped"] = f"timeout of {timeout:g} s reached"
             return True
@@ -196,7 +206,8 @@ def search(
                          settings=settings, trial_dir=trial_dir(run_dir, number))
 
     try:
-        engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
+        with deferred_interrupts():
+            engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
         engine.close()
@@ -212,6 +223,14 @@ def search(
         logger.warning("search stopped early: %s", state["stopped"])
     emit({"kind": "end", "result": result})
     return result
+
+
+def _enable_determinism(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # Python, NumPy and TF outside trials (each trial reseeds)
+    tf.config.experimental.enable_op_determinism()
 
 
 def _default_name(data: str | Path, targets: list[str]) -> str:

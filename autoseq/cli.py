@@ -44,6 +44,8 @@ def cli() -> None:
 @click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
 @click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--deterministic", is_flag=True,
+              help="Deterministic TensorFlow ops: identical losses on a rerun (on CPU), slower.")
 @click.option("--backend", default="optuna", show_default=True, help="Search engine.")
 @click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
 @click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
@@ -86,6 +88,8 @@ def _setup_logging(quiet: bool) -> None:
         handler.setFormatter(_Formatter())
         log.addHandler(handler)
     log.propagate = False
+    # TensorFlow warns about retracing when every trial builds a new model, which is the point.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 class _Formatter(logging.Formatter):

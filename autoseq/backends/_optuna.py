@@ -75,7 +75,9 @@ class OptunaBackend:
     def open(self, *, meta: dict[str, Any]) -> None:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each
+        # trial's state and reason itself.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         storage = self._storage()
         try:
