@@ -104,6 +104,19 @@ def _delimited(sep: str) -> str:
     return _text(_rows()).replace(",", sep)
 
 
+def _dates(fmt: str) -> list[list[str]]:
+    rows = _rows()
+    for r in rows:
+        r[0] = np.datetime64(r[0]).astype(object).strftime(fmt)
+    return rows
+
+
+def _unsorted_with_duplicate() -> str:
+    rows = _rows()[::-1]
+    rows[3][0] = rows[4][0]
+    return _text(rows)
+
+
 GOOD = _text(_rows())
 
 CASES = [
@@ -129,6 +142,13 @@ CASES = [
     Case("semicolon_delimiter", _delimited(";"), ("one column", "';'", "re-save with ','")),
     Case("tab_delimiter", _delimited("\t"), ("one column", "'tab'", "re-save with ','")),
     Case("pipe_delimiter", _delimited("|"), ("one column", "'|'",)),
+    Case("space_delimiter", _delimited(" "), ("one column", "'space'", "re-save with ','")),
+    Case("one_column_file", "y\n1\n2\n3\n", ("the header has one column ('y')",
+                                              "needs a time column and a value column")),
+    Case("comment_line_first", "# exported 2024-05-01\n" + GOOD,
+         ("line 1 is a comment", "remove the comment lines")),
+    Case("header_repeated_mid_file", GOOD + GOOD.splitlines()[0] + "\n",
+         ("row 42", "'date' in 'date'", "not a timestamp")),
     Case("ragged_row_too_many_fields", _ragged(True),
          ("line 11", "4 fields", "header has 3", "fix the row")),
     Case("ragged_row_too_few_fields", _ragged(False),
@@ -138,6 +158,8 @@ CASES = [
          ("column name 'y' appears more than once", "rename one of them")),
     Case("unnamed_column", GOOD.replace("date,y,x", "date,,x"),
          ("column 2 of the header has no name", "name every column")),
+    Case("trailing_commas", GOOD.replace("\n", ",\n"),
+         ("column 4 of the header has no name", "a comma at the end of each line?")),
     Case("html_in_header", GOOD.replace("date,y,x", "date,y,<b>x</b>"),
          ("column 3", "'<b>x</b>'", "HTML markup", "rename the column")),
     Case("script_in_header", GOOD.replace("date,y,x", "date,y,<script>alert(1)</script>"),
@@ -158,6 +180,8 @@ CASES = [
     Case("target_thousands_separator", _edit({(3, 1): '"1,234.5"'}),
          ("row 5", "column 'y'", "'1,234.5'", "not a number")),
     Case("target_formula", _edit({(10, 1): "=1+2"}), ("row 12", "'=1+2'", "not a number")),
+    Case("target_boolean", _edit({(0, 1): "True"}), ("row 2", "'True'", "not a number")),
+    Case("target_percent", _edit({(7, 1): "12%"}), ("row 9", "'12%'", "not a number")),
     Case("target_all_empty", _all_empty(), ("column 'y'", "no values", "supply the data")),
     Case("target_mostly_empty", _mostly_empty(),
          ("column 'y'", "32 of 40 values are missing", "over 50%")),
@@ -176,6 +200,15 @@ CASES = [
          ("row 11", "'2024-13-45'", "'date'", "not a timestamp", "ISO 8601")),
     Case("timestamp_text", _edit({(0, 0): "yesterday"}), ("row 2", "'yesterday'")),
     Case("timestamp_empty", _edit({(20, 0): ""}), ("row 22", "empty timestamp")),
+    Case("timestamp_epoch_seconds", _text([[str(1704067200 + 86400 * i), r[1], r[2]]
+                                           for i, r in enumerate(_rows())]),
+         ("row 2", "'1704067200'", "not a timestamp", "ISO 8601")),
+    Case("timestamp_zone_name", _text([[f"{r[0]} 00:00 CET", r[1], r[2]] for r in _rows()]),
+         ("row 2", "CET", "not a timestamp")),
+    Case("times_without_dates", _text([[f"{i % 24:02d}:00", r[1], r[2]]
+                                       for i, r in enumerate(_rows())]),
+         ("duplicate timestamp",)),
+    Case("unsorted_and_duplicate", _unsorted_with_duplicate(), ("duplicate timestamp",)),
     Case("timestamps_mixed_zones", _zones(),
          ("row 22", "mixes timestamps with and without a time zone", "one convention")),
     Case("duplicate_timestamps", _edit({(8, 0): "2024-01-08"}),
@@ -192,6 +225,7 @@ CASES = [
     Case("too_few_rows", _text(_rows(12)),
          ("12 rows are too few for horizon 3", "at least 14 rows are needed"), args=("--horizon", "3")),
     Case("two_rows", _text(_rows(2)), ("only 2 rows",)),
+    Case("one_row", _text(_rows(1)), ("only 1 row;", "pass a longer series")),
     Case("horizon_too_long", GOOD, ("40 rows are too few for horizon 48", "at least 194 rows are needed",
                    "lower --horizon"),
          args=("--horizon", "48")),
@@ -344,7 +378,7 @@ def _plain(tmp_path: Path):
 
 @pytest.mark.parametrize("variant", ["utf8_bom", "gzip_named_csv", "utf16_with_bom", "crlf",
                                      "spaces_around_names", "quoted_fields", "trailing_blank_lines",
-                                     "unsorted_rows"])
+                                     "unsorted_rows", "day_first_dates", "month_first_dates"])
 def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
     text = GOOD
     path = tmp_path / "odd.csv"
@@ -364,6 +398,10 @@ def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
         path.write_text("\n".join(quoted) + "\n", encoding="utf-8")
     elif variant == "trailing_blank_lines":
         path.write_text(text + "\n\n\n", encoding="utf-8")
+    elif variant == "day_first_dates":  # 01/02/2024 must be read as 1 February, like 13/01/2024
+        path.write_text(_text(_dates("%d/%m/%Y")), encoding="utf-8")
+    elif variant == "month_first_dates":
+        path.write_text(_text(_dates("%m/%d/%Y")), encoding="utf-8")
     else:
         lines = text.splitlines()
         path.write_text("\n".join([lines[0]] + lines[1:][::-1]) + "\n", encoding="utf-8")

@@ -108,17 +108,24 @@ def _check_header(path: Path, text: str) -> list[str]:
     if first.lower().startswith(("<!doctype", "<html", "<?xml", "<table", "<head", "<body")):
         raise DataError(f"{path}: is an HTML or XML page, not a CSV file (a web page saved "
                         "instead of the data?); download the raw CSV and pass that file")
+    if first.startswith("#"):
+        raise DataError(f"{path}: line 1 is a comment ({first[:40]!r}); remove the comment lines "
+                        "so that the first line is the header")
     header = next(csv.reader([first]))
     header = [h.strip() for h in header]
     if len(header) == 1:
-        for delim in (";", "\t", "|"):
-            if delim in first:
-                shown = {"\t": "tab"}.get(delim, delim)
+        for delim in (";", "\t", "|", " "):
+            if delim in first.strip():
+                shown = {"\t": "tab", " ": "space"}.get(delim, delim)
                 raise DataError(f"{path}: the header has one column but contains '{shown}'; "
                                 "autoseq reads comma-separated files: re-save with ',' separators")
+        raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
+                        "column and a value column separated by ','")
     if any(h == "" for h in header):
         pos = header.index("") + 1
-        raise DataError(f"{path}: column {pos} of the header has no name; name every column")
+        trailing = " (a comma at the end of each line?)" if pos == len(header) else ""
+        raise DataError(f"{path}: column {pos} of the header has no name{trailing}; name every "
+                        "column")
     for pos, h in enumerate(header, start=1):
         if _MARKUP.search(h):
             raise DataError(f"{path}: column {pos} of the header, {h!r}, contains HTML markup; "
