@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 
 from autoseq.cli import main
 from autoseq.data import ForecastData, load_series
+from autoseq.exceptions import DataError
 
 N = 40  # rows of the well-formed series every case starts from
 
@@ -153,6 +155,8 @@ CASES = [
          ("line 11", "4 fields", "header has 3", "fix the row")),
     Case("ragged_row_too_few_fields", _ragged(False),
          ("line 11", "2 fields", "header has 3", "fix the row")),
+    Case("lone_carriage_return", GOOD.replace(",-0.901\n", "\r,-0.901\n", 1),
+         ("line 5 has 2 fields", "header has 3")),
     Case("unclosed_quote", _edit({(5, 1): '"12.5'}), ("line 7", "quote", "fix the row")),
     Case("duplicate_column_names", GOOD.replace("date,y,x", "date,y,y"),
          ("column name 'y' appears more than once", "rename one of them")),
@@ -425,3 +429,34 @@ def test_constant_target_is_a_warning_and_the_data_are_usable(tmp_path: Path, ca
     data = ForecastData(series, horizon=2)
     assert np.isfinite(data.scaled).all()  # the scaler does not divide by a zero spread
     assert np.all(data.scaled[:, 0] == 0.0)
+
+
+def test_randomly_damaged_files_are_read_or_refused_with_a_specific_line(tmp_path: Path):
+    """Files nobody wrote by hand: every one is either read or refused with one line."""
+    rng = random.Random(0)
+    pieces = list(',;"\n\r\t x09.-+eE:TZ/<>=@#\x00') + ["nan", "inf", "NA", "2024-01-01", "\ufeff"]
+    path = tmp_path / "damaged.csv"
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(300):
+        text = GOOD
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(text))
+            op = rng.random()
+            if op < 0.4:
+                text = text[:pos] + rng.choice(pieces) + text[pos:]
+            elif op < 0.7:
+                text = text[:pos] + text[pos + rng.randint(1, 12):]
+            else:
+                lines = text.split("\n")
+                lines.insert(rng.randrange(len(lines)), lines[rng.randrange(len(lines))])
+                text = "\n".join(lines)
+        path.write_bytes(text.encode(rng.choice(["utf-8", "latin-1"]), errors="replace"))
+        try:
+            ForecastData(load_series(path, targets=["y"]), horizon=2)
+            outcomes["read"] += 1
+        except DataError as exc:
+            message = str(exc)
+            assert "\n" not in message and message.startswith(str(path)), message
+            assert "cannot be read as a time series" not in message, (message, text)
+            outcomes["refused"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes

@@ -144,9 +144,15 @@ def _check_header(path: Path, text: str) -> list[str]:
 
 def _check_rows(path: Path, text: str, n_fields: int) -> None:
     """Every record must have the header's number of fields; name the first line that has not."""
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=""))  # a lone '\r' ends a line, as in pandas
     end = 0
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}: line {end + 1}: malformed CSV ({exc}); fix the row") from None
         line, end = end + 1, reader.line_num
         if len(row) <= 1 and not "".join(row).strip():
             continue  # a blank line, skipped by the parser too

@@ -97,7 +97,20 @@ def load_series(
     Example:
         >>> ts = load_series("examples/airline.csv", targets=["passengers"])
     """
-    src = str(path)
+    try:
+        return _load_series(str(path), path, targets=targets, time_col=time_col,
+                            covariates=covariates, max_gap=max_gap, max_missing=max_missing)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever else a malformed file trips is bad input too
+        text = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DataError(f"{path}: cannot be read as a time series ({type(exc).__name__}: {text}); "
+                        "check that it is a comma-separated file with a header, a time column "
+                        "and numeric columns (--debug shows where it failed)") from exc
+
+
+def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, max_gap,
+                 max_missing) -> TimeSeries:
     raw, fingerprint = read_csv_file(path)
     columns = list(raw.columns)
     if not targets:
