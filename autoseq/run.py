@@ -59,6 +59,33 @@ class Run:
                             test_size=s["test_rows"], seasons=s["seasons"])
 
 
+def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
+    """Rebuild trial ``number``'s network and load its best-epoch weights.
+
+    Returns:
+        ``(model, config, data)``: the Keras model (scaled windows in, scaled forecasts out), its
+        resolved configuration, and the run's ``ForecastData``.
+
+    Raises:
+        SearchError: the trial has no saved weights (failed, or killed before it finished).
+    """
+    from autoseq._objective import WEIGHTS, load_trial_json
+    from autoseq.builder import ModelContext, build_model
+
+    folder = run.trial_dir(number)
+    if not (folder / WEIGHTS).is_file():
+        raise SearchError(f"{run.path}: trial {number} has no saved model (it failed or did not "
+                          "finish); pick a trial with a result from the leaderboard")
+    info = load_trial_json(folder)
+    config = info["config"]
+    data = data or run.forecast_data()
+    ctx = ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
+                       horizon=data.horizon, n_targets=data.n_targets, season=data.main_season)
+    model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
+    model.load_weights(str(folder / WEIGHTS))
+    return model, config, data
+
+
 def open_run(path: str | Path) -> Run:
     """Open a run folder made by ``search``.
 
