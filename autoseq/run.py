@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,9 @@ def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
     ctx = ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
                        horizon=data.horizon, n_targets=data.n_targets, season=data.main_season)
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
-    model.load_weights(str(folder / WEIGHTS))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the optimizer's saved slots are not needed to predict
+        model.load_weights(str(folder / WEIGHTS))
     return model, config, data
 
 
