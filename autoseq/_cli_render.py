@@ -126,3 +126,21 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
     _out.print(f"leaderboard: {escape(str(result.run_dir / 'leaderboard.csv'))}")
     if result.stopped_reason and not interrupted:
         _err.print(f"note: stopped early: {escape(result.stopped_reason)}")
+
+
+def print_export(res: Any) -> None:
+    """Print where the model went and its test metrics next to the baselines'."""
+    m = res.manifest["metrics"]
+    table = Table(title=f"held-out test split ({m['test']['windows']} windows)")
+    keys = [k for k in ("mae", "rmse", "smape", "mase") if k in m["test"]]
+    table.add_column("model")
+    for k in keys:
+        table.add_column(k, justify="right")
+    table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    for name, vals in m["test_baselines"].items():
+        table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
+    _out.print(table)
+    shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
+    shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
+    _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
+                      f"{shape_in} → {shape_out} in the data's units)"))

@@ -40,6 +40,7 @@ class ModelContext:
     n_targets: int
     seed: int = 0
     season: int = 1
+    unroll: bool = False
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -209,7 +210,8 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     for i in range(depth):
         layer = cell(int(config["units"]), dropout=float(config["dropout"]),
                      recurrent_dropout=float(config["recurrent_dropout"]),
-                     return_sequences=i < depth - 1, seed=ctx.seed + i, name=f"rnn_{i}")
+                     return_sequences=i < depth - 1, seed=ctx.seed + i, unroll=ctx.unroll,
+                     name=f"rnn_{i}")
         if config["bidirectional"]:
             layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
         x = layer(x)

@@ -58,10 +58,55 @@ def search(data, target, covariates, quiet, **kwargs) -> None:
     from autoseq._search import search as run_search
 
     _setup_logging(quiet)
+    _heavy()
     with SearchProgress(quiet=quiet) as progress:
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
     print_result(result)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.option("--trial", type=int, help="Trial number [default: the best].")
+@click.option("--out", "-o", help="Model folder [default: RUN/export].")
+@click.option("--format", "fmt", type=click.Choice(["savedmodel", "keras", "tflite"]),
+              default="savedmodel", show_default=True,
+              help="Also write model.keras or model.tflite beside the SavedModel.")
+@click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
+@click.option("--data", help="The training CSV, if it moved since the search.")
+@quiet_option
+@debug_option
+def export(run, trial, out, fmt, refit, data, quiet) -> None:
+    """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
+    from autoseq._cli_render import print_export
+    from autoseq._export import export as run_export
+
+    _setup_logging(quiet)
+    _heavy()
+    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
+@click.option("--out", "-o", help="Write the forecasts to this CSV [default: print them].")
+@click.option("--all-origins", is_flag=True,
+              help="One forecast from every origin with a full lookback (a backtest).")
+@debug_option
+def predict(model, data, out, all_origins) -> None:
+    """Forecast the steps after the last row of DATA with an exported MODEL folder."""
+    from autoseq._io import write_text_atomic
+    from autoseq._predict import load_model
+    from autoseq.leaderboard import escape_formulas
+
+    _heavy()
+    frame = load_model(model).predict(data, all_origins=all_origins)
+    text = escape_formulas(frame).to_csv(index=False)
+    if out:
+        write_text_atomic(out, text)
+        click.echo(f"{len(frame)} forecast rows written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()
@@ -76,6 +121,14 @@ def spaces(name: str | None) -> None:
         return
     for n in list_spaces():
         click.echo(f"{n:<12} {load_search_space(n).description}")
+
+
+def _heavy() -> None:
+    """Load TensorFlow for a command that trains or serves (quietly unless --debug)."""
+    if "--debug" not in sys.argv:
+        from autoseq._tf import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
 
 
 def _setup_logging(quiet: bool) -> None:
