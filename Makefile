@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/autoseq search examples/airline.csv --target passengers --horizon 12 \
-		--space fast --trials 12 --max-epochs 30 --out results/demo-airline --seed 0
+		--space fast --trials 20 --max-epochs 40 --out results/demo-airline --seed 0
 	$(BIN)/autoseq export results/demo-airline
 
 test: $(STAMP)
