@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-_err = Console(stderr=True, highlight=False)
+_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
@@ -59,7 +59,7 @@ class SearchProgress:
             _err.print(f"run folder: {escape(str(e['run_dir']))}")
             _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
                        f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
-                       f"{data.horizon}, seasons {data.seasons or 'none'}")
+                       f"{data.horizon}, seasons {escape(str(data.seasons or 'none'))}")
             for b in e["baselines"]:
                 _err.print(f"baseline {escape(b.name)}: val_loss {b.loss:.4g}, val MAE {b.mae:.4g}")
             if e["done"]:
