@@ -26,3 +26,11 @@ def import_tensorflow_quietly() -> None:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def quiet_tensorflow_logger() -> None:
+    """Keep TensorFlow's Python logger to errors: every trial builds a new model, so its
+    "tf.function retracing" warning fires by design and says nothing useful to our users."""
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
