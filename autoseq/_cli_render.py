@@ -89,6 +89,8 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("bidirectional"):
         parts.append("bi")
     parts.append(f"lb{cfg.get('lookback')}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
     return " ".join(parts)
 
