@@ -42,6 +42,7 @@ class SearchResult:
     leaderboard: pd.DataFrame
     baselines: list[BaselineScore] = field(default_factory=list)
     stopped_reason: str | None = None
+    report: Path | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -93,6 +94,7 @@ def search(
     algorithm: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    report: bool = True,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -110,6 +112,7 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        report: write ``report.html`` and ``report.md`` into the run folder at the end.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -210,8 +213,23 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
+    if report:
+        result.report = _write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
+
+
+def _write_report(run_dir: Path) -> Path | None:
+    """The report is a by-product: its failure is logged and never fails the search."""
+    try:
+        from autoseq.report import write_report
+
+        return write_report(run_dir).html
+    except Exception as exc:  # noqa: BLE001 - any report error only costs the report
+        logger.warning("report not written (%s: %s); run 'autoseq report %s' to retry",
+                       type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                       run_dir)
+        return None
 
 
 def _default_name(data: str | Path, targets: list[str]) -> str:

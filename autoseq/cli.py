@@ -50,6 +50,8 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--no-report", "report", flag_value=False, default=True,
+              help="Do not write report.html / report.md at the end.")
 @quiet_option
 @debug_option
 def search(data, target, covariates, quiet, **kwargs) -> None:
@@ -107,6 +109,24 @@ def predict(model, data, out, all_origins) -> None:
         click.echo(f"{len(frame)} forecast rows written to {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-importance", "importance", flag_value=False, default=True,
+              help="Skip measuring what the model looks at (the slowest part).")
+@quiet_option
+@debug_option
+def report(run_dir, data, importance, quiet) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md (figures in RUN/report_files)."""
+    from autoseq.report import write_report
+
+    _setup_logging(quiet)
+    _heavy()
+    paths = write_report(run_dir, data=data, importance=importance)
+    click.echo(f"report: {paths.html}")
+    click.echo(f"markdown: {paths.markdown} (figures in {paths.files})")
 
 
 @cli.command()
