@@ -107,7 +107,7 @@ def series_figure(index: pd.DatetimeIndex, values: np.ndarray, targets: Sequence
 def questions_figure(groups: list[tuple[str, pd.DataFrame]], metric: str) -> Figure:
     """Per question: best validation error (top) and median seconds per trial (bottom)."""
     k = len(groups)
-    fig, axes = _new(4.4, ncols=k, nrows=2)
+    fig, axes = _new(4.4, ncols=k, nrows=2, width=min(WIDTH, 2.4 + 1.9 * k))
     for j, (question, g) in enumerate(groups):
         x = np.arange(len(g))
         best = g["best"].to_numpy(dtype=float)

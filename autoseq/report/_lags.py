@@ -94,12 +94,12 @@ def lag_blocks(lookback: int, *, horizon: int, seasons: list[int], freq: str | N
 
     The last step first; then, for each season the window holds, the same time one season
     before the steps being forecast ("the same 12 hours yesterday"); then the rest of each
-    season ("the rest of the last day"); then older steps. Without a season, the recent
+    season ("the 11 hours before that", "the rest of the last week"); then older steps. Without a season, the recent
     ``horizon`` steps and older ones.
 
     Example:
         >>> [b.label for b in lag_blocks(48, horizon=12, seasons=[24, 168], freq="h")]
-        ['the last hour', 'the rest of the last day', 'the same 12 hours yesterday', 'older hours']
+        ['the last hour', 'the 11 hours before that', 'the same 12 hours yesterday', 'older hours']
     """
     blocks: list[LagBlock] = []
     taken: set[int] = set()
@@ -117,7 +117,10 @@ def lag_blocks(lookback: int, *, horizon: int, seasons: list[int], freq: str | N
         low = max(2, m - horizon + 1)
         take(range(low, m + 1), _same_time(m, m - low + 1, freq, whole=low == 2))
     for m in usable:
-        take(range(2, m + 1), f"the rest of the last {_season_word(m, freq)}")
+        free = [lag for lag in range(2, m + 1) if lag not in taken]
+        recent = free and free == list(range(2, free[-1] + 1))
+        take(free, f"the {_season_word(len(free), freq)} before that" if recent
+             else f"the rest of the last {_season_word(m, freq)}")
     if not usable:
         recent = max(2, min(horizon, lookback // 2))
         take(range(2, recent + 1), f"the {_season_word(recent - 1, freq)} before that")

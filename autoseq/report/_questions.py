@@ -114,7 +114,9 @@ def questions_section(trials: pd.DataFrame) -> Section:
                   numeric=(False, False, True, True, True, True, True), name="questions",
                   caption="Complete and pruned trials. Best and median validation MAE in the "
                           "data's units; time is per trial."))
-    sec.add(figs.questions_figure(groups, "val MAE"))
+    comparable = [(q, g) for q, g in groups if len(g) > 1]
+    if comparable:  # a choice the search never varied has nothing to draw
+        sec.add(figs.questions_figure(comparable, "val MAE"))
     for question, g in groups:
         sec.add(Paragraph(sentence(question, g)))
     n = int(sum(g["trials"].sum() for _, g in groups[:1]))

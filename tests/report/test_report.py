@@ -31,7 +31,9 @@ def test_report_is_self_contained_with_every_section(report_run):
                     "looks-at"):
         assert f'<section id="{section}">' in html
     assert "Cell type" in html and "GRU" in html and "LSTM" in html
-    assert re.search(r"The (?:last|same|rest)[^.<]* carries \d+% of the prediction", html)
+    lag_sentence = re.search(r"What it looks at:</b>(The [^<]+ carr(?:ies|y) \d+% of the "
+                             r"prediction[^<]*)</p>", html)
+    assert lag_sentence and re.search(r"\b(?:day|days|week)\b", lag_sentence[1])
     assert "skill over it (test)" in html
     files = report_run / "report_files"
     pngs = sorted(p.name for p in files.glob("*.png"))

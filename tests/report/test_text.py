@@ -36,12 +36,15 @@ def _blocks(*args, **kwargs):
 
 def test_lag_blocks_follow_the_seasons():
     assert _blocks(48, horizon=12, seasons=[24, 168], freq="h") == [
-        ("the last hour", "1"), ("the rest of the last day", "2–12"),
+        ("the last hour", "1"), ("the 11 hours before that", "2–12"),
         ("the same 12 hours yesterday", "13–24"), ("older hours", "25–48")]
     assert _blocks(336, horizon=24, seasons=[24, 168], freq="h") == [
         ("the last hour", "1"), ("the rest of the last day", "2–24"),
         ("the rest of the last week", "25–144"), ("the same day last week", "145–168"),
         ("older hours", "169–336")]
+    assert _blocks(14, horizon=5, seasons=[7, 365], freq="D") == [
+        ("the last day", "1"), ("the day before that", "2"),
+        ("the same 5 days last week", "3–7"), ("older days", "8–14")]
     assert _blocks(24, horizon=12, seasons=[12], freq="MS") == [
         ("the last month", "1"), ("the rest of the last year", "2–12"),
         ("older months", "13–24")]
