@@ -444,7 +444,8 @@ def _bias_sentence(residuals: np.ndarray, target: str) -> str:
 def looks_at_section(ev: Evidence) -> Section:
     sec = Section("looks-at", "What the model looks at")
     if ev.by_block is None or ev.by_column is None:
-        note = ev.model_note or ev.data_note or "Not computed (importance=False)."
+        note = (ev.model_note or ev.data_note
+                or "Not measured (importance off: --no-importance).")
         return sec.add(Paragraph(note, kind="note"))
     imp, blocks = ev.by_block, ev.blocks
     sec.add(Paragraph(share_sentence(imp.labels, imp.shares, what="block of the lookback window"),

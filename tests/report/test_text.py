@@ -1,5 +1,8 @@
 """The report's words: Markdown escaping, lag blocks, durations and sentences (no TensorFlow)."""
 
+import subprocess
+import sys
+
 import pytest
 
 from autoseq.report._format import num, percent, rate
@@ -74,3 +77,9 @@ def test_numbers_for_people():
     assert rate(0.011653) == "1.2e-2"
     assert percent(0.312) == "31%" and percent(-0.07, signed=True) == "−7%"
     assert percent(0.312, signed=True) == "+31%"
+
+
+def test_importing_the_report_api_does_not_import_tensorflow():
+    code = ("import sys, autoseq; autoseq.write_report; import autoseq.report._render; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
