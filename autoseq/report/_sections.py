@@ -265,10 +265,7 @@ def winner_section(ev: Evidence) -> Section:
     sec.add(Paragraph(_capital(_skill_sentence(ev))))
     if ev.model_note:
         sec.add(Paragraph(ev.model_note, kind="note"))
-    export = ev.run.path / "export"
-    if export.is_dir():
-        sec.add(Paragraph(f"An exported model is in {export.name}/ in the run folder.",
-                          kind="note"))
+    sec.add(_export_note(ev))
     return sec
 
 
@@ -285,21 +282,61 @@ def _metrics_table(ev: Evidence) -> Table | None:
                      caption="Validation scores from the leaderboard (the model could not be "
                              "re-evaluated, so no test scores).")
     tests = {b.name: b for b in (test.baselines if test else [])}
+    extra = _test_extras(ev)
     rows = [(f"best model (trial {int(ev.best['trial'])})", fmt.num(val.mae), fmt.num(val.rmse),
-             fmt.num(test.mae) if test else "–", fmt.num(test.rmse) if test else "–", "", "")]
+             fmt.num(test.mae) if test else "–", fmt.num(test.rmse) if test else "–",
+             *extra.get("best model", ("–", "–")), "", "")]
     for b in sorted(val.baselines, key=lambda s: s.mae):
         t = tests.get(b.name)
         rows.append((b.name, fmt.num(b.mae), fmt.num(b.rmse),
                      fmt.num(t.mae) if t else "–", fmt.num(t.rmse) if t else "–",
+                     *extra.get(b.name, ("–", "–")),
                      fmt.percent(1 - val.mae / b.mae if b.mae else None, signed=True),
                      fmt.percent(1 - test.mae / t.mae if t and t.mae else None, signed=True)))
-    return Table(("forecaster", "val MAE", "val RMSE", "test MAE", "test RMSE",
-                  "skill over it (val)", "skill over it (test)"), tuple(rows),
-                 numeric=(False, True, True, True, True, True, True), highlight=(0,),
-                 name="metrics",
+    return Table(("forecaster", "val MAE", "val RMSE", "test MAE", "test RMSE", "test sMAPE",
+                  "test MASE", "skill over it (val)", "skill over it (test)"), tuple(rows),
+                 numeric=(False, *([True] * 8)), highlight=(0,), name="metrics",
                  caption="Errors in the data's units, averaged over every window and horizon "
-                         "step. Skill = 1 − MAE(model) / MAE(baseline): positive means the "
-                         "model is better.")
+                         "step; sMAPE in %, MASE against the in-sample seasonal-naive error. "
+                         "Skill = 1 − MAE(model) / MAE(baseline): positive means the model is "
+                         "better.")
+
+
+def _test_extras(ev: Evidence) -> dict[str, tuple[str, str]]:
+    """Test sMAPE and MASE of the model and each baseline (as ``autoseq export`` scores them)."""
+    from autoseq.metrics import forecast_metrics
+
+    test, data = ev.test, ev.data
+    if test is None or data is None:
+        return {}
+    train = data.raw[: data.split.train][:, data.target_idx]
+    preds = {"best model": test.pred, **test.baseline_pred}
+    out = {}
+    for name, pred in preds.items():
+        m = forecast_metrics(pred, test.truth, train=train, season=data.main_season)
+        out[name] = (fmt.num(m["smape"], 3), fmt.num(m.get("mase"), 3))
+    return out
+
+
+def _export_note(ev: Evidence) -> Paragraph | None:
+    """What ``autoseq export`` recorded, when the run folder holds an export."""
+    from autoseq._io import read_json
+
+    path = ev.run.path / "export" / "autoseq.json"
+    if not path.is_file():
+        return None
+    try:
+        manifest = read_json(path)
+        test = manifest["metrics"]["test"]
+        trial = manifest.get("trial")
+    except (OSError, ValueError, KeyError, TypeError):
+        return Paragraph("export/autoseq.json is present but unreadable.", kind="note")
+    refit = " (refitted on train + validation)" if manifest.get("refit") else ""
+    return Paragraph(f"Exported model in export/: trial {trial}{refit}, test MAE "
+                     f"{fmt.num(test.get('mae'))}, RMSE {fmt.num(test.get('rmse'))}, sMAPE "
+                     f"{fmt.num(test.get('smape'), 3)}%, MASE {fmt.num(test.get('mase'), 3)} "
+                     f"on {test.get('windows', '?')} test windows (from its manifest).",
+                     kind="note")
 
 
 # -- leaderboard -----------------------------------------------------------------------------
