@@ -20,7 +20,7 @@ MODEL = "#2f6fb0"
 ACCENT = "#d9822b"
 GOOD = "#3f8f5f"
 BAD = "#c0392b"
-PARTS = {"train": "#e8eef5", "val": "#fdf1e3", "test": "#e6f2ea"}
+PARTS = {"train": "#dfe8f2", "val": "#fbe5cb", "test": "#d9eddf"}
 CYCLE = ("#2f6fb0", "#d9822b", "#3f8f5f", "#8e44ad", "#c0392b", "#16a5a5", "#7f8c8d")
 _RC = {
     "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold", "axes.labelsize": 9,
