@@ -214,22 +214,11 @@ def search(
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
     if report:
-        result.report = _write_report(run_dir)
+        from autoseq.report import try_write_report
+
+        result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
-
-
-def _write_report(run_dir: Path) -> Path | None:
-    """The report is a by-product: its failure is logged and never fails the search."""
-    try:
-        from autoseq.report import write_report
-
-        return write_report(run_dir).html
-    except Exception as exc:  # noqa: BLE001 - any report error only costs the report
-        logger.warning("report not written (%s: %s); run 'autoseq report %s' to retry",
-                       type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                       run_dir)
-        return None
 
 
 def _default_name(data: str | Path, targets: list[str]) -> str:

@@ -76,16 +76,18 @@ def search(data, target, covariates, quiet, **kwargs) -> None:
               help="Also write model.keras or model.tflite beside the SavedModel.")
 @click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
 @click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, quiet) -> None:
+def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq._cli_render import print_export
     from autoseq._export import export as run_export
 
     _setup_logging(quiet)
     _heavy()
-    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data))
+    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
+                            report=not no_report))
 
 
 @cli.command()

@@ -65,3 +65,15 @@ def write_report(run_dir: str | Path, *, data: str | Path | None = None,
     logger.info("report written: %s (%d figures, %.1f s)", html, len(report.figures), seconds)
     return ReportPaths(html=html, markdown=md, files=files, figures=len(report.figures),
                        seconds=seconds)
+
+
+def try_write_report(run_dir: str | Path, *, data: str | Path | None = None) -> Path | None:
+    """Write the report as a by-product of ``search`` or ``export``: a failure is logged as a
+    warning and never fails the command that produced the results."""
+    try:
+        return write_report(run_dir, data=data).html
+    except Exception as exc:  # noqa: BLE001 - any report error only costs the report
+        logging.getLogger("autoseq").warning(
+            "report not written (%s: %s); run 'autoseq report %s' to retry",
+            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", run_dir)
+        return None
