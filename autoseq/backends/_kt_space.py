@@ -47,7 +47,9 @@ class KerasTunerSuggester:
 
     def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None,
                       log: bool = False) -> float:
-        return float(self._value(_kt_float(name, low, high, step, log, self._conditions(name))))
+        value = float(self._value(_kt_float(name, low, high, step, log, self._conditions(name))))
+        # KerasTuner computes low + k * step in floats: 0.15000000000000002 for k=3, step=0.05
+        return float(f"{value:.12g}") if step is not None else value
 
     def suggest_categorical(self, name: str, choices: tuple[Scalar, ...]) -> Scalar:
         value = self._value(_kt_categorical(name, choices, self._conditions(name)))

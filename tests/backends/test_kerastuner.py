@@ -29,6 +29,7 @@ CONDITIONAL = SearchSpace([
     Int("extra", 1, 3, when={"norm_kind": ("inf",)}),
     Int("both", 2, 6, step=2, when={"cell": ("gru",), "bidirectional": (True,)}),
     Choice("dropout", (0, 0.25, 0.5)),
+    Float("recurrent_dropout", 0.0, 0.4, step=0.05),
     Int("units", 4, 64, log=True),
     Fixed("batch_size", 32),
     Choice("anchor", ("none",)),
@@ -60,6 +61,7 @@ def test_space_adapter_draws_what_the_space_allows(tmp_path):
         assert type(config["bidirectional"]) is bool
         assert config["dropout"] in (0, 0.25, 0.5) and type(config["units"]) is int
         assert 4 <= config["units"] <= 64 and config["batch_size"] == 32
+        assert config["recurrent_dropout"] == round(config["recurrent_dropout"], 2)  # on the grid
         if "clipnorm" in config:
             assert 0.1 <= config["clipnorm"] <= 10.0
         if "both" in config:
