@@ -15,7 +15,13 @@ import pandas as pd
 from autoseq import __version__
 from autoseq._io import write_json_atomic
 from autoseq._objective import TrialSettings, run_trial
-from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
+from autoseq.backends import (
+    TrialRecord,
+    count_done,
+    default_storage,
+    make_backend,
+    redact_url,
+)
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.builder import check_space
 from autoseq.data import ForecastData, load_series
@@ -142,8 +148,8 @@ def search(
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
                              builder=space.builder)
     meta = _meta(fdata, space, settings, max_gap=max_gap)
-    storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    _check_run_dir(run_dir, meta)
+    storage = storage or default_storage(run_dir)
+    _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
                           algorithm=algorithm)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -252,7 +258,7 @@ def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
     }
 
 
-def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
+def _check_run_dir(run_dir: Path, meta: dict[str, Any], backend: str) -> None:
     if not (run_dir / RUN_FILE).exists():
         if run_dir.exists() and run_dir.is_file():
             raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
@@ -264,6 +270,12 @@ def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
             diff = _first_diff(old.get(key), meta[key])
             raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
                               f"{diff}; pass a new --out to start another search")
+    # Each backend keeps its own trials: another one here would hide them and reuse their numbers.
+    old_backend = (old.get("backend") or {}).get("name", backend)
+    if old_backend != backend:
+        raise SearchError(f"{run_dir}: this run folder holds a search made with --backend "
+                          f"{old_backend}; resume it with that backend or pass a new --out. "
+                          f"Received: --backend {backend}")
 
 
 def _first_diff(a: Any, b: Any) -> str:

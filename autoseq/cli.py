@@ -41,11 +41,14 @@ def cli() -> None:
 @click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
 @click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
-@click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
-@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--storage", help="Optuna study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--study", default="autoseq", show_default=True,
+              help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backend", default="optuna", show_default=True, help="Search engine.")
-@click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
+@click.option("--backend", default="optuna", show_default=True,
+              help="Search engine: optuna|keras-tuner.")
+@click.option("--algorithm", help="optuna: tpe|random|cmaes|gp [default: tpe]; "
+              "keras-tuner: random|bayesian|hyperband [default: random].")
 @click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
