@@ -137,6 +137,10 @@ def print_export(res: Any) -> None:
     for k in keys:
         table.add_column(k, justify="right")
     table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    stat = m.get("test_stat_windows")
+    if stat and stat["windows"] != stat["of"]:
+        table.add_row(f"trial {res.trial} ({stat['windows']} of {stat['of']} windows)",
+                      *[_fmt(stat["model"].get(k)) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)

@@ -88,6 +88,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     try:
         raw_model.export(str(tmp), verbose=False)
         test = _score_test(raw_model, fdata, int(config["lookback"]))
+        _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, fdata, core=model, config=config,
                               builder=run.settings.get("builder", "rnn"))
         manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra)
@@ -177,7 +178,25 @@ def _score_test(raw_model, fdata: ForecastData, lookback: int) -> dict[str, Any]
     for name, scaled in baseline_forecasts(fdata, "test").items():
         units = fdata.scaler.inverse(scaled, fdata.target_idx)
         baselines[name] = forecast_metrics(units, truth, train=train, season=season)
-    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins))}
+    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins)),
+            "pred": pred}
+
+
+def _add_stat_baselines(test: dict[str, Any], run: Run, fdata: ForecastData) -> None:
+    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines."""
+    opts = run.info.get("stat_baselines") or {}
+    if not opts.get("enabled"):
+        return
+    from autoseq.stat_baselines import stat_test_metrics
+
+    stat = stat_test_metrics(fdata, test["pred"], max_origins=int(opts.get("max_origins", 24)),
+                             train=fdata.raw[: fdata.split.train][:, fdata.target_idx],
+                             season=fdata.main_season)
+    test["stat"] = {"windows": stat["windows"], "of": stat["of"], "model": stat["model"]}
+    for name, metrics in stat["baselines"].items():
+        label = name if stat["windows"] == stat["of"] else (
+            f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
+        test["baselines"][label] = metrics
 
 
 def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,
@@ -270,7 +289,7 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
             "val": {"loss": info.get("val_loss"), "mae": info.get("val_mae")},
             "test": test["model"] | {"windows": test["windows"]},
             "test_baselines": test["baselines"],
-        },
+        } | ({"test_stat_windows": test["stat"]} if "stat" in test else {}),
         "data": {"source": series.source, "fingerprint": series.fingerprint,
                  "rows": len(series.frame), "start": series.frame.index[0].isoformat(),
                  "end": series.frame.index[-1].isoformat(), "split": fdata.describe()},

@@ -28,6 +28,7 @@ from autoseq.leaderboard import (
 )
 from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
 from autoseq.space import SearchSpace, load_search_space
+from autoseq.stat_baselines import cached_stat_baselines
 
 logger = logging.getLogger("autoseq")
 
@@ -93,6 +94,8 @@ def search(
     algorithm: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    stat_baselines: bool = True,
+    stat_origins: int = 24,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -110,6 +113,8 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
+        stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -155,8 +160,13 @@ def search(
         "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
                     "study": study},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "stat_baselines": {"enabled": stat_baselines, "max_origins": stat_origins},
     })
     baselines = score_baselines(fdata, "val")
+    if stat_baselines:
+        baselines = sorted(baselines + cached_stat_baselines(run_dir, fdata, "val",
+                                                             max_origins=stat_origins),
+                           key=lambda b: b.loss)
     extra = [p for p in space.names]
 
     def leaderboard() -> pd.DataFrame:

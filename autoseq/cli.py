@@ -50,6 +50,11 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
+              help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
+@click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,
+              help="Validation windows the statistical baselines are scored on, evenly spaced "
+                   "(0: all; each costs about a second or two).")
 @quiet_option
 @debug_option
 def search(data, target, covariates, quiet, **kwargs) -> None:
