@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 
 from autoseq import __version__
+from autoseq._forecast_wrap import raw_inputs, transform_manifest, trial_variant, wrap_forecaster
 from autoseq._io import replace_dir_atomic, write_json_atomic
 from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
 from autoseq._objective import load_trial_json
 from autoseq.baselines import baseline_forecasts
 from autoseq.builder import ModelContext, build_model
 from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, uses_steps
 from autoseq.exceptions import ModelError
 from autoseq.leaderboard import best_trial_row
 from autoseq.metrics import forecast_metrics
@@ -81,13 +83,13 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if refit:
         model = _refit(run, config, fdata, epochs=int(info.get("best_epoch") or info["epochs"]))
     _check_finite(model, number)
-    raw_model = wrap_raw(model, fdata)
+    raw_model = wrap_forecaster(model, fdata, config)
     out = Path(out) if out else run.path / "export"
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
                                 else None))
     try:
         raw_model.export(str(tmp), verbose=False)
-        test = _score_test(raw_model, fdata, int(config["lookback"]))
+        test = _score_test(raw_model, fdata, config)
         _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, fdata, core=model, config=config,
                               builder=run.settings.get("builder", "rnn"))
@@ -127,11 +129,14 @@ def _refit(run: Run, config: dict[str, Any], fdata: ForecastData, *, epochs: int
     keras.utils.set_random_seed(seed)
     lookback = int(config["lookback"])
     ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
-                       n_targets=fdata.n_targets, seed=seed, season=fdata.main_season)
+                       n_targets=fdata.n_targets, seed=seed, season=fdata.main_season,
+                       calendar=calendar_dicts(fdata))
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
     origins = np.concatenate([fdata.origins("train", lookback), fdata.origins("val")])
     ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
-                       shuffle=True, seed=seed, origins=origins)
+                       shuffle=True, seed=seed, origins=origins,
+                       values=trial_variant(fdata, config).values,
+                       with_steps=uses_steps(config, fdata))
     model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
@@ -145,20 +150,8 @@ def _check_finite(model, number: int) -> None:
 
 
 def wrap_raw(model, fdata: ForecastData):
-    """``model`` between the input scaling and the inverse target scaling, as Keras layers."""
-    import keras
-
-    lookback = model.input_shape[1]
-    inputs = keras.Input((lookback, fdata.n_inputs), name=INPUT_NAME)
-    s = fdata.scaler
-    t = fdata.target_idx
-    x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
-                                   name="scale_inputs")(inputs)
-    y = model(x)
-    outputs = keras.layers.Normalization(mean=s.mean[t].tolist(),
-                                         variance=(s.scale[t] ** 2).tolist(), invert=True,
-                                         name="unscale_targets")(y)
-    return keras.Model(inputs, outputs, name="autoseq_forecaster")
+    """``model`` (no calendar, no transform) between the input scaling and its inverse."""
+    return wrap_forecaster(model, fdata, {"lookback": model.input_shape[1]})
 
 
 def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.ndarray:
@@ -167,9 +160,9 @@ def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.n
     return fdata.raw[idx].astype("float32")
 
 
-def _score_test(raw_model, fdata: ForecastData, lookback: int) -> dict[str, Any]:
+def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_windows(fdata, origins, lookback), verbose=0)
+    pred = raw_model.predict(raw_inputs(fdata, origins, config), verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
     season = fdata.main_season
@@ -218,12 +211,13 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
 
     lookback = int(config["lookback"])
     ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
-                       n_targets=fdata.n_targets, season=fdata.main_season, unroll=True)
+                       n_targets=fdata.n_targets, season=fdata.main_season, unroll=True,
+                       calendar=calendar_dicts(fdata))
     unrolled = build_model(config, ctx, builder=builder)
     unrolled.set_weights(core.get_weights())
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wrap_raw(unrolled, fdata).export(tmp, verbose=False)
+        wrap_forecaster(unrolled, fdata, config).export(tmp, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         try:
@@ -232,12 +226,15 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
             raise ModelError(f"this model cannot be converted to TFLite builtin ops "
                              f"({str(exc).splitlines()[0][:200]}); export as savedmodel") from None
     (folder / TFLITE_FILE).write_bytes(blob)
-    windows = raw_windows(fdata, fdata.origins("test"), lookback)
+    inputs = raw_inputs(fdata, fdata.origins("test"), config)
+    feeds = ([{k: v[i:i + 1] for k, v in inputs.items()} for i in range(len(inputs[INPUT_NAME]))]
+             if isinstance(inputs, dict) else [{INPUT_NAME: w[None]} for w in inputs])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its successor
         runner = tf.lite.Interpreter(model_content=blob).get_signature_runner("serving_default")
-        got = np.concatenate([runner(**{INPUT_NAME: w[None]})["output_0"] for w in windows])
-    want = raw_model.predict(windows, verbose=0)
+        got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+    want = raw_model.predict(inputs, verbose=0)
+    windows = feeds
     gap = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3)))
     if gap > 1e-3:
         raise ModelError(f"TFLite conversion changed the forecasts (max relative gap {gap:.2g}); "
@@ -254,6 +251,7 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
 
     series = fdata.series
     lookback = int(config["lookback"])
+    wrapped = transform_manifest(fdata, config)
     return {
         "format_version": FORMAT_VERSION,
         "task": "forecast",
@@ -266,18 +264,12 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
         "frequency": series.freq,
         "seasons": fdata.seasons,
         "max_gap": run.settings.get("max_gap", 12),
-        "derived_inputs": [],
-        "transforms": [
-            {"kind": "standard_scale", "where": "inside the model (layer scale_inputs)",
-             "columns": list(series.columns), "mean": fdata.scaler.mean.tolist(),
-             "scale": fdata.scaler.scale.tolist(), "fitted_on": "training rows only"},
-            {"kind": "inverse_standard_scale", "where": "inside the model (layer "
-             "unscale_targets)", "columns": list(series.targets)},
-        ] + ([{"kind": "anchor", "mode": config["anchor"], "season": fdata.main_season,
-               "where": "inside the model: forecasts are the naive forecast plus a learned "
-                        "correction"}] if config.get("anchor", "none") != "none" else []),
+        "t0": wrapped["t0"],
+        "derived_inputs": wrapped["derived_inputs"],
+        "transforms": wrapped["transforms"],
         "classes": None,
         "signature": {"name": "serving_default", "input": INPUT_NAME,
+                      "inputs": [INPUT_NAME] + [d["name"] for d in wrapped["derived_inputs"]],
                       "input_shape": [None, lookback, fdata.n_inputs], "dtype": "float32",
                       "output": "output_0", "output_shape": [None, fdata.horizon,
                                                              fdata.n_targets],

@@ -94,6 +94,7 @@ def search(
     algorithm: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    calendar: bool = True,
     stat_baselines: bool = True,
     stat_origins: int = 24,
     on_event: Callable[[Event], None] | None = None,
@@ -113,6 +114,7 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        calendar: let trials whose ``calendar`` parameter is on use calendar features.
         stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
         stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
 
@@ -139,7 +141,8 @@ def search(
     check_space(space)
     series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
                          max_gap=max_gap)
-    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size)
+    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
+                         calendar=calendar)
     run_dir = Path(out) if out else Path("results") / _default_name(data, targets)
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
                              builder=space.builder)
@@ -244,6 +247,7 @@ def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
             "val_rows": fdata.split.val,
             "test_rows": fdata.split.test,
             "seasons": fdata.seasons,
+            "calendar": bool(fdata.calendar),
             "max_gap": max_gap,
             "max_epochs": settings.max_epochs,
             "patience": settings.patience,

@@ -28,6 +28,11 @@ def cli() -> None:
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
 @click.option("--covariate", "covariates", multiple=True,
               help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--covariates", "covariate_list",
+              help="Past covariate columns, comma-separated (same as repeating --covariate).")
+@click.option("--calendar/--no-calendar", default=True, show_default=True,
+              help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
+                   "frequency) as known-future inputs to trials whose space searches them.")
 @click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps to forecast.")
 @click.option("--space", default="default", show_default=True,
@@ -57,11 +62,13 @@ def cli() -> None:
                    "(0: all; each costs about a second or two).")
 @quiet_option
 @debug_option
-def search(data, target, covariates, quiet, **kwargs) -> None:
+def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq._cli_render import SearchProgress, print_result
     from autoseq._search import search as run_search
 
+    covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
+                                     if c.strip()]
     _setup_logging(quiet)
     _heavy()
     with SearchProgress(quiet=quiet) as progress:
