@@ -16,6 +16,7 @@ from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
 from autoseq.data import ForecastData
 from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
+from autoseq.metrics import objective_value
 from autoseq.space import SearchSpace, Suggester
 
 WEIGHTS = "model.weights.h5"
@@ -36,6 +37,7 @@ class TrialSettings:
     seed: int = 0
     builder: str = "rnn"
     eval_batch_size: int = 512
+    metric: str = "mse"
 
 
 @dataclass
@@ -115,8 +117,12 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     result.best_epoch = monitor.best_epoch
     pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
     units = pred - data.targets("val", scaled=False)
-    # val_loss: MSE in the common standard scaling, comparable across transforms and baselines.
-    val_loss = float(np.mean((units / data.scaler.scale[data.target_idx]) ** 2))
+    # val_loss: the chosen metric; "mse" is measured in the common standard scaling, so it is
+    # comparable across transforms and with the baselines.
+    val_loss = objective_value(pred, data.targets("val", scaled=False), metric=settings.metric,
+                               scale=data.scaler.scale[data.target_idx],
+                               train=data.raw[: data.split.train][:, data.target_idx],
+                               season=data.main_season)
     if not math.isfinite(val_loss):
         result.reason = "validation predictions are not finite"
         return _finish(result, model)

@@ -55,6 +55,13 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase"]),
+              default="mse", show_default=True,
+              help="What trials and baselines are ranked on (val_loss); mse is in scaled units, "
+                   "the others in the data's. Training always minimises the scaled MSE.")
+@click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Walk-forward (expanding window) validation folds; trials and baselines are "
+                   "ranked on the mean over them (each trial trains once per fold).")
 @click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
               help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
 @click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,

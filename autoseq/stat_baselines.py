@@ -86,7 +86,8 @@ def stat_forecasts(data: ForecastData, part: str, *,
 
 
 def score_stat_baselines(data: ForecastData, part: str = "val", *,
-                         max_origins: int = DEFAULT_MAX_ORIGINS) -> list[BaselineScore]:
+                         max_origins: int = DEFAULT_MAX_ORIGINS,
+                         metric: str = "mse") -> list[BaselineScore]:
     """Score the statistical baselines on ``part`` like ``score_baselines`` scores the naive ones.
 
     The names carry the number of windows scored when it is a subset, e.g.
@@ -95,13 +96,18 @@ def score_stat_baselines(data: ForecastData, part: str = "val", *,
     res = stat_forecasts(data, part, max_origins=max_origins)
     idx = res.origins[:, None] + np.arange(data.horizon)[None, :]
     truth = data.raw[:, data.target_idx][idx]
+    from autoseq.metrics import objective_value
+
     scale = data.scaler.scale[data.target_idx]
     scores = []
     for name, pred in res.forecasts.items():
         err = pred - truth
         label = name if len(res.origins) == res.total_origins else (
             f"{name[:-1]}; {len(res.origins)} of {res.total_origins} windows)")
-        scores.append(BaselineScore(name=label, loss=float(np.mean((err / scale) ** 2)),
+        loss = objective_value(pred, truth, metric=metric, scale=scale,
+                               train=data.raw[: data.split.train][:, data.target_idx],
+                               season=data.main_season)
+        scores.append(BaselineScore(name=label, loss=loss,
                                     mae=float(np.mean(np.abs(err))),
                                     rmse=float(np.sqrt(np.mean(err ** 2)))))
     return sorted(scores, key=lambda s: s.loss)
@@ -137,15 +143,15 @@ def _forecast_target(y: np.ndarray, origins: np.ndarray, horizon: int, kind: str
 
 
 def cached_stat_baselines(run_dir: Path, data: ForecastData, part: str, *,
-                          max_origins: int) -> list[BaselineScore]:
+                          max_origins: int, metric: str = "mse") -> list[BaselineScore]:
     """``score_stat_baselines`` kept in ``run_dir/stat_baselines.json`` so a resumed search
     does not pay for them again (the run folder already pins the data and settings)."""
     path = Path(run_dir) / CACHE_FILE
-    key = f"{part}:{max_origins}"
+    key = f"{part}:{max_origins}:{metric}:train={data.split.train}"
     cache = read_json(path) if path.is_file() else {}
     if key in cache:
         return [BaselineScore(**row) for row in cache[key]]
-    scores = score_stat_baselines(data, part, max_origins=max_origins)
+    scores = score_stat_baselines(data, part, max_origins=max_origins, metric=metric)
     cache[key] = [asdict(s) for s in scores]
     write_json_atomic(path, cache)
     return scores
