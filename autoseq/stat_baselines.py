@@ -72,12 +72,11 @@ def stat_forecasts(data: ForecastData, part: str, *,
     origins = stat_origins(data, part, max_origins=max_origins)
     seasons = usable_seasons(data, int(origins[0]))
     out: dict[str, np.ndarray] = {}
+    per_target = [_forecast_target(data.raw[:, col], origins, data.horizon, seasons)
+                  for col in data.target_idx]
     for kind in STAT_MODELS:
-        name = _name(kind, seasons)
-        per_target = [_forecast_target(data.raw[:, col], origins, data.horizon, kind, seasons)
-                      for col in data.target_idx]
-        if all(p is not None for p in per_target):
-            out[name] = np.stack(per_target, axis=-1)
+        if all(p.get(kind) is not None for p in per_target):
+            out[_name(kind, seasons)] = np.stack([p[kind] for p in per_target], axis=-1)
     seconds = time.perf_counter() - start
     logger.info("statistical baselines on %d of %d %s origins in %.1f s", len(origins),
                 len(data.origins(part)), part, seconds)
@@ -127,19 +126,49 @@ def _model(kind: str, seasons: list[int]):
     return MSTL(season_length=seasons, trend_forecaster=trend) if seasons else trend
 
 
-def _forecast_target(y: np.ndarray, origins: np.ndarray, horizon: int, kind: str,
-                     seasons: list[int]) -> np.ndarray | None:
-    model = _model(kind, seasons)
+def _forecast_target(y: np.ndarray, origins: np.ndarray, horizon: int,
+                     seasons: list[int]) -> dict[str, np.ndarray | None]:
+    """Every statistical model's forecasts from each origin for one target column.
+
+    The decomposition at an origin is shared by the trend models (it is most of the cost): this
+    is what ``MSTL.forward`` does for each model, done once.
+    """
+    models: dict[str, object] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            model.fit(y[: origins[0]])
-            preds = [model.forward(y[:o], horizon)["mean"] for o in origins]
-        except Exception as exc:  # noqa: BLE001 - a failed fit must not end the search
-            logger.warning("statistical baseline %s could not be fitted (%s); it is left out",
-                           _name(kind, seasons), (str(exc) or type(exc).__name__).splitlines()[0])
-            return None
-    return np.asarray(preds, dtype="float64")
+        for kind in STAT_MODELS:
+            try:
+                models[kind] = _model(kind, seasons).fit(y[: origins[0]])
+            except Exception as exc:  # noqa: BLE001 - a failed fit must not end the search
+                logger.warning("statistical baseline %s could not be fitted (%s); it is left "
+                               "out", _name(kind, seasons),
+                               (str(exc) or type(exc).__name__).splitlines()[0])
+        preds: dict[str, list[np.ndarray]] = {kind: [] for kind in models}
+        for o in origins:
+            if seasons:
+                x_sa, seas = _decompose(y[:o], seasons, horizon)
+                for kind, model in models.items():
+                    preds[kind].append(model.trend_forecaster.forward(y=x_sa, h=horizon)["mean"]
+                                       + seas)
+            else:
+                for kind, model in models.items():
+                    preds[kind].append(model.forward(y=y[:o], h=horizon)["mean"])
+    return {kind: np.asarray(preds[kind], dtype="float64") if kind in preds else None
+            for kind in STAT_MODELS}
+
+
+def _decompose(y: np.ndarray, seasons: list[int], horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """MSTL of ``y``: the deseasonalised series and the seasonal forecast (each season's last
+    cycle repeated), as ``MSTL.forward`` computes them."""
+    from statsforecast.mstl import mstl
+
+    parts = mstl(x=y.astype("float64"), period=list(seasons))
+    x_sa = (parts["trend"] + parts["remainder"]).to_numpy()
+    seas = np.zeros(horizon)
+    for m in seasons:
+        comp = parts[f"seasonal{m}" if len(seasons) > 1 else "seasonal"].to_numpy()
+        seas += np.resize(comp[-m:], horizon) if m >= 1 else 0.0
+    return x_sa, seas
 
 
 def cached_stat_baselines(run_dir: Path, data: ForecastData, part: str, *,
