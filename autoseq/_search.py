@@ -16,6 +16,7 @@ from autoseq import __version__
 from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
 from autoseq._io import write_json_atomic
 from autoseq._objective import TrialSettings
+from autoseq._portfolio import starting_points
 from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
 from autoseq.baselines import BaselineScore
 from autoseq.builder import check_space
@@ -99,6 +100,7 @@ def search(
     calendar: bool = True,
     metric: str = "mse",
     folds: int = 1,
+    warm_start: bool = True,
     stat_baselines: bool = True,
     stat_origins: int = 24,
     on_event: Callable[[Event], None] | None = None,
@@ -122,6 +124,8 @@ def search(
             default), ``mae``, ``rmse``, ``smape`` or ``mase`` (data units).
         folds: walk-forward (expanding window) folds; trials and baselines are scored on the
             mean over them (each trial trains ``folds`` times).
+        warm_start: try the forecasting starting points (``autoseq._portfolio``) first, in a
+            new study of a backend that can queue trials.
         calendar: let trials whose ``calendar`` parameter is on use calendar features.
         stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
         stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
@@ -168,6 +172,10 @@ def search(
         if not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+    queued = (engine.enqueue(starting_points(space))
+              if warm_start and hasattr(engine, "enqueue") else 0)
+    if queued:
+        logger.info("%d starting configurations queued before the sampler's own", queued)
     write_json_atomic(run_dir / RUN_FILE, meta | {
         "autoseq_version": __version__,
         "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),

@@ -62,6 +62,8 @@ def cli() -> None:
 @click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Walk-forward (expanding window) validation folds; trials and baselines are "
                    "ranked on the mean over them (each trial trains once per fold).")
+@click.option("--warm-start/--no-warm-start", default=True, show_default=True,
+              help="In a new study, try a few forecasting starting configurations first.")
 @click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
               help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
 @click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,

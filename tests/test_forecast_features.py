@@ -190,3 +190,19 @@ def test_search_with_folds_and_mae_objective(series_csv, tmp_path):
     np.testing.assert_allclose(scored["val_loss"], scored["val_mae"], rtol=1e-9)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["settings"]["folds"] == 2 and info["settings"]["metric"] == "mae"
+
+
+def test_starting_points_are_cut_to_the_space_and_tried_first(series_csv, tmp_path):
+    from autoseq._portfolio import starting_points
+
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Int("units", 2, 4),
+                                 autoseq.Choice("anchor", ("none", "seasonal")),
+                                 autoseq.Choice("transform", ("none", "mstl")),
+                                 autoseq.Fixed("lookback", 7)], name="cut")
+    points = starting_points(space)
+    assert points[0] == {"anchor": "seasonal", "transform": "mstl"}  # units 32 is out of range
+    result = autoseq.search(series_csv, target="y", horizon=5, space=space, trials=1,
+                            max_epochs=1, out=tmp_path / "run", stat_baselines=False)
+    first = result.leaderboard.set_index("trial").loc[0]
+    assert first["anchor"] == "seasonal" and first["transform"] == "mstl"
+    assert 2 <= first["units"] <= 4
