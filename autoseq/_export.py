@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from autoseq import __version__
+from autoseq._folds import training_and_validation
 from autoseq._forecast_wrap import raw_inputs, transform_manifest, trial_variant, wrap_forecaster
 from autoseq._io import replace_dir_atomic, write_json_atomic
 from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
@@ -80,10 +81,12 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     fdata = run.forecast_data(data)
     model, config, fdata = load_trial_model(run, number, fdata)
     info = load_trial_json(run.trial_dir(number))
+    wdata = fdata  # the data whose scaler and MSTL profile the exported model carries
     if refit:
-        model = _refit(run, config, fdata, epochs=int(info.get("best_epoch") or info["epochs"]))
+        wdata = training_and_validation(fdata)
+        model = _refit(run, config, wdata, epochs=int(info.get("best_epoch") or info["epochs"]))
     _check_finite(model, number)
-    raw_model = wrap_forecaster(model, fdata, config)
+    raw_model = wrap_forecaster(model, wdata, config)
     out = Path(out) if out else run.path / "export"
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
                                 else None))
@@ -91,9 +94,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         raw_model.export(str(tmp), verbose=False)
         test = _score_test(raw_model, fdata, config)
         _add_stat_baselines(test, run, fdata)
-        extra = _write_format(format, raw_model, tmp, fdata, core=model, config=config,
+        extra = _write_format(format, raw_model, tmp, wdata, core=model, config=config,
                               builder=run.settings.get("builder", "rnn"))
-        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra)
+        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
+                             wrap_data=wdata)
         manifest["files"] = file_checksums(tmp)
         write_json_atomic(tmp / MANIFEST, manifest)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +136,7 @@ def _refit(run: Run, config: dict[str, Any], fdata: ForecastData, *, epochs: int
                        n_targets=fdata.n_targets, seed=seed, season=fdata.main_season,
                        calendar=calendar_dicts(fdata))
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
-    origins = np.concatenate([fdata.origins("train", lookback), fdata.origins("val")])
+    origins = fdata.origins("train", lookback)  # training + validation rows (see export)
     ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
                        shuffle=True, seed=seed, origins=origins,
                        values=trial_variant(fdata, config).values,
@@ -245,13 +249,13 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
 
 def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any],
               info: dict[str, Any], test: dict[str, Any], *, refit: bool,
-              extra: dict[str, Any]) -> dict[str, Any]:
+              extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
     series = fdata.series
     lookback = int(config["lookback"])
-    wrapped = transform_manifest(fdata, config)
+    wrapped = transform_manifest(wrap_data or fdata, config)
     return {
         "format_version": FORMAT_VERSION,
         "task": "forecast",

@@ -50,15 +50,25 @@ def make_folds(data: ForecastData, folds: int) -> list[ForecastData]:
         if k == folds - 1:
             out.append(data)
             continue
-        fold = copy.copy(data)
-        fold.__dict__.pop("_variants", None)
-        fold.__dict__.pop("_profile", None)
-        fold.__dict__.pop("main_season", None)
-        fold.split = Split(train=train, val=val, test=n - train - val)
-        fold.scaler = Scaler.fit(data.raw[:train])
-        fold.scaled = fold.scaler.transform(data.raw).astype("float32")
-        out.append(fold)
+        out.append(_with_split(data, Split(train=train, val=val, test=n - train - val)))
     return out
+
+
+def training_and_validation(data: ForecastData) -> ForecastData:
+    """``data`` with the validation rows moved into training (for ``export --refit``): the
+    scaler and the MSTL profile are refitted on them, the test part is unchanged."""
+    split = Split(train=data.split.train + data.split.val, val=0, test=data.split.test)
+    return _with_split(data, split)
+
+
+def _with_split(data: ForecastData, split: Split) -> ForecastData:
+    fold = copy.copy(data)
+    for cached in ("_variants", "_profile", "main_season"):
+        fold.__dict__.pop(cached, None)
+    fold.split = split
+    fold.scaler = Scaler.fit(data.raw[: split.train])
+    fold.scaled = fold.scaler.transform(data.raw).astype("float32")
+    return fold
 
 
 def run_trial_folds(suggester: Suggester, reporter: Reporter, *, number: int,

@@ -97,11 +97,12 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
             "tables": [tb.tolist() for tb in variant.profile.tables],
             "rule": "profile(step) = sum over k of tables[k][step mod periods[k]]; subtracted "
                     "from the targets of the window, added to the forecasts",
-            "fitted_on": "training rows only (statsforecast MSTL, each season's last cycle)"})
+            "fitted_on": f"the first {fdata.split.train} rows (statsforecast MSTL, each "
+                         "season's last cycle)"})
     transforms += [
         {"kind": f"{s.kind}_scale", "where": "inside the model (layer scale_inputs)",
          "columns": list(series.columns), "center": s.mean.tolist(), "scale": s.scale.tolist(),
-         "fitted_on": "training rows only"},
+         "fitted_on": f"the first {fdata.split.train} rows"},
         {"kind": f"inverse_{s.kind}_scale", "where": "inside the model (layer unscale_targets)",
          "columns": list(series.targets)},
     ]

@@ -206,3 +206,19 @@ def test_starting_points_are_cut_to_the_space_and_tried_first(series_csv, tmp_pa
     first = result.leaderboard.set_index("trial").loc[0]
     assert first["anchor"] == "seasonal" and first["transform"] == "mstl"
     assert 2 <= first["units"] <= 4
+
+
+def test_refit_refits_the_transforms_on_training_and_validation(full_run, tmp_path):
+    run_dir, _ = full_run
+    res = autoseq.export(run_dir, out=tmp_path / "r", refit=True)
+    info = open_run(run_dir).info
+    rows = info["split"]["train"]["rows"] + info["split"]["val"]["rows"]
+    profile, scale = res.manifest["transforms"][:2]
+    assert profile["fitted_on"].startswith(f"the first {rows} rows")
+    assert scale["fitted_on"] == f"the first {rows} rows"
+    frame = autoseq.load_model(res.path).predict(info["data"]["source"], all_origins=True)
+    test_start = pd.Timestamp(info["split"]["test"]["start"])
+    test = frame[(frame.origin >= test_start - pd.Timedelta(days=1)) & frame.y_actual.notna()]
+    test = test.groupby("origin").filter(lambda g: len(g) == 5)
+    assert float(np.mean(np.abs(test["y"] - test["y_actual"]))) == pytest.approx(
+        res.test_metrics["mae"], rel=1e-5)
