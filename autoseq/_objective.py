@@ -199,14 +199,15 @@ class _Monitor:
                                      "rate")
                     self.model.stop_training = True
                     return
-                if val < self.best:
+                if val < self.best:  # the trial's own loss picks its best epoch
                     self.best, self.best_epoch, self.wait = val, epoch + 1, 0
                     self.best_weights = self.model.get_weights()
                 else:
                     self.wait += 1
                     if self.wait >= self.patience:
                         self.model.stop_training = True
-                if self.reporter.report(val, epoch):
+                # The pruner compares trials on validation MSE, whatever loss each trains on.
+                if self.reporter.report(float(logs.get("val_mse", val)), epoch):
                     self.pruned = True
                     self.model.stop_training = True
 

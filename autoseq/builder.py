@@ -29,12 +29,13 @@ RNN_DEFAULTS: dict[str, Any] = {
     "scaler": "standard",
     "calendar": False,
     "head": "dense",
+    "loss": "mse",
 }
 ANCHORS = ("none", "last", "seasonal")
 HEADS = ("dense", "seq2seq")
 # Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
 _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl"),
-            "scaler": ("standard", "robust", "minmax")}
+            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae")}
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
@@ -254,7 +255,10 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
                       target_idx=list(range(ctx.n_targets)), name="anchor")(inputs)
         outputs = keras.layers.Add(name="forecast")([base, outputs])
     model = keras.Model(model_inputs, outputs, name="autoseq_rnn")
-    model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+    # The training loss is searched; the other one is tracked so every trial reports a val MSE.
+    loss = config.get("loss", "mse")
+    model.compile(optimizer=make_optimizer(config), loss=loss,
+                  metrics=["mse" if loss == "mae" else "mae"])
     return model
 
 

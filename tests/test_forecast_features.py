@@ -222,3 +222,12 @@ def test_refit_refits_the_transforms_on_training_and_validation(full_run, tmp_pa
     test = test.groupby("origin").filter(lambda g: len(g) == 5)
     assert float(np.mean(np.abs(test["y"] - test["y_actual"]))) == pytest.approx(
         res.test_metrics["mae"], rel=1e-5)
+
+
+def test_mae_loss_trains_and_reports_a_val_mse(series_csv, tmp_path):
+    space = autoseq.SearchSpace([autoseq.Fixed("units", 2), autoseq.Fixed("lookback", 7),
+                                 autoseq.Fixed("loss", "mae")], name="mae")
+    autoseq.search(series_csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
+                   out=tmp_path / "run", stat_baselines=False)
+    model, config, _ = load_trial_model(open_run(tmp_path / "run"), 0)
+    assert config["loss"] == "mae" and model.loss == "mae"
