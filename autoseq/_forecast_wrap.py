@@ -128,3 +128,31 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
                     "step, cycle) + offset) / period"})
     return {"derived_inputs": derived, "transforms": transforms, "t0": t0,
             "calendar": calendar}
+
+
+class StandardScaledView:
+    """A trial's network seen through the run's common standard scaling, whatever transforms
+    it was trained with: ``predict_on_batch(x, origins=…)`` takes ``data.scaled`` windows and
+    returns forecasts in that scaling. For code that predates the transforms (the report).
+
+    ``origins`` (each window's first forecast row) are required when the forecasts depend on the
+    time of the window (calendar features, MSTL profile).
+    """
+
+    takes_origins = True
+
+    def __init__(self, model, fdata: ForecastData, config: dict[str, Any]):
+        self.raw = wrap_forecaster(model, fdata, config)
+        self.fdata = fdata
+        self.steps = needs_steps(fdata, config)
+
+    def predict_on_batch(self, x: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:
+        s, t = self.fdata.scaler, list(self.fdata.target_idx)
+        raw = (np.asarray(x) * s.scale + s.mean).astype("float32")
+        feed: Any = raw
+        if self.steps:
+            if origins is None:
+                raise ValueError("this trial's forecasts depend on the time of each window "
+                                 "(calendar features or MSTL profile); pass origins")
+            feed = {WINDOW: raw, STEP: np.asarray(origins).astype("int32")}
+        return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]

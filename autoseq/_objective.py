@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from autoseq._io import write_json_atomic, write_with_atomic
+from autoseq._tf import quiet_tensorflow_logger
 from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
 from autoseq.data import ForecastData
 from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
@@ -72,6 +73,7 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     """
     import keras
 
+    quiet_tensorflow_logger()
     keras.backend.clear_session()
     gc.collect()
     seed = settings.seed * 1000 + number

@@ -46,6 +46,7 @@ class SearchResult:
     leaderboard: pd.DataFrame
     baselines: list[BaselineScore] = field(default_factory=list)
     stopped_reason: str | None = None
+    report: Path | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -103,6 +104,7 @@ def search(
     warm_start: bool = True,
     stat_baselines: bool = True,
     stat_origins: int = 24,
+    report: bool = True,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -129,6 +131,7 @@ def search(
         calendar: let trials whose ``calendar`` parameter is on use calendar features.
         stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
         stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
+        report: write ``report.html`` and ``report.md`` into the run folder at the end.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -244,6 +247,10 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
+    if report:
+        from autoseq.report import try_write_report
+
+        result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
 

@@ -21,10 +21,16 @@ def import_tensorflow_quietly() -> None:
     try:
         os.dup2(devnull, 2)
         import keras  # noqa: F401
-        import tensorflow
+        import tensorflow  # noqa: F401
     finally:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
-    # A new predict function per trial is "retracing" to TensorFlow's Python logger: expected.
-    tensorflow.get_logger().setLevel("ERROR")
+
+
+def quiet_tensorflow_logger() -> None:
+    """Keep TensorFlow's Python logger to errors: every trial builds a new model, so its
+    "tf.function retracing" warning fires by design and says nothing useful to our users."""
+    import logging
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
