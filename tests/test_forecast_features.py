@@ -231,3 +231,13 @@ def test_mae_loss_trains_and_reports_a_val_mse(series_csv, tmp_path):
                    out=tmp_path / "run", stat_baselines=False)
     model, config, _ = load_trial_model(open_run(tmp_path / "run"), 0)
     assert config["loss"] == "mae" and model.loss == "mae"
+
+
+def test_report_evaluates_a_transformed_trial_like_export(full_run):
+    from autoseq.report._sections import gather
+
+    run_dir, exported = full_run
+    ev = gather(open_run(run_dir), importance=True)
+    assert ev.model_note == ""
+    assert ev.test.mae == pytest.approx(exported.test_metrics["mae"], rel=1e-4)
+    assert ev.by_column is not None
