@@ -241,3 +241,29 @@ def test_report_evaluates_a_transformed_trial_like_export(full_run):
     assert ev.model_note == ""
     assert ev.test.mae == pytest.approx(exported.test_metrics["mae"], rel=1e-4)
     assert ev.by_column is not None
+
+
+def test_several_targets_with_every_transform_export_and_predict(series_csv, tmp_path):
+    import tensorflow as tf
+
+    space = autoseq.SearchSpace([
+        autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 3), autoseq.Fixed("lookback", 7),
+        autoseq.Fixed("anchor", "last"), autoseq.Fixed("transform", "mstl"),
+        autoseq.Fixed("scaler", "minmax"), autoseq.Fixed("calendar", True)], name="two")
+    autoseq.search(series_csv, target=["y", "x"], horizon=5, space=space, trials=1,
+                   max_epochs=1, out=tmp_path / "run", stat_origins=2)
+    res = autoseq.export(tmp_path / "run")
+    model, config, data = load_trial_model(open_run(tmp_path / "run"), res.trial)
+    v = trial_variant(data, config)
+    assert v.profile.tables[0].shape == (7, 2)
+    origins = data.origins("test")
+    ds = data.dataset("test", lookback=7, batch_size=64, values=v.values, with_steps=True,
+                      origins=origins)
+    expected = v.to_units(model.predict(ds, verbose=0), origins)
+    inputs = raw_inputs(data, origins, config)
+    serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
+    got = serve(window=tf.constant(inputs["window"]),
+                origin_step=tf.constant(inputs["origin_step"]))["output_0"].numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    frame = autoseq.load_model(res.path).predict(series_csv)
+    assert {"y", "x"} <= set(frame.columns) and len(frame) == 5
