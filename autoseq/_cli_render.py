@@ -92,6 +92,11 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("anchor", "none") != "none":
         parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor={cfg['anchor']}")
+    parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
+                                  ("calendar", bool(cfg.get("calendar"))),
+                                  ("seq2seq", cfg.get("head") == "seq2seq")) if on]
     return " ".join(parts)
 
 
@@ -141,6 +146,10 @@ def print_export(res: Any) -> None:
     for k in keys:
         table.add_column(k, justify="right")
     table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    stat = m.get("test_stat_windows")
+    if stat and stat["windows"] != stat["of"]:
+        table.add_row(f"trial {res.trial} ({stat['windows']} of {stat['of']} windows)",
+                      *[_fmt(stat["model"].get(k)) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)

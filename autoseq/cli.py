@@ -28,6 +28,11 @@ def cli() -> None:
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
 @click.option("--covariate", "covariates", multiple=True,
               help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--covariates", "covariate_list",
+              help="Past covariate columns, comma-separated (same as repeating --covariate).")
+@click.option("--calendar/--no-calendar", default=True, show_default=True,
+              help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
+                   "frequency) as known-future inputs to trials whose space searches them.")
 @click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps to forecast.")
 @click.option("--space", default="default", show_default=True,
@@ -53,15 +58,31 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase"]),
+              default="mse", show_default=True,
+              help="What trials and baselines are ranked on (val_loss); mse is in scaled units, "
+                   "the others in the data's. Training always minimises the scaled MSE.")
+@click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Walk-forward (expanding window) validation folds; trials and baselines are "
+                   "ranked on the mean over them (each trial trains once per fold).")
+@click.option("--warm-start/--no-warm-start", default=True, show_default=True,
+              help="In a new study, try a few forecasting starting configurations first.")
+@click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
+              help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
+@click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,
+              help="Validation windows the statistical baselines are scored on, evenly spaced "
+                   "(0: all; each costs about a second or two).")
 @click.option("--no-report", "report", flag_value=False, default=True,
               help="Do not write report.html / report.md at the end.")
 @quiet_option
 @debug_option
-def search(data, target, covariates, quiet, **kwargs) -> None:
+def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq._cli_render import SearchProgress, print_result
     from autoseq._search import search as run_search
 
+    covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
+                                     if c.strip()]
     _setup_logging(quiet)
     _heavy()
     with SearchProgress(quiet=quiet) as progress:

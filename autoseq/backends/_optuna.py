@@ -149,6 +149,18 @@ class OptunaBackend:
             os.close(self._lock_fd)
             self._lock_fd = None
 
+    def enqueue(self, points: list[dict[str, Any]]) -> int:
+        """Queue configurations to be tried first — only in a study that has no trial yet.
+
+        Returns:
+            How many were queued.
+        """
+        if not points or self.study.get_trials(deepcopy=False):
+            return 0
+        for point in points:
+            self.study.enqueue_trial(point, skip_if_exists=True)
+        return len(points)
+
     # -- running -------------------------------------------------------------------------------
     def run(self, trial_fn: TrialFn, *, total: int, should_stop: Callable[[], bool],
             on_record: Callable[[TrialRecord], None]) -> None:
