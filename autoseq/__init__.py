@@ -15,7 +15,8 @@ import importlib
 import os
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up chatter (oneDNN notes, "no CUDA driver") is noise for our users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"
 
@@ -36,6 +37,12 @@ _LAZY = {
     "load_series": "autoseq.data",
     "ForecastData": "autoseq.data",
     "open_run": "autoseq.run",
+    "export": "autoseq._export",
+    "ExportResult": "autoseq._export",
+    "load_model": "autoseq._predict",
+    "Forecaster": "autoseq._predict",
+    "write_report": "autoseq.report",
+    "ReportPaths": "autoseq.report",
     "AutoseqError": "autoseq.exceptions",
     "DataError": "autoseq.exceptions",
     "SearchSpaceError": "autoseq.exceptions",

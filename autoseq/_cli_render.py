@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
@@ -68,7 +68,7 @@ class SearchProgress:
             _err.print(f"run folder: {escape(str(e['run_dir']))}")
             _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
                        f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
-                       f"{data.horizon}, seasons {data.seasons or 'none'}")
+                       f"{data.horizon}, seasons {escape(str(data.seasons or 'none'))}")
             for b in e["baselines"]:
                 _err.print(f"baseline {escape(b.name)}: val_loss {b.loss:.4g}, val MAE {b.mae:.4g}")
             if e["done"]:
@@ -98,7 +98,14 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("bidirectional"):
         parts.append("bi")
     parts.append(f"lb{cfg.get('lookback')}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor={cfg['anchor']}")
+    parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
+                                  ("calendar", bool(cfg.get("calendar"))),
+                                  ("seq2seq", cfg.get("head") == "seq2seq")) if on]
     return " ".join(parts)
 
 
@@ -133,5 +140,29 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
                    f"{best['val_mae']:.4g} vs {escape(base['model'])} {base['val_mae']:.4g} → "
                    f"{abs(skill) * 100:.1f}% {verdict} than the best baseline")
     _out.print(f"leaderboard: {escape(str(result.run_dir / 'leaderboard.csv'))}")
+    if getattr(result, "report", None):
+        _out.print(f"report: {escape(str(result.report))}")
     if result.stopped_reason and not interrupted:
         _err.print(f"note: stopped early: {escape(result.stopped_reason)}")
+
+
+def print_export(res: Any) -> None:
+    """Print where the model went and its test metrics next to the baselines'."""
+    m = res.manifest["metrics"]
+    table = Table(title=f"held-out test split ({m['test']['windows']} windows)")
+    keys = [k for k in ("mae", "rmse", "smape", "mase") if k in m["test"]]
+    table.add_column("model")
+    for k in keys:
+        table.add_column(k, justify="right")
+    table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    stat = m.get("test_stat_windows")
+    if stat and stat["windows"] != stat["of"]:
+        table.add_row(f"trial {res.trial} ({stat['windows']} of {stat['of']} windows)",
+                      *[_fmt(stat["model"].get(k)) for k in keys])
+    for name, vals in m["test_baselines"].items():
+        table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
+    _out.print(table)
+    shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
+    shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
+    _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
+                      f"{shape_in} → {shape_out} in the data's units)"))

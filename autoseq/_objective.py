@@ -14,8 +14,11 @@ import numpy as np
 
 from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
+from autoseq._tf import quiet_tensorflow_logger
 from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
 from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
+from autoseq.metrics import objective_value
 from autoseq.space import SearchSpace, Suggester
 
 WEIGHTS = "model.weights.h5"
@@ -36,6 +39,7 @@ class TrialSettings:
     seed: int = 0
     builder: str = "rnn"
     eval_batch_size: int = 512
+    metric: str = "mse"
 
 
 @dataclass
@@ -70,6 +74,7 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     """
     import keras
 
+    quiet_tensorflow_logger()
     keras.backend.clear_session()
     gc.collect()
     known_gradients = _custom_gradients()
@@ -80,8 +85,12 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
                             horizon=data.horizon, season=data.main_season,
                             max_lookback=data.max_lookback)
     result = TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config))
+    variant = data_variant(data, transform=config.get("transform", "none"),
+                           scaler=config.get("scaler", "standard"))
+    with_steps = uses_steps(config, data)
     ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs, horizon=data.horizon,
-                       n_targets=data.n_targets, seed=seed, season=data.main_season)
+                       n_targets=data.n_targets, seed=seed, season=data.main_season,
+                       calendar=calendar_dicts(data))
     try:
         model = build_model(config, ctx, builder=space.builder)
     except Exception as exc:  # noqa: BLE001 - a configuration that cannot be built is a failed trial
@@ -90,7 +99,8 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
         return result
     try:
         _fit_and_score(model, result, data=data, ctx=ctx, settings=settings, reporter=reporter,
-                       number=number, trial_dir=trial_dir)
+                       number=number, trial_dir=trial_dir, variant=variant,
+                       with_steps=with_steps)
     except Exception as exc:  # noqa: BLE001 - one trial's crash (OOM, a builder's bug) fails it
         result.state = "failed"
         result.reason = f"training failed: {type(exc).__name__}: {_first_line(exc)}"
@@ -102,14 +112,19 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
 
 
 def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: ModelContext,
-                   settings: TrialSettings, reporter: Reporter, number: int,
-                   trial_dir: Path) -> None:
+                   settings: TrialSettings, reporter: Reporter, number: int, trial_dir: Path,
+                   variant: Any, with_steps: bool) -> None:
     """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
     train = data.dataset("train", lookback=ctx.lookback, batch_size=result.config["batch_size"],
-                         shuffle=True, seed=ctx.seed)
-    val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size)
-    monitor = _Monitor(reporter, patience=settings.patience)
+                         shuffle=True, seed=ctx.seed, values=variant.values,
+                         with_steps=with_steps)
+    val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size,
+                       values=variant.values, with_steps=with_steps)
+    # Epoch losses are in the variant's scale; the pruner compares them in the common one.
+    factor = float(np.mean((variant.scaler.scale[data.target_idx]
+                            / data.scaler.scale[data.target_idx]) ** 2))
+    monitor = _Monitor(_Rescaled(reporter, factor), patience=settings.patience)
     model.fit(train, validation_data=val, epochs=settings.max_epochs, callbacks=[monitor],
               shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
     result.history = monitor.history
@@ -122,12 +137,17 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
         return
     model.set_weights(monitor.best_weights)
     result.best_epoch = monitor.best_epoch
-    pred = model.predict(val, verbose=0)
-    val_loss = float(np.mean((pred - data.targets("val")) ** 2))
+    pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
+    units = pred - data.targets("val", scaled=False)
+    # val_loss: the chosen metric; "mse" is measured in the common standard scaling, so it is
+    # comparable across transforms and with the baselines.
+    val_loss = objective_value(pred, data.targets("val", scaled=False), metric=settings.metric,
+                               scale=data.scaler.scale[data.target_idx],
+                               train=data.raw[: data.split.train][:, data.target_idx],
+                               season=data.main_season)
     if not math.isfinite(val_loss):
         result.reason = "validation predictions are not finite"
         return
-    units = data.scaler.inverse(pred, data.target_idx) - data.targets("val", scaled=False)
     result.val_loss = val_loss
     result.val_mae = float(np.mean(np.abs(units)))
     result.state = "pruned" if monitor.pruned else "complete"
@@ -140,6 +160,17 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
+
+
+class _Rescaled:
+    """A reporter that converts epoch losses to the common scale before passing them on."""
+
+    def __init__(self, reporter: Reporter, factor: float):
+        self.reporter = reporter
+        self.factor = factor
+
+    def report(self, value: float, epoch: int) -> bool:
+        return self.reporter.report(value * self.factor, epoch)
 
 
 def _release(known_gradients: set[str]) -> None:
@@ -221,14 +252,15 @@ class _Monitor:
                                      "rate")
                     self.model.stop_training = True
                     return
-                if val < self.best:
+                if val < self.best:  # the trial's own loss picks its best epoch
                     self.best, self.best_epoch, self.wait = val, epoch + 1, 0
                     self.best_weights = self.model.get_weights()
                 else:
                     self.wait += 1
                     if self.wait >= self.patience:
                         self.model.stop_training = True
-                if self.reporter.report(val, epoch):
+                # The pruner compares trials on validation MSE, whatever loss each trains on.
+                if self.reporter.report(float(logs.get("val_mse", val)), epoch):
                     self.pruned = True
                     self.model.stop_training = True
 

@@ -13,12 +13,20 @@ from typing import Any
 import pandas as pd
 
 from autoseq import __version__
+from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
 from autoseq._interrupt import check as check_interrupt
 from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings, run_trial
-from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
-from autoseq.baselines import BaselineScore, score_baselines
+from autoseq._objective import TrialSettings
+from autoseq._portfolio import starting_points
+from autoseq.backends import (
+    TrialRecord,
+    count_done,
+    default_storage,
+    make_backend,
+    redact_url,
+)
+from autoseq.baselines import BaselineScore
 from autoseq.builder import check_space
 from autoseq.data import ForecastData, load_series
 from autoseq.exceptions import AllTrialsFailedError, SearchError
@@ -28,8 +36,10 @@ from autoseq.leaderboard import (
     build_leaderboard,
     write_leaderboard,
 )
+from autoseq.metrics import OBJECTIVES
 from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
 from autoseq.space import SearchSpace, load_search_space
+from autoseq.stat_baselines import cached_stat_baselines
 
 logger = logging.getLogger("autoseq")
 
@@ -44,6 +54,7 @@ class SearchResult:
     leaderboard: pd.DataFrame
     baselines: list[BaselineScore] = field(default_factory=list)
     stopped_reason: str | None = None
+    report: Path | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -95,6 +106,13 @@ def search(
     algorithm: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    calendar: bool = True,
+    metric: str = "mse",
+    folds: int = 1,
+    warm_start: bool = True,
+    stat_baselines: bool = True,
+    stat_origins: int = 24,
+    report: bool = True,
     deterministic: bool = False,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
@@ -113,6 +131,16 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        metric: what trials and baselines are ranked on (``val_loss``): ``mse`` (scaled, the
+            default), ``mae``, ``rmse``, ``smape`` or ``mase`` (data units).
+        folds: walk-forward (expanding window) folds; trials and baselines are scored on the
+            mean over them (each trial trains ``folds`` times).
+        warm_start: try the forecasting starting points (``autoseq._portfolio``) first, in a
+            new study of a backend that can queue trials.
+        calendar: let trials whose ``calendar`` parameter is on use calendar features.
+        stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
+        stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
+        report: write ``report.html`` and ``report.md`` into the run folder at the end.
         max_failures: stop after this many failed trials in a row.
         deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
             gives the same losses (on CPU) and so the same proposals; slower.
@@ -140,14 +168,17 @@ def search(
     check_space(space)
     series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
                          max_gap=max_gap)
-    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size)
+    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
+                         calendar=calendar)
     run_dir = Path(out) if out else Path("results") / _default_name(data, targets)
+    if metric not in OBJECTIVES:
+        raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
-                             builder=space.builder)
-    meta = _meta(fdata, space, settings, max_gap=max_gap)
+                             builder=space.builder, metric=metric)
+    meta = _meta(fdata, space, settings, max_gap=max_gap, folds=folds)
     meta["settings"]["deterministic"] = bool(deterministic)
-    storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    _check_run_dir(run_dir, meta)
+    storage = storage or default_storage(run_dir)
+    _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
                           algorithm=algorithm)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -157,19 +188,30 @@ def search(
         if not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+    queued = (engine.enqueue(starting_points(space))
+              if warm_start and hasattr(engine, "enqueue") else 0)
+    if queued:
+        logger.info("%d starting configurations queued before the sampler's own", queued)
     write_json_atomic(run_dir / RUN_FILE, meta | {
         "autoseq_version": __version__,
         "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
                     "study": study},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "stat_baselines": {"enabled": stat_baselines, "max_origins": stat_origins},
     })
     if deterministic:
         _enable_determinism(seed)
-    baselines = score_baselines(fdata, "val")
+    fold_data = make_folds(fdata, folds)
+    baselines = score_fold_baselines(fold_data, metric=metric)
+    if stat_baselines:
+        per_fold = max(1, stat_origins // folds) if stat_origins else 0
+        baselines = sorted(baselines + score_fold_baselines(
+            fold_data, lambda d, part, **kw: cached_stat_baselines(run_dir, d, part, **kw),
+            max_origins=per_fold, metric=metric), key=lambda b: b.loss)
     extra = [p for p in space.names]
 
     def leaderboard() -> pd.DataFrame:
-        board = build_leaderboard(engine.records(), baselines, extra_params=extra)
+        board = build_leaderboard(engine.records(), baselines, extra_params=extra, folds=folds)
         write_leaderboard(board, run_dir / LEADERBOARD)
         return board
 
@@ -202,8 +244,9 @@ def search(
 
     def trial_fn(suggester, reporter, number):
         emit({"kind": "trial_start", "number": number})
-        return run_trial(suggester, reporter, number=number, data=fdata, space=space,
-                         settings=settings, trial_dir=trial_dir(run_dir, number))
+        return run_trial_folds(suggester, reporter, number=number, folds=fold_data,
+                               space=space, settings=settings,
+                               trial_dir=trial_dir(run_dir, number))
 
     try:
         with deferred_interrupts():
@@ -221,6 +264,10 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
+    if report:
+        from autoseq.report import try_write_report
+
+        result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
 
@@ -239,7 +286,7 @@ def _default_name(data: str | Path, targets: list[str]) -> str:
 
 
 def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
-          max_gap: int) -> dict[str, Any]:
+          max_gap: int, folds: int = 1) -> dict[str, Any]:
     series = fdata.series
     return {
         "fingerprint": series.fingerprint,
@@ -253,18 +300,21 @@ def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
             "val_rows": fdata.split.val,
             "test_rows": fdata.split.test,
             "seasons": fdata.seasons,
+            "calendar": bool(fdata.calendar),
             "max_gap": max_gap,
             "max_epochs": settings.max_epochs,
             "patience": settings.patience,
             "seed": settings.seed,
             "builder": settings.builder,
+            "metric": settings.metric,
+            "folds": folds,
         },
         "data": series.summary() | {"source": str(Path(series.source).resolve())},
         "split": fdata.describe(),
     }
 
 
-def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
+def _check_run_dir(run_dir: Path, meta: dict[str, Any], backend: str) -> None:
     if not (run_dir / RUN_FILE).exists():
         if run_dir.exists() and run_dir.is_file():
             raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
@@ -276,6 +326,12 @@ def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
             diff = _first_diff(old.get(key), meta[key])
             raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
                               f"{diff}; pass a new --out to start another search")
+    # Each backend keeps its own trials: another one here would hide them and reuse their numbers.
+    old_backend = (old.get("backend") or {}).get("name", backend)
+    if old_backend != backend:
+        raise SearchError(f"{run_dir}: this run folder holds a search made with --backend "
+                          f"{old_backend}; resume it with that backend or pass a new --out. "
+                          f"Received: --backend {backend}")
 
 
 def _first_diff(a: Any, b: Any) -> str:

@@ -28,6 +28,11 @@ def cli() -> None:
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
 @click.option("--covariate", "covariates", multiple=True,
               help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--covariates", "covariate_list",
+              help="Past covariate columns, comma-separated (same as repeating --covariate).")
+@click.option("--calendar/--no-calendar", default=True, show_default=True,
+              help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
+                   "frequency) as known-future inputs to trials whose space searches them.")
 @click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps to forecast.")
 @click.option("--space", default="default", show_default=True,
@@ -41,29 +46,115 @@ def cli() -> None:
 @click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
 @click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
-@click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
-@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--storage", help="Optuna study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--study", default="autoseq", show_default=True,
+              help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--deterministic", is_flag=True,
               help="Deterministic TensorFlow ops: identical losses on a rerun (on CPU), slower.")
-@click.option("--backend", default="optuna", show_default=True, help="Search engine.")
-@click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
+@click.option("--backend", default="optuna", show_default=True,
+              help="Search engine: optuna|keras-tuner.")
+@click.option("--algorithm", help="optuna: tpe|random|cmaes|gp [default: tpe]; "
+              "keras-tuner: random|bayesian|hyperband [default: random].")
 @click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase"]),
+              default="mse", show_default=True,
+              help="What trials and baselines are ranked on (val_loss); mse is in scaled units, "
+                   "the others in the data's. Training always minimises the scaled MSE.")
+@click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Walk-forward (expanding window) validation folds; trials and baselines are "
+                   "ranked on the mean over them (each trial trains once per fold).")
+@click.option("--warm-start/--no-warm-start", default=True, show_default=True,
+              help="In a new study, try a few forecasting starting configurations first.")
+@click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
+              help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
+@click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,
+              help="Validation windows the statistical baselines are scored on, evenly spaced "
+                   "(0: all; each costs about a second or two).")
+@click.option("--no-report", "report", flag_value=False, default=True,
+              help="Do not write report.html / report.md at the end.")
 @quiet_option
 @debug_option
-def search(data, target, covariates, quiet, **kwargs) -> None:
+def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq._cli_render import SearchProgress, print_result
     from autoseq._search import search as run_search
 
+    covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
+                                     if c.strip()]
     _setup_logging(quiet)
+    _heavy()
     with SearchProgress(quiet=quiet) as progress:
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
     print_result(result)
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.option("--trial", type=int, help="Trial number [default: the best].")
+@click.option("--out", "-o", help="Model folder [default: RUN/export].")
+@click.option("--format", "fmt", type=click.Choice(["savedmodel", "keras", "tflite"]),
+              default="savedmodel", show_default=True,
+              help="Also write model.keras or model.tflite beside the SavedModel.")
+@click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
+@click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
+@quiet_option
+@debug_option
+def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
+    """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
+    from autoseq._cli_render import print_export
+    from autoseq._export import export as run_export
+
+    _setup_logging(quiet)
+    _heavy()
+    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
+                            report=not no_report))
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=str))
+@click.argument("data", type=click.Path(path_type=str))
+@click.option("--out", "-o", help="Write the forecasts to this CSV [default: print them].")
+@click.option("--all-origins", is_flag=True,
+              help="One forecast from every origin with a full lookback (a backtest).")
+@debug_option
+def predict(model, data, out, all_origins) -> None:
+    """Forecast the steps after the last row of DATA with an exported MODEL folder."""
+    from autoseq._io import write_text_atomic
+    from autoseq._predict import load_model
+    from autoseq.leaderboard import escape_formulas
+
+    _heavy()
+    frame = load_model(model).predict(data, all_origins=all_origins)
+    text = escape_formulas(frame).to_csv(index=False)
+    if out:
+        write_text_atomic(out, text)
+        click.echo(f"{len(frame)} forecast rows written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-importance", "importance", flag_value=False, default=True,
+              help="Skip measuring what the model looks at (the slowest part).")
+@quiet_option
+@debug_option
+def report(run_dir, data, importance, quiet) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md (figures in RUN/report_files)."""
+    from autoseq.report import write_report
+
+    _setup_logging(quiet)
+    _heavy()
+    paths = write_report(run_dir, data=data, importance=importance)
+    click.echo(f"report: {paths.html}")
+    click.echo(f"markdown: {paths.markdown} (figures in {paths.files})")
 
 
 @cli.command()
@@ -78,6 +169,14 @@ def spaces(name: str | None) -> None:
         return
     for n in list_spaces():
         click.echo(f"{n:<12} {load_search_space(n).description}")
+
+
+def _heavy() -> None:
+    """Load TensorFlow for a command that trains or serves (quietly unless --debug)."""
+    if "--debug" not in sys.argv:
+        from autoseq._tf import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
 
 
 def _setup_logging(quiet: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,39 @@ class Run:
             raise DataError(f"{source}: not the file this run was trained on (fingerprint "
                             "differs); pass the original CSV")
         return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
-                            test_size=s["test_rows"], seasons=s["seasons"])
+                            test_size=s["test_rows"], seasons=s["seasons"],
+                            calendar=bool(s.get("calendar", False)))
+
+
+def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
+    """Rebuild trial ``number``'s network and load its best-epoch weights.
+
+    Returns:
+        ``(model, config, data)``: the Keras model (scaled windows in, scaled forecasts out), its
+        resolved configuration, and the run's ``ForecastData``.
+
+    Raises:
+        SearchError: the trial has no saved weights (failed, or killed before it finished).
+    """
+    from autoseq._objective import WEIGHTS, load_trial_json
+    from autoseq.builder import ModelContext, build_model
+    from autoseq.data._variants import calendar_dicts
+
+    folder = run.trial_dir(number)
+    if not (folder / WEIGHTS).is_file():
+        raise SearchError(f"{run.path}: trial {number} has no saved model (it failed or did not "
+                          "finish); pick a trial with a result from the leaderboard")
+    info = load_trial_json(folder)
+    config = info["config"]
+    data = data or run.forecast_data()
+    ctx = ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
+                       horizon=data.horizon, n_targets=data.n_targets, season=data.main_season,
+                       calendar=calendar_dicts(data))
+    model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the optimizer's saved slots are not needed to predict
+        model.load_weights(str(folder / WEIGHTS))
+    return model, config, data
 
 
 def open_run(path: str | Path) -> Run:

@@ -43,7 +43,8 @@ def command(tmp_path: Path) -> tuple[list[str], Path]:
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "autoseq.cli", "search", str(data), "--target", "y",
            "--horizon", "5", "--space", str(space), "--trials", str(TOTAL), "--max-epochs", "4",
-           "--patience", "4", "--out", str(run), "--seed", "1"]
+           "--patience", "4", "--out", str(run), "--seed", "1", "--no-report",
+           "--no-stat-baselines", "--no-warm-start"]
     return cmd, run
 
 

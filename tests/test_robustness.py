@@ -21,6 +21,8 @@ from autoseq.space import Choice, Fixed, SearchSpace
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 BAD_LR, GOOD_LR = 1e20, 3e-3
+# The random sampler's own draws, nothing queued before them; no report or statistical baselines.
+QUICK = {"warm_start": False, "report": False, "stat_baselines": False}
 
 
 def _lr_space() -> SearchSpace:
@@ -50,7 +52,8 @@ def test_five_diverging_trials_in_a_row_fail_with_reasons_and_the_search_goes_on
     space = _lr_space()
     seed = _seed_for([BAD_LR] * 5 + [GOOD_LR], space)
     result = autoseq.search(series_csv, target="y", horizon=5, space=space, trials=1,
-                            max_epochs=1, out=tmp_path / "run", seed=seed, algorithm="random")
+                            max_epochs=1, out=tmp_path / "run", seed=seed, algorithm="random",
+                            **QUICK)
     board = result.leaderboard
     trials = board[board.state != "baseline"].sort_values("trial")
     assert list(trials["state"]) == ["failed"] * 5 + ["complete"]
@@ -74,7 +77,7 @@ def test_a_trial_that_crashes_in_training_is_a_failed_trial_not_a_crash(series_c
     space = SearchSpace([Fixed("lookback", 5)], builder="wrong_shape_for_test", name="broken")
     with pytest.raises(AllTrialsFailedError, match=r"training failed: ValueError"):
         autoseq.search(series_csv, target="y", horizon=5, space=space, trials=1, max_epochs=1,
-                       out=tmp_path / "run", max_failures=2)
+                       out=tmp_path / "run", max_failures=2, **QUICK)
     board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
     failed = board[board.state == "failed"]
     assert len(failed) == 2 and failed["reason"].str.startswith("training failed").all()
@@ -87,7 +90,8 @@ def _proposals(run: Path) -> list[dict]:
 
 def test_same_data_space_and_seed_propose_the_same_configurations(series_csv, tiny_space,
                                                                   tmp_path):
-    kwargs = dict(target="y", horizon=5, space=tiny_space, trials=2, max_epochs=1, seed=7)
+    kwargs = dict(target="y", horizon=5, space=tiny_space, trials=2, max_epochs=1, seed=7,
+                  **QUICK)
     autoseq.search(series_csv, out=tmp_path / "a", **kwargs)
     autoseq.search(series_csv, out=tmp_path / "b", **kwargs)
     first = _proposals(tmp_path / "a")
@@ -101,7 +105,8 @@ from autoseq.cli import main
 for out in sys.argv[3:]:
     try:
         main(["search", sys.argv[1], "-t", "y", "-H", "5", "--space", sys.argv[2], "--trials", "6",
-              "--max-epochs", "2", "--seed", "5", "--deterministic", "--quiet", "--out", out])
+              "--max-epochs", "2", "--seed", "5", "--deterministic", "--quiet", "--no-report",
+              "--no-stat-baselines", "--no-warm-start", "--out", out])
     except SystemExit as exc:
         assert exc.code == 0, exc.code
 """
@@ -141,7 +146,8 @@ def test_a_storage_password_never_reaches_logs_run_json_or_the_leaderboard(serie
     run = tmp_path / "run"
     with caplog.at_level("DEBUG"), pytest.raises(SystemExit) as exit_:
         main(["search", str(series_csv), "-t", "y", "-H", "5", "--space", str(space), "--trials",
-              "1", "--max-epochs", "1", "--out", str(run), "--storage", storage])
+              "1", "--max-epochs", "1", "--out", str(run), "--storage", storage, "--no-report",
+              "--no-stat-baselines"])
     assert exit_.value.code == 0
     cap = capsys.readouterr()
     info = json.loads((run / "run.json").read_text())

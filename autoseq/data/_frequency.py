@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 
 from autoseq.exceptions import DataError
@@ -19,7 +21,9 @@ def infer_frequency(index: pd.DatetimeIndex, *, source: str = "", time_col: str 
     Raises:
         DataError: the timestamps fit no regular grid.
     """
-    freq = pd.infer_freq(index) if len(index) >= 3 else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas 3.1 announces an offset return type
+        freq = pd.infer_freq(index) if len(index) >= 3 else None
     if freq is not None:
         return _normalise(freq)
     candidates = []
@@ -51,7 +55,7 @@ def infer_frequency(index: pd.DatetimeIndex, *, source: str = "", time_col: str 
     return _normalise(best[0])
 
 
-def _normalise(freq: str) -> str:
+def _normalise(freq) -> str:
     return pd.tseries.frequencies.to_offset(freq).freqstr
 
 

@@ -88,10 +88,15 @@ def _rows(n_rows: int, size: float | int, flag: str, horizon: int) -> int:
 
 @dataclass(frozen=True)
 class Scaler:
-    """Per-column standardisation fitted on training rows only."""
+    """Per-column affine scaling ``(x - mean) / scale`` fitted on training rows only.
+
+    ``kind`` says how it was fitted: ``standard`` (mean / std) here, ``robust`` and ``minmax``
+    by ``autoseq.data._variants.fit_scaler``.
+    """
 
     mean: np.ndarray
     scale: np.ndarray
+    kind: str = "standard"
 
     @classmethod
     def fit(cls, values: np.ndarray) -> Scaler:
@@ -111,4 +116,4 @@ class Scaler:
         return scaled * self.scale[cols] + self.mean[cols]
 
     def to_dict(self) -> dict:
-        return {"kind": "standard", "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+        return {"kind": self.kind, "mean": self.mean.tolist(), "scale": self.scale.tolist()}

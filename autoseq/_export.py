@@ -1,0 +1,301 @@
+"""``export(...)``: the chosen trial as a SavedModel that takes raw windows and answers in units."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoseq import __version__
+from autoseq._folds import training_and_validation
+from autoseq._forecast_wrap import raw_inputs, transform_manifest, trial_variant, wrap_forecaster
+from autoseq._io import replace_dir_atomic, write_json_atomic
+from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
+from autoseq._objective import load_trial_json
+from autoseq.baselines import baseline_forecasts
+from autoseq.builder import ModelContext, build_model
+from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, uses_steps
+from autoseq.exceptions import ModelError
+from autoseq.leaderboard import best_trial_row
+from autoseq.metrics import forecast_metrics
+from autoseq.run import Run, load_trial_model, open_run
+
+logger = logging.getLogger("autoseq")
+
+FORMATS = ("savedmodel", "keras", "tflite")
+INPUT_NAME = "window"
+KERAS_FILE = "model.keras"
+TFLITE_FILE = "model.tflite"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the model went and how it scored on the held-out test split."""
+
+    path: Path
+    trial: int
+    manifest: dict[str, Any]
+
+    @property
+    def test_metrics(self) -> dict[str, float]:
+        return self.manifest["metrics"]["test"]
+
+
+def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
+           format: str = "savedmodel", refit: bool = False,
+           data: str | Path | None = None, report: bool = True) -> ExportResult:
+    """Export a trial (default: the best) as a SavedModel taking raw windows.
+
+    The ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]`` in the data's
+    units and returns ``[batch, horizon, n_targets]`` in the data's units; the scaling and its
+    inverse are layers inside the model. The model is scored once on the held-out test split.
+
+    Args:
+        run_dir: a run folder written by ``search``.
+        trial: trial number (default: the best-ranked trial).
+        out: model folder (default ``<run_dir>/export``).
+        format: also write ``model.keras`` (``keras``) or ``model.tflite`` (``tflite``).
+        refit: retrain the configuration on train + validation for its best epoch count.
+        data: the training CSV, if it moved since the search.
+        report: rewrite the run's report with the exported model's test scores.
+
+    Raises:
+        ModelError: no such trial, non-finite weights, or a TFLite parity failure.
+
+    Example:
+        >>> res = autoseq.export("results/airline")
+        >>> res.test_metrics["mae"]
+    """
+    if format not in FORMATS:
+        raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
+    run = open_run(run_dir)
+    number = _pick_trial(run, trial)
+    fdata = run.forecast_data(data)
+    model, config, fdata = load_trial_model(run, number, fdata)
+    info = load_trial_json(run.trial_dir(number))
+    wdata = fdata  # the data whose scaler and MSTL profile the exported model carries
+    if refit:
+        wdata = training_and_validation(fdata)
+        model = _refit(run, config, wdata, epochs=int(info.get("best_epoch") or info["epochs"]))
+    _check_finite(model, number)
+    raw_model = wrap_forecaster(model, wdata, config)
+    out = Path(out) if out else run.path / "export"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
+                                else None))
+    try:
+        raw_model.export(str(tmp), verbose=False)
+        test = _score_test(raw_model, fdata, config)
+        _add_stat_baselines(test, run, fdata)
+        extra = _write_format(format, raw_model, tmp, wdata, core=model, config=config,
+                              builder=run.settings.get("builder", "rnn"))
+        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
+                             wrap_data=wdata)
+        manifest["files"] = file_checksums(tmp)
+        write_json_atomic(tmp / MANIFEST, manifest)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        replace_dir_atomic(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if report:
+        from autoseq.report import try_write_report
+
+        try_write_report(run.path, data=data)
+    return ExportResult(path=out, trial=number, manifest=manifest)
+
+
+def _pick_trial(run: Run, trial: int | None) -> int:
+    board = run.leaderboard()
+    if trial is None:
+        row = best_trial_row(board)
+        if row is None:
+            raise ModelError(f"{run.path}: no trial has a result yet; nothing to export")
+        return int(row["trial"])
+    rows = board[board["trial"] == trial]
+    if rows.empty:
+        raise ModelError(f"{run.path}: no trial {trial} in this run; trials are "
+                         f"{sorted(int(t) for t in board['trial'].dropna())}")
+    if rows.iloc[0]["state"] not in ("complete", "pruned"):
+        raise ModelError(f"{run.path}: trial {trial} is {rows.iloc[0]['state']}: it has no model "
+                         "to export; pick a complete trial from the leaderboard")
+    return trial
+
+
+def _refit(run: Run, config: dict[str, Any], fdata: ForecastData, *, epochs: int):
+    import keras
+
+    seed = int(run.settings.get("seed", 0)) * 1000 + 999
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    lookback = int(config["lookback"])
+    ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
+                       n_targets=fdata.n_targets, seed=seed, season=fdata.main_season,
+                       calendar=calendar_dicts(fdata))
+    model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
+    origins = fdata.origins("train", lookback)  # training + validation rows (see export)
+    ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
+                       shuffle=True, seed=seed, origins=origins,
+                       values=trial_variant(fdata, config).values,
+                       with_steps=uses_steps(config, fdata))
+    model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
+    logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
+    return model
+
+
+def _check_finite(model, number: int) -> None:
+    for w in model.get_weights():
+        if not np.all(np.isfinite(w)):
+            raise ModelError(f"trial {number} has non-finite weights; it cannot be exported — "
+                             "pick another trial (--trial)")
+
+
+def wrap_raw(model, fdata: ForecastData):
+    """``model`` (no calendar, no transform) between the input scaling and its inverse."""
+    return wrap_forecaster(model, fdata, {"lookback": model.input_shape[1]})
+
+
+def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.ndarray:
+    """Raw (unscaled) float32 input windows ending just before each origin."""
+    idx = origins[:, None] + np.arange(-lookback, 0)[None, :]
+    return fdata.raw[idx].astype("float32")
+
+
+def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
+    origins = fdata.origins("test")
+    pred = raw_model.predict(raw_inputs(fdata, origins, config), verbose=0)
+    truth = fdata.targets("test", scaled=False)
+    train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
+    season = fdata.main_season
+    model_metrics = forecast_metrics(pred, truth, train=train, season=season)
+    baselines = {}
+    for name, scaled in baseline_forecasts(fdata, "test").items():
+        units = fdata.scaler.inverse(scaled, fdata.target_idx)
+        baselines[name] = forecast_metrics(units, truth, train=train, season=season)
+    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins)),
+            "pred": pred}
+
+
+def _add_stat_baselines(test: dict[str, Any], run: Run, fdata: ForecastData) -> None:
+    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines."""
+    opts = run.info.get("stat_baselines") or {}
+    if not opts.get("enabled"):
+        return
+    from autoseq.stat_baselines import stat_test_metrics
+
+    stat = stat_test_metrics(fdata, test["pred"], max_origins=int(opts.get("max_origins", 24)),
+                             train=fdata.raw[: fdata.split.train][:, fdata.target_idx],
+                             season=fdata.main_season)
+    test["stat"] = {"windows": stat["windows"], "of": stat["of"], "model": stat["model"]}
+    for name, metrics in stat["baselines"].items():
+        label = name if stat["windows"] == stat["of"] else (
+            f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
+        test["baselines"][label] = metrics
+
+
+def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,
+                  config: dict[str, Any], builder: str) -> dict[str, Any]:
+    if format == "keras":
+        raw_model.save(str(folder / KERAS_FILE))
+        return {"keras": KERAS_FILE}
+    if format == "tflite":
+        return {"tflite": _write_tflite(raw_model, folder, fdata, core=core, config=config,
+                                        builder=builder)}
+    return {}
+
+
+def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config: dict[str, Any],
+                  builder: str) -> str:
+    """TFLite with builtin ops only: the recurrent layers are unrolled over the fixed lookback
+    (a while loop would need the Flex delegate, which phones rarely ship)."""
+    import tensorflow as tf
+
+    lookback = int(config["lookback"])
+    ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
+                       n_targets=fdata.n_targets, season=fdata.main_season, unroll=True,
+                       calendar=calendar_dicts(fdata))
+    unrolled = build_model(config, ctx, builder=builder)
+    unrolled.set_weights(core.get_weights())
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wrap_forecaster(unrolled, fdata, config).export(tmp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        try:
+            blob = converter.convert()
+        except Exception as exc:  # noqa: BLE001 - the converter raises many kinds
+            raise ModelError(f"this model cannot be converted to TFLite builtin ops "
+                             f"({str(exc).splitlines()[0][:200]}); export as savedmodel") from None
+    (folder / TFLITE_FILE).write_bytes(blob)
+    inputs = raw_inputs(fdata, fdata.origins("test"), config)
+    feeds = ([{k: v[i:i + 1] for k, v in inputs.items()} for i in range(len(inputs[INPUT_NAME]))]
+             if isinstance(inputs, dict) else [{INPUT_NAME: w[None]} for w in inputs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its successor
+        runner = tf.lite.Interpreter(model_content=blob).get_signature_runner("serving_default")
+        got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+    want = raw_model.predict(inputs, verbose=0)
+    windows = feeds
+    gap = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3)))
+    if gap > 1e-3:
+        raise ModelError(f"TFLite conversion changed the forecasts (max relative gap {gap:.2g}); "
+                         "export as savedmodel instead")
+    logger.info("TFLite parity on %d test windows: max relative gap %.2g", len(windows), gap)
+    return TFLITE_FILE
+
+
+def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any],
+              info: dict[str, Any], test: dict[str, Any], *, refit: bool,
+              extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
+    import keras
+    import tensorflow as tf
+
+    series = fdata.series
+    lookback = int(config["lookback"])
+    wrapped = transform_manifest(wrap_data or fdata, config)
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": "forecast",
+        "inputs": list(series.columns),
+        "targets": list(series.targets),
+        "covariates": list(series.covariates),
+        "time_col": series.time_col,
+        "lookback": lookback,
+        "horizon": fdata.horizon,
+        "frequency": series.freq,
+        "seasons": fdata.seasons,
+        "max_gap": run.settings.get("max_gap", 12),
+        "t0": wrapped["t0"],
+        "derived_inputs": wrapped["derived_inputs"],
+        "transforms": wrapped["transforms"],
+        "classes": None,
+        "signature": {"name": "serving_default", "input": INPUT_NAME,
+                      "inputs": [INPUT_NAME] + [d["name"] for d in wrapped["derived_inputs"]],
+                      "input_shape": [None, lookback, fdata.n_inputs], "dtype": "float32",
+                      "output": "output_0", "output_shape": [None, fdata.horizon,
+                                                             fdata.n_targets],
+                      "units": "raw in, raw out (the data's own units)"},
+        "trial": number,
+        "hyperparameters": config,
+        "refit": refit,
+        "metrics": {
+            "val": {"loss": info.get("val_loss"), "mae": info.get("val_mae")},
+            "test": test["model"] | {"windows": test["windows"]},
+            "test_baselines": test["baselines"],
+        } | ({"test_stat_windows": test["stat"]} if "stat" in test else {}),
+        "data": {"source": series.source, "fingerprint": series.fingerprint,
+                 "rows": len(series.frame), "start": series.frame.index[0].isoformat(),
+                 "end": series.frame.index[-1].isoformat(), "split": fdata.describe()},
+        "versions": {"autoseq": __version__, "keras": keras.__version__,
+                     "tensorflow": tf.__version__, "python": platform.python_version()},
+        "files_extra": extra,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

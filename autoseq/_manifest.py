@@ -1,0 +1,62 @@
+"""``autoseq.json``: what a model folder holds, and the checksums that prove it is unaltered."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from autoseq._io import read_json
+from autoseq.exceptions import ModelError
+
+MANIFEST = "autoseq.json"
+FORMAT_VERSION = 1
+
+
+def file_checksums(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``folder`` except the manifest, by relative POSIX path."""
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel != MANIFEST:
+            out[rel] = _sha256(path)
+    return out
+
+
+def read_manifest(folder: str | Path, *, verify: bool = True) -> dict[str, Any]:
+    """Read a model folder's manifest and (by default) verify every file's checksum.
+
+    Raises:
+        ModelError: no manifest, or a file was added, removed or changed since export.
+    """
+    folder = Path(folder)
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ModelError(f"{folder}: not an autoseq model folder (no {MANIFEST}); pass the folder "
+                         "'autoseq export' wrote")
+    try:
+        manifest = read_json(path)
+    except ValueError:
+        raise ModelError(f"{path}: is not valid JSON; re-export the model") from None
+    if verify:
+        expected = manifest.get("files", {})
+        actual = file_checksums(folder)
+        for rel in sorted(set(expected) | set(actual)):
+            if rel not in actual:
+                raise ModelError(f"{folder}: file '{rel}' listed in {MANIFEST} is missing; the "
+                                 "folder was altered: re-export the model")
+            if rel not in expected:
+                raise ModelError(f"{folder}: file '{rel}' is not listed in {MANIFEST}; the folder "
+                                 "was altered: re-export the model")
+            if expected[rel] != actual[rel]:
+                raise ModelError(f"{folder}: file '{rel}' does not match its SHA-256 in "
+                                 f"{MANIFEST}; the folder was altered: re-export the model")
+    return manifest
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,171 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoseq
+from autoseq._export import raw_windows
+from autoseq.cli import main
+from autoseq.exceptions import ModelError
+from autoseq.run import load_trial_model, open_run
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from tests.conftest import make_series_csv
+
+    tmp = tmp_path_factory.mktemp("export")
+    csv = make_series_csv(tmp / "series.csv")
+    space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 4),
+                                 autoseq.Choice("anchor", ("seasonal",)),
+                                 autoseq.Choice("lookback", ("1x season",))], name="one")
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
+                   out=tmp / "run", seed=0, report=False)
+    return tmp / "run"
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir):
+    return autoseq.export(run_dir)
+
+
+def test_savedmodel_on_raw_windows_equals_the_descaled_keras_model(run_dir, exported):
+    import tensorflow as tf
+
+    model, config, data = load_trial_model(open_run(run_dir), exported.trial)
+    origins = data.origins("test")
+    windows = raw_windows(data, origins, config["lookback"])
+    scaled = model.predict(data.scaler.transform(windows).astype("float32"), verbose=0)
+    expected = data.scaler.inverse(scaled, data.target_idx)
+    serve = tf.saved_model.load(str(exported.path)).signatures["serving_default"]
+    got = serve(window=tf.constant(windows))["output_0"].numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_export_writes_the_report_with_its_test_scores(run_dir, exported):
+    html = (run_dir / "report.html").read_text()
+    assert f"{exported.test_metrics['mae']:.4g}"[:4] in html
+
+
+def test_manifest_describes_the_model(exported):
+    m = json.loads((exported.path / "autoseq.json").read_text())
+    assert m["task"] == "forecast" and m["inputs"] == ["y", "x"] and m["targets"] == ["y"]
+    assert m["lookback"] == 7 and m["horizon"] == 5 and m["frequency"] == "D"
+    assert m["signature"]["input_shape"] == [None, 7, 2]
+    assert {"autoseq", "keras", "tensorflow"} <= set(m["versions"])
+    assert len(m["data"]["fingerprint"]) == 64
+    assert "saved_model.pb" in m["files"] and len(m["files"]["saved_model.pb"]) == 64
+    assert set(m["metrics"]["test"]) >= {"mae", "rmse", "smape", "mase"}
+    assert "seasonal_naive(m=7)" in m["metrics"]["test_baselines"]
+    assert m["hyperparameters"]["cell"] == "gru"
+
+
+def test_predict_all_origins_reproduces_the_test_metrics(run_dir, exported, tmp_path):
+    info = open_run(run_dir).info
+    csv = info["data"]["source"]
+    out = tmp_path / "backtest.csv"
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(exported.path), csv, "--all-origins", "--out", str(out)])
+    assert exit_.value.code == 0
+    frame = pd.read_csv(out, parse_dates=["origin", "timestamp"])
+    index = pd.DatetimeIndex(pd.read_csv(csv, parse_dates=["date"])["date"])
+    test_start = index[info["split"]["test"]["rows"] * -1]
+    test = frame[(frame.origin >= test_start - pd.Timedelta(days=1))
+                 & (frame.origin + pd.Timedelta(days=5) <= index[-1])]
+    mae = float(np.mean(np.abs(test["y"] - test["y_actual"])))
+    assert len(test) == exported.test_metrics["windows"] * 5
+    assert mae == pytest.approx(exported.test_metrics["mae"], rel=1e-5)
+
+
+def test_predict_default_is_the_next_horizon(exported, run_dir):
+    csv = open_run(run_dir).info["data"]["source"]
+    frame = autoseq.load_model(exported.path).predict(csv)
+    assert list(frame["step"]) == [1, 2, 3, 4, 5]
+    last = pd.read_csv(csv, parse_dates=["date"])["date"].iloc[-1]
+    assert (frame["origin"] == last).all()
+    assert frame["timestamp"].iloc[0] == last + pd.Timedelta(days=1)
+    assert np.isfinite(frame["y"]).all() and "y_actual" not in frame
+
+
+def test_plain_tensorflow_in_a_fresh_process_matches_predict(exported, run_dir):
+    csv = open_run(run_dir).info["data"]["source"]
+    backtest = autoseq.load_model(exported.path).predict(csv, all_origins=True)
+    code = f"""
+import sys, json, numpy as np, pandas as pd, tensorflow as tf
+m = json.load(open({str(exported.path / 'autoseq.json')!r}))
+frame = pd.read_csv({csv!r})
+window = frame[m["inputs"]].to_numpy("float32")[50 - m["lookback"]:50][None]
+serve = tf.saved_model.load({str(exported.path)!r}).signatures["serving_default"]
+print(json.dumps(serve(window=tf.constant(window))["output_0"].numpy()[0, :, 0].tolist()))
+assert "autoseq" not in sys.modules
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin"})
+    plain = json.loads(res.stdout.strip().splitlines()[-1])
+    origin = pd.read_csv(csv, parse_dates=["date"])["date"].iloc[49]
+    ours = backtest[backtest.origin == origin]["y"].to_numpy()
+    np.testing.assert_allclose(plain, ours, rtol=1e-5)
+
+
+def test_altered_model_folder_is_refused(run_dir, tmp_path, capsys):
+    res = autoseq.export(run_dir, out=tmp_path / "m", report=False)
+    csv = open_run(run_dir).info["data"]["source"]
+    (res.path / "saved_model.pb").write_bytes((res.path / "saved_model.pb").read_bytes() + b"x")
+    with pytest.raises(ModelError, match="saved_model.pb' does not match its SHA-256"):
+        autoseq.load_model(res.path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(res.path), csv])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_keras_format_loads_in_safe_mode(run_dir, tmp_path):
+    import keras
+
+    res = autoseq.export(run_dir, out=tmp_path / "k", format="keras", report=False)
+    model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 5, 1)
+    assert not any(type(layer).__name__ == "Lambda" for layer in model._flatten_layers())
+
+
+def test_tflite_export_is_checked_for_parity(run_dir, tmp_path):
+    res = autoseq.export(run_dir, out=tmp_path / "t", format="tflite", report=False)
+    assert (res.path / "model.tflite").stat().st_size > 0
+    assert res.manifest["files_extra"] == {"tflite": "model.tflite"}
+
+
+def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
+    res = autoseq.export(run_dir, out=tmp_path / "r", refit=True, report=False)
+    assert res.manifest["refit"] is True
+    assert np.isfinite(res.test_metrics["mae"])
+
+
+def test_non_finite_weights_are_refused(run_dir):
+    from autoseq._export import _check_finite
+
+    model, _, _ = load_trial_model(open_run(run_dir), 0)
+    weights = model.get_weights()
+    weights[0] = np.full_like(weights[0], np.nan)
+    model.set_weights(weights)
+    with pytest.raises(ModelError, match="non-finite weights"):
+        _check_finite(model, 0)
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda f: f.drop(columns=["x"]), "column 'x', which the model was trained on, is missing"),
+    (lambda f: f.head(5), "needs at least 7"),
+    (lambda f: f.iloc[::2], "frequency 2D differs from the model's D"),
+])
+def test_predict_input_errors(exported, run_dir, tmp_path, capsys, edit, message):
+    csv = open_run(run_dir).info["data"]["source"]
+    bad = tmp_path / "bad.csv"
+    edit(pd.read_csv(csv)).to_csv(bad, index=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(exported.path), str(bad)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and err.count("\n") == 1
