@@ -50,6 +50,8 @@ def cli() -> None:
 @click.option("--study", default="autoseq", show_default=True,
               help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--deterministic", is_flag=True,
+              help="Deterministic TensorFlow ops: identical losses on a rerun (on CPU), slower.")
 @click.option("--backend", default="optuna", show_default=True,
               help="Search engine: optuna|keras-tuner.")
 @click.option("--algorithm", help="optuna: tpe|random|cmaes|gp [default: tpe]; "
@@ -185,6 +187,8 @@ def _setup_logging(quiet: bool) -> None:
         handler.setFormatter(_Formatter())
         log.addHandler(handler)
     log.propagate = False
+    # TensorFlow warns about retracing when every trial builds a new model, which is the point.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 class _Formatter(logging.Formatter):
@@ -202,8 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        if debug:
+            traceback.print_exc()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except AutoseqError as exc:
         if debug:
             traceback.print_exc()

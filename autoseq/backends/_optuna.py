@@ -25,8 +25,12 @@ _POLL_SECONDS = 2.0
 
 
 def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``.
+
+    A password holding a raw ``@`` is hidden whole, and so is one passed as ``?password=``.
+    """
+    url = re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+    return re.sub(r"((?:password|passwd|pwd)=)[^&;\s]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 class _TrialFailed(Exception):
@@ -70,7 +74,9 @@ class OptunaBackend:
     def open(self, *, meta: dict[str, Any]) -> None:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each
+        # trial's state and reason itself.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         storage = self._storage()
         try:
@@ -106,13 +112,23 @@ class OptunaBackend:
             return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=20, grace_period=60,
                               heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
                                   max_retry=MAX_RETRY))
-        except (optuna.exceptions.OptunaError, ImportError, ValueError) as exc:
-            raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
-                               "check the URL (and install autoseq[postgres] for PostgreSQL)") \
+        except ImportError:
+            scheme = url.split(":", 1)[0]
+            raise StorageError(f"cannot use storage {redact_url(url)}: the database driver for "
+                               f"'{scheme}' is not installed; install it (pip install "
+                               "'autoseq[postgres]' for PostgreSQL) or use sqlite:///PATH") \
                 from None
         except Exception as exc:  # noqa: BLE001 - sqlalchemy connection errors of every kind
+            from sqlalchemy.exc import ArgumentError
+
+            if isinstance(exc, ArgumentError | ValueError | optuna.exceptions.OptunaError):
+                raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
+                                   "pass a URL such as sqlite:///PATH/study.db or "
+                                   "postgresql://USER:PASSWORD@HOST/DB") from None
+            todo = ("check that its folder exists and can be written" if url.startswith("sqlite")
+                    else "check that the server is running and the URL is right")
             raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
-                               "check that the server is running and the URL is right") from None
+                               f"{todo}") from None
 
     def _sampler(self, seed: int | None = None):
         import optuna
