@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 

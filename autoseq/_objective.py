@@ -112,13 +112,12 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
 
 
 def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: ModelContext,
-                   settings: TrialSettings, reporter: Reporter, number: int, trial_dir: Path,
-                   variant: Any, with_steps: bool) -> None:
+                   settings: TrialSettings, reporter: Reporter, number: int,
+                   trial_dir: Path, variant: Any, with_steps: bool) -> None:
     """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
     train = data.dataset("train", lookback=ctx.lookback, batch_size=result.config["batch_size"],
-                         shuffle=True, seed=ctx.seed, values=variant.values,
-                         with_steps=with_steps)
+                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps)
     val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size,
                        values=variant.values, with_steps=with_steps)
     # Epoch losses are in the variant's scale; the pruner compares them in the common one.
@@ -157,11 +156,6 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
                                                  "history": result.history})
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
-
-
 class _Rescaled:
     """A reporter that converts epoch losses to the common scale before passing them on."""
 
@@ -171,6 +165,11 @@ class _Rescaled:
 
     def report(self, value: float, epoch: int) -> bool:
         return self.reporter.report(value * self.factor, epoch)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
 
 
 def _release(known_gradients: set[str]) -> None:
