@@ -208,7 +208,7 @@ CASES = [
                                            for i, r in enumerate(_rows())]),
          ("row 2", "'1704067200'", "not a timestamp", "ISO 8601")),
     Case("timestamp_zone_name", _text([[f"{r[0]} 00:00 CET", r[1], r[2]] for r in _rows()]),
-         ("row 2", "CET", "not a timestamp")),
+         ("row 2", "names a time zone ('CET')", "write an offset such as +01:00")),
     Case("times_without_dates", _text([[f"{i % 24:02d}:00", r[1], r[2]]
                                        for i, r in enumerate(_rows())]),
          ("duplicate timestamp",)),
@@ -382,7 +382,8 @@ def _plain(tmp_path: Path):
 
 @pytest.mark.parametrize("variant", ["utf8_bom", "gzip_named_csv", "utf16_with_bom", "crlf",
                                      "spaces_around_names", "quoted_fields", "trailing_blank_lines",
-                                     "unsorted_rows", "day_first_dates", "month_first_dates"])
+                                     "unsorted_rows", "day_first_dates", "month_first_dates",
+                                     "utc_suffix"])
 def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
     text = GOOD
     path = tmp_path / "odd.csv"
@@ -404,6 +405,8 @@ def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
         path.write_text(text + "\n\n\n", encoding="utf-8")
     elif variant == "day_first_dates":  # 01/02/2024 must be read as 1 February, like 13/01/2024
         path.write_text(_text(_dates("%d/%m/%Y")), encoding="utf-8")
+    elif variant == "utc_suffix":  # BigQuery-style "2024-01-01 00:00:00 UTC"
+        path.write_text(_text([[f"{r[0]} 00:00:00 UTC", r[1], r[2]] for r in _rows()]))
     elif variant == "month_first_dates":
         path.write_text(_text(_dates("%m/%d/%Y")), encoding="utf-8")
     else:

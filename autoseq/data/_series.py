@@ -194,7 +194,7 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
     if col.isna().any():
         row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
         raise DataError(f"{src}: row {row}: empty timestamp in '{name}'; every row needs a time")
-    text = col.str.strip()
+    text = _utc_names(src, col.str.strip(), name)
     has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
     if has_zone.any() and not has_zone.all():
         row = int(np.flatnonzero((~has_zone).to_numpy())[0]) + 2
@@ -213,6 +213,26 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
     if has_zone.any():
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return pd.DatetimeIndex(parsed)
+
+
+def _utc_names(src: str, text: pd.Series, name: str) -> pd.Series:
+    """``... UTC`` / ``... GMT`` on every row become offsets; other zone names are refused.
+
+    pandas versions disagree on names such as ``CET`` (one drops them silently, the next refuses
+    them), and ``CET``/``CEST`` hide daylight-saving jumps: an offset says what is meant.
+    """
+    zone = text.str.extract(r"\s([A-Za-z]{2,5})$", expand=False)
+    zone = zone.where(~zone.str.upper().isin(["AM", "PM"]))
+    if not zone.notna().any():
+        return text
+    utc = zone.str.upper().isin(["UTC", "GMT"])
+    if utc.all():
+        return text.str.replace(r"\s[A-Za-z]{3}$", "+00:00", regex=True)
+    row = int(np.flatnonzero((zone.notna() & ~utc).to_numpy())[0]) if (zone.notna() & ~utc).any() \
+        else int(np.flatnonzero(zone.isna().to_numpy())[0])
+    raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in '{name}' names a time zone "
+                    f"('{zone.dropna().iloc[0]}') that autoseq cannot read; write an offset such as "
+                    "+01:00 on every row, or no zone at all")
 
 
 def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
@@ -249,6 +269,8 @@ def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[s
     for col in targets + others:
         text = raw[col].str.strip()
         num = pd.to_numeric(text, errors="coerce")
+        overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
+        num = num.where(~overflow, np.inf)  # "1e999": pandas 2 reads NaN, pandas 3 inf
         bad = num.isna() & text.notna() & (text != "")
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
