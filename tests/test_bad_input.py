@@ -463,3 +463,20 @@ def test_randomly_damaged_files_are_read_or_refused_with_a_specific_line(tmp_pat
             assert "cannot be read as a time series" not in message, (message, text)
             outcomes["refused"] += 1
     assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def test_a_real_autoseq_process_writes_one_line_for_bad_input(tmp_path: Path):
+    """The whole process, fd 2 included (TensorFlow's C++ start-up notes would land there)."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "data.csv"
+    data.write_text(_ragged(True), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "autoseq.cli", "search", str(data), "-t", "y",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=300, env=os.environ | {"CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 2
+    assert done.stderr == f"error: {data}: line 11 has 4 fields but the header has 3; fix the " \
+                          "row so every row has one value per column\n"
+    assert done.stdout == "" and not (tmp_path / "run").exists()
