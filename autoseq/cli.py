@@ -182,13 +182,15 @@ def _heavy() -> None:
 def _setup_logging(quiet: bool) -> None:
     log = logging.getLogger("autoseq")
     log.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Formatter())
-        log.addHandler(handler)
+    # Bind to the current stderr each time: an in-process caller (tests, notebooks) may have
+    # swapped sys.stderr since the last command, and a handler on a closed stream fails.
+    for handler in [h for h in log.handlers if getattr(h, "_autoseq_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    handler._autoseq_cli = True
+    log.addHandler(handler)
     log.propagate = False
-    # TensorFlow warns about retracing when every trial builds a new model, which is the point.
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 
 class _Formatter(logging.Formatter):

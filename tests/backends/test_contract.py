@@ -20,6 +20,9 @@ BACKENDS = [
 
 def _search(csv, out, backend, algorithm, space, **kwargs):
     kwargs.setdefault("max_epochs", 3)  # 3 epochs: Hyperband runs two brackets and prunes
+    kwargs.setdefault("stat_baselines", False)  # the contract is about the engines, not them
+    kwargs.setdefault("report", False)
+    kwargs.setdefault("warm_start", False)  # seeded draws, not the starting points, decide
     return autoseq.search(csv, target="y", horizon=5, space=space, out=out, backend=backend,
                           algorithm=algorithm, **kwargs)
 
