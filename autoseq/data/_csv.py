@@ -7,7 +7,6 @@ import difflib
 import gzip
 import hashlib
 import io
-import re
 import zlib
 from pathlib import Path
 
@@ -22,7 +21,6 @@ _NOT_CSV = (
     (b"\xd0\xcf\x11\xe0", "an Excel .xls spreadsheet"),
     (b"PAR1", "a Parquet file"),
 )
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]*>")
 _FORMULA_START = ("=", "+", "@")
 
 
@@ -127,9 +125,6 @@ def _check_header(path: Path, text: str) -> list[str]:
         raise DataError(f"{path}: column {pos} of the header has no name{trailing}; name every "
                         "column")
     for pos, h in enumerate(header, start=1):
-        if _MARKUP.search(h):
-            raise DataError(f"{path}: column {pos} of the header, {h!r}, contains HTML markup; "
-                            "rename the column to plain text")
         if h.startswith(_FORMULA_START):
             raise DataError(f"{path}: column {pos} of the header, {h!r}, looks like a spreadsheet "
                             "formula; rename the column to plain text")
