@@ -21,7 +21,6 @@ _NOT_CSV = (
     (b"\xd0\xcf\x11\xe0", "an Excel .xls spreadsheet"),
     (b"PAR1", "a Parquet file"),
 )
-_FORMULA_START = ("=", "+", "@")
 
 
 def read_csv_file(path: str | Path) -> tuple[pd.DataFrame, str]:
@@ -124,10 +123,6 @@ def _check_header(path: Path, text: str) -> list[str]:
         trailing = " (a comma at the end of each line?)" if pos == len(header) else ""
         raise DataError(f"{path}: column {pos} of the header has no name{trailing}; name every "
                         "column")
-    for pos, h in enumerate(header, start=1):
-        if h.startswith(_FORMULA_START):
-            raise DataError(f"{path}: column {pos} of the header, {h!r}, looks like a spreadsheet "
-                            "formula; rename the column to plain text")
     seen: set[str] = set()
     for h in header:
         if h in seen:
