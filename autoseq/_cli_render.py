@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
@@ -37,13 +37,21 @@ class SearchProgress:
                                  TextColumn("ETA"), TimeRemainingColumn(), console=_err,
                                  transient=True, disable=quiet)
         self.task = None
+        self._live = False
 
     def __enter__(self) -> SearchProgress:
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self._live:
+            self.progress.__exit__(*exc)
+
+    def _go_live(self) -> None:
+        # Started on the search's first event, not before: a bad input's one-line error must not
+        # follow the blank line rich writes when a display stops on a non-terminal.
+        if not self._live:
+            self.progress.__enter__()
+            self._live = True
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
@@ -55,6 +63,7 @@ class SearchProgress:
     def _start(self, e: dict[str, Any]) -> None:
         data = e["data"]
         split = data.split
+        self._go_live()
         if not self.quiet:
             _err.print(f"run folder: {escape(str(e['run_dir']))}")
             _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq._tf import quiet_tensorflow_logger
 from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
@@ -76,6 +77,7 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     quiet_tensorflow_logger()
     keras.backend.clear_session()
     gc.collect()
+    known_gradients = _custom_gradients()
     seed = settings.seed * 1000 + number
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
@@ -91,13 +93,31 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
                        calendar=calendar_dicts(data))
     try:
         model = build_model(config, ctx, builder=space.builder)
-    except (ValueError, TypeError) as exc:
-        result.reason = f"model could not be built: {exc}".splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - a configuration that cannot be built is a failed trial
+        result.reason = f"model could not be built: {_first_line(exc)}"
         result.seconds = time.perf_counter() - start
         return result
+    try:
+        _fit_and_score(model, result, data=data, ctx=ctx, settings=settings, reporter=reporter,
+                       number=number, trial_dir=trial_dir, variant=variant,
+                       with_steps=with_steps)
+    except Exception as exc:  # noqa: BLE001 - one trial's crash (OOM, a builder's bug) fails it
+        result.state = "failed"
+        result.reason = f"training failed: {type(exc).__name__}: {_first_line(exc)}"
+    finally:
+        result.seconds = time.perf_counter() - start
+        del model
+        _release(known_gradients)
+    return result
+
+
+def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: ModelContext,
+                   settings: TrialSettings, reporter: Reporter, number: int,
+                   trial_dir: Path, variant: Any, with_steps: bool) -> None:
+    """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
-    train = data.dataset("train", lookback=ctx.lookback, batch_size=config["batch_size"],
-                         shuffle=True, seed=seed, values=variant.values, with_steps=with_steps)
+    train = data.dataset("train", lookback=ctx.lookback, batch_size=result.config["batch_size"],
+                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps)
     val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size,
                        values=variant.values, with_steps=with_steps)
     # Epoch losses are in the variant's scale; the pruner compares them in the common one.
@@ -108,13 +128,12 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
               shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
     result.history = monitor.history
     result.epochs = monitor.epochs
-    result.seconds = time.perf_counter() - start
     if monitor.diverged:
         result.reason = monitor.diverged
-        return _finish(result, model)
+        return
     if monitor.best_weights is None:
         result.reason = "no epoch finished with a finite validation loss"
-        return _finish(result, model)
+        return
     model.set_weights(monitor.best_weights)
     result.best_epoch = monitor.best_epoch
     pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
@@ -127,7 +146,7 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
                                season=data.main_season)
     if not math.isfinite(val_loss):
         result.reason = "validation predictions are not finite"
-        return _finish(result, model)
+        return
     result.val_loss = val_loss
     result.val_mae = float(np.mean(np.abs(units)))
     result.state = "pruned" if monitor.pruned else "complete"
@@ -135,8 +154,6 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     write_with_atomic(trial_dir / WEIGHTS, lambda p: model.save_weights(str(p)))
     write_json_atomic(trial_dir / "trial.json", {"number": number, **result.attrs(),
                                                  "history": result.history})
-    result.seconds = time.perf_counter() - start
-    return _finish(result, model)
 
 
 class _Rescaled:
@@ -150,13 +167,44 @@ class _Rescaled:
         return self.reporter.report(value * self.factor, epoch)
 
 
-def _finish(result: TrialResult, model: Any) -> TrialResult:
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _release(known_gradients: set[str]) -> None:
+    """Free what a trial left behind, so that memory stays flat over hundreds of trials.
+
+    ``clear_session`` is not enough: each traced train step registers a ``CustomGradient-N``
+    function (Keras's gradient all-reduce) in TensorFlow's global gradient registry, and it holds
+    the whole train graph — about 14 MiB per GRU trial, never freed. The trial's graphs are dead
+    once its model is, so its registrations are dropped (benchmarks/memory_trials.py measures it).
+    """
     import keras
 
-    del model
     keras.backend.clear_session()
+    registry = _gradient_registry()
+    if registry is not None:
+        for name in [n for n in registry if n.startswith(_CUSTOM) and n not in known_gradients]:
+            registry.pop(name, None)
     gc.collect()
-    return result
+
+
+_CUSTOM = "CustomGradient-"
+
+
+def _gradient_registry() -> dict | None:
+    try:
+        from tensorflow.python.framework import ops
+
+        return ops._gradient_registry._registry  # private: degrade to a no-op if it moves
+    except (ImportError, AttributeError):
+        return None
+
+
+def _custom_gradients() -> set[str]:
+    registry = _gradient_registry()
+    return set() if registry is None else {n for n in registry if n.startswith(_CUSTOM)}
 
 
 class _Monitor:
@@ -180,6 +228,7 @@ class _Monitor:
                 self.pruned = False
 
             def on_train_batch_end(self, batch, logs=None):
+                check_interrupt()
                 loss = (logs or {}).get("loss")
                 if loss is not None and not math.isfinite(float(loss)):
                     self.diverged = (f"loss diverged ({float(loss)}) at epoch {self.epochs + 1}: "
@@ -187,6 +236,7 @@ class _Monitor:
                     self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
+                check_interrupt()
                 logs = logs or {}
                 self.epochs = epoch + 1
                 loss = float(logs.get("loss", math.nan))

@@ -14,10 +14,18 @@ import pandas as pd
 
 from autoseq import __version__
 from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
+from autoseq._interrupt import check as check_interrupt
+from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
 from autoseq._objective import TrialSettings
 from autoseq._portfolio import starting_points
-from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
+from autoseq.backends import (
+    TrialRecord,
+    count_done,
+    default_storage,
+    make_backend,
+    redact_url,
+)
 from autoseq.baselines import BaselineScore
 from autoseq.builder import check_space
 from autoseq.data import ForecastData, load_series
@@ -105,6 +113,7 @@ def search(
     stat_baselines: bool = True,
     stat_origins: int = 24,
     report: bool = True,
+    deterministic: bool = False,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -132,6 +141,9 @@ def search(
         stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
         stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
         report: write ``report.html`` and ``report.md`` into the run folder at the end.
+        max_failures: stop after this many failed trials in a row.
+        deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
+            gives the same losses (on CPU) and so the same proposals; slower.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -164,8 +176,9 @@ def search(
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
                              builder=space.builder, metric=metric)
     meta = _meta(fdata, space, settings, max_gap=max_gap, folds=folds)
-    storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    _check_run_dir(run_dir, meta)
+    meta["settings"]["deterministic"] = bool(deterministic)
+    storage = storage or default_storage(run_dir)
+    _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
                           algorithm=algorithm)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -186,6 +199,8 @@ def search(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "stat_baselines": {"enabled": stat_baselines, "max_origins": stat_origins},
     })
+    if deterministic:
+        _enable_determinism(seed)
     fold_data = make_folds(fdata, folds)
     baselines = score_fold_baselines(fold_data, metric=metric)
     if stat_baselines:
@@ -207,6 +222,7 @@ def search(
     state = {"failures": 0, "stopped": None, "last_reason": None}
 
     def should_stop() -> bool:
+        check_interrupt()
         if timeout is not None and time.monotonic() - started >= timeout:
             state["stopped"] = f"timeout of {timeout:g} s reached"
             return True
@@ -233,7 +249,8 @@ def search(
                                trial_dir=trial_dir(run_dir, number))
 
     try:
-        engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
+        with deferred_interrupts():
+            engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
         engine.close()
@@ -253,6 +270,14 @@ def search(
         result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
+
+
+def _enable_determinism(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # Python, NumPy and TF outside trials (each trial reseeds)
+    tf.config.experimental.enable_op_determinism()
 
 
 def _default_name(data: str | Path, targets: list[str]) -> str:
@@ -289,7 +314,7 @@ def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
     }
 
 
-def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
+def _check_run_dir(run_dir: Path, meta: dict[str, Any], backend: str) -> None:
     if not (run_dir / RUN_FILE).exists():
         if run_dir.exists() and run_dir.is_file():
             raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
@@ -301,6 +326,12 @@ def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
             diff = _first_diff(old.get(key), meta[key])
             raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
                               f"{diff}; pass a new --out to start another search")
+    # Each backend keeps its own trials: another one here would hide them and reuse their numbers.
+    old_backend = (old.get("backend") or {}).get("name", backend)
+    if old_backend != backend:
+        raise SearchError(f"{run_dir}: this run folder holds a search made with --backend "
+                          f"{old_backend}; resume it with that backend or pass a new --out. "
+                          f"Received: --backend {backend}")
 
 
 def _first_diff(a: Any, b: Any) -> str:

@@ -46,11 +46,16 @@ def cli() -> None:
 @click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
 @click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
-@click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
-@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--storage", help="Optuna study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--study", default="autoseq", show_default=True,
+              help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backend", default="optuna", show_default=True, help="Search engine.")
-@click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
+@click.option("--deterministic", is_flag=True,
+              help="Deterministic TensorFlow ops: identical losses on a rerun (on CPU), slower.")
+@click.option("--backend", default="optuna", show_default=True,
+              help="Search engine: optuna|keras-tuner.")
+@click.option("--algorithm", help="optuna: tpe|random|cmaes|gp [default: tpe]; "
+              "keras-tuner: random|bayesian|hyperband [default: random].")
 @click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
@@ -177,10 +182,14 @@ def _heavy() -> None:
 def _setup_logging(quiet: bool) -> None:
     log = logging.getLogger("autoseq")
     log.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Formatter())
-        log.addHandler(handler)
+    # Bind to the current stderr each time: an in-process caller (tests, notebooks) may have
+    # swapped sys.stderr since the last command, and a handler on a closed stream fails.
+    for handler in [h for h in log.handlers if getattr(h, "_autoseq_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    handler._autoseq_cli = True
+    log.addHandler(handler)
     log.propagate = False
 
 
@@ -199,8 +208,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        if debug:
+            traceback.print_exc()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except AutoseqError as exc:
         if debug:
             traceback.print_exc()

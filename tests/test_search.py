@@ -87,6 +87,7 @@ def test_diverging_trials_fail_with_a_reason_and_the_search_goes_on(series_csv, 
     run = tmp_path / "run"
     result = autoseq.search(series_csv, target="y", horizon=5, space=_diverging((1e20, 3e-3)),
                             trials=3, max_epochs=2, out=run, seed=3, algorithm="random",
+                            warm_start=False,
                             report=False)
     board = result.leaderboard
     failed = board[board.state == "failed"]
