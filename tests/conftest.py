@@ -73,5 +73,5 @@ def _log_handlers_on_open_streams():
         for handler in getattr(logger, "handlers", []):
             stream = getattr(handler, "stream", None)
             if stream is not None and getattr(stream, "closed", False):
-                handler.setStream(sys.stderr)
+                handler.stream = sys.stderr  # setStream would flush the closed one first
     yield
