@@ -101,8 +101,6 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("anchor", "none") != "none":
         parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
-    if cfg.get("anchor", "none") != "none":
-        parts.append(f"anchor={cfg['anchor']}")
     parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
                                   ("calendar", bool(cfg.get("calendar"))),
                                   ("seq2seq", cfg.get("head") == "seq2seq")) if on]

@@ -6,9 +6,9 @@ hundreds of origins would take longer than the search. The scheme, chosen for a 
 
 * the model (decomposition settings and the trend model's parameters) is **fitted once**, on the
   history before the part's first origin — never on anything the part forecasts;
-* at each scored origin the fitted model is applied with ``forward``: the decomposition is redone
-  on the history up to that origin and the trend model forecasts from its state there, with its
-  parameters kept;
+* at each scored origin the fitted model is applied as ``MSTL.forward`` does: the decomposition
+  is redone on the history up to that origin (once, shared by the ETS and ARIMA trend models)
+  and each trend model forecasts from its state there, with its parameters kept;
 * at most ``max_origins`` origins are scored, evenly spaced over the part and always including its
   first and last; the baseline's name says how many, and the score is over those windows.
 

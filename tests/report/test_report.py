@@ -63,7 +63,8 @@ def test_winner_scores_match_the_leaderboard(report_run):
     assert row["forecaster"] == f"best model (trial {int(best['trial'])})"
     assert float(row["val MAE"]) == pytest.approx(best["val_mae"], rel=1e-3)
     assert set(metrics["forecaster"][1:]) == set(board.loc[board.state == "baseline", "model"])
-    assert metrics["test MAE"].notna().all()
+    recomputed = ~metrics["forecaster"].str.startswith("mstl_")  # statistical: from the board
+    assert metrics.loc[recomputed, "test MAE"].notna().all()
     lags = pd.read_csv(report_run / "report_files" / "lag_importance.csv")
     assert lags["share of the prediction"].str.rstrip("%").astype(float).sum() == \
         pytest.approx(100, abs=len(lags))
