@@ -217,14 +217,19 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         x = layer(x)
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
-    x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init, name="head")(x)
-    outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction")(x)
+    # The head and everything after it stay float32 under a mixed_float16 policy (--precision
+    # mixed): the forecast and the loss keep full precision; only the recurrent stack is float16.
+    x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init, name="head",
+                           dtype="float32")(x)
+    outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction",
+                                   dtype="float32")(x)
     if anchor != "none":
         from autoseq.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
-                      target_idx=list(range(ctx.n_targets)), name="anchor")(inputs)
-        outputs = keras.layers.Add(name="forecast")([base, outputs])
+                      target_idx=list(range(ctx.n_targets)), name="anchor",
+                      dtype="float32")(inputs)
+        outputs = keras.layers.Add(name="forecast", dtype="float32")([base, outputs])
     model = keras.Model(inputs, outputs, name="autoseq_rnn")
     model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
     return model

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autoseq.backends._base import Backend, TrialFn, TrialRecord, count_done
-from autoseq.backends._optuna import OptunaBackend, redact_url
+from autoseq.backends._optuna import OptunaBackend, is_journal, read_study_meta, redact_url
 from autoseq.exceptions import SearchError
 
 BACKENDS = ("optuna",)
@@ -21,4 +21,4 @@ def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, see
 
 
 __all__ = ["BACKENDS", "Backend", "OptunaBackend", "TrialFn", "TrialRecord", "count_done",
-           "make_backend", "redact_url"]
+           "is_journal", "make_backend", "read_study_meta", "redact_url"]
