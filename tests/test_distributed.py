@@ -106,19 +106,19 @@ def test_three_workers_share_one_study_of_9_trials(postgres_url, series_csv, spa
 def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
         postgres_url, series_csv, space_file, tmp_path):
     study = "killed"
-    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 6,
+    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 4,
                                  epochs=2), tmp_path / "a.log")]
     _wait_for(lambda: _study_exists(postgres_url, study), "the study")
     # Separate run folders, as on separate machines: only the heartbeat can tell it died.
     procs += [_spawn(["worker", "--study", study, "--run-dir", tmp_path / f"w{i}"],
                      tmp_path / f"w{i}.log", AUTOSEQ_STORAGE=postgres_url) for i in (1, 2)]
     victim = procs[1]
-    wid = f"{socket.gethostname()}:{victim.pid}"
+    wid = f"{socket.gethostname()}:{victim.pid}-"
     held = []
 
     def victim_runs_a_trial():
-        held[:] = [t.number for t in _trials(postgres_url, study)
-                   if t.state.name == "RUNNING" and t.user_attrs.get("worker") == wid]
+        held[:] = [t.number for t in _trials(postgres_url, study) if t.state.name == "RUNNING"
+                   and t.user_attrs.get("worker", "").startswith(wid)]
         return bool(held)
 
     _wait_for(victim_runs_a_trial, "the victim to start a trial")
@@ -126,12 +126,12 @@ def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
     codes = _wait_all(procs)
     assert codes[0] == 0 and codes[2] == 0 and codes[1] == -signal.SIGKILL
     trials = _trials(postgres_url, study)
-    _assert_exactly(trials, 6)
+    _assert_exactly(trials, 4)
     lost = trials[held[0]]
     assert lost.state.name == "FAIL"
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
     assert any(t.state.name in ("COMPLETE", "PRUNED") for t in retries)
-    assert all(t.user_attrs.get("worker") != wid for t in retries), "retried elsewhere"
+    assert not any(t.user_attrs.get("worker", "").startswith(wid) for t in retries)
 
 
 def test_two_searches_started_at_once_end_with_exactly_6_trials(postgres_url, series_csv,

@@ -129,21 +129,28 @@ class OptunaBackend:
         if self.registry is not None:
             self.registry.register()
         alone = self.registry is not None and not self.registry.others_alive()
-        study.sampler = self._sampler(self._sampler_seed(first=created or (
-            alone and self._owns_storage())))
+        study.sampler = self._sampler(self._sampler_seed(
+            first=created or (alone and self._owns_storage()),
+            existing=len(study.get_trials(deepcopy=False))))
         self.reap()
 
     def set_target(self, total: int) -> None:
         """Store the search's total, which ``autoseq worker`` uses unless told otherwise."""
         self.study.set_user_attr(TARGET, int(total))
 
-    def _sampler_seed(self, *, first: bool) -> int:
-        # Workers seeded alike would draw the same start-up configurations: offset each one.
+    def _sampler_seed(self, *, first: bool, existing: int) -> int:
+        """The seed plus an offset per worker and per trials already in the study.
+
+        Samplers seeded alike draw the same start-up configurations: parallel workers would
+        duplicate each other's trials, and a resumed search its own first ones.
+        """
         if self.worker_index is not None:
-            return self.seed + 7919 * self.worker_index
-        if first:
-            return self.seed
-        return self.seed + zlib.crc32(self.worker_id.encode()) % 1_000_003
+            offset = 7919 * self.worker_index
+        elif first:
+            offset = 0
+        else:  # joined a study others are running: no index, so this process's identity
+            offset = zlib.crc32(self.worker_id.encode()) % 1_000_003
+        return (self.seed + offset + 104_729 * existing) % 2**32
 
     def _storage(self):
         return make_storage(self.storage_url)

@@ -1,7 +1,7 @@
 """Which local worker processes of a run folder are alive: one locked file per process.
 
 Each process that runs or watches trials in a run folder holds an exclusive ``flock`` on its own
-file ``.workers/<host>-<pid>.lock`` for as long as it lives; the kernel releases the lock the
+file ``.workers/<host>-<pid>-<token>.lock`` for as long as it lives; the kernel releases the lock the
 moment the process dies, however it dies (SIGKILL included). Another process can therefore tell
 a dead local worker from a slow one at once, without waiting for a heartbeat's grace period.
 """
@@ -12,20 +12,28 @@ import errno
 import fcntl
 import os
 import re
+import secrets
 import socket
 from pathlib import Path
 
 _DIR = ".workers"
 
 
+_TOKEN = secrets.token_hex(3)
+
+
 def worker_id() -> str:
-    """``host:pid`` of this process: the value stored with every trial it starts."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid-token`` of this process: the value stored with every trial it starts.
+
+    The random token keeps two processes apart that share a host name and a pid (containers on
+    one host, each with its own pid namespace).
+    """
+    return f"{socket.gethostname()}:{os.getpid()}-{_TOKEN}"
 
 
 def _file_name(wid: str) -> str:
-    host, _, pid = wid.rpartition(":")
-    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', host)}-{pid}.lock"
+    host, _, rest = wid.rpartition(":")
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', host)}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', rest)}.lock"
 
 
 class WorkerRegistry:
