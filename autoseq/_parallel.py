@@ -68,14 +68,23 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
     env["OMP_NUM_THREADS"] = str(threads)
     env[STORAGE_ENV] = storage
     env["PYTHONUNBUFFERED"] = "1"
+    import autoseq
+
+    home = str(Path(autoseq.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([home, *filter(None, [env.get("PYTHONPATH")])])
     return env
+
+
+# ``python -m autoseq.cli`` would put the current folder first on sys.path, so a source checkout
+# of another autoseq there would run instead of ours: drop it, and find ours via PYTHONPATH.
+_BOOT = "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nfrom autoseq.cli import main\nmain()"
 
 
 def worker_command(index: int, *, study: str, run_dir: Path, trials: int,
                    timeout: float | None, max_failures: int, precision: str) -> list[str]:
     """The command line of worker ``index`` (``autoseq worker`` in this Python)."""
-    cmd = [sys.executable, "-m", "autoseq.cli", "worker", "--study", study,
-           "--run-dir", str(run_dir), "--trials", str(trials), "--max-failures",
+    cmd = [sys.executable, "-c", _BOOT, "worker", "--study", study,
+           "--run-dir", str(Path(run_dir).resolve()), "--trials", str(trials), "--max-failures",
            str(max_failures), "--precision", precision, "--worker-index", str(index)]
     if timeout is not None:
         cmd += ["--timeout", f"{max(timeout, 0.0):g}"]
@@ -112,7 +121,8 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
                                    else timeout - (time.monotonic() - started),
                                    max_failures=max_failures, precision=precision),
                     env=worker_env(i, jobs=jobs, gpus=gpus, storage=storage), stdout=fh,
-                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    preexec_fn=_die_with(os.getpid()))
             procs.append((i, proc, log))
             logger.info("worker %d: pid %d%s, log %s", i, proc.pid,
                         f", GPU {gpus[i % len(gpus)]}" if gpus else "", log)
@@ -130,6 +140,26 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
         return None
     return (f"the workers stopped with {done} of {trials} trials done (see their logs in "
             f"{logs})")
+
+
+def _die_with(parent: int) -> Callable[[], None]:
+    """In the child: Ctrl-C handling on, and SIGINT when the parent dies (Linux).
+
+    A parent started with SIGINT ignored (``nohup``, a background job) would pass that on; the
+    worker must see the SIGINT we send to stop it. No worker outlives its search: it stops as on
+    Ctrl-C, marking its running trial interrupted.
+    """
+
+    def arm() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGINT))  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the line above
+                os.kill(os.getpid(), signal.SIGINT)
+
+    return arm
 
 
 def _watch(engine, procs, seen: set[int], on_record) -> None:

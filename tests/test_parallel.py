@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import optuna
 import pytest
@@ -68,6 +69,10 @@ def test_each_worker_is_pinned_to_one_gpu_and_gets_the_storage_privately(tmp_pat
     cmd = worker_command(1, study="s", run_dir=tmp_path, trials=9, timeout=None,
                          max_failures=10, precision="mixed")
     assert "s3cret" not in " ".join(cmd) and cmd[cmd.index("--worker-index") + 1] == "1"
+    # The workers run this autoseq, not one that happens to sit in the current folder.
+    assert "-m" not in cmd[:2]
+    assert envs[0]["PYTHONPATH"].split(os.pathsep)[0] == str(
+        Path(autoseq.__file__).resolve().parent.parent)
     assert parse_gpus("0, 1") == ["0", "1"]
     with pytest.raises(SearchError, match="--gpus must be device indices"):
         parse_gpus("0,gpu1")
