@@ -72,7 +72,7 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w",
                   "-t", "60", "-o",
                   f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60",
+                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100",
                   "start")
         return self
 

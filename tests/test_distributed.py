@@ -33,6 +33,9 @@ def postgres_url():
         pytest.skip(missing)
     server = PostgresServer(bindir).start()
     yield server.url
+    storage = _STORAGES.pop(server.url, None)
+    if storage is not None:
+        storage.engine.dispose()
     server.stop()
 
 
@@ -50,9 +53,19 @@ def _search_args(csv, space, out, url, study, trials, epochs=1):
             "--max-epochs", epochs, "--out", out, "--storage", url, "--study", study, "--quiet"]
 
 
+_STORAGES = {}
+
+
+def _storage(url):
+    """One storage (one small pool) per server for all the polling a test does."""
+    if url not in _STORAGES:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _STORAGES[url] = optuna.storages.RDBStorage(url, engine_kwargs={"pool_size": 1})
+    return _STORAGES[url]
+
+
 def _trials(url, study):
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.load_study(study_name=study, storage=url).get_trials()
+    return optuna.load_study(study_name=study, storage=_storage(url)).get_trials()
 
 
 def _wait_for(predicate, what, timeout=240):
@@ -65,7 +78,7 @@ def _wait_for(predicate, what, timeout=240):
 
 
 def _study_exists(url, study):
-    return study in optuna.study.get_all_study_names(storage=url)
+    return study in optuna.study.get_all_study_names(storage=_storage(url))
 
 
 def _assert_exactly(trials, total):

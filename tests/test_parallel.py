@@ -52,6 +52,8 @@ def test_jobs_2_with_the_default_storage_reaches_exactly_the_total(series_csv, t
     assert info["backend"]["jobs"] == 2 and info["backend"]["storage"].endswith("study.journal")
     assert sorted(p.name for p in (run / "workers").iterdir()) == ["worker-0.log",
                                                                     "worker-1.log"]
+    assert "no readable Optuna study" not in (run / "report.md").read_text(), \
+        "the report reads the journal"
     out = capsys.readouterr()
     assert "leaderboard" in out.out and out.err.count(" complete ") + out.err.count(
         " pruned ") == 6, "the parent shows each finished trial once"
@@ -198,3 +200,34 @@ def test_a_worker_whose_trial_was_declared_lost_goes_on_with_the_next(tmp_path):
     assert states == ["FAIL", "COMPLETE", "COMPLETE"]
     assert [r.number for r in seen] == [1, 2]
     engine.close()
+
+
+def test_a_second_process_on_a_sqlite_run_folder_is_refused(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    url = f"sqlite:///{run / 'study.db'}"
+    meta = {"fingerprint": "f", "space": {}, "settings": {}}
+    first = OptunaBackend(storage=url, study_name="autoseq", lock_dir=run)
+    first.open(meta=meta)
+    with pytest.raises(SearchError, match="another autoseq process is running this search"):
+        _open_in_another_process(url, run, meta)
+    first.close()
+    _open_in_another_process(url, run, meta)  # alone again: fine
+
+
+def _open_in_another_process(url, run, meta):
+    code = textwrap.dedent(f"""
+        from autoseq.backends import OptunaBackend
+        from autoseq.exceptions import SearchError
+        engine = OptunaBackend(storage={str(url)!r}, study_name="autoseq", lock_dir={str(run)!r})
+        try:
+            engine.open(meta={meta!r})
+        except SearchError as exc:
+            print(exc)
+            raise SystemExit(2)
+        engine.close()
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode == 2:
+        raise SearchError(proc.stdout.strip())
+    assert proc.returncode == 0, proc.stderr

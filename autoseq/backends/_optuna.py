@@ -129,6 +129,11 @@ class OptunaBackend:
         if self.registry is not None:
             self.registry.register()
         alone = self.registry is not None and not self.registry.others_alive()
+        if not alone and self.storage_url.startswith("sqlite") and self._owns_storage():
+            self.close()
+            raise SearchError(f"{self.lock_dir}: another autoseq process is running this search, "
+                              "and its SQLite study cannot be shared safely; wait for it to "
+                              "finish, or run the search with --jobs N (a journal file)")
         study.sampler = self._sampler(self._sampler_seed(
             first=created or (alone and self._owns_storage()),
             existing=len(study.get_trials(deepcopy=False))))
@@ -177,6 +182,8 @@ class OptunaBackend:
     def close(self) -> None:
         if self.registry is not None:
             self.registry.close()
+        if self.study is not None:
+            dispose_storage(self.study._storage)
 
     # -- running -------------------------------------------------------------------------------
     def run(self, trial_fn: TrialFn, *, total: int, should_stop: Callable[[], bool],
@@ -366,8 +373,11 @@ def make_storage(url: str):
                                       "connect_timeout": 30, "application_name": "autoseq"}
     interval, grace = _heartbeat_settings()
     try:
-        return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=interval,
-                          grace_period=grace, heartbeat_stale_trial_callback=retry_lost_trial)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=interval,
+                              grace_period=grace,
+                              heartbeat_stale_trial_callback=retry_lost_trial)
     except (optuna.exceptions.OptunaError, ImportError, ValueError) as exc:
         raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
                            "check the URL") from None
@@ -446,11 +456,24 @@ def read_study_meta(storage: str, study_name: str) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001
         raise StorageError(f"cannot open study '{study_name}' in {redact_url(storage)}: "
                            f"{_first_line(exc)}") from None
-    meta = _stored_meta(study, wait=True)
+    try:
+        meta = _stored_meta(study, wait=True)
+        target = study.user_attrs.get(TARGET)
+    finally:
+        dispose_storage(store)
     if meta is None or "settings" not in meta:
         raise SearchError(f"study '{study_name}' in {redact_url(storage)} was not made by "
                           "'autoseq search' (it holds no autoseq settings)")
-    return meta | {"target": study.user_attrs.get(TARGET)}
+    return meta | {"target": target}
+
+
+def dispose_storage(storage) -> None:
+    """Close an RDB storage's pooled connections now rather than whenever it is collected."""
+    storage = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        storage.remove_session()
+        engine.dispose()
 
 
 def _stored_meta(study, *, wait: bool) -> dict[str, Any] | None:
