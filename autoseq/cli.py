@@ -106,8 +106,8 @@ def worker(storage, study, quiet, **kwargs) -> None:
     _heavy()
     s = run_worker(storage, study=study, **kwargs)
     note = f" (stopped: {s.stopped_reason})" if s.stopped_reason else ""
-    click.echo(f"worker done: {s.ran} trials run here; study '{study}' holds {s.done} of "
-               f"{s.total}{note}")
+    click.echo(f"worker done: {s.ran} trial{'s' * (s.ran != 1)} run here; study '{study}' "
+               f"holds {s.done} of {s.total}{note}")
 
 
 @cli.command()

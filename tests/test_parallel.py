@@ -231,3 +231,18 @@ def _open_in_another_process(url, run, meta):
     if proc.returncode == 2:
         raise SearchError(proc.stdout.strip())
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://u:s3cret@db:5432/x", "postgresql://u:***@db:5432/x"),
+    ("postgresql://u:p@ss@db/x", "postgresql://u:***@db/x"),
+    ("postgresql+psycopg://u:s3cret@db/x?sslmode=require", "postgresql+psycopg://u:***@db/x?sslmode=require"),
+    ("postgresql://db/x?user=u&password=s3cret&sslmode=require",
+     "postgresql://db/x?user=u&password=***&sslmode=require"),
+    ("postgresql://u@db:5432/x", "postgresql://u@db:5432/x"),
+    ("sqlite:////tmp/run/study.db", "sqlite:////tmp/run/study.db"),
+])
+def test_passwords_are_redacted_from_storage_urls(url, shown):
+    from autoseq.backends import redact_url
+
+    assert redact_url(url) == shown
