@@ -73,8 +73,11 @@ def run_worker(
     Example:
         >>> autoseq.run_worker("postgresql://autoseq@db/autoseq", study="airline")
     """
-    from autoseq._objective import TrialSettings, run_trial
-    from autoseq._search import _check_run_dir, _default_name, write_run_file
+    from autoseq._folds import make_folds, run_trial_folds
+    from autoseq._interrupt import check as check_interrupt
+    from autoseq._interrupt import deferred_interrupts
+    from autoseq._objective import TrialSettings
+    from autoseq._search import _check_run_dir, _default_name, _enable_determinism, write_run_file
     from autoseq.backends import OptunaBackend, count_done, read_study_meta
     from autoseq.builder import check_space
     from autoseq.run import RUN_FILE, trial_dir
@@ -95,7 +98,7 @@ def run_worker(
     fdata = _study_data(meta, study, data)
     run_dir = _worker_run_dir(run_dir, storage, meta, default=_default_name(
         meta["data"]["source"], list(s["targets"])))
-    _check_run_dir(run_dir, meta)
+    _check_run_dir(run_dir, meta, "optuna")
     engine = OptunaBackend(storage=storage, study_name=study, seed=s["seed"],
                            algorithm=meta.get("algorithm") or "tpe", lock_dir=run_dir,
                            worker_index=worker_index,
@@ -107,14 +110,19 @@ def run_worker(
         write_run_file(run_dir, meta, storage=storage, study=study,
                        algorithm=meta.get("algorithm"), extra={"precision": precision})
     settings = TrialSettings(max_epochs=s["max_epochs"], patience=s["patience"], seed=s["seed"],
-                             builder=space.builder)
+                             builder=space.builder, metric=s.get("metric", "mse"))
+    folds = make_folds(fdata, int(s.get("folds", 1)))
     policy = FailurePolicy(timeout=timeout, max_failures=max_failures)
     ran = 0
 
     def trial_fn(suggester, reporter, number):
         emit({"kind": "trial_start", "number": number})
-        return run_trial(suggester, reporter, number=number, data=fdata, space=space,
-                         settings=settings, trial_dir=trial_dir(run_dir, number))
+        return run_trial_folds(suggester, reporter, number=number, folds=folds, space=space,
+                               settings=settings, trial_dir=trial_dir(run_dir, number))
+
+    def should_stop() -> bool:
+        check_interrupt()
+        return policy.should_stop()
 
     def on_record(record) -> None:
         nonlocal ran
@@ -126,9 +134,10 @@ def run_worker(
         emit({"kind": "trial", "record": record, "total": total})
 
     try:
-        with device_setup(precision=precision, threads=_env_threads()):
-            engine.run(trial_fn, total=total, should_stop=policy.should_stop,
-                       on_record=on_record)
+        with deferred_interrupts(), device_setup(precision=precision, threads=_env_threads()):
+            if s.get("deterministic"):
+                _enable_determinism(s["seed"])
+            engine.run(trial_fn, total=total, should_stop=should_stop, on_record=on_record)
         done = count_done(engine.records())
     finally:
         engine.close()
@@ -178,7 +187,8 @@ def _study_data(meta: dict[str, Any], study: str, data: str | Path | None):
                         f"{series.fingerprint[:12]}…, the study's is {meta['fingerprint'][:12]}…);"
                         " every worker must train on the same CSV as the search")
     return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
-                        test_size=s["test_rows"], seasons=s["seasons"])
+                        test_size=s["test_rows"], seasons=s["seasons"],
+                        calendar=bool(s.get("calendar", False)))
 
 
 def _worker_run_dir(run_dir: str | Path | None, storage: str, meta: dict[str, Any], *,

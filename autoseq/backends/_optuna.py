@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autoseq.backends._base import TrialFn, TrialRecord
+from autoseq.backends._base import LOST_REASON as _LOST
+from autoseq.backends._base import MAX_RETRY, TrialFn, TrialRecord, check_meta
 from autoseq.backends._registry import WorkerRegistry, worker_id
 from autoseq.exceptions import SearchError, StorageError
 
@@ -27,10 +28,8 @@ logger = logging.getLogger("autoseq")
 ALGORITHMS = ("tpe", "random", "cmaes", "gp")
 _META = "autoseq_meta"
 TARGET = "autoseq_trials"
-_LOST = "worker died during the trial (process killed or machine lost)"
 _POLL_SECONDS = 2.0
 _META_WAIT_SECONDS = 30.0
-MAX_RETRY = 2
 HEARTBEAT_ENV = "AUTOSEQ_HEARTBEAT"
 """``interval,grace`` in seconds for RDB heartbeats (default ``20,60``); short values for tests."""
 # Attributes a retried trial must not inherit from the attempt that died.
@@ -40,11 +39,10 @@ _PER_ATTEMPT = ("worker", "reason", "result", "surplus")
 def redact_url(url: str) -> str:
     """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``.
 
-    The password is whatever lies between the user's ``:`` and the *last* ``@`` of the
-    authority (unencoded ``@`` in passwords happen), and a ``password=`` query parameter.
+    A password holding a raw ``@`` is hidden whole, and so is one passed as ``?password=``.
     """
-    url = re.sub(r"(://[^:/@?#]+:)[^/?#]*@", r"\1***@", url)
-    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url, flags=re.IGNORECASE)
+    url = re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+    return re.sub(r"((?:password|passwd|pwd)=)[^&;\s]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 def is_journal(url: str) -> bool:
@@ -119,7 +117,8 @@ class OptunaBackend:
             if stored is None:
                 study.set_user_attr(_META, meta)
             else:
-                _check_meta(stored, meta, self.study_name)
+                check_meta(stored, meta, owner=f"study '{self.study_name}'",
+                           new_search="use another --study (or --out folder)")
         except SearchError:
             raise
         except Exception as exc:  # noqa: BLE001 - the engine's many DB errors become one message
@@ -178,6 +177,18 @@ class OptunaBackend:
         if self.pruner == "none":
             return optuna.pruners.NopPruner()
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+
+    def enqueue(self, points: list[dict[str, Any]]) -> int:
+        """Queue configurations to be tried first — only in a study that has no trial yet.
+
+        Returns:
+            How many were queued.
+        """
+        if not points or self.study.get_trials(deepcopy=False):
+            return 0
+        for point in points:
+            self.study.enqueue_trial(point, skip_if_exists=True)
+        return len(points)
 
     def close(self) -> None:
         if self.registry is not None:
@@ -378,12 +389,23 @@ def make_storage(url: str):
             return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=interval,
                               grace_period=grace,
                               heartbeat_stale_trial_callback=retry_lost_trial)
-    except (optuna.exceptions.OptunaError, ImportError, ValueError) as exc:
-        raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
-                           "check the URL") from None
+    except ImportError:
+        scheme = url.split(":", 1)[0]
+        raise StorageError(f"cannot use storage {redact_url(url)}: the database driver for "
+                           f"'{scheme}' is not installed; install it (pip install "
+                           "'autoseq[postgres]' for PostgreSQL) or use sqlite:///PATH") from None
     except Exception as exc:  # noqa: BLE001 - sqlalchemy connection errors of every kind
+        from sqlalchemy.exc import ArgumentError
+
+        if isinstance(exc, ArgumentError | ValueError | optuna.exceptions.OptunaError):
+            raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
+                               "pass a URL such as sqlite:///PATH/study.db, "
+                               "postgresql://USER:PASSWORD@HOST/DB or a journal file path") \
+                from None
+        todo = ("check that its folder exists and can be written" if url.startswith("sqlite")
+                else "check that the server is running and the URL is right")
         raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
-                           "check that the server is running and the URL is right") from None
+                           f"{todo}") from None
 
 
 def _check_driver(url: str) -> None:
@@ -488,7 +510,9 @@ def _stored_meta(study, *, wait: bool) -> dict[str, Any] | None:
 def _quiet_optuna() -> None:
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each trial's
+    # state and reason itself.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
@@ -505,13 +529,14 @@ def _ahead(study, trial) -> int:
     """Trials that hold a slot before ``trial``: the storage's numbering arbitrates.
 
     A fresh trial is created running, so every lower-numbered trial that counts was there first.
-    A retried trial keeps the number it was queued with but starts later: it yields to every
-    trial that counts, whatever its number.
+    A queued trial (a retry, or a starting point) keeps the number it was queued with but starts
+    later: it yields to every trial that counts, whatever its number.
     """
     from optuna.trial import TrialState
 
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    retry = "failed_trial" in study._storage.get_trial_system_attrs(trial._trial_id)
+    attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+    retry = "failed_trial" in attrs or "fixed_params" in attrs
     return sum((t.number < trial.number or retry) and t.number != trial.number
                for t in study.get_trials(deepcopy=False, states=states))
 
@@ -526,15 +551,6 @@ def _record(t) -> TrialRecord:
         reason = _LOST if "result" not in t.user_attrs else "failed"
     return TrialRecord(number=t.number, state=state, params=dict(t.params),
                        result=dict(t.user_attrs.get("result") or {}), reason=reason)
-
-
-def _check_meta(stored: dict, meta: dict, study: str) -> None:
-    for key, what in (("fingerprint", "data"), ("space", "search space"),
-                      ("settings", "settings")):
-        if stored.get(key) != meta.get(key):
-            raise SearchError(f"study '{study}' was created with different {what}; use another "
-                              "--study (or --out folder) for a new search, or the original "
-                              f"{what} to resume it")
 
 
 def _jsonable(obj: Any) -> Any:
