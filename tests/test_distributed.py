@@ -50,7 +50,8 @@ def _spawn(args, log, **env):
 
 def _search_args(csv, space, out, url, study, trials, epochs=1):
     return ["search", csv, "-t", "y", "-H", "5", "--space", space, "--trials", trials,
-            "--max-epochs", epochs, "--out", out, "--storage", url, "--study", study, "--quiet"]
+            "--max-epochs", epochs, "--out", out, "--storage", url, "--study", study, "--quiet",
+            "--no-report", "--no-stat-baselines"]
 
 
 _STORAGES = {}
