@@ -89,7 +89,8 @@ class PostgresServer:
                  "-p", str(self.port), "-k", str(self.root), "-c", "fsync=off",
                  "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=100"], stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.root, preexec_fn=self._preexec)
+                cwd=self.root, preexec_fn=self._preexec,
+                start_new_session=True)  # its shutdown signals its own process group, not ours
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
