@@ -21,6 +21,8 @@ test: $(STAMP)
 	$(BIN)/ruff check autoseq tests benchmarks
 	@(command -v chromium && command -v chromedriver) >/dev/null || bash .ci/install-browser.sh || \
 		echo "warning: no chromium: the report's browser test will be skipped (fails in CI)"
+	@bash .ci/install-postgres.sh || \
+		echo "warning: no PostgreSQL: the distributed-search tests will be skipped (fail in CI)"
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

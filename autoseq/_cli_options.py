@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import click
 
+from autoseq._parallel import STORAGE_ENV
 from autoseq.exceptions import DataError
+
+__all__ = ["SIZE", "STORAGE_ENV", "debug_option", "precision_option", "quiet_option"]
 
 
 def debug_option(f):
     return click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
                         help="Show tracebacks on errors.")(f)
+
+
+def precision_option(f):
+    return click.option("--precision", type=click.Choice(["float32", "mixed"]),
+                        help="mixed: float16 recurrent layers (mixed_float16), float32 outputs; "
+                             "for GPUs [default: float32; a worker: the search's].")(f)
 
 
 def quiet_option(f):

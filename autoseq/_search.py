@@ -114,6 +114,9 @@ def search(
     stat_origins: int = 24,
     report: bool = True,
     deterministic: bool = False,
+    jobs: int = 1,
+    gpus: str | list[str] | None = None,
+    precision: str = "float32",
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -144,6 +147,10 @@ def search(
         max_failures: stop after this many failed trials in a row.
         deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
             gives the same losses (on CPU) and so the same proposals; slower.
+        jobs: worker processes on this machine sharing the study (default 1: this process).
+        gpus: GPUs for the workers (``"0,1"``): one worker pinned to each, round-robin when
+            ``jobs`` is larger.
+        precision: ``float32`` (default) or ``mixed`` (mixed_float16, outputs in float32).
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -166,6 +173,8 @@ def search(
         raise SearchError(f"--max-epochs must be at least 1. Received: {max_epochs}")
     space = load_search_space(space)
     check_space(space)
+    gpu_list, spawn = _check_parallel(jobs, gpus, precision, backend=backend, space=space)
+    jobs = max(jobs, len(gpu_list))
     series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
                          max_gap=max_gap)
     fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
@@ -177,28 +186,29 @@ def search(
                              builder=space.builder, metric=metric)
     meta = _meta(fdata, space, settings, max_gap=max_gap, folds=folds)
     meta["settings"]["deterministic"] = bool(deterministic)
-    storage = storage or default_storage(run_dir)
+    storage = _resolve_storage(storage, run_dir, spawn=spawn)
     _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
                           algorithm=algorithm)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
-        engine.open(meta={k: meta[k] for k in ("fingerprint", "space", "settings")})
+        # The study keeps all a worker on another machine needs to join it (``autoseq worker``).
+        engine.open(meta=meta | {"algorithm": algorithm, "precision": precision})
+        if hasattr(engine, "set_target"):
+            engine.set_target(trials)
     except BaseException:
-        if not any(run_dir.iterdir()):
-            run_dir.rmdir()
+        engine.close()
+        _remove_if_empty(run_dir)
         raise
     queued = (engine.enqueue(starting_points(space))
               if warm_start and hasattr(engine, "enqueue") else 0)
     if queued:
         logger.info("%d starting configurations queued before the sampler's own", queued)
-    write_json_atomic(run_dir / RUN_FILE, meta | {
-        "autoseq_version": __version__,
-        "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
-                    "study": study},
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "stat_baselines": {"enabled": stat_baselines, "max_origins": stat_origins},
-    })
+    write_run_file(run_dir, meta, storage=storage, study=study, algorithm=algorithm,
+                   backend=backend,
+                   extra={"jobs": jobs, "gpus": gpu_list, "precision": precision},
+                   more={"stat_baselines": {"enabled": stat_baselines,
+                                            "max_origins": stat_origins}})
     if deterministic:
         _enable_determinism(seed)
     fold_data = make_folds(fdata, folds)
@@ -249,12 +259,25 @@ def search(
                                trial_dir=trial_dir(run_dir, number))
 
     try:
-        with deferred_interrupts():
-            engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
+        if spawn:
+            from autoseq._parallel import run_workers
+
+            state["stopped"] = run_workers(
+                engine, storage=storage, study=study, run_dir=run_dir, jobs=jobs, gpus=gpu_list,
+                precision=precision, trials=trials, timeout=timeout, max_failures=max_failures,
+                on_record=on_record)
+        else:
+            from autoseq._worker import device_setup
+
+            with deferred_interrupts(), device_setup(precision=precision):
+                engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
         engine.close()
         raise SearchInterrupted(result) from None
+    except BaseException:
+        engine.close()
+        raise
     board = leaderboard()
     engine.close()
     result = SearchResult(run_dir, board, baselines, state["stopped"])
@@ -270,6 +293,83 @@ def search(
         result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
+
+
+def write_run_file(run_dir: Path, meta: dict[str, Any], *, storage: str, study: str,
+                   algorithm: str | None, backend: str = "optuna",
+                   extra: dict[str, Any] | None = None,
+                   more: dict[str, Any] | None = None) -> None:
+    """Write ``run.json``: the search's meta and how it ran (the storage's password redacted).
+
+    ``extra`` goes into the ``backend`` entry, ``more`` at the top level.
+    """
+    write_json_atomic(run_dir / RUN_FILE, meta | {
+        "autoseq_version": __version__,
+        "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
+                    "study": study} | dict(extra or {}),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    } | dict(more or {}))
+
+
+def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, backend: str,
+                    space: SearchSpace) -> tuple[list[str], bool]:
+    """Validate ``jobs``/``gpus``/``precision``; return the GPUs and whether to start workers."""
+    from autoseq._parallel import parse_gpus
+    from autoseq._worker import PRECISIONS
+
+    if not isinstance(jobs, int) or jobs < 1:
+        raise SearchError(f"--jobs must be at least 1. Received: {jobs}")
+    if precision not in PRECISIONS:
+        raise SearchError(f"--precision must be one of {', '.join(PRECISIONS)}. "
+                          f"Received: {precision}")
+    gpu_list = parse_gpus(gpus)
+    if gpu_list and jobs != 1 and jobs < len(gpu_list):
+        raise SearchError(f"--jobs {jobs} is fewer than the {len(gpu_list)} GPUs in --gpus; "
+                          "each GPU needs a worker: raise --jobs or list fewer GPUs")
+    spawn = jobs > 1 or bool(gpu_list)
+    if spawn and backend != "optuna":
+        raise SearchError(f"--jobs/--gpus need the optuna backend. Received: --backend {backend}")
+    if spawn and space.builder not in _BUILTIN_BUILDERS:
+        raise SearchError(f"--jobs/--gpus start worker processes, which cannot see builder "
+                          f"'{space.builder}' registered in this Python process; use --jobs 1")
+    return gpu_list, spawn
+
+
+_BUILTIN_BUILDERS = ("rnn",)
+JOURNAL = "study.journal"
+SQLITE = "study.db"
+
+
+def _resolve_storage(storage: str | None, run_dir: Path, *, spawn: bool) -> str:
+    """The default storage: SQLite for one process, a journal file when several share it.
+
+    A run folder keeps the storage it started with: a journal found there is always used.
+    """
+    journal, db = run_dir / JOURNAL, run_dir / SQLITE
+    if storage is None:
+        if journal.exists():
+            return str(journal.resolve())
+        if spawn and not db.exists():
+            return str(journal.resolve())
+        if spawn:
+            raise SearchError(f"{run_dir}: this search's study is in SQLite ({SQLITE}), which "
+                              "several processes cannot share safely; resume it with --jobs 1, "
+                              "or start the parallel search in a new --out folder")
+        return default_storage(run_dir)
+    if spawn and storage.startswith("sqlite"):
+        raise SearchError("--jobs/--gpus with SQLite storage: SQLite is unsafe when several "
+                          "processes write to it; leave --storage out (a journal file in the "
+                          "run folder is used) or pass a postgresql:// URL")
+    return storage
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    """Leave no empty folder behind a search that could not start."""
+    for folder in (run_dir / ".workers", run_dir):
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 def _enable_determinism(seed: int) -> None:

@@ -239,6 +239,8 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         x = layer(x)
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
+    # The head and everything after it stay float32 under a mixed_float16 policy (--precision
+    # mixed): the forecast and the loss keep full precision; only the recurrent layers are float16.
     if seq2seq:
         outputs = _decoder(x, future, config, ctx, cell, init)
     else:
@@ -246,14 +248,16 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
             x = keras.layers.Concatenate(name="state_and_future")(
                 [x, keras.layers.Flatten(name="future_flat")(future)])
         x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init,
-                               name="head")(x)
-        outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction")(x)
+                               name="head", dtype="float32")(x)
+        outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction",
+                                       dtype="float32")(x)
     if anchor != "none":
         from autoseq.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
-                      target_idx=list(range(ctx.n_targets)), name="anchor")(inputs)
-        outputs = keras.layers.Add(name="forecast")([base, outputs])
+                      target_idx=list(range(ctx.n_targets)), name="anchor",
+                      dtype="float32")(inputs)
+        outputs = keras.layers.Add(name="forecast", dtype="float32")([base, outputs])
     model = keras.Model(model_inputs, outputs, name="autoseq_rnn")
     # The training loss is searched; the other one is tracked so every trial reports a val MSE.
     loss = config.get("loss", "mse")
@@ -272,7 +276,8 @@ def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, ini
         x = keras.layers.Concatenate(name="decoder_inputs")([x, future])
     x = cell(int(config["units"]), return_sequences=True, seed=ctx.seed + 100,
              unroll=ctx.unroll, name="decoder")(x)
-    return keras.layers.Dense(ctx.n_targets, kernel_initializer=init, name="head")(x)
+    return keras.layers.Dense(ctx.n_targets, kernel_initializer=init, name="head",
+                              dtype="float32")(x)
 
 
 register_builder("rnn", _rnn, defaults=RNN_DEFAULTS, strict=True)

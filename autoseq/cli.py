@@ -9,7 +9,13 @@ import traceback
 import click
 
 from autoseq import __version__
-from autoseq._cli_options import SIZE, debug_option, quiet_option
+from autoseq._cli_options import (
+    SIZE,
+    STORAGE_ENV,
+    debug_option,
+    precision_option,
+    quiet_option,
+)
 from autoseq.exceptions import AutoseqError
 
 EXIT_INTERRUPTED = 130
@@ -46,7 +52,10 @@ def cli() -> None:
 @click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
 @click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
-@click.option("--storage", help="Optuna study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--storage", envvar=STORAGE_ENV,
+              help="Optuna study storage: postgresql://… to share it across machines, or a "
+                   "journal file path [default: sqlite:///<out>/study.db; <out>/study.journal "
+                   "with --jobs/--gpus; env AUTOSEQ_STORAGE].")
 @click.option("--study", default="autoseq", show_default=True,
               help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -76,6 +85,10 @@ def cli() -> None:
                    "(0: all; each costs about a second or two).")
 @click.option("--no-report", "report", flag_value=False, default=True,
               help="Do not write report.html / report.md at the end.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes on this machine sharing the study.")
+@click.option("--gpus", help="GPUs for the workers, e.g. 0,1: one worker pinned to each.")
+@precision_option
 @quiet_option
 @debug_option
 def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
@@ -86,11 +99,41 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
                                      if c.strip()]
     _setup_logging(quiet)
-    _heavy()
+    if kwargs["jobs"] == 1 and not kwargs["gpus"]:
+        _heavy()  # with workers, only they train: this process stays light
+    kwargs["precision"] = kwargs["precision"] or "float32"
     with SearchProgress(quiet=quiet) as progress:
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
     print_result(result)
+
+
+@cli.command()
+@click.option("--storage", envvar=STORAGE_ENV, required=True,
+              help="The study's storage URL or journal file (env AUTOSEQ_STORAGE keeps a "
+                   "password out of the process list).")
+@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--run-dir", help="Folder for this worker's trials [default: results/<file>-<target>].")
+@click.option("--data", help="This machine's copy of the CSV, if not at the study's path.")
+@click.option("--trials", "-n", type=click.IntRange(min=1),
+              help="Total trials with a result to reach [default: the search's].")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts.")
+@click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Stop after this many failed trials in a row.")
+@precision_option
+@click.option("--worker-index", type=click.IntRange(min=0), hidden=True)
+@quiet_option
+@debug_option
+def worker(storage, study, quiet, **kwargs) -> None:
+    """Join an existing study and run its trials with the settings stored in it."""
+    from autoseq._worker import run_worker
+
+    _setup_logging(quiet)
+    _heavy()
+    s = run_worker(storage, study=study, **kwargs)
+    note = f" (stopped: {s.stopped_reason})" if s.stopped_reason else ""
+    click.echo(f"worker done: {s.ran} trial{'s' * (s.ran != 1)} run here; study '{study}' "
+               f"holds {s.done} of {s.total}{note}")
 
 
 @cli.command()

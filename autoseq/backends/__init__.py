@@ -6,7 +6,7 @@ from pathlib import Path
 
 from autoseq.backends._base import Backend, TrialFn, TrialRecord, count_done
 from autoseq.backends._kerastuner import KerasTunerBackend
-from autoseq.backends._optuna import OptunaBackend, redact_url
+from autoseq.backends._optuna import OptunaBackend, is_journal, read_study_meta, redact_url
 from autoseq.exceptions import SearchError
 
 BACKENDS = ("optuna", "keras-tuner")
@@ -39,5 +39,5 @@ def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, see
 
 
 __all__ = ["BACKENDS", "DEFAULT_STUDY", "Backend", "KerasTunerBackend", "OptunaBackend",
-           "TrialFn", "TrialRecord", "count_done", "default_storage", "make_backend",
-           "redact_url"]
+           "TrialFn", "TrialRecord", "count_done", "default_storage", "is_journal", "make_backend",
+           "read_study_meta", "redact_url"]

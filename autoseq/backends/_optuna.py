@@ -1,27 +1,39 @@
-"""The Optuna backend (default): TPE, pruning, a study in SQLite or any RDB URL."""
+"""The Optuna backend (default): TPE, pruning, a study in SQLite, a journal file or any RDB URL.
+
+Several processes — on one machine or many — can share one study: the storage arbitrates which
+trials count towards the total, heartbeats (RDB storages) and the run folder's registry of live
+workers (local processes) fail the trials of a worker that died, and those are retried (bounded).
+"""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import re
 import time
 import warnings
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from autoseq.backends._base import LOST_REASON as _LOST
 from autoseq.backends._base import MAX_RETRY, TrialFn, TrialRecord, check_meta
+from autoseq.backends._registry import WorkerRegistry, worker_id
 from autoseq.exceptions import SearchError, StorageError
 
 logger = logging.getLogger("autoseq")
 
 ALGORITHMS = ("tpe", "random", "cmaes", "gp")
 _META = "autoseq_meta"
+TARGET = "autoseq_trials"
 _POLL_SECONDS = 2.0
+_META_WAIT_SECONDS = 30.0
+HEARTBEAT_ENV = "AUTOSEQ_HEARTBEAT"
+"""``interval,grace`` in seconds for RDB heartbeats (default ``20,60``); short values for tests."""
+# Attributes a retried trial must not inherit from the attempt that died.
+_PER_ATTEMPT = ("worker", "reason", "result", "surplus")
 
 
 def redact_url(url: str) -> str:
@@ -33,6 +45,11 @@ def redact_url(url: str) -> str:
     return re.sub(r"((?:password|passwd|pwd)=)[^&;\s]*", r"\1***", url, flags=re.IGNORECASE)
 
 
+def is_journal(url: str) -> bool:
+    """A storage given as a file path (no ``scheme://``) is an Optuna journal file."""
+    return "://" not in url
+
+
 class _TrialFailed(Exception):
     pass
 
@@ -42,22 +59,27 @@ class _Surplus(Exception):
 
 
 class OptunaBackend:
-    """Runs trials in an Optuna study.
+    """Runs trials in an Optuna study, alone or with other processes sharing it.
 
     Args:
-        storage: an RDB URL (``sqlite:///…``, ``postgresql://…``).
+        storage: an RDB URL (``sqlite:///…``, ``postgresql://…``) or a journal file path.
         study_name: the study's name in the storage.
-        seed: seeds the sampler.
+        seed: seeds the sampler (offset per worker so parallel workers draw differently).
         algorithm: ``tpe`` (default), ``random``, ``cmaes`` or ``gp``.
         pruner: ``median`` (default) or ``none``.
-        lock_dir: the run folder; while this process holds its lock, trials left RUNNING by a
-            killed process are failed (and retried) at once instead of after the heartbeat grace.
+        lock_dir: the run folder; this process registers there as a live worker, so that the
+            trials of a local worker that died are failed (and retried) at once instead of after
+            the heartbeat grace period — the only way for journal storages, which have none.
+        worker_index: this worker's index among parallel workers (``--jobs``); ``None`` for a
+            process started on its own.
+        tags: user attributes stored with every trial this process runs.
     """
 
     name = "optuna"
 
     def __init__(self, *, storage: str, study_name: str, seed: int = 0, algorithm: str = "tpe",
-                 pruner: str = "median", lock_dir: Path | None = None):
+                 pruner: str = "median", lock_dir: Path | None = None,
+                 worker_index: int | None = None, tags: dict[str, Any] | None = None):
         if algorithm not in ALGORITHMS:
             raise SearchError(f"--algorithm for optuna must be one of {', '.join(ALGORITHMS)}. "
                               f"Received: {algorithm}")
@@ -67,79 +89,86 @@ class OptunaBackend:
         self.algorithm = algorithm
         self.pruner = pruner
         self.lock_dir = lock_dir
-        self._lock_fd: int | None = None
+        self.worker_index = worker_index
+        self.tags = dict(tags or {})
+        self.registry = WorkerRegistry(lock_dir) if lock_dir is not None else None
+        self.worker_id = worker_id()
         self.study = None
 
     # -- opening -------------------------------------------------------------------------------
     def open(self, *, meta: dict[str, Any]) -> None:
+        """Create the study (storing ``meta``) or join it (refusing a different ``meta``)."""
         import optuna
 
-        # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each
-        # trial's state and reason itself.
-        optuna.logging.set_verbosity(optuna.logging.ERROR)
-        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        _quiet_optuna()
         storage = self._storage()
+        created = True
         try:
-            self.study = optuna.create_study(storage=storage, study_name=self.study_name,
-                                             sampler=self._sampler(), pruner=self._pruner(),
-                                             direction="minimize", load_if_exists=True)
+            try:
+                study = optuna.create_study(storage=storage, study_name=self.study_name,
+                                            pruner=self._pruner(), direction="minimize")
+            except optuna.exceptions.DuplicatedStudyError:
+                created = False
+                study = optuna.load_study(storage=storage, study_name=self.study_name,
+                                          pruner=self._pruner())
+            # The creator stores the meta; joiners started at the same moment wait for it, so
+            # two searches with different data can never both run in one study.
+            stored = _stored_meta(study, wait=not created)
+            if stored is None:
+                study.set_user_attr(_META, meta)
+            else:
+                check_meta(stored, meta, owner=f"study '{self.study_name}'",
+                           new_search="use another --study (or --out folder)")
+        except SearchError:
+            raise
         except Exception as exc:  # noqa: BLE001 - the engine's many DB errors become one message
             raise StorageError(f"cannot open study '{self.study_name}' in "
                                f"{redact_url(self.storage_url)}: {_first_line(exc)}") from None
-        resumed = len(self.study.get_trials(deepcopy=False))
-        if resumed:  # seeded as on the first run, the sampler would draw trial 0's values again
-            self.study.sampler = self._sampler(seed=self.seed + resumed)
-        stored = self.study.user_attrs.get(_META)
-        if stored is None:
-            self.study.set_user_attr(_META, meta)
-        else:
-            check_meta(stored, meta, owner=f"study '{self.study_name}'",
-                       new_search="use another --study (or --out folder)")
-        self._take_lock()
+        self.study = study
+        if self.registry is not None:
+            self.registry.register()
+        alone = self.registry is not None and not self.registry.others_alive()
+        if not alone and self.storage_url.startswith("sqlite") and self._owns_storage():
+            self.close()
+            raise SearchError(f"{self.lock_dir}: another autoseq process is running this search, "
+                              "and its SQLite study cannot be shared safely; wait for it to "
+                              "finish, or run the search with --jobs N (a journal file)")
+        study.sampler = self._sampler(self._sampler_seed(
+            first=created or (alone and self._owns_storage()),
+            existing=len(study.get_trials(deepcopy=False))))
+        self.reap()
+
+    def set_target(self, total: int) -> None:
+        """Store the search's total, which ``autoseq worker`` uses unless told otherwise."""
+        self.study.set_user_attr(TARGET, int(total))
+
+    def _sampler_seed(self, *, first: bool, existing: int) -> int:
+        """The seed plus an offset per worker and per trials already in the study.
+
+        Samplers seeded alike draw the same start-up configurations: parallel workers would
+        duplicate each other's trials, and a resumed search its own first ones.
+        """
+        if self.worker_index is not None:
+            offset = 7919 * self.worker_index
+        elif first:
+            offset = 0
+        else:  # joined a study others are running: no index, so this process's identity
+            offset = zlib.crc32(self.worker_id.encode()) % 1_000_003
+        return (self.seed + offset + 104_729 * existing) % 2**32
 
     def _storage(self):
-        import optuna
-        from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+        return make_storage(self.storage_url)
 
-        url = self.storage_url
-        kwargs: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            kwargs = {"connect_args": {"timeout": 60}}
-        else:
-            kwargs = {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 2,
-                      "pool_recycle": 1800}
-        try:
-            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=20, grace_period=60,
-                              heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                                  max_retry=MAX_RETRY))
-        except ImportError:
-            scheme = url.split(":", 1)[0]
-            raise StorageError(f"cannot use storage {redact_url(url)}: the database driver for "
-                               f"'{scheme}' is not installed; install it (pip install "
-                               "'autoseq[postgres]' for PostgreSQL) or use sqlite:///PATH") \
-                from None
-        except Exception as exc:  # noqa: BLE001 - sqlalchemy connection errors of every kind
-            from sqlalchemy.exc import ArgumentError
-
-            if isinstance(exc, ArgumentError | ValueError | optuna.exceptions.OptunaError):
-                raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
-                                   "pass a URL such as sqlite:///PATH/study.db or "
-                                   "postgresql://USER:PASSWORD@HOST/DB") from None
-            todo = ("check that its folder exists and can be written" if url.startswith("sqlite")
-                    else "check that the server is running and the URL is right")
-            raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
-                               f"{todo}") from None
-
-    def _sampler(self, seed: int | None = None):
+    def _sampler(self, seed: int):
         import optuna
 
-        seed = self.seed if seed is None else seed
         if self.algorithm == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if self.algorithm == "cmaes":
             return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
         if self.algorithm == "gp":
             return optuna.samplers.GPSampler(seed=seed)
+        # constant_liar: a running trial counts as a bad result, so parallel workers spread out.
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True, n_startup_trials=5)
 
     def _pruner(self):
@@ -148,22 +177,6 @@ class OptunaBackend:
         if self.pruner == "none":
             return optuna.pruners.NopPruner()
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
-
-    def _take_lock(self) -> None:
-        if self.lock_dir is None:
-            return
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._lock_fd = fd
-        except OSError:
-            os.close(fd)
-
-    def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
 
     def enqueue(self, points: list[dict[str, Any]]) -> int:
         """Queue configurations to be tried first — only in a study that has no trial yet.
@@ -177,15 +190,32 @@ class OptunaBackend:
             self.study.enqueue_trial(point, skip_if_exists=True)
         return len(points)
 
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.close()
+        if self.study is not None:
+            dispose_storage(self.study._storage)
+
     # -- running -------------------------------------------------------------------------------
     def run(self, trial_fn: TrialFn, *, total: int, should_stop: Callable[[], bool],
             on_record: Callable[[TrialRecord], None]) -> None:
+        try:
+            self._run(trial_fn, total=total, should_stop=should_stop, on_record=on_record)
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] != "sqlalchemy":
+                raise
+            raise StorageError(f"lost the study storage {redact_url(self.storage_url)}: "
+                               f"{_first_line(exc)}; finished trials are kept, run the same "
+                               "command again to resume") from None
+
+    def _run(self, trial_fn: TrialFn, *, total: int, should_stop: Callable[[], bool],
+             on_record: Callable[[TrialRecord], None]) -> None:
         import optuna
         from optuna.trial import TrialState
 
         study = self.study
         while True:
-            self._fail_stale()
+            self.reap()
             trials = study.get_trials(deepcopy=False)
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
             if done >= total or should_stop():
@@ -198,8 +228,10 @@ class OptunaBackend:
 
             def objective(trial, holder=holder):
                 holder["number"] = trial.number
-                trial.set_user_attr("reason", None)  # a retried trial inherits its original's
-                if _ahead(study, trial.number) >= total:
+                trial.set_user_attr("worker", self.worker_id)
+                for key, value in self.tags.items():
+                    trial.set_user_attr(key, value)
+                if _ahead(study, trial) >= total:
                     trial.set_user_attr("surplus", True)
                     raise _Surplus()
                 try:
@@ -215,37 +247,273 @@ class OptunaBackend:
                     raise optuna.TrialPruned(f"pruned at epoch {result.epochs}")
                 return result.val_loss
 
-            study.optimize(objective, n_trials=1, catch=(_TrialFailed, _Surplus))
+            try:
+                study.optimize(objective, n_trials=1, catch=(_TrialFailed, _Surplus))
+            except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as exc:
+                # Optuna's words when a trial it runs was finished by someone else.
+                lost = isinstance(exc, optuna.exceptions.UpdateFinishedTrialError) or str(
+                    exc).startswith("Cannot tell a")
+                if not (lost and self._taken_from_us(holder.get("number"))):
+                    raise
+                continue
             if "number" in holder:
                 frozen = study.get_trials(deepcopy=False)[holder["number"]]
                 if not frozen.user_attrs.get("surplus"):
                     on_record(_record(frozen))
 
-    def _fail_stale(self) -> None:
+    def _taken_from_us(self, number: int | None) -> bool:
+        """Whether another worker failed our running trial, taking it for lost.
+
+        That happens when this process stalled past the heartbeat grace period (a suspended
+        machine, a long network cut): Optuna then refuses our updates. The trial's retry runs
+        elsewhere; this worker carries on with the next one.
+        """
+        if number is None:
+            return False
+        trial = self.study.get_trials(deepcopy=False)[number]
+        if trial.state.name != "FAIL":
+            return False
+        logger.warning("trial %d was declared lost by another worker (no heartbeat from this "
+                       "process within the grace period); it is retried, this worker goes on",
+                       number)
+        return True
+
+    def reap(self) -> None:
+        """Fail (and retry) the trials of workers known to be dead.
+
+        RDB storages: a trial whose heartbeat is older than the grace period. Every storage: a
+        trial whose worker ran on this host and registered in this run folder but whose lock is
+        free, and, when the storage is this run folder's own file, a trial of a worker that never
+        registered here while no other process holds the folder.
+        """
         import optuna
-        from optuna.storages import RetryHeartbeatStaleTrialCallback
         from optuna.trial import TrialState
 
         study = self.study
-        if self._lock_fd is None or not self._owns_storage():
-            optuna.storages.fail_stale_trials(study)
+        optuna.storages.fail_stale_trials(study)
+        if self.registry is None:
             return
-        retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+        owned = self._owns_storage()
+        alone: bool | None = None
         for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            study._storage.set_trial_user_attr(t._trial_id, "reason", _LOST)
-            if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
-                logger.warning("trial %d was left running by a process that died; marked failed",
-                               t.number)
-                retry(study, study._storage.get_trial(t._trial_id))
+            wid = t.user_attrs.get("worker")
+            alive = self.registry.alive(wid) if wid else None
+            if alive is None and owned:
+                if wid and wid.rpartition(":")[0] == self.registry.host:
+                    alive = False  # every local user of this storage registers here
+                elif not wid:
+                    if alone is None:
+                        alone = not self.registry.others_alive()
+                    alive = False if alone else None
+            if alive is False:
+                self._fail_lost(t)
+
+    def _fail_lost(self, t) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        storage = self.study._storage
+        try:
+            storage.set_trial_user_attr(t._trial_id, "reason", _LOST)
+            if not storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                return
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return
+        logger.warning("trial %d was left running by a worker that died; marked failed",
+                       t.number)
+        retry_lost_trial(self.study, storage.get_trial(t._trial_id))
 
     def _owns_storage(self) -> bool:
-        return (self.lock_dir is not None and self.storage_url.startswith("sqlite:///")
-                and Path(self.storage_url[len("sqlite:///"):]).resolve().parent
-                == self.lock_dir.resolve())
+        """Whether the storage is a file inside this run folder (so only local processes use it)."""
+        if self.lock_dir is None:
+            return False
+        url = self.storage_url
+        if url.startswith("sqlite:///"):
+            path = url[len("sqlite:///"):]
+        elif is_journal(url):
+            path = url
+        else:
+            return False
+        return Path(path).resolve().parent == Path(self.lock_dir).resolve()
 
     def records(self) -> list[TrialRecord]:
         return [_record(t) for t in self.study.get_trials(deepcopy=False)
                 if not t.user_attrs.get("surplus") and t.state.name != "WAITING"]
+
+    def progress(self) -> tuple[int, int]:
+        """``(done, running)``: trials with a result, and trials running now in any worker."""
+        from optuna.trial import TrialState
+
+        trials = self.study.get_trials(deepcopy=False)
+        done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        return done, sum(t.state == TrialState.RUNNING for t in trials)
+
+
+def make_storage(url: str):
+    """The Optuna storage for ``url``; heartbeats and a pre-pinged pool for RDB servers.
+
+    Raises:
+        StorageError: the URL is malformed, its driver is missing or the server cannot be reached.
+    """
+    import optuna
+    from optuna.storages import RDBStorage
+
+    if is_journal(url):
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        try:
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            return JournalStorage(JournalFileBackend(str(url)))
+        except OSError as exc:
+            raise StorageError(f"cannot use journal file {url}: {_first_line(exc)}") from None
+    if url.startswith("postgres://"):  # Heroku-style alias that SQLAlchemy 2 no longer takes
+        url = "postgresql://" + url[len("postgres://"):]
+    _check_driver(url)
+    kwargs: dict[str, Any]
+    if url.startswith("sqlite"):
+        kwargs = {"connect_args": {"timeout": 60}}
+    else:
+        # One connection for the trial loop and one for the heartbeat thread, with room to spare;
+        # pre-ping and recycle replace connections that a server or firewall dropped while a long
+        # trial ran, and TCP keepalives stop idle ones from being dropped in the first place.
+        kwargs = {"pool_size": 2, "max_overflow": 2, "pool_pre_ping": True, "pool_recycle": 1800,
+                  "pool_timeout": 60}
+        if url.startswith("postgresql"):
+            kwargs["connect_args"] = {"keepalives": 1, "keepalives_idle": 60,
+                                      "keepalives_interval": 10, "keepalives_count": 6,
+                                      "connect_timeout": 30, "application_name": "autoseq"}
+    interval, grace = _heartbeat_settings()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=interval,
+                              grace_period=grace,
+                              heartbeat_stale_trial_callback=retry_lost_trial)
+    except ImportError:
+        scheme = url.split(":", 1)[0]
+        raise StorageError(f"cannot use storage {redact_url(url)}: the database driver for "
+                           f"'{scheme}' is not installed; install it (pip install "
+                           "'autoseq[postgres]' for PostgreSQL) or use sqlite:///PATH") from None
+    except Exception as exc:  # noqa: BLE001 - sqlalchemy connection errors of every kind
+        from sqlalchemy.exc import ArgumentError
+
+        if isinstance(exc, ArgumentError | ValueError | optuna.exceptions.OptunaError):
+            raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
+                               "pass a URL such as sqlite:///PATH/study.db, "
+                               "postgresql://USER:PASSWORD@HOST/DB or a journal file path") \
+                from None
+        todo = ("check that its folder exists and can be written" if url.startswith("sqlite")
+                else "check that the server is running and the URL is right")
+        raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
+                           f"{todo}") from None
+
+
+def _check_driver(url: str) -> None:
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("postgresql", "postgresql+psycopg"):
+        return
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise StorageError(f"storage {redact_url(url)} needs the PostgreSQL driver psycopg, "
+                           "which is not installed; install it with: pip install "
+                           "\"autoseq[postgres]\"") from None
+
+
+def _heartbeat_settings() -> tuple[int, int]:
+    raw = os.environ.get(HEARTBEAT_ENV, "")
+    if not raw:
+        return 20, 60
+    try:
+        interval, grace = (int(v) for v in raw.split(","))
+        if interval < 1 or grace <= interval:
+            raise ValueError
+    except ValueError:
+        raise StorageError(f"{HEARTBEAT_ENV} must be 'interval,grace' in whole seconds with "
+                           f"grace > interval ≥ 1. Received: {raw!r}") from None
+    return interval, grace
+
+
+def retry_lost_trial(study, trial) -> None:
+    """Queue a lost trial's parameters again, at most ``MAX_RETRY`` times per original trial.
+
+    Like Optuna's ``RetryHeartbeatStaleTrialCallback`` (same ``failed_trial`` and
+    ``retry_history`` system attributes), but the retry does not inherit the attributes of the
+    attempt that died (its worker, reason or partial result).
+    """
+    import optuna
+
+    history = [*trial.system_attrs.get("retry_history", []), trial.number]
+    if len(history) > MAX_RETRY:
+        logger.warning("trial %d is not retried: it was lost %d times", trial.number,
+                       len(history))
+        return
+    system_attrs = dict(trial.system_attrs) | {
+        "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
+        "retry_history": history}
+    user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in _PER_ATTEMPT}
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING,
+                                        params=trial.params, distributions=trial.distributions,
+                                        user_attrs=user_attrs, system_attrs=system_attrs))
+
+
+def read_study_meta(storage: str, study_name: str) -> dict[str, Any]:
+    """The autoseq settings stored with an existing study (for ``autoseq worker``).
+
+    Raises:
+        StorageError: the storage cannot be opened.
+        SearchError: no such study, or it was not made by ``autoseq search``.
+    """
+    import optuna
+
+    _quiet_optuna()
+    store = make_storage(storage)
+    try:
+        study = optuna.load_study(storage=store, study_name=study_name)
+    except KeyError:
+        names = ", ".join(s.study_name for s in optuna.get_all_study_summaries(store)) or "none"
+        raise SearchError(f"no study '{study_name}' in {redact_url(storage)} (studies there: "
+                          f"{names}); start one with 'autoseq search … --storage URL --study "
+                          "NAME', then add workers") from None
+    except Exception as exc:  # noqa: BLE001
+        raise StorageError(f"cannot open study '{study_name}' in {redact_url(storage)}: "
+                           f"{_first_line(exc)}") from None
+    try:
+        meta = _stored_meta(study, wait=True)
+        target = study.user_attrs.get(TARGET)
+    finally:
+        dispose_storage(store)
+    if meta is None or "settings" not in meta:
+        raise SearchError(f"study '{study_name}' in {redact_url(storage)} was not made by "
+                          "'autoseq search' (it holds no autoseq settings)")
+    return meta | {"target": target}
+
+
+def dispose_storage(storage) -> None:
+    """Close an RDB storage's pooled connections now rather than whenever it is collected."""
+    storage = getattr(storage, "_backend", storage)  # Optuna wraps RDB storages in a cache
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        storage.remove_session()
+        engine.dispose()
+
+
+def _stored_meta(study, *, wait: bool) -> dict[str, Any] | None:
+    deadline = time.monotonic() + (_META_WAIT_SECONDS if wait else 0)
+    while True:
+        stored = study.user_attrs.get(_META)
+        if stored is not None or time.monotonic() >= deadline:
+            return stored
+        time.sleep(0.5)
+
+
+def _quiet_optuna() -> None:
+    import optuna
+
+    # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each trial's
+    # state and reason itself.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 class _Reporter:
@@ -257,12 +525,20 @@ class _Reporter:
         return self.trial.should_prune()
 
 
-def _ahead(study, number: int) -> int:
-    """Trials that took a slot before trial ``number``: the database's numbering arbitrates."""
+def _ahead(study, trial) -> int:
+    """Trials that hold a slot before ``trial``: the storage's numbering arbitrates.
+
+    A fresh trial is created running, so every lower-numbered trial that counts was there first.
+    A queued trial (a retry, or a starting point) keeps the number it was queued with but starts
+    later: it yields to every trial that counts, whatever its number.
+    """
     from optuna.trial import TrialState
 
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    return sum(t.number < number for t in study.get_trials(deepcopy=False, states=states))
+    attrs = study._storage.get_trial_system_attrs(trial._trial_id)
+    retry = "failed_trial" in attrs or "fixed_params" in attrs
+    return sum((t.number < trial.number or retry) and t.number != trial.number
+               for t in study.get_trials(deepcopy=False, states=states))
 
 
 def _record(t) -> TrialRecord:

@@ -42,6 +42,8 @@ def load_study(run: Run):
     stored = backend.get("storage") or ""
     local = run.path / "study.db"
     urls = []
+    if (run.path / "study.journal").is_file():  # a --jobs/--gpus search
+        urls.append(str((run.path / "study.journal").resolve()))
     if stored and "***" not in stored and not stored.startswith("sqlite"):
         urls.append(stored)
     if local.is_file():
@@ -50,10 +52,21 @@ def load_study(run: Run):
         urls.append(stored)
     for url in urls:
         try:
-            return optuna.load_study(study_name=name, storage=url)
+            return optuna.load_study(study_name=name, storage=_storage(url))
         except Exception as exc:  # noqa: BLE001 - any storage error only costs the report a figure
             logger.info("report: cannot read study '%s': %s", name, str(exc).splitlines()[0])
     return None
+
+
+def _storage(url: str):
+    """An RDB URL as it is; a journal file (a path, never created here) as Optuna's storage."""
+    if "://" in url:
+        return url
+    if not Path(url).is_file():
+        raise FileNotFoundError(f"{url}: no such journal file")
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return JournalStorage(JournalFileBackend(url))
 
 
 def param_importances(study, *, seed: int = 0) -> ParamImportance:

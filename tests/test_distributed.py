@@ -1,0 +1,197 @@
+"""Many processes on one PostgreSQL study: a real server on loopback, real worker processes."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+
+from autoseq.backends._optuna import make_storage
+from autoseq.cli import main
+from autoseq.exceptions import StorageError
+from tests._postgres import PASSWORD, PostgresServer, find_bindir
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    bindir = find_bindir()
+    missing = "PostgreSQL is not installed (run .ci/install-postgres.sh)" if bindir is None else ""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing = "psycopg is not installed (pip install -e '.[dev]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    server = PostgresServer(bindir).start()
+    yield server.url
+    storage = _STORAGES.pop(server.url, None)
+    if storage is not None:
+        storage.engine.dispose()
+    server.stop()
+
+
+def _spawn(args, log, **env):
+    """``autoseq ARGS`` in a new process; short heartbeats so a lost worker is seen in seconds."""
+    full = os.environ | {"CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
+                         "AUTOSEQ_HEARTBEAT": "2,15", "AUTOSEQ_THREADS": "1"} | env
+    with open(log, "wb") as fh:
+        return subprocess.Popen([sys.executable, "-m", "autoseq.cli", *map(str, args)],
+                                env=full, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def _search_args(csv, space, out, url, study, trials, epochs=1):
+    return ["search", csv, "-t", "y", "-H", "5", "--space", space, "--trials", trials,
+            "--max-epochs", epochs, "--out", out, "--storage", url, "--study", study, "--quiet",
+            "--no-report", "--no-stat-baselines"]
+
+
+_STORAGES = {}
+
+
+def _storage(url):
+    """One storage (one small pool) per server for all the polling a test does."""
+    if url not in _STORAGES:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        _STORAGES[url] = optuna.storages.RDBStorage(url, engine_kwargs={"pool_size": 1})
+    return _STORAGES[url]
+
+
+def _trials(url, study):
+    return optuna.load_study(study_name=study, storage=_storage(url)).get_trials()
+
+
+def _wait_for(predicate, what, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _study_exists(url, study):
+    return study in optuna.study.get_all_study_names(storage=_storage(url))
+
+
+def _assert_exactly(trials, total):
+    finished = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == total
+    assert len({t.number for t in trials}) == len(trials)
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    return finished
+
+
+def _wait_all(procs, timeout=420):
+    deadline = time.monotonic() + timeout
+    return [p.wait(timeout=max(1, deadline - time.monotonic())) for p in procs]
+
+
+@pytest.fixture
+def space_file(tiny_space, tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(tiny_space.to_yaml())
+    return path
+
+
+def test_three_workers_share_one_study_of_9_trials(postgres_url, series_csv, space_file,
+                                                   tmp_path):
+    study = "nine"
+    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 9),
+                    tmp_path / "a.log")]
+    _wait_for(lambda: _study_exists(postgres_url, study), "the study")
+    procs += [_spawn(["worker", "--study", study, "--run-dir", tmp_path / f"w{i}"],
+                     tmp_path / f"w{i}.log", AUTOSEQ_STORAGE=postgres_url) for i in (1, 2)]
+    assert _wait_all(procs) == [0, 0, 0], (tmp_path / "w1.log").read_text()[-2000:]
+    finished = _assert_exactly(_trials(postgres_url, study), 9)
+    assert len({t.user_attrs["worker"] for t in finished}) == 3, "every process ran trials"
+    for log in ("w1.log", "w2.log"):
+        assert "study 'nine' holds 9 of 9" in (tmp_path / log).read_text()
+
+
+def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
+        postgres_url, series_csv, space_file, tmp_path):
+    study = "killed"
+    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 4,
+                                 epochs=2), tmp_path / "a.log")]
+    _wait_for(lambda: _study_exists(postgres_url, study), "the study")
+    # Separate run folders, as on separate machines: only the heartbeat can tell it died.
+    procs += [_spawn(["worker", "--study", study, "--run-dir", tmp_path / f"w{i}"],
+                     tmp_path / f"w{i}.log", AUTOSEQ_STORAGE=postgres_url) for i in (1, 2)]
+    victim = procs[1]
+    wid = f"{socket.gethostname()}:{victim.pid}-"
+    held = []
+
+    def victim_runs_a_trial():
+        held[:] = [t.number for t in _trials(postgres_url, study) if t.state.name == "RUNNING"
+                   and t.user_attrs.get("worker", "").startswith(wid)]
+        return bool(held)
+
+    _wait_for(victim_runs_a_trial, "the victim to start a trial")
+    os.kill(victim.pid, signal.SIGKILL)
+    codes = _wait_all(procs)
+    assert codes[0] == 0 and codes[2] == 0 and codes[1] == -signal.SIGKILL
+    trials = _trials(postgres_url, study)
+    _assert_exactly(trials, 4)
+    lost = trials[held[0]]
+    assert lost.state.name == "FAIL"
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
+    assert any(t.state.name in ("COMPLETE", "PRUNED") for t in retries)
+    assert not any(t.user_attrs.get("worker", "").startswith(wid) for t in retries)
+
+
+def test_two_searches_started_at_once_end_with_exactly_6_trials(postgres_url, series_csv,
+                                                                space_file, tmp_path):
+    study = "must-show"
+    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / m, postgres_url, study, 6),
+                    tmp_path / f"{m}.log") for m in ("m1", "m2")]
+    assert _wait_all(procs) == [0, 0], (tmp_path / "m1.log").read_text()[-2000:]
+    finished = _assert_exactly(_trials(postgres_url, study), 6)
+    assert len({t.user_attrs["worker"] for t in finished}) == 2
+    # Both machines rank the whole study; neither writes the password anywhere.
+    for m in ("m1", "m2"):
+        board = pd.read_csv(tmp_path / m / "leaderboard.csv")
+        assert board.state.isin(["complete", "pruned"]).sum() == 6
+        for path in [tmp_path / f"{m}.log", *(tmp_path / m).rglob("*")]:
+            if path.is_file() and path.suffix != ".h5":
+                assert PASSWORD not in path.read_text(errors="replace"), path
+
+
+def test_a_worker_with_other_data_is_refused(postgres_url, series_csv, space_file, tmp_path,
+                                             capsys):
+    from tests.conftest import make_series_csv
+
+    study = "must-show"  # made by the test above; a study of its own when run alone
+    if not _study_exists(postgres_url, study):
+        assert _wait_all([_spawn(_search_args(series_csv, space_file, tmp_path / "m",
+                                              postgres_url, study, 1), tmp_path / "m.log")]) == [0]
+    other = make_series_csv(tmp_path / "other.csv", seed=1)
+    with pytest.raises(SystemExit) as exit_:
+        main(["worker", "--storage", postgres_url, "--study", study, "--data", str(other),
+              "--run-dir", str(tmp_path / "w")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "not the data of study 'must-show'" in err and err.count("\n") == 0
+    assert PASSWORD not in err
+    with pytest.raises(SystemExit):
+        main(["worker", "--storage", postgres_url, "--study", "nope"])
+    err = capsys.readouterr().err
+    assert "no study 'nope'" in err and "must-show" in err and PASSWORD not in err
+
+
+def test_storage_errors_are_one_line_without_the_password(postgres_url, monkeypatch):
+    wrong = postgres_url.replace(PASSWORD, "not-the-" + PASSWORD)
+    with pytest.raises(StorageError, match="cannot reach storage") as exc:
+        make_storage(wrong)
+    assert PASSWORD not in str(exc.value) and "\n" not in str(exc.value)
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    with pytest.raises(StorageError, match=r"pip install \"autoseq\[postgres\]\""):
+        make_storage(postgres_url)
