@@ -52,12 +52,13 @@ class OptunaBackend:
         pruner: ``median`` (default) or ``none``.
         lock_dir: the run folder; while this process holds its lock, trials left RUNNING by a
             killed process are failed (and retried) at once instead of after the heartbeat grace.
+        warmup: epochs before the median pruner may stop a trial.
     """
 
     name = "optuna"
 
     def __init__(self, *, storage: str, study_name: str, seed: int = 0, algorithm: str = "tpe",
-                 pruner: str = "median", lock_dir: Path | None = None):
+                 pruner: str = "median", lock_dir: Path | None = None, warmup: int = 2):
         if algorithm not in ALGORITHMS:
             raise SearchError(f"--algorithm for optuna must be one of {', '.join(ALGORITHMS)}. "
                               f"Received: {algorithm}")
@@ -66,6 +67,7 @@ class OptunaBackend:
         self.seed = seed
         self.algorithm = algorithm
         self.pruner = pruner
+        self.warmup = warmup
         self.lock_dir = lock_dir
         self._lock_fd: int | None = None
         self.study = None
@@ -147,7 +149,7 @@ class OptunaBackend:
 
         if self.pruner == "none":
             return optuna.pruners.NopPruner()
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=self.warmup)
 
     def _take_lock(self) -> None:
         if self.lock_dir is None:
