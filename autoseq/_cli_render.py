@@ -216,7 +216,10 @@ def _print_sequence_export(res: Any) -> None:
     table.add_column("model")
     for k in keys:
         table.add_column(k, justify="right")
-    table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    members = getattr(res, "members", ()) or (res.trial,)
+    label = (f"trial {res.trial}" if len(members) == 1
+             else f"mean of trials {', '.join(str(t) for t in members)}")
+    table.add_row(label, *[_fmt(m["test"][k]) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)

@@ -121,9 +121,11 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
 @click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
 @click.option("--data", help="The training CSV, if it moved since the search.")
 @click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
+@click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Average the K best complete trials (classification and regression).")
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
+def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq._cli_render import print_export
     from autoseq._export import export as run_export
@@ -131,7 +133,7 @@ def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
     _setup_logging(quiet)
     _heavy()
     print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
-                            report=not no_report))
+                            report=not no_report, ensemble=ensemble))
 
 
 @cli.command()

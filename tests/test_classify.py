@@ -160,6 +160,26 @@ def test_keras_format_loads_in_safe_mode(run_dir, tmp_path, files):
         autoseq.export(run_dir, out=tmp_path / "t", format="tflite")
 
 
+def test_ensemble_averages_the_best_trials(run_dir, tmp_path):
+    import tensorflow as tf
+
+    res = autoseq.export(run_dir, out=tmp_path / "e", ensemble=2)
+    run = open_run(run_dir)
+    board = run.leaderboard()
+    best_two = board[board.state == "complete"].sort_values("rank")["trial"].astype(int).tolist()
+    assert list(res.members) == best_two and res.manifest["ensemble"]["trials"] == best_two
+    assert res.trial == best_two[0] and len(res.manifest["ensemble"]["members"]) == 2
+    data = run.data()
+    scaled = data.padded("test", scaled=True)
+    expected = np.mean([load_trial_model(run, t, data)[0].predict(scaled, verbose=0)
+                        for t in best_two], axis=0)
+    serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
+    got = serve(sequences=tf.constant(data.padded("test")))["output_0"].numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    with pytest.raises(ModelError, match="--trial and --ensemble exclude each other"):
+        autoseq.export(run_dir, out=tmp_path / "x", ensemble=2, trial=best_two[0])
+
+
 def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
     res = autoseq.export(run_dir, out=tmp_path / "r", refit=True)
     assert res.manifest["refit"] is True and 0 <= res.test_metrics["accuracy"] <= 1
