@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq.builder import build_model, context_for, resolve_for
+from autoseq.builder import build_model, resolve_for, sequence_context
 from autoseq.cli import main
 from autoseq.data import SequenceData, load_sequences
 from autoseq.exceptions import DataError, ModelError
@@ -140,7 +140,7 @@ def test_padding_does_not_change_a_prediction(files):
                                          ("lstm", "max", True), ("simple_rnn", "last", False)):
         cfg = resolve_for({"cell": cell, "units": 4, "pooling": pooling,
                            "bidirectional": bidirectional}, data, builder="rnn")
-        model = build_model(cfg, context_for(data, cfg))
+        model = build_model(cfg, sequence_context(data))
         alone = np.concatenate([model(s[None], training=False).numpy() for s in seqs])
         np.testing.assert_allclose(model(padded, training=False).numpy(), alone, atol=1e-5,
                                    err_msg=f"{cell} pooling={pooling} bi={bidirectional}")

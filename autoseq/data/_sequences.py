@@ -158,7 +158,8 @@ def _long(frame: pd.DataFrame, src: str, fingerprint: str, target: str | None, i
             raise DataError(f"{src}: feature column '{c}' not found among the columns besides "
                             f"the id, step and target"
                             f"{suggest_column(c, [x for x in frame.columns if x not in used])}")
-    values = _numeric_columns(src, frame.drop(columns=skip), id_col, [], features)
+    notes: list[tuple] = []  # warnings wait until the file passes every check
+    values = _numeric_columns(src, frame.drop(columns=skip), id_col, [], features, notes)
     if values.shape[1] == 0:
         raise DataError(f"{src}: no numeric feature columns besides '{id_col}'"
                         f"{f' and {target!r}' if target else ''}; sequences need at least one")
@@ -169,6 +170,8 @@ def _long(frame: pd.DataFrame, src: str, fingerprint: str, target: str | None, i
     sorted_values = values.to_numpy("float64")[order]
     chunks = np.split(sorted_values, np.cumsum(counts)[:-1])
     sequences, filled = _fill_sequences(src, chunks, list(uniques), tuple(values.columns))
+    for note in notes:
+        logger.warning(*note)
     return SequenceTable(ids=tuple(str(u) for u in uniques), sequences=tuple(sequences),
                          labels=labels, features=tuple(values.columns), target=target,
                          id_col=id_col, step_col=step_col, format="long", source=src,
