@@ -23,8 +23,9 @@ _err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() e
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
-TABLE_COLUMNS = ("rank", "model", "trial", "state", "val_loss", "val_mae", "lookback",
-                 "learning_rate", "epochs", "seconds", "cudnn_eligible")
+TABLE_COLUMNS = ("rank", "model", "trial", "state", "val_loss", "val_mae", "val_accuracy",
+                 "val_f1", "val_rmse", "lookback", "learning_rate", "epochs", "seconds",
+                 "cudnn_eligible")
 
 
 class SearchProgress:
@@ -62,15 +63,13 @@ class SearchProgress:
 
     def _start(self, e: dict[str, Any]) -> None:
         data = e["data"]
-        split = data.split
         self._go_live()
         if not self.quiet:
             _err.print(f"run folder: {escape(str(e['run_dir']))}")
-            _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
-                       f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
-                       f"{data.horizon}, seasons {escape(str(data.seasons or 'none'))}")
+            _err.print(escape(_data_line(data)))
             for b in e["baselines"]:
-                _err.print(f"baseline {escape(b.name)}: val_loss {b.loss:.4g}, val MAE {b.mae:.4g}")
+                _err.print(f"baseline {escape(b.name)}: val_loss {b.loss:.4g}, "
+                           f"{escape(_metrics_text(b.metrics, mae=b.mae))}")
             if e["done"]:
                 _err.print(f"resuming: {e['done']} of {e['total']} trials already done")
         self.task = self.progress.add_task("search", total=e["total"],
@@ -82,7 +81,8 @@ class SearchProgress:
         cfg = r.config
         if r.state in ("complete", "pruned"):
             msg = (f"trial {r.number:>3} {r.state:<8} val_loss {res['val_loss']:.4g}  "
-                   f"val MAE {res['val_mae']:.4g}  {escape(_short(cfg))}  "
+                   f"{escape(_metrics_text(res.get('metrics') or {}, mae=res.get('val_mae')))}  "
+                   f"{escape(_short(cfg))}  "
                    f"{res.get('epochs', 0)} ep {res.get('seconds', 0):.1f}s")
         else:
             msg = f"trial {r.number:>3} {r.state:<8} {escape(str(r.reason))}"
@@ -93,13 +93,43 @@ class SearchProgress:
         self.progress.update(self.task, completed=min(e["done"], e["total"]), best=best_txt)
 
 
+def _data_line(data: Any) -> str:
+    if data.task == "forecast":
+        split = data.split
+        return (f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
+                f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
+                f"{data.horizon}, seasons {data.seasons or 'none'}")
+    n = [len(data.parts[p]) for p in ("train", "val", "test")]
+    lengths = data.lengths
+    what = (f"{data.n_classes} classes" if data.task == "classify"
+            else f"regression of '{data.table.target}'")
+    return (f"data: {len(data.ids)} sequences of {data.n_inputs} features, lengths "
+            f"{lengths.min()}–{lengths.max()} (max {data.max_length}), {what}, split "
+            f"{n[0]}/{n[1]}/{n[2]} (train/val/test)")
+
+
+_METRIC_NAMES = {"val_accuracy": "accuracy", "val_f1": "macro-F1", "val_log_loss": "log loss",
+                 "val_rmse": "RMSE"}
+
+
+def _metrics_text(metrics: dict[str, Any], *, mae: float | None) -> str:
+    """``val MAE 1.2`` (forecasting, regression) or ``val accuracy 0.9 macro-F1 0.9``."""
+    parts = [] if mae is None else [f"MAE {mae:.4g}"]
+    parts += [f"{name} {metrics[k]:.4g}" for k, name in _METRIC_NAMES.items()
+              if k in metrics and metrics[k] is not None and k != "val_log_loss"]
+    return "val " + " ".join(parts)
+
+
 def _short(cfg: dict[str, Any]) -> str:
     parts = [f"{cfg.get('cell')}", f"d{cfg.get('depth')}", f"u{cfg.get('units')}"]
     if cfg.get("bidirectional"):
         parts.append("bi")
-    parts.append(f"lb{cfg.get('lookback')}")
+    if "lookback" in cfg:
+        parts.append(f"lb{cfg.get('lookback')}")
     if cfg.get("anchor", "none") != "none":
         parts.append(f"anchor:{cfg['anchor']}")
+    if cfg.get("pooling") in ("mean", "max"):
+        parts.append(str(cfg["pooling"]))
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
     parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
                                   ("calendar", bool(cfg.get("calendar"))),
@@ -110,10 +140,10 @@ def _short(cfg: dict[str, Any]) -> str:
 def leaderboard_table(board: pd.DataFrame, *, top: int = 10) -> Table:
     """A rich table of the top rows of a leaderboard."""
     table = Table(title="leaderboard (validation)", show_lines=False)
-    cols = [c for c in TABLE_COLUMNS if c in board.columns]
+    ranked = board[board["rank"].notna()].head(top)
+    cols = [c for c in TABLE_COLUMNS if c in board.columns and ranked[c].notna().any()]
     for c in cols:
         table.add_column(c, justify="right" if c not in ("model", "state") else "left")
-    ranked = board[board["rank"].notna()].head(top)
     for _, row in ranked.iterrows():
         table.add_row(*[escape(_fmt(row[c])) for c in cols])
     return table
@@ -131,7 +161,14 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
     """Print the top of the leaderboard and the best trial's skill over the best baseline."""
     _out.print(leaderboard_table(result.leaderboard))
     best, base = result.best, result.best_baseline
-    if best is not None and base is not None:
+    if best is not None and base is not None and "val_accuracy" in best:
+        skill = result.skill
+        _out.print(f"best: {escape(str(best['model']))} (trial {best['trial']}): val accuracy "
+                   f"{best['val_accuracy']:.4g}, macro-F1 {best['val_f1']:.4g}, log loss "
+                   f"{best['val_loss']:.4g} vs {escape(base['model'])} accuracy "
+                   f"{base['val_accuracy']:.4g}, log loss {base['val_loss']:.4g}"
+                   + ("" if skill is None else f" → {skill * 100:.1f}% lower log loss"))
+    elif best is not None and base is not None:
         skill = result.skill
         verdict = "better" if skill is not None and skill > 0 else "worse"
         _out.print(f"best: {escape(str(best['model']))} (trial {best['trial']}): val MAE "
@@ -146,6 +183,9 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
 
 def print_export(res: Any) -> None:
     """Print where the model went and its test metrics next to the baselines'."""
+    if res.manifest["task"] != "forecast":
+        _print_sequence_export(res)
+        return
     m = res.manifest["metrics"]
     table = Table(title=f"held-out test split ({m['test']['windows']} windows)")
     keys = [k for k in ("mae", "rmse", "smape", "mase") if k in m["test"]]
@@ -164,3 +204,25 @@ def print_export(res: Any) -> None:
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
                       f"{shape_in} → {shape_out} in the data's units)"))
+
+
+def _print_sequence_export(res: Any) -> None:
+    man = res.manifest
+    m = man["metrics"]
+    table = Table(title=f"held-out test split ({m['test']['sequences']} sequences)")
+    keys = [k for k in ("accuracy", "f1", "log_loss", "mae", "rmse") if k in m["test"]]
+    table.add_column("model")
+    for k in keys:
+        table.add_column(k, justify="right")
+    members = getattr(res, "members", ()) or (res.trial,)
+    label = (f"trial {res.trial}" if len(members) == 1
+             else f"mean of trials {', '.join(str(t) for t in members)}")
+    table.add_row(label, *[_fmt(m["test"][k]) for k in keys])
+    for name, vals in m["test_baselines"].items():
+        table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
+    _out.print(table)
+    out = (f"{len(man['classes'])} class probabilities" if man["task"] == "classify"
+           else "the value")
+    _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
+                      f"sequences [batch, time ≤ {man['max_length']}, {len(man['inputs'])}] "
+                      f"right-padded with NaN → {out})"))

@@ -1,4 +1,8 @@
-"""``export(...)``: the chosen trial as a SavedModel that takes raw windows and answers in units."""
+"""``export(...)``: the chosen trial as a SavedModel that takes raw data and answers in units.
+
+Forecasting models take raw windows (here); classification and regression models take raw
+sequences right-padded with NaN (``autoseq._export_sequences``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +49,8 @@ class ExportResult:
     path: Path
     trial: int
     manifest: dict[str, Any]
+    members: tuple[int, ...] = ()
+    """The trials averaged by an ensemble (best first); empty for one trial."""
 
     @property
     def test_metrics(self) -> dict[str, float]:
@@ -52,12 +59,16 @@ class ExportResult:
 
 def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
            format: str = "savedmodel", refit: bool = False,
-           data: str | Path | None = None, report: bool = True) -> ExportResult:
-    """Export a trial (default: the best) as a SavedModel taking raw windows.
+           data: str | Path | None = None, report: bool = True,
+           ensemble: int = 1) -> ExportResult:
+    """Export a trial (default: the best) as a SavedModel taking raw data.
 
-    The ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]`` in the data's
-    units and returns ``[batch, horizon, n_targets]`` in the data's units; the scaling and its
-    inverse are layers inside the model. The model is scored once on the held-out test split.
+    Forecasting: the ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]``
+    in the data's units and returns ``[batch, horizon, n_targets]`` in the data's units.
+    Classification / regression: it takes float32 sequences ``[batch, time, n_inputs]`` in the
+    data's units, right-padded with NaN, and returns class probabilities ``[batch, n_classes]``
+    or the value ``[batch, 1]``. The scaling (and its inverse) are layers inside the model. The
+    model is scored once on the held-out test split, next to the baselines.
 
     Args:
         run_dir: a run folder written by ``search``.
@@ -67,6 +78,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         refit: retrain the configuration on train + validation for its best epoch count.
         data: the training CSV, if it moved since the search.
         report: rewrite the run's report with the exported model's test scores.
+        ensemble: average the outputs (probabilities, or values) of the ``ensemble`` best
+            complete trials (classification and regression): on small data sets the
+            validation part is too small to pick one trial reliably, and the mean of a few good
+            ones varies less.
 
     Raises:
         ModelError: no such trial, non-finite weights, or a TFLite parity failure.
@@ -78,6 +93,14 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if format not in FORMATS:
         raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
     run = open_run(run_dir)
+    if run.task != "forecast":
+        from autoseq._export_sequences import export_sequences
+
+        return export_sequences(run, trial=trial, out=out, format=format, refit=refit, data=data,
+                                ensemble=ensemble)
+    if ensemble != 1:
+        raise ModelError("--ensemble is for classification and regression models (forecasting "
+                         "trials differ in lookback and transforms); export one trial")
     number = _pick_trial(run, trial)
     fdata = run.forecast_data(data)
     model, config, fdata = load_trial_model(run, number, fdata)
@@ -89,16 +112,36 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     _check_finite(model, number)
     raw_model = wrap_forecaster(model, wdata, config)
     out = Path(out) if out else run.path / "export"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
-                                else None))
-    try:
-        raw_model.export(str(tmp), verbose=False)
+
+    def fill(tmp: Path) -> dict[str, Any]:
         test = _score_test(raw_model, fdata, config)
         _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, wdata, core=model, config=config,
                               builder=run.settings.get("builder", "rnn"))
-        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
-                             wrap_data=wdata)
+        return _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
+                         wrap_data=wdata)
+
+    manifest = write_model_folder(out, raw_model, fill)
+    if report:
+        from autoseq.report import try_write_report
+
+        try_write_report(run.path, data=data)
+    return ExportResult(path=out, trial=number, manifest=manifest)
+
+
+def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, Any]]
+                       ) -> dict[str, Any]:
+    """Export ``raw_model`` as a SavedModel into a temporary folder, let ``fill(folder)`` add
+    files and return the manifest, checksum every file, then move the folder onto ``out``.
+
+    Returns:
+        The manifest as written (with ``files``).
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
+                                else None))
+    try:
+        raw_model.export(str(tmp), verbose=False)
+        manifest = fill(tmp)
         manifest["files"] = file_checksums(tmp)
         write_json_atomic(tmp / MANIFEST, manifest)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,11 +149,16 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if report:
-        from autoseq.report import try_write_report
+    return manifest
 
-        try_write_report(run.path, data=data)
-    return ExportResult(path=out, trial=number, manifest=manifest)
+
+def versions() -> dict[str, str]:
+    """The versions a manifest records."""
+    import keras
+    import tensorflow as tf
+
+    return {"autoseq": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+            "python": platform.python_version()}
 
 
 def _pick_trial(run: Run, trial: int | None) -> int:
@@ -255,9 +303,6 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
 def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any],
               info: dict[str, Any], test: dict[str, Any], *, refit: bool,
               extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
-    import keras
-    import tensorflow as tf
-
     series = fdata.series
     lookback = int(config["lookback"])
     wrapped = transform_manifest(wrap_data or fdata, config)
@@ -294,8 +339,7 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
         "data": {"source": series.source, "fingerprint": series.fingerprint,
                  "rows": len(series.frame), "start": series.frame.index[0].isoformat(),
                  "end": series.frame.index[-1].isoformat(), "split": fdata.describe()},
-        "versions": {"autoseq": __version__, "keras": keras.__version__,
-                     "tensorflow": tf.__version__, "python": platform.python_version()},
+        "versions": versions(),
         "files_extra": extra,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }

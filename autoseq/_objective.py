@@ -7,6 +7,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,8 +16,14 @@ import numpy as np
 from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq._tf import quiet_tensorflow_logger
-from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
-from autoseq.data import ForecastData
+from autoseq.builder import (
+    ModelContext,
+    build_model,
+    cudnn_eligible,
+    resolve_for,
+    sequence_context,
+)
+from autoseq.data import ForecastData, SequenceData
 from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
 from autoseq.metrics import objective_value
 from autoseq.space import SearchSpace, Suggester
@@ -44,7 +51,11 @@ class TrialSettings:
 
 @dataclass
 class TrialResult:
-    """What a trial produced. ``state`` is ``complete``, ``pruned`` or ``failed``."""
+    """What a trial produced. ``state`` is ``complete``, ``pruned`` or ``failed``.
+
+    ``metrics`` holds a sequence trial's validation metrics (``val_accuracy``, ``val_f1``,
+    ``val_log_loss``; ``val_mae``, ``val_rmse``).
+    """
 
     state: str
     config: dict[str, Any]
@@ -56,6 +67,7 @@ class TrialResult:
     params: int | None = None
     cudnn_eligible: bool = False
     reason: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
 
     def attrs(self) -> dict[str, Any]:
@@ -65,8 +77,9 @@ class TrialResult:
         return d
 
 
-def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: ForecastData,
-              space: SearchSpace, settings: TrialSettings, trial_dir: Path) -> TrialResult:
+def run_trial(suggester: Suggester, reporter: Reporter, *, number: int,
+              data: ForecastData | SequenceData, space: SearchSpace, settings: TrialSettings,
+              trial_dir: Path) -> TrialResult:
     """Train and evaluate one configuration drawn from ``space``.
 
     The best epoch's weights are written to ``trial_dir``. A non-finite loss or a build error
@@ -81,16 +94,19 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     seed = settings.seed * 1000 + number
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    config = resolve_config(space.sample(suggester), builder=space.builder,
-                            horizon=data.horizon, season=data.main_season,
-                            max_lookback=data.max_lookback)
+    config = resolve_for(space.sample(suggester), data, builder=space.builder)
     result = TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config))
-    variant = data_variant(data, transform=config.get("transform", "none"),
-                           scaler=config.get("scaler", "standard"))
-    with_steps = uses_steps(config, data)
-    ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs, horizon=data.horizon,
-                       n_targets=data.n_targets, seed=seed, season=data.main_season,
-                       calendar=calendar_dicts(data))
+    if data.task == "forecast":
+        variant = data_variant(data, transform=config.get("transform", "none"),
+                               scaler=config.get("scaler", "standard"))
+        with_steps = uses_steps(config, data)
+        ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs,
+                           horizon=data.horizon, n_targets=data.n_targets, seed=seed,
+                           season=data.main_season, calendar=calendar_dicts(data))
+        fit_and_score = partial(_fit_and_score, variant=variant, with_steps=with_steps)
+    else:
+        ctx = sequence_context(data, seed=seed)
+        fit_and_score = _fit_and_score_sequences
     try:
         model = build_model(config, ctx, builder=space.builder)
     except Exception as exc:  # noqa: BLE001 - a configuration that cannot be built is a failed trial
@@ -98,9 +114,8 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
         result.seconds = time.perf_counter() - start
         return result
     try:
-        _fit_and_score(model, result, data=data, ctx=ctx, settings=settings, reporter=reporter,
-                       number=number, trial_dir=trial_dir, variant=variant,
-                       with_steps=with_steps)
+        fit_and_score(model, result, data=data, ctx=ctx, settings=settings, reporter=reporter,
+                      number=number, trial_dir=trial_dir)
     except Exception as exc:  # noqa: BLE001 - one trial's crash (OOM, a builder's bug) fails it
         result.state = "failed"
         result.reason = f"training failed: {type(exc).__name__}: {_first_line(exc)}"
@@ -124,18 +139,8 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
     factor = float(np.mean((variant.scaler.scale[data.target_idx]
                             / data.scaler.scale[data.target_idx]) ** 2))
     monitor = _Monitor(_Rescaled(reporter, factor), patience=settings.patience)
-    model.fit(train, validation_data=val, epochs=settings.max_epochs, callbacks=[monitor],
-              shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
-    result.history = monitor.history
-    result.epochs = monitor.epochs
-    if monitor.diverged:
-        result.reason = monitor.diverged
+    if not _fit(model, result, train, val, monitor, settings):
         return
-    if monitor.best_weights is None:
-        result.reason = "no epoch finished with a finite validation loss"
-        return
-    model.set_weights(monitor.best_weights)
-    result.best_epoch = monitor.best_epoch
     pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
     units = pred - data.targets("val", scaled=False)
     # val_loss: the chosen metric; "mse" is measured in the common standard scaling, so it is
@@ -149,6 +154,51 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
         return
     result.val_loss = val_loss
     result.val_mae = float(np.mean(np.abs(units)))
+    _keep(model, result, monitor, trial_dir=trial_dir, number=number)
+
+
+def _fit_and_score_sequences(model: Any, result: TrialResult, *, data: SequenceData,
+                             ctx: ModelContext, settings: TrialSettings, reporter: Reporter,
+                             number: int, trial_dir: Path) -> None:
+    """``_fit_and_score`` for classification and regression: the data object scores the
+    network's outputs (log loss, or MSE on the scaled target, and the task's metrics)."""
+    result.params = int(model.count_params())
+    train = data.batches("train", result.config, shuffle=True, seed=ctx.seed)
+    val = data.batches("val", result.config, batch_size=settings.eval_batch_size)
+    monitor = _Monitor(reporter, patience=settings.patience)
+    if not _fit(model, result, train, val, monitor, settings):
+        return
+    pred = model.predict(val, verbose=0)
+    val_loss, metrics = data.evaluate(pred, "val")
+    if not (math.isfinite(val_loss) and np.all(np.isfinite(pred))):
+        result.reason = "validation predictions are not finite"
+        return
+    result.val_loss = val_loss
+    result.val_mae = metrics.get("mae")
+    result.metrics = {f"val_{k}": v for k, v in metrics.items()}
+    _keep(model, result, monitor, trial_dir=trial_dir, number=number)
+
+
+def _fit(model: Any, result: TrialResult, train: Any, val: Any, monitor: Any,
+         settings: TrialSettings) -> bool:
+    """Train with ``monitor``; restore the best epoch. ``False`` (with a reason) if none is."""
+    model.fit(train, validation_data=val, epochs=settings.max_epochs, callbacks=[monitor],
+              shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
+    result.history = monitor.history
+    result.epochs = monitor.epochs
+    if monitor.diverged:
+        result.reason = monitor.diverged
+        return False
+    if monitor.best_weights is None:
+        result.reason = "no epoch finished with a finite validation loss"
+        return False
+    model.set_weights(monitor.best_weights)
+    result.best_epoch = monitor.best_epoch
+    return True
+
+
+def _keep(model: Any, result: TrialResult, monitor: Any, *, trial_dir: Path, number: int) -> None:
+    """Mark the trial complete (or pruned) and write its best weights and history."""
     result.state = "pruned" if monitor.pruned else "complete"
     trial_dir.mkdir(parents=True, exist_ok=True)
     write_with_atomic(trial_dir / WEIGHTS, lambda p: model.save_weights(str(p)))

@@ -1,7 +1,9 @@
-"""Loading an exported model folder and forecasting from a CSV of history."""
+"""Loading an exported model folder: forecasting from a CSV of history, or predicting the label
+of every sequence of a CSV."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,14 @@ import numpy as np
 import pandas as pd
 
 from autoseq._manifest import read_manifest
-from autoseq.data import load_series
+from autoseq.data import load_series, pad_sequences, sequences_from_frame
 from autoseq.data._calendar import steps_from
+from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError
+
+logger = logging.getLogger("autoseq")
+
+_BATCH = 256
 
 
 class Forecaster:
@@ -20,6 +27,8 @@ class Forecaster:
 
     Loaded with plain TensorFlow from the SavedModel; the manifest says which columns it needs.
     """
+
+    task = "forecast"
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
         import tensorflow as tf
@@ -110,9 +119,108 @@ class Forecaster:
         return _long_format(pred, origins, series.frame, m)
 
 
-def _check_columns(path, m: dict[str, Any], source: str) -> None:
-    from autoseq.data._csv import read_csv_file, suggest_column
+class SequenceModel:
+    """An exported classification or regression model: ``.predict(frame_or_csv)`` labels every
+    sequence.
 
+    Loaded with plain TensorFlow from the SavedModel; the manifest says which columns it needs,
+    the padding (NaN, on the right) and the longest sequence it takes.
+    """
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]):
+        import tensorflow as tf
+
+        self.folder = folder
+        self.manifest = manifest
+        self.task = manifest["task"]
+        self._serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.manifest["classes"] or [])
+
+    @property
+    def max_length(self) -> int:
+        return int(self.manifest["max_length"])
+
+    def predict_sequences(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Raw ``[length_i, n_inputs]`` arrays → probabilities ``[n, n_classes]`` or values
+        ``[n, 1]``, in the given order.
+
+        Longer sequences keep their last ``max_length`` steps; batches group similar lengths
+        and are right-padded with NaN.
+        """
+        import tensorflow as tf
+
+        sig = self.manifest["signature"]
+        longer = sum(len(s) > self.max_length for s in sequences)
+        if longer:
+            logger.warning("%d sequences longer than the model's max_length %d keep their last "
+                           "%d steps", longer, self.max_length, self.max_length)
+        sequences = [np.asarray(s, dtype="float32")[-self.max_length:] for s in sequences]
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        width = len(self.classes) if self.task == "classify" else 1
+        out = np.zeros((len(sequences), width), dtype="float32")
+        for start in range(0, len(order), _BATCH):
+            chunk = order[start:start + _BATCH]
+            batch = tf.constant(pad_sequences([sequences[i] for i in chunk]))
+            out[chunk] = self._serve(**{sig["input"]: batch})[sig["output"]].numpy()
+        return out
+
+    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
+                ) -> pd.DataFrame:
+        """Predict every sequence of ``data`` (same layout as the training file).
+
+        Args:
+            data: a CSV path or a DataFrame with the id, step and feature columns (long format)
+                or one row per sequence (wide format). The target column is optional.
+
+        Returns:
+            ``id, prediction`` and, for classification, ``prob_<class>`` per class; ``actual``
+            where the data hold the target.
+
+        Raises:
+            DataError: missing columns or malformed sequences.
+        """
+        m = self.manifest
+        if all_origins:
+            raise DataError("--all-origins is for forecasting models; this model "
+                            f"{'classifies' if self.task == 'classify' else 'regresses'} "
+                            "whole sequences")
+        if isinstance(data, pd.DataFrame):
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "frame.csv"
+                data.to_csv(path, index=False)
+                return self.predict(path)
+        source = str(data)
+        frame, fingerprint = read_csv_file(data)
+        cols = list(frame.columns)
+        needed = [c for c in (m["id_col"], m["step_col"]) if c]
+        needed += m["inputs"] if m["format"] == "long" else []
+        for c in needed:
+            if c not in cols:
+                raise DataError(f"{source}: column '{c}', which the model was trained on, is "
+                                f"missing{suggest_column(c, cols)}")
+        target = m["target"] if m["target"] in cols else None
+        table = sequences_from_frame(frame, source=source, fingerprint=fingerprint,
+                                     target=target, id_col=m["id_col"], step_col=m["step_col"],
+                                     features=m["inputs"] if m["format"] == "long" else None,
+                                     format=m["format"])
+        pred = self.predict_sequences(list(table.sequences))
+        out = pd.DataFrame({"id": list(table.ids)})
+        if self.task == "classify":
+            out["prediction"] = [self.classes[i] for i in np.argmax(pred, axis=1)]
+            for j, c in enumerate(self.classes):
+                out[f"prob_{c}"] = pred[:, j]
+        else:
+            out["prediction"] = pred[:, 0]
+        if table.labels is not None:
+            out["actual"] = (list(table.labels) if self.task == "classify"
+                             else pd.to_numeric(pd.Series(table.labels)).to_numpy())
+        return out
+
+
+def _check_columns(path, m: dict[str, Any], source: str) -> None:
     frame, _ = read_csv_file(path)
     cols = list(frame.columns)
     for c in [m["time_col"], *m["inputs"]]:
@@ -142,8 +250,11 @@ def _long_format(pred: np.ndarray, origins: np.ndarray, frame: pd.DataFrame,
     return out
 
 
-def load_model(folder: str | Path, *, verify: bool = True) -> Forecaster:
+def load_model(folder: str | Path, *, verify: bool = True) -> Forecaster | SequenceModel:
     """Load an exported model folder after verifying its checksums.
+
+    Returns:
+        A ``Forecaster`` (forecasting) or a ``SequenceModel`` (classification, regression).
 
     Raises:
         ModelError: not a model folder, or a file was altered since export.
@@ -153,4 +264,7 @@ def load_model(folder: str | Path, *, verify: bool = True) -> Forecaster:
         >>> model.predict("examples/airline.csv").head()
     """
     folder = Path(folder)
-    return Forecaster(folder, read_manifest(folder, verify=verify))
+    manifest = read_manifest(folder, verify=verify)
+    if manifest.get("task", "forecast") == "forecast":
+        return Forecaster(folder, manifest)
+    return SequenceModel(folder, manifest)

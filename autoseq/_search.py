@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -26,10 +27,10 @@ from autoseq.backends import (
     make_backend,
     redact_url,
 )
-from autoseq.baselines import BaselineScore
+from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.builder import check_space
-from autoseq.data import ForecastData, load_series
-from autoseq.exceptions import AllTrialsFailedError, SearchError
+from autoseq.data import ForecastData, SequenceData, load_sequences, load_series
+from autoseq.exceptions import AllTrialsFailedError, DataError, SearchError
 from autoseq.leaderboard import (
     best_baseline_row,
     best_trial_row,
@@ -44,6 +45,11 @@ from autoseq.stat_baselines import cached_stat_baselines
 logger = logging.getLogger("autoseq")
 
 Event = dict[str, Any]
+# Sequence datasets are usually small (tens to thousands of sequences): an epoch is a few steps,
+# so they need more epochs, and their validation loss is noisier. Classifiers often sit at the
+# chance level's loss for a few epochs before they learn: the pruner waits longer for them.
+FORECAST_EPOCHS, FORECAST_PATIENCE = 20, 5
+SEQUENCE_EPOCHS, SEQUENCE_PATIENCE, SEQUENCE_PRUNE_WARMUP = 100, 10, 10
 
 
 @dataclass
@@ -69,11 +75,19 @@ class SearchResult:
 
     @property
     def skill(self) -> float | None:
-        """``1 - MAE(best) / MAE(best baseline)`` on validation: > 0 means the model wins."""
+        """``1 - MAE(best) / MAE(best baseline)`` on validation (log loss for classification):
+        > 0 means the model wins."""
         b, base = self.best, self.best_baseline
-        if not b or not base or not base["val_mae"]:
+        if not b or not base:
             return None
-        return 1.0 - float(b["val_mae"]) / float(base["val_mae"])
+        key = "val_mae" if _finite(base.get("val_mae")) else "val_loss"
+        if not _finite(base.get(key)) or not float(base[key]):
+            return None
+        return 1.0 - float(b[key]) / float(base[key])
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not pd.isna(v)
 
 
 class SearchInterrupted(KeyboardInterrupt):
@@ -91,11 +105,11 @@ def search(
     time_col: str | None = None,
     covariates: list[str] | None = None,
     horizon: int = 1,
-    space: str | Path | SearchSpace = "default",
+    space: str | Path | SearchSpace | None = None,
     trials: int = 20,
     timeout: float | None = None,
-    max_epochs: int = 20,
-    patience: int = 5,
+    max_epochs: int | None = None,
+    patience: int | None = None,
     val_size: float | int | None = None,
     test_size: float | int | None = None,
     out: str | Path | None = None,
@@ -117,20 +131,36 @@ def search(
     jobs: int = 1,
     gpus: str | list[str] | None = None,
     precision: str = "float32",
+    id_col: str | None = None,
+    step_col: str | None = None,
+    format: str = "long",
+    test_file: str | Path | None = None,
+    task: str | None = None,
+    max_length: int | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
-    """Search recurrent architectures for a forecasting CSV and rank them.
+    """Search recurrent architectures for a forecasting or sequence CSV and rank them.
+
+    Forecasting is the default. With ``id_col`` (long format: one row per sequence step) or
+    ``format="wide"`` (one row per sequence) the CSV holds labelled sequences of any length, and
+    the task is classification or per-sequence regression (``task``, inferred from the labels
+    when not given).
 
     ``trials`` is the study's total of trials with a result (complete or pruned): calling again
     on the same run folder continues up to it and never re-runs a finished trial.
 
     Args:
         data: CSV with a time column and numeric columns.
-        target: column(s) to forecast; other numeric columns are past covariates.
+        target: column(s) to forecast; other numeric columns are past covariates. For
+            sequences: the label column.
+        covariates: past covariates (forecasting) or feature columns (sequences).
         horizon: steps to forecast.
-        space: a built-in space name, a YAML path, or a ``SearchSpace``.
+        space: a built-in space name, a YAML path, or a ``SearchSpace`` (default ``default``;
+            ``classify`` for sequences).
         trials: total trials with a result in the study.
         timeout: seconds after which no new trial starts.
+        max_epochs: epochs per trial (default 20; 100 for sequences, whose epochs are short).
+        patience: early-stopping patience in epochs (default 5; 10 for sequences).
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
@@ -151,6 +181,13 @@ def search(
         gpus: GPUs for the workers (``"0,1"``): one worker pinned to each, round-robin when
             ``jobs`` is larger.
         precision: ``float32`` (default) or ``mixed`` (mixed_float16, outputs in float32).
+        id_col: the sequence id column (long format).
+        step_col: the column ordering the steps of a sequence (default: file order; the
+            ``time_col`` when only that is given).
+        format: ``long`` or ``wide`` (one row per sequence, one column per step).
+        test_file: a CSV of test sequences (default: a stratified share of ``data``).
+        task: ``forecast``, ``classify`` or ``regress``.
+        max_length: longer sequences keep their last ``max_length`` steps.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -169,27 +206,42 @@ def search(
     targets = [target] if isinstance(target, str) else list(target)
     if trials < 1:
         raise SearchError(f"--trials must be at least 1. Received: {trials}")
-    if max_epochs < 1:
+    if max_epochs is not None and max_epochs < 1:
         raise SearchError(f"--max-epochs must be at least 1. Received: {max_epochs}")
-    space = load_search_space(space)
+    sequences = _is_sequence_task(task, id_col=id_col, format=format, test_file=test_file,
+                                  max_length=max_length, step_col=step_col)
+    space = load_search_space(space or ("classify" if sequences else "default"))
+    max_epochs = max_epochs or (SEQUENCE_EPOCHS if sequences else FORECAST_EPOCHS)
+    patience = patience or (SEQUENCE_PATIENCE if sequences else FORECAST_PATIENCE)
     check_space(space)
     gpu_list, spawn = _check_parallel(jobs, gpus, precision, backend=backend, space=space)
     jobs = max(jobs, len(gpu_list))
-    series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
-                         max_gap=max_gap)
-    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
-                         calendar=calendar)
+    if sequences:
+        _check_sequence_options(metric=metric, folds=folds)
+        fdata = _sequence_data(data, targets, covariates=covariates, id_col=id_col,
+                               step_col=step_col or time_col, format=format, test_file=test_file,
+                               task=task, val_size=val_size, test_size=test_size,
+                               max_length=max_length)
+        stat_baselines = False  # statistical forecasters have nothing to say about labels
+    else:
+        series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
+                             max_gap=max_gap)
+        fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
+                             calendar=calendar)
     run_dir = Path(out) if out else Path("results") / _default_name(data, targets)
     if metric not in OBJECTIVES:
         raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
                              builder=space.builder, metric=metric)
-    meta = _meta(fdata, space, settings, max_gap=max_gap, folds=folds)
+    prune_warmup = SEQUENCE_PRUNE_WARMUP if sequences else None
+    meta = (_sequence_meta(fdata, space, settings, max_length=max_length,
+                           prune_warmup=prune_warmup) if sequences
+            else _meta(fdata, space, settings, max_gap=max_gap, folds=folds))
     meta["settings"]["deterministic"] = bool(deterministic)
     storage = _resolve_storage(storage, run_dir, spawn=spawn)
     _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
-                          algorithm=algorithm)
+                          algorithm=algorithm, prune_warmup=prune_warmup)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         # The study keeps all a worker on another machine needs to join it (``autoseq worker``).
@@ -212,7 +264,8 @@ def search(
     if deterministic:
         _enable_determinism(seed)
     fold_data = make_folds(fdata, folds)
-    baselines = score_fold_baselines(fold_data, metric=metric)
+    baselines = (score_baselines(fdata, "val") if sequences
+                 else score_fold_baselines(fold_data, metric=metric))
     if stat_baselines:
         per_fold = max(1, stat_origins // folds) if stat_origins else 0
         baselines = sorted(baselines + score_fold_baselines(
@@ -221,7 +274,8 @@ def search(
     extra = [p for p in space.names]
 
     def leaderboard() -> pd.DataFrame:
-        board = build_leaderboard(engine.records(), baselines, extra_params=extra, folds=folds)
+        board = build_leaderboard(engine.records(), baselines, extra_params=extra, folds=folds,
+                                  metric_columns=fdata.metric_columns)
         write_leaderboard(board, run_dir / LEADERBOARD)
         return board
 
@@ -287,7 +341,7 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
-    if report:
+    if report and not sequences:  # the report covers forecasting runs so far
         from autoseq.report import try_write_report
 
         result.report = try_write_report(run_dir)
@@ -378,6 +432,96 @@ def _enable_determinism(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)  # Python, NumPy and TF outside trials (each trial reseeds)
     tf.config.experimental.enable_op_determinism()
+
+
+def _is_sequence_task(task: str | None, *, id_col: str | None, format: str,
+                      test_file: str | Path | None, max_length: int | None,
+                      step_col: str | None = None) -> bool:
+    """Whether the options describe labelled sequences (rather than a series to forecast)."""
+    if format not in ("long", "wide"):
+        raise DataError(f"--format must be long or wide. Received: {format}")
+    sequences = id_col is not None or format == "wide"
+    if task is not None and task not in ("forecast", "classify", "regress"):
+        raise DataError(f"--task must be forecast, classify or regress. Received: {task}")
+    if task == "forecast" and sequences:
+        raise DataError("--task forecast reads one series: drop --id-col / --format wide, or "
+                        "pass --task classify or regress for sequences")
+    if not sequences:
+        if task in ("classify", "regress"):
+            raise DataError(f"--task {task} needs sequences: pass --id-col (one row per sequence "
+                            "step) or --format wide (one row per sequence)")
+        for flag, value in (("--test-file", test_file), ("--max-length", max_length),
+                            ("--step-col", step_col)):
+            if value is not None:
+                raise DataError(f"{flag} is for sequences: pass --id-col or --format wide too")
+    return sequences
+
+
+def _check_sequence_options(*, metric: str, folds: int) -> None:
+    if metric != "mse":
+        raise SearchError(f"--metric {metric} is for forecasting; sequence trials are ranked on "
+                          "log loss (classification) or MSE (regression)")
+    if folds != 1:
+        raise SearchError(f"--folds {folds} is for forecasting (walk-forward); sequence trials "
+                          "validate on a stratified share of the training sequences")
+
+
+def _sequence_data(data: str | Path, targets: list[str], *, covariates: list[str] | None,
+                   id_col: str | None, step_col: str | None, format: str,
+                   test_file: str | Path | None, task: str | None, val_size, test_size,
+                   max_length: int | None) -> SequenceData:
+    if len(targets) != 1:
+        raise DataError(f"sequences take one --target (the label column). Received: "
+                        f"{', '.join(targets)}")
+    options = {"target": targets[0], "id_col": id_col, "step_col": step_col,
+               "features": covariates, "format": format}
+    table = load_sequences(data, **options)
+    test = None
+    if test_file is not None:
+        test = load_sequences(test_file, **options | {"features": list(table.features)})
+    return SequenceData(table, test=test, task=task, val_size=val_size, test_size=test_size,
+                        max_length=max_length)
+
+
+def _sequence_fingerprint(sdata: SequenceData) -> str:
+    """The data fingerprint of a sequence study: the training file's, with the test file's."""
+    table, test = sdata.table, sdata.test_table
+    if test is None:
+        return table.fingerprint
+    return hashlib.sha256(f"{table.fingerprint}:{test.fingerprint}".encode()).hexdigest()
+
+
+def _sequence_meta(sdata: SequenceData, space: SearchSpace, settings: TrialSettings, *,
+                   max_length: int | None, prune_warmup: int | None) -> dict[str, Any]:
+    table, test = sdata.table, sdata.test_table
+    fingerprint = _sequence_fingerprint(sdata)
+    data = table.summary() | {"source": str(Path(table.source).resolve())}
+    if test is not None:
+        data |= {"test_source": str(Path(test.source).resolve()),
+                 "test_fingerprint": test.fingerprint, "test_sequences": len(test.ids)}
+    return {
+        "fingerprint": fingerprint,
+        "space": space.to_dict(),
+        "settings": {
+            "task": sdata.task,
+            "target": table.target,
+            "id_col": table.id_col,
+            "step_col": table.step_col,
+            "format": table.format,
+            "features": list(table.features),
+            "test_file": data.get("test_source"),
+            "val_sequences": int(len(sdata.parts["val"])),
+            "test_sequences": None if test is not None else int(len(sdata.parts["test"])),
+            "max_length": max_length,
+            "max_epochs": settings.max_epochs,
+            "patience": settings.patience,
+            "prune_warmup": prune_warmup,
+            "seed": settings.seed,
+            "builder": settings.builder,
+        },
+        "data": data,
+        "split": sdata.describe(),
+    }
 
 
 def _default_name(data: str | Path, targets: list[str]) -> str:

@@ -97,11 +97,12 @@ def run_worker(
                           f"Received: {precision}")
     fdata = _study_data(meta, study, data)
     run_dir = _worker_run_dir(run_dir, storage, meta, default=_default_name(
-        meta["data"]["source"], list(s["targets"])))
+        meta["data"]["source"], list(s.get("targets") or [s["target"]])))
     _check_run_dir(run_dir, meta, "optuna")
     engine = OptunaBackend(storage=storage, study_name=study, seed=s["seed"],
                            algorithm=meta.get("algorithm") or "tpe", lock_dir=run_dir,
                            worker_index=worker_index,
+                           **({"warmup": s["prune_warmup"]} if s.get("prune_warmup") else {}),
                            tags={"precision": precision,
                                  "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")})
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -180,15 +181,39 @@ def _study_data(meta: dict[str, Any], study: str, data: str | Path | None):
     if not data and not source.is_file():
         raise DataError(f"{recorded}: study '{study}' was made from this file, which is not on "
                         "this machine; pass this machine's copy with --data")
-    series = load_series(source, targets=s["targets"], time_col=s["time_col"],
-                         covariates=s["covariates"], max_gap=s["max_gap"])
-    if series.fingerprint != meta["fingerprint"]:
+    if s.get("task") in ("classify", "regress"):
+        from autoseq._search import _sequence_fingerprint
+
+        fdata = _sequence_study_data(meta, study, source)
+        fingerprint = _sequence_fingerprint(fdata)
+    else:
+        series = load_series(source, targets=s["targets"], time_col=s["time_col"],
+                             covariates=s["covariates"], max_gap=s["max_gap"])
+        fdata, fingerprint = None, series.fingerprint
+    if fingerprint != meta["fingerprint"]:
         raise DataError(f"{source}: not the data of study '{study}' (fingerprint "
-                        f"{series.fingerprint[:12]}…, the study's is {meta['fingerprint'][:12]}…);"
+                        f"{fingerprint[:12]}…, the study's is {meta['fingerprint'][:12]}…);"
                         " every worker must train on the same CSV as the search")
+    if fdata is not None:
+        return fdata
     return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
                         test_size=s["test_rows"], seasons=s["seasons"],
                         calendar=bool(s.get("calendar", False)))
+
+
+def _sequence_study_data(meta: dict[str, Any], study: str, source: Path):
+    """The labelled sequences of a classification/regression study, split as the search did."""
+    from autoseq._search import _sequence_data
+
+    s = meta["settings"]
+    test_file = s.get("test_file")
+    if test_file and not Path(test_file).is_file():
+        raise DataError(f"{test_file}: study '{study}' was made with this --test-file, which is "
+                        "not on this machine at that path")
+    return _sequence_data(source, [s["target"]], covariates=list(s["features"]),
+                          id_col=s["id_col"], step_col=s["step_col"], format=s["format"],
+                          test_file=test_file, task=s["task"], val_size=s["val_sequences"],
+                          test_size=s["test_sequences"], max_length=s["max_length"])
 
 
 def _worker_run_dir(run_dir: str | Path | None, storage: str, meta: dict[str, Any], *,

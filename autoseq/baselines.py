@@ -1,22 +1,31 @@
-"""Honest baselines scored on the same windows as the trials: naive and seasonal naive."""
+"""Honest baselines scored on the same data as the trials.
+
+Forecasting: naive and seasonal naive on the same windows. Sequences: the majority class
+(classification) or the training mean (regression) on the same sequences.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from autoseq.data import ForecastData
+from autoseq.data import ForecastData, SequenceData
 
 
 @dataclass(frozen=True)
 class BaselineScore:
-    """A baseline's scores on one part: ``loss`` is the MSE in scaled units, like ``val_loss``."""
+    """A baseline's scores on one part: ``loss`` is on the trials' ``val_loss`` scale.
+
+    ``metrics`` holds the task's leaderboard metrics (``val_accuracy``… for sequences); ``mae``
+    and ``rmse`` are in the data's units (``None`` for classification).
+    """
 
     name: str
     loss: float
-    mae: float
-    rmse: float
+    mae: float | None = None
+    rmse: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
@@ -33,13 +42,35 @@ def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
     return out
 
 
-def score_baselines(data: ForecastData, part: str = "val", *,
+def sequence_baselines(data: SequenceData, part: str) -> dict[str, np.ndarray]:
+    """Each baseline's network-style outputs for the sequences of ``part``.
+
+    ``majority_class`` predicts the most frequent training class, with the training class
+    frequencies as its probabilities; ``train_mean`` predicts the training mean (0 scaled).
+    """
+    n = len(data.indices(part))
+    if data.task == "classify":
+        counts = np.bincount(data.y[data.parts["train"]], minlength=data.n_classes)
+        return {"majority_class": np.tile(counts / counts.sum(), (n, 1))}
+    return {"train_mean": np.zeros((n, 1), dtype="float32")}
+
+
+def score_baselines(data: ForecastData | SequenceData, part: str = "val", *,
                     metric: str = "mse") -> list[BaselineScore]:
     """Score every baseline on ``part``; best (lowest loss) first.
 
     ``loss`` is the search's objective ``metric`` (``objective_value``): MSE in scaled units by
-    default, like the trials' ``val_loss``.
+    default, like the trials' ``val_loss``. Sequence baselines are scored on the task's own loss
+    (log loss, or MSE on the scaled target), like sequence trials.
     """
+    if isinstance(data, SequenceData):
+        scores = []
+        for name, pred in sequence_baselines(data, part).items():
+            loss, metrics = data.evaluate(pred, part)
+            scores.append(BaselineScore(name=name, loss=loss, mae=metrics.get("mae"),
+                                        rmse=metrics.get("rmse"),
+                                        metrics={f"{part}_{k}": v for k, v in metrics.items()}))
+        return scores
     from autoseq.metrics import objective_value
 
     truth = data.targets(part)

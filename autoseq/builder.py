@@ -30,18 +30,33 @@ RNN_DEFAULTS: dict[str, Any] = {
     "calendar": False,
     "head": "dense",
     "loss": "mse",
+    "pooling": "last",
+    "class_weight": "none",
 }
 ANCHORS = ("none", "last", "seasonal")
 HEADS = ("dense", "seq2seq")
+POOLINGS = ("last", "mean", "max")
+CLASS_WEIGHTS = ("none", "balanced")
 # Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
 _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl"),
-            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae")}
+            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae"),
+            "pooling": POOLINGS, "class_weight": CLASS_WEIGHTS}
+# Parameters that only one kind of task uses: a default is left out of the other's configurations
+# (a sequence model's loss follows its task: log loss, or MSE on the scaled target).
+_FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "head", "loss")
+_SEQUENCE_ONLY = ("pooling", "class_weight")
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
 @dataclass(frozen=True)
 class ModelContext:
-    """What a builder needs to know about the data, beside the configuration."""
+    """What a builder needs to know about the data, beside the configuration.
+
+    ``task`` is ``forecast`` (windows ``[batch, lookback, n_inputs]`` → ``[batch, horizon,
+    n_targets]``), ``classify`` (NaN-padded sequences ``[batch, time, n_inputs]`` → class
+    probabilities ``[batch, n_classes]``) or ``regress`` (sequences → ``[batch, 1]``); for the
+    sequence tasks ``lookback`` is the longest sequence.
+    """
 
     lookback: int
     n_inputs: int
@@ -51,6 +66,8 @@ class ModelContext:
     season: int = 1
     unroll: bool = False
     calendar: tuple[dict, ...] = ()
+    task: str = "forecast"
+    n_classes: int = 0
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -130,13 +147,20 @@ def check_space(space: SearchSpace) -> None:
                                            "count ≥ 1 or 'k x horizon' / 'k x season'")
 
 
-def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int, season: int,
-                   max_lookback: int) -> dict[str, Any]:
-    """Fill defaults, resolve the lookback to steps and the clipping to optimizer arguments."""
+def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int = 1,
+                   season: int = 1, max_lookback: int = 1, task: str = "forecast"
+                   ) -> dict[str, Any]:
+    """Fill defaults, resolve the lookback to steps and the clipping to optimizer arguments.
+
+    Defaults that only the other kind of task uses (lookback, anchor, transforms… for sequence
+    tasks; pooling and class weights for forecasting) are left out.
+    """
     b = get_builder(builder)
-    config = dict(b.defaults) | dict(space_config)
-    config["lookback"] = resolve_lookback(config["lookback"], horizon=horizon, season=season,
-                                          max_lookback=max_lookback)
+    unused = _SEQUENCE_ONLY if task == "forecast" else _FORECAST_ONLY
+    config = {k: v for k, v in b.defaults.items() if k not in unused} | dict(space_config)
+    if task == "forecast":
+        config["lookback"] = resolve_lookback(config["lookback"], horizon=horizon, season=season,
+                                              max_lookback=max_lookback)
     clipping = config.get("clipping", "none")
     if clipping != "norm":
         config["clipnorm"] = None
@@ -148,6 +172,21 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int, 
         config["clipvalue"] = 0.5
     config["batch_size"] = int(config["batch_size"])
     return config
+
+
+def resolve_for(space_config: dict[str, Any], data: Any, *, builder: str) -> dict[str, Any]:
+    """``resolve_config`` against a ``ForecastData`` or ``SequenceData``."""
+    if data.task == "forecast":
+        return resolve_config(space_config, builder=builder, horizon=data.horizon,
+                              season=data.main_season, max_lookback=data.max_lookback)
+    return resolve_config(space_config, builder=builder, task=data.task)
+
+
+def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
+    """The ``ModelContext`` of a ``SequenceData`` (forecasting contexts depend on the lookback
+    and the calendar: see ``autoseq._objective``)."""
+    return ModelContext(lookback=data.max_length, n_inputs=data.n_inputs, horizon=1, n_targets=1,
+                        seed=seed, task=data.task, n_classes=data.n_classes)
 
 
 def resolve_lookback(value: int | str, *, horizon: int, season: int, max_lookback: int) -> int:
@@ -179,7 +218,8 @@ def describe(config: dict[str, Any]) -> str:
                               ("calendar", bool(config.get("calendar"))),
                               ("mstl", config.get("transform") == "mstl")) if on]
     more = f" + {' + '.join(extras)}" if extras else ""
-    return f"{depth}-layer {bi}{cell}, {config.get('units')} units{more}"
+    pooled = f", {config['pooling']}-pooled" if config.get("pooling") in ("mean", "max") else ""
+    return f"{depth}-layer {bi}{cell}, {config.get('units')} units{pooled}{more}"
 
 
 def build_model(config: dict[str, Any], context: ModelContext, *, builder: str = "rnn"):
@@ -187,11 +227,16 @@ def build_model(config: dict[str, Any], context: ModelContext, *, builder: str =
 
     Returns:
         A compiled ``keras.Model`` from ``[batch, lookback, n_inputs]`` (scaled) to
-        ``[batch, horizon, n_targets]`` (scaled).
+        ``[batch, horizon, n_targets]`` (scaled) for forecasting; from NaN-padded scaled
+        sequences to class probabilities or a scaled value for the sequence tasks.
     """
     model = get_builder(builder).fn(config, context)
     if not getattr(model, "compiled", False) or model.optimizer is None:
-        model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+        if context.task == "classify":
+            model.compile(optimizer=make_optimizer(config),
+                          loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        else:
+            model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
     return model
 
 
@@ -207,13 +252,36 @@ def make_optimizer(config: dict[str, Any]):
     return keras.optimizers.Adam(**kwargs)
 
 
+def _cell(config: dict[str, Any]):
+    import keras
+
+    return {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
+            "gru": keras.layers.GRU}[config["cell"]]
+
+
+def _recurrent(x, config: dict[str, Any], ctx: ModelContext, *, sequences: bool = False):
+    """The stacked recurrent layers; the last returns every state (``sequences``) or the last."""
+    import keras
+
+    cell = _cell(config)
+    depth = int(config["depth"])
+    for i in range(depth):
+        layer = cell(int(config["units"]), dropout=float(config["dropout"]),
+                     recurrent_dropout=float(config["recurrent_dropout"]),
+                     return_sequences=sequences or i < depth - 1, seed=ctx.seed + i,
+                     unroll=ctx.unroll, name=f"rnn_{i}")
+        if config["bidirectional"]:
+            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
+        x = layer(x)
+    return x
+
+
 def _rnn(config: dict[str, Any], ctx: ModelContext):
     import keras
 
-    cells = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM,
-             "gru": keras.layers.GRU}
-    cell = cells[config["cell"]]
-    depth = int(config["depth"])
+    if ctx.task != "forecast":
+        return _sequence_rnn(config, ctx)
+    cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
     model_inputs: Any = inputs
     x = inputs
@@ -229,14 +297,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
             [inputs, ProfileSplit(lookback=ctx.lookback, part="past", name="calendar_past")(known)])
         future = ProfileSplit(lookback=ctx.lookback, part="future", name="calendar_future")(known)
     seq2seq = config.get("head", "dense") == "seq2seq"
-    for i in range(depth):
-        layer = cell(int(config["units"]), dropout=float(config["dropout"]),
-                     recurrent_dropout=float(config["recurrent_dropout"]),
-                     return_sequences=i < depth - 1, seed=ctx.seed + i, unroll=ctx.unroll,
-                     name=f"rnn_{i}")
-        if config["bidirectional"]:
-            layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{i}")
-        x = layer(x)
+    x = _recurrent(x, config, ctx)
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
     # The head and everything after it stay float32 under a mixed_float16 policy (--precision
@@ -263,6 +324,29 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     loss = config.get("loss", "mse")
     model.compile(optimizer=make_optimizer(config), loss=loss,
                   metrics=["mse" if loss == "mae" else "mae"])
+    return model
+
+
+def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
+    """NaN-padded sequences → recurrent stack → last state or pooled states → softmax / linear."""
+    import keras
+
+    from autoseq.layers import MaskedPooling, PaddingMask
+
+    inputs = keras.Input((None, ctx.n_inputs), name="sequences")
+    x = PaddingMask(name="padding_mask")(inputs)
+    pooling = config.get("pooling", "last")
+    x = _recurrent(x, config, ctx, sequences=pooling != "last")
+    if pooling != "last":
+        x = MaskedPooling(mode=pooling, name="pooling")(x)
+    if ctx.task == "classify":
+        outputs = keras.layers.Dense(ctx.n_classes, activation="softmax", name="head")(x)
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        outputs = keras.layers.Dense(1, name="head")(x)
+        loss, metrics = "mse", ["mae"]
+    model = keras.Model(inputs, outputs, name=f"autoseq_{ctx.task}")
+    model.compile(optimizer=make_optimizer(config), loss=loss, metrics=metrics)
     return model
 
 

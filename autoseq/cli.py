@@ -30,10 +30,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("data", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--target", "-t", multiple=True, required=True, help="Column to forecast (repeat for several).")
+@click.option("--target", "-t", multiple=True, required=True,
+              help="Column to forecast (repeat for several); for sequences, the label column.")
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
-@click.option("--covariate", "covariates", multiple=True,
-              help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--covariate", "--feature", "covariates", multiple=True,
+              help="Past covariate column, or a sequence's feature column (repeatable; default: "
+                   "every other numeric column).")
 @click.option("--covariates", "covariate_list",
               help="Past covariate columns, comma-separated (same as repeating --covariate).")
 @click.option("--calendar/--no-calendar", default=True, show_default=True,
@@ -41,16 +43,32 @@ def cli() -> None:
                    "frequency) as known-future inputs to trials whose space searches them.")
 @click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps to forecast.")
-@click.option("--space", default="default", show_default=True,
-              help="Built-in space name (see 'autoseq spaces') or a YAML file.")
+@click.option("--id-col", help="Sequence id column: DATA holds labelled sequences, one row per "
+                               "step (classification / regression).")
+@click.option("--step-col", help="Column ordering the steps of each sequence [default: the "
+                                 "--time-col, else file order].")
+@click.option("--format", "format", type=click.Choice(["long", "wide"]), default="long",
+              show_default=True, help="wide: one row per sequence, one column per step.")
+@click.option("--task", type=click.Choice(["forecast", "classify", "regress"]),
+              help="[default: forecast; for sequences inferred from the labels].")
+@click.option("--test-file", type=click.Path(dir_okay=False, path_type=str),
+              help="CSV of test sequences [default: a stratified share of DATA].")
+@click.option("--max-length", type=click.IntRange(min=1),
+              help="Longer sequences keep their last MAX_LENGTH steps [default: the longest "
+                   "training sequence].")
+@click.option("--space", help="Built-in space name (see 'autoseq spaces') or a YAML file "
+                              "[default: default; classify for sequences].")
 @click.option("--trials", "-n", type=int, default=20, show_default=True,
               help="Total trials with a result in the study (resuming continues up to it).")
 @click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts.")
-@click.option("--max-epochs", type=int, default=20, show_default=True)
-@click.option("--patience", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Epochs without improvement before early stopping.")
-@click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
-@click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
+@click.option("--max-epochs", type=int, help="Epochs per trial [default: 20; 100 for sequences].")
+@click.option("--patience", type=click.IntRange(min=1),
+              help="Epochs without improvement before early stopping [default: 5; 10 for "
+                   "sequences].")
+@click.option("--val-size", type=SIZE,
+              help="Validation rows (sequences) or fraction [default: 0.15].")
+@click.option("--test-size", type=SIZE,
+              help="Held-out test rows (sequences) or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
 @click.option("--storage", envvar=STORAGE_ENV,
               help="Optuna study storage: postgresql://… to share it across machines, or a "
@@ -146,9 +164,11 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
 @click.option("--data", help="The training CSV, if it moved since the search.")
 @click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
+@click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Average the K best complete trials (classification and regression).")
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
+def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq._cli_render import print_export
     from autoseq._export import export as run_export
@@ -156,28 +176,31 @@ def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
     _setup_logging(quiet)
     _heavy()
     print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
-                            report=not no_report))
+                            report=not no_report, ensemble=ensemble))
 
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=str))
 @click.argument("data", type=click.Path(path_type=str))
-@click.option("--out", "-o", help="Write the forecasts to this CSV [default: print them].")
+@click.option("--out", "-o", help="Write the predictions to this CSV [default: print them].")
 @click.option("--all-origins", is_flag=True,
               help="One forecast from every origin with a full lookback (a backtest).")
 @debug_option
 def predict(model, data, out, all_origins) -> None:
-    """Forecast the steps after the last row of DATA with an exported MODEL folder."""
+    """Forecast the steps after the last row of DATA, or classify each sequence of DATA, with an
+    exported MODEL folder."""
     from autoseq._io import write_text_atomic
     from autoseq._predict import load_model
     from autoseq.leaderboard import escape_formulas
 
     _heavy()
-    frame = load_model(model).predict(data, all_origins=all_origins)
+    loaded = load_model(model)
+    frame = loaded.predict(data, all_origins=all_origins)
     text = escape_formulas(frame).to_csv(index=False)
     if out:
         write_text_atomic(out, text)
-        click.echo(f"{len(frame)} forecast rows written to {out}", err=True)
+        what = "forecast rows" if loaded.task == "forecast" else "sequence predictions"
+        click.echo(f"{len(frame)} {what} written to {out}", err=True)
     else:
         click.echo(text, nl=False)
 

@@ -46,3 +46,57 @@ def anchor_steps(*, mode: str, horizon: int, lookback: int, season: int) -> list
     if mode == "seasonal" and 1 < season <= lookback:
         return [lookback + h - season * (h // season + 1) for h in range(horizon)]
     return [lookback - 1] * horizon
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class PaddingMask(keras.layers.Layer):
+    """NaN steps are padding: they become zeros and are masked for the layers that follow.
+
+    A step is real when any of its features is a number. NaN marks padding unambiguously, and it
+    stays NaN through the input scaling, so the same model serves raw and scaled sequences. With
+    right padding the mask keeps LSTM/GRU eligible for the cuDNN kernel.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.any(ops.logical_not(ops.isnan(inputs)), axis=-1)
+
+    def call(self, inputs):
+        # Keras attaches compute_mask's mask to the output (supports_masking).
+        return ops.where(ops.isnan(inputs), ops.zeros_like(inputs), inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class MaskedPooling(keras.layers.Layer):
+    """Mean or max of a sequence's states over its real (unmasked) steps: ``[b, t, u] → [b, u]``."""
+
+    def __init__(self, *, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in ("mean", "max"):
+            raise ValueError(f"mode must be 'mean' or 'max'. Received: mode={mode!r}")
+        self.mode = mode
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        m = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        if self.mode == "mean":
+            return ops.sum(inputs * m, axis=1) / ops.maximum(ops.sum(m, axis=1), 1.0)
+        lowest = ops.full_like(inputs, -3.0e38)
+        return ops.max(ops.where(m > 0, inputs, lowest), axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+    def get_config(self):
+        return super().get_config() | {"mode": self.mode}

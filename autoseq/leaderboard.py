@@ -21,20 +21,25 @@ TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "reason")
 
 
 def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,
-                      extra_params: Iterable[str] = (), folds: int = 1) -> pd.DataFrame:
+                      extra_params: Iterable[str] = (), folds: int = 1,
+                      metric_columns: Iterable[str] = ()) -> pd.DataFrame:
     """One row per trial and baseline; rows with a finite ``val_loss`` ranked 1, 2, … by it.
 
     ``folds``: the validation scores are means over that many walk-forward folds (column
     ``val_folds``; a pruned or failed trial is scored on the last fold only).
+    ``metric_columns`` (the task's, such as ``val_accuracy``) follow the leading columns.
     """
     hp = list(HYPERPARAMETERS) + [p for p in extra_params
                                   if p not in HYPERPARAMETERS and p not in _HIDDEN]
+    metric_columns = [c for c in metric_columns if c not in LEADING]
     rows = []
     for r in records:
         cfg = r.config
         row = {"model": describe(cfg) if "cell" in cfg else "custom", "trial": r.number,
                "state": r.state, "val_loss": r.result.get("val_loss"),
                "val_mae": r.result.get("val_mae")}
+        metrics = r.result.get("metrics") or {}
+        row |= {c: metrics.get(c) for c in metric_columns}
         row |= {k: cfg.get(k) for k in hp}
         row |= {"epochs": r.result.get("epochs"), "seconds": r.result.get("seconds"),
                 "params": r.result.get("params"),
@@ -44,8 +49,9 @@ def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[Baseli
                 "reason": r.reason if r.state not in ("complete",) else None}
         rows.append(row)
     for b in baselines:
-        rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae})
-    columns = list(LEADING) + hp + list(TRAILING) + ["val_folds"]
+        rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae}
+                    | {c: b.metrics.get(c) for c in metric_columns})
+    columns = list(LEADING) + metric_columns + hp + list(TRAILING) + ["val_folds"]
     for row in rows:
         row["val_folds"] = folds if row["state"] in ("complete", "baseline") else 1
     frame = pd.DataFrame(rows, columns=columns)

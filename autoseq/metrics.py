@@ -1,4 +1,4 @@
-"""Forecast metrics in the data's units."""
+"""Metrics in the data's units: forecasts, class probabilities, per-sequence values."""
 
 from __future__ import annotations
 
@@ -42,3 +42,50 @@ def objective_value(pred: np.ndarray, truth: np.ndarray, *, metric: str, scale: 
     if metric not in OBJECTIVES:
         raise ValueError(f"metric must be one of {', '.join(OBJECTIVES)}. Received: {metric!r}")
     return float(forecast_metrics(pred, truth, train=train, season=season).get(metric, np.nan))
+
+
+def classification_metrics(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro F1 and log loss of class probabilities.
+
+    Args:
+        prob: ``[n, n_classes]`` probabilities.
+        truth: ``[n]`` class indices.
+
+    Macro F1 averages over the classes present in the truth or the predictions (as
+    scikit-learn does); log loss clips probabilities to ``[1e-7, 1]``.
+    """
+    pred = np.argmax(prob, axis=1)
+    picked = np.clip(prob[np.arange(len(truth)), truth], 1e-7, 1.0)
+    f1 = [_f1(pred, truth, c) for c in np.union1d(pred, truth)]
+    return {"accuracy": float(np.mean(pred == truth)), "f1": float(np.mean(f1)),
+            "log_loss": float(-np.mean(np.log(picked)))}
+
+
+def classification_report(prob: np.ndarray, truth: np.ndarray,
+                          classes: tuple[str, ...] | list[str]) -> dict:
+    """Confusion matrix (rows: true class, columns: predicted) and per-class metrics."""
+    pred = np.argmax(prob, axis=1)
+    n = len(classes)
+    matrix = np.zeros((n, n), dtype="int64")
+    np.add.at(matrix, (truth, pred), 1)
+    per_class = {}
+    for c, name in enumerate(classes):
+        tp = int(matrix[c, c])
+        precision = tp / matrix[:, c].sum() if matrix[:, c].sum() else 0.0
+        recall = tp / matrix[c].sum() if matrix[c].sum() else 0.0
+        per_class[str(name)] = {"precision": float(precision), "recall": float(recall),
+                                "f1": float(_f1(pred, truth, c)), "support": int(matrix[c].sum())}
+    return {"classes": [str(c) for c in classes], "confusion_matrix": matrix.tolist(),
+            "per_class": per_class}
+
+
+def regression_metrics(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """MAE and RMSE of per-sequence predictions in the data's units."""
+    err = np.asarray(pred, dtype="float64") - np.asarray(truth, dtype="float64")
+    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2)))}
+
+
+def _f1(pred: np.ndarray, truth: np.ndarray, c: int) -> float:
+    tp = np.sum((pred == c) & (truth == c))
+    denom = np.sum(pred == c) + np.sum(truth == c)
+    return float(2 * tp / denom) if denom else 0.0

@@ -75,3 +75,35 @@ def _log_handlers_on_open_streams():
             if stream is not None and getattr(stream, "closed", False):
                 handler.stream = sys.stderr  # setStream would flush the closed one
     yield
+
+
+def make_sequences_csv(path: Path, *, n: int = 60, min_len: int = 5, max_len: int = 20,
+                       classes: tuple[str, ...] = ("down", "up"), regress: bool = False,
+                       shuffle_rows: bool = True, seed: int = 0) -> Path:
+    """Long-format labelled sequences of random lengths: ``seq, t, a, b, label``.
+
+    Class ``up`` rises and ``down`` falls (feature ``a``); for ``regress`` the label is the
+    sequence's slope. Rows are shuffled so that loading must sort them by ``t``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        length = int(rng.integers(min_len, max_len + 1))
+        k = i % len(classes)
+        slope = rng.uniform(0.2, 1.0) * (1 if k else -1)
+        t = np.arange(length)
+        a = slope * t / max_len + rng.normal(0, 0.05, length)
+        b = np.cos(t) + rng.normal(0, 0.1, length)
+        label = f"{slope:.4f}" if regress else classes[k]
+        rows += [{"seq": f"s{i}", "t": int(s), "a": a[s], "b": b[s], "label": label}
+                 for s in range(length)]
+    frame = pd.DataFrame(rows)
+    if shuffle_rows:
+        frame = frame.sample(frac=1.0, random_state=seed)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def sequences_csv(tmp_path: Path) -> Path:
+    return make_sequences_csv(tmp_path / "sequences.csv")

@@ -19,17 +19,20 @@ def default_storage(run_dir: Path) -> str:
 
 
 def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, seed: int,
-                 algorithm: str | None) -> Backend:
+                 algorithm: str | None, prune_warmup: int | None = None) -> Backend:
     """The backend called ``name``, set up for one run folder.
 
-    The only place a backend is chosen by name.
+    The only place a backend is chosen by name. ``prune_warmup``: epochs before Optuna's median
+    pruner may stop a trial (default: its own); KerasTuner's Hyperband budgets are not verdicts
+    on noisy losses and ignore it.
 
     Raises:
         SearchError: unknown backend or algorithm, or an option the backend does not take.
     """
     if name == "optuna":
         return OptunaBackend(storage=storage, study_name=study_name, seed=seed,
-                             algorithm=algorithm or "tpe", lock_dir=run_dir)
+                             algorithm=algorithm or "tpe", lock_dir=run_dir,
+                             **({} if prune_warmup is None else {"warmup": prune_warmup}))
     if name == "keras-tuner":
         if storage != default_storage(run_dir) or study_name != DEFAULT_STUDY:
             raise SearchError("--storage and --study apply to the optuna backend only; "

@@ -73,13 +73,15 @@ class OptunaBackend:
         worker_index: this worker's index among parallel workers (``--jobs``); ``None`` for a
             process started on its own.
         tags: user attributes stored with every trial this process runs.
+        warmup: epochs before the median pruner may stop a trial.
     """
 
     name = "optuna"
 
     def __init__(self, *, storage: str, study_name: str, seed: int = 0, algorithm: str = "tpe",
                  pruner: str = "median", lock_dir: Path | None = None,
-                 worker_index: int | None = None, tags: dict[str, Any] | None = None):
+                 worker_index: int | None = None, tags: dict[str, Any] | None = None,
+                 warmup: int = 2):
         if algorithm not in ALGORITHMS:
             raise SearchError(f"--algorithm for optuna must be one of {', '.join(ALGORITHMS)}. "
                               f"Received: {algorithm}")
@@ -88,6 +90,7 @@ class OptunaBackend:
         self.seed = seed
         self.algorithm = algorithm
         self.pruner = pruner
+        self.warmup = warmup
         self.lock_dir = lock_dir
         self.worker_index = worker_index
         self.tags = dict(tags or {})
@@ -176,7 +179,7 @@ class OptunaBackend:
 
         if self.pruner == "none":
             return optuna.pruners.NopPruner()
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2)
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=self.warmup)
 
     def enqueue(self, points: list[dict[str, Any]]) -> int:
         """Queue configurations to be tried first — only in a study that has no trial yet.

@@ -26,6 +26,9 @@ class ForecastData:
         >>> ds = data.dataset("train", lookback=24, batch_size=32, shuffle=True, seed=0)
     """
 
+    task = "forecast"
+    metric_columns: tuple[str, ...] = ()
+
     def __init__(self, series: TimeSeries, *, horizon: int, val_size: float | int | None = None,
                  test_size: float | int | None = None, seasons: list[int] | None = None,
                  calendar: bool = True):

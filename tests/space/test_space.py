@@ -33,7 +33,16 @@ def test_every_shipped_space_loads_and_round_trips(name):
     space = load_search_space(name)
     check_space(space)
     assert SearchSpace.from_dict(space.to_dict()) == space
-    assert {"cell", "depth", "units", "lookback", "learning_rate"} <= set(space.names)
+    # sequence spaces (classify*) pool the states; forecasting spaces look back a window
+    shape = "pooling" if name.startswith("classify") else "lookback"
+    assert {"cell", "depth", "units", shape, "learning_rate"} <= set(space.names)
+
+
+def test_classify_space_covers_the_recurrent_space_and_the_heads():
+    space = load_search_space("classify")
+    assert {"cell", "depth", "units", "bidirectional", "dropout", "recurrent_dropout", "clipnorm",
+            "clipvalue", "learning_rate", "batch_size", "class_weight"} <= set(space.names)
+    assert space["pooling"].values == ("last", "mean", "max")
 
 
 def test_default_space_covers_the_whole_recurrent_space():
@@ -91,7 +100,7 @@ def test_broken_space_files_name_the_file_and_key(tmp_path, body, message):
 
 def test_unknown_space_name_lists_the_built_in_ones():
     with pytest.raises(SearchSpaceError, match=r"unknown search space 'nope'; built-in spaces: "
-                                               r"default, fast"):
+                                               r"classify, classify_fast, default, fast"):
         load_search_space("nope")
 
 
