@@ -14,7 +14,7 @@ import pandas as pd
 
 from autoseq import __version__
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings, run_trial
+from autoseq._objective import TrialSettings, frozen_survivors, run_trial
 from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.builder import check_space
@@ -91,6 +91,7 @@ def search(
     seed: int = 0,
     backend: str = "optuna",
     algorithm: str | None = None,
+    pruner: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
     on_event: Callable[[Event], None] | None = None,
@@ -110,6 +111,10 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        algorithm: the backend's search algorithm (optuna: ``tpe``, ``random``, ``cmaes``,
+            ``gp``).
+        pruner: optuna: ``median`` (default: stop trials whose validation loss is worse than the
+            median of earlier trials at the same epoch) or ``none``.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -142,7 +147,7 @@ def search(
     storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
     _check_run_dir(run_dir, meta)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
-                          algorithm=algorithm)
+                          algorithm=algorithm, pruner=pruner)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         engine.open(meta={k: meta[k] for k in ("fingerprint", "space", "settings")})
@@ -152,8 +157,8 @@ def search(
         raise
     write_json_atomic(run_dir / RUN_FILE, meta | {
         "autoseq_version": __version__,
-        "backend": {"name": backend, "algorithm": algorithm, "storage": redact_url(storage),
-                    "study": study},
+        "backend": {"name": backend, "algorithm": algorithm, "pruner": pruner,
+                    "storage": redact_url(storage), "study": study},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
     baselines = score_baselines(fdata, "val")
@@ -196,7 +201,8 @@ def search(
                          settings=settings, trial_dir=trial_dir(run_dir, number))
 
     try:
-        engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
+        with frozen_survivors():
+            engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
         engine.close()

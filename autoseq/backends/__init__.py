@@ -12,11 +12,12 @@ BACKENDS = ("optuna",)
 
 
 def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, seed: int,
-                 algorithm: str | None) -> Backend:
+                 algorithm: str | None, pruner: str | None = None) -> Backend:
     """The backend called ``name``, set up for one run folder."""
     if name == "optuna":
         return OptunaBackend(storage=storage, study_name=study_name, seed=seed,
-                             algorithm=algorithm or "tpe", lock_dir=run_dir)
+                             algorithm=algorithm or "tpe", pruner=pruner or "median",
+                             lock_dir=run_dir)
     raise SearchError(f"--backend must be one of {', '.join(BACKENDS)}. Received: {name}")
 
 
