@@ -19,6 +19,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check autoseq tests benchmarks
+	@(command -v chromium && command -v chromedriver) >/dev/null || bash .ci/install-browser.sh || \
+		echo "warning: no chromium: the report's browser test will be skipped (fails in CI)"
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

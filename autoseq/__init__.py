@@ -41,6 +41,8 @@ _LAZY = {
     "ExportResult": "autoseq._export",
     "load_model": "autoseq._predict",
     "Forecaster": "autoseq._predict",
+    "write_report": "autoseq.report",
+    "ReportPaths": "autoseq.report",
     "AutoseqError": "autoseq.exceptions",
     "DataError": "autoseq.exceptions",
     "SearchSpaceError": "autoseq.exceptions",

@@ -89,6 +89,8 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("bidirectional"):
         parts.append("bi")
     parts.append(f"lb{cfg.get('lookback')}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
     return " ".join(parts)
 
@@ -124,6 +126,8 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
                    f"{best['val_mae']:.4g} vs {escape(base['model'])} {base['val_mae']:.4g} → "
                    f"{abs(skill) * 100:.1f}% {verdict} than the best baseline")
     _out.print(f"leaderboard: {escape(str(result.run_dir / 'leaderboard.csv'))}")
+    if getattr(result, "report", None):
+        _out.print(f"report: {escape(str(result.report))}")
     if result.stopped_reason and not interrupted:
         _err.print(f"note: stopped early: {escape(result.stopped_reason)}")
 

@@ -49,7 +49,7 @@ class ExportResult:
 
 def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
            format: str = "savedmodel", refit: bool = False,
-           data: str | Path | None = None) -> ExportResult:
+           data: str | Path | None = None, report: bool = True) -> ExportResult:
     """Export a trial (default: the best) as a SavedModel taking raw windows.
 
     The ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]`` in the data's
@@ -63,6 +63,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         format: also write ``model.keras`` (``keras``) or ``model.tflite`` (``tflite``).
         refit: retrain the configuration on train + validation for its best epoch count.
         data: the training CSV, if it moved since the search.
+        report: rewrite the run's report with the exported model's test scores.
 
     Raises:
         ModelError: no such trial, non-finite weights, or a TFLite parity failure.
@@ -98,6 +99,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if report:
+        from autoseq.report import try_write_report
+
+        try_write_report(run.path, data=data)
     return ExportResult(path=out, trial=number, manifest=manifest)
 
 

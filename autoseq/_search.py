@@ -42,6 +42,7 @@ class SearchResult:
     leaderboard: pd.DataFrame
     baselines: list[BaselineScore] = field(default_factory=list)
     stopped_reason: str | None = None
+    report: Path | None = None
 
     @property
     def best(self) -> dict[str, Any] | None:
@@ -94,6 +95,7 @@ def search(
     pruner: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    report: bool = True,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -115,6 +117,7 @@ def search(
             ``gp``).
         pruner: optuna: ``median`` (default: stop trials whose validation loss is worse than the
             median of earlier trials at the same epoch) or ``none``.
+        report: write ``report.html`` and ``report.md`` into the run folder at the end.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -216,6 +219,10 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
+    if report:
+        from autoseq.report import try_write_report
+
+        result.report = try_write_report(run_dir)
     emit({"kind": "end", "result": result})
     return result
 

@@ -50,6 +50,8 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--no-report", "report", flag_value=False, default=True,
+              help="Do not write report.html / report.md at the end.")
 @quiet_option
 @debug_option
 def search(data, target, covariates, quiet, **kwargs) -> None:
@@ -74,16 +76,18 @@ def search(data, target, covariates, quiet, **kwargs) -> None:
               help="Also write model.keras or model.tflite beside the SavedModel.")
 @click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
 @click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, quiet) -> None:
+def export(run, trial, out, fmt, refit, data, no_report, quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq._cli_render import print_export
     from autoseq._export import export as run_export
 
     _setup_logging(quiet)
     _heavy()
-    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data))
+    print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
+                            report=not no_report))
 
 
 @cli.command()
@@ -107,6 +111,24 @@ def predict(model, data, out, all_origins) -> None:
         click.echo(f"{len(frame)} forecast rows written to {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.option("--data", help="The training CSV, if it moved since the search.")
+@click.option("--no-importance", "importance", flag_value=False, default=True,
+              help="Skip measuring what the model looks at (the slowest part).")
+@quiet_option
+@debug_option
+def report(run_dir, data, importance, quiet) -> None:
+    """Write RUN/report.html (self-contained) and RUN/report.md (figures in RUN/report_files)."""
+    from autoseq.report import write_report
+
+    _setup_logging(quiet)
+    _heavy()
+    paths = write_report(run_dir, data=data, importance=importance)
+    click.echo(f"report: {paths.html}")
+    click.echo(f"markdown: {paths.markdown} (figures in {paths.files})")
 
 
 @cli.command()

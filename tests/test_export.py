@@ -25,7 +25,7 @@ def run_dir(tmp_path_factory):
                                  autoseq.Choice("anchor", ("seasonal",)),
                                  autoseq.Choice("lookback", ("1x season",))], name="one")
     autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
-                   out=tmp / "run", seed=0)
+                   out=tmp / "run", seed=0, report=False)
     return tmp / "run"
 
 
@@ -45,6 +45,11 @@ def test_savedmodel_on_raw_windows_equals_the_descaled_keras_model(run_dir, expo
     serve = tf.saved_model.load(str(exported.path)).signatures["serving_default"]
     got = serve(window=tf.constant(windows))["output_0"].numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_export_writes_the_report_with_its_test_scores(run_dir, exported):
+    html = (run_dir / "report.html").read_text()
+    assert f"{exported.test_metrics['mae']:.4g}"[:4] in html
 
 
 def test_manifest_describes_the_model(exported):
@@ -108,7 +113,7 @@ assert "autoseq" not in sys.modules
 
 
 def test_altered_model_folder_is_refused(run_dir, tmp_path, capsys):
-    res = autoseq.export(run_dir, out=tmp_path / "m")
+    res = autoseq.export(run_dir, out=tmp_path / "m", report=False)
     csv = open_run(run_dir).info["data"]["source"]
     (res.path / "saved_model.pb").write_bytes((res.path / "saved_model.pb").read_bytes() + b"x")
     with pytest.raises(ModelError, match="saved_model.pb' does not match its SHA-256"):
@@ -122,20 +127,20 @@ def test_altered_model_folder_is_refused(run_dir, tmp_path, capsys):
 def test_keras_format_loads_in_safe_mode(run_dir, tmp_path):
     import keras
 
-    res = autoseq.export(run_dir, out=tmp_path / "k", format="keras")
+    res = autoseq.export(run_dir, out=tmp_path / "k", format="keras", report=False)
     model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
     assert model.output_shape == (None, 5, 1)
     assert not any(type(layer).__name__ == "Lambda" for layer in model._flatten_layers())
 
 
 def test_tflite_export_is_checked_for_parity(run_dir, tmp_path):
-    res = autoseq.export(run_dir, out=tmp_path / "t", format="tflite")
+    res = autoseq.export(run_dir, out=tmp_path / "t", format="tflite", report=False)
     assert (res.path / "model.tflite").stat().st_size > 0
     assert res.manifest["files_extra"] == {"tflite": "model.tflite"}
 
 
 def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
-    res = autoseq.export(run_dir, out=tmp_path / "r", refit=True)
+    res = autoseq.export(run_dir, out=tmp_path / "r", refit=True, report=False)
     assert res.manifest["refit"] is True
     assert np.isfinite(res.test_metrics["mae"])
 

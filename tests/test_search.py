@@ -24,7 +24,7 @@ def _states(run_dir):
 def test_search_ranks_trials_next_to_baselines(series_csv, tiny_space, tmp_path, seed):
     run = tmp_path / "run"
     result = autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=3,
-                            max_epochs=2, out=run, seed=seed)
+                            max_epochs=2, out=run, seed=seed, report=False)
     board = pd.read_csv(run / "leaderboard.csv")
     for col in ("rank", "trial", "state", "val_loss", "val_mae", "epochs", "seconds", "params",
                 "cudnn_eligible", *HYPERPARAMETERS):
@@ -44,7 +44,8 @@ def test_search_ranks_trials_next_to_baselines(series_csv, tiny_space, tmp_path,
 
 def test_resume_reaches_the_total_without_rerunning(series_csv, tiny_space, tmp_path, seed):
     run = tmp_path / "run"
-    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=2, out=run, seed=seed)
+    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=2, out=run, seed=seed,
+                  report=False)
     autoseq.search(series_csv, trials=2, **kwargs)
     before = {t.number: t.value for t in _study(run).get_trials()}
     autoseq.search(series_csv, trials=4, **kwargs)
@@ -61,7 +62,8 @@ def test_resume_reaches_the_total_without_rerunning(series_csv, tiny_space, tmp_
 def test_trial_left_running_by_a_dead_process_is_failed_and_retried(series_csv, tiny_space,
                                                                     tmp_path, seed):
     run = tmp_path / "run"
-    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=1, out=run, seed=seed)
+    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=1, out=run, seed=seed,
+                  report=False)
     autoseq.search(series_csv, trials=1, **kwargs)
     study = _study(run)
     orphan = study.ask({"cell": optuna.distributions.CategoricalDistribution(["lstm", "gru"])})
@@ -84,7 +86,8 @@ def _diverging(lr_values):
 def test_diverging_trials_fail_with_a_reason_and_the_search_goes_on(series_csv, tmp_path):
     run = tmp_path / "run"
     result = autoseq.search(series_csv, target="y", horizon=5, space=_diverging((1e20, 3e-3)),
-                            trials=3, max_epochs=2, out=run, seed=3, algorithm="random")
+                            trials=3, max_epochs=2, out=run, seed=3, algorithm="random",
+                            report=False)
     board = result.leaderboard
     failed = board[board.state == "failed"]
     assert len(failed) >= 1, "seed 3 draws the diverging learning rate at least once"
@@ -131,7 +134,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(series_csv, tmp_path, capsys):
 def test_run_folder_refuses_different_settings(series_csv, tiny_space, tmp_path):
     run = tmp_path / "run"
     autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1, max_epochs=1,
-                   out=run)
+                   out=run, report=False)
     with pytest.raises(SearchError, match=r"different settings \(horizon: 5 then, 6 now\)"):
         autoseq.search(series_csv, target="y", horizon=6, space=tiny_space, trials=1,
                        max_epochs=1, out=run)
