@@ -93,10 +93,8 @@ class ForecastData:
             return (tf.gather(values, o[:, None] + back[None, :]),
                     tf.gather(targets, o[:, None] + ahead[None, :]))
 
-        ds = tf.data.Dataset.from_tensor_slices(origins)
-        if shuffle:
-            ds = ds.shuffle(len(origins), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed)
+        ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def describe(self) -> dict:
@@ -109,3 +107,23 @@ class ForecastData:
                          "windows": int(len(self.origins(part)))}
         out["scaler"] = self.scaler.to_dict()
         return out
+
+
+def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed: int | None):
+    """A dataset of batches of ``origins``; with ``shuffle``, in a new order every epoch.
+
+    The whole permutation is drawn at once per epoch: a shuffle buffer would pass the origins
+    through tf.data one at a time (seconds per epoch for a million windows).
+    """
+    import tensorflow as tf
+
+    n = len(origins)
+    o = tf.constant(origins, dtype=tf.int64)
+    starts = tf.data.Dataset.range(0, n, batch_size)
+    if not shuffle:
+        return starts.map(lambda i: o[i:i + batch_size])
+    # One random draw per iteration of the dataset (Keras iterates it afresh every epoch).
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    orders = draws.map(lambda s: tf.random.experimental.stateless_shuffle(o, seed=[s, s]))
+    ds = orders.flat_map(lambda p: starts.map(lambda i: p[i:i + batch_size]))
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
