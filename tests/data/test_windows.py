@@ -56,7 +56,13 @@ def test_split_sizes_accept_rows_or_fractions():
         resolve_split(20, val_size=0.3, test_size=0.3, horizon=5)
 
 
-def test_shuffled_windows_are_a_new_permutation_each_epoch_and_repeat_with_the_seed(data):
+@pytest.mark.parametrize("buffer_up_to", [20_000, 0])  # shuffle buffer, whole permutations
+def test_shuffled_windows_are_a_new_permutation_each_epoch_and_repeat_with_the_seed(
+        data, monkeypatch, buffer_up_to):
+    import autoseq.data._windows
+
+    monkeypatch.setattr(autoseq.data._windows, "_BUFFER_UP_TO", buffer_up_to)
+
     def epochs(seed):
         ds = data.dataset("train", lookback=7, batch_size=16, shuffle=True, seed=seed)
         assert ds.cardinality().numpy() == -(-len(data.origins("train", 7)) // 16)
@@ -70,3 +76,6 @@ def test_shuffled_windows_are_a_new_permutation_each_epoch_and_repeat_with_the_s
     again = epochs(3)
     assert np.array_equal(again[0], first) and np.array_equal(again[1], second)
     assert not np.array_equal(epochs(4)[0], first)
+    val = data.dataset("val", lookback=7, batch_size=4)  # in order, whole batches then the rest
+    got = np.concatenate([y.numpy()[:, 0, 0] for _, y in val])
+    np.testing.assert_array_equal(got, data.scaled[data.origins("val"), 0])
