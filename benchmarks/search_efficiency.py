@@ -56,8 +56,17 @@ def _dataset(name: str) -> tuple[Path, str, int]:
 
 
 # -- children: one search each -----------------------------------------------------------------
-def _child_autoseq(method: str, dataset: str, seed: int, budget: float, out: Path) -> dict:
+def _quiet() -> None:
+    import logging
+    import warnings
+
     common.quiet_tensorflow()
+    logging.getLogger("autoseq").setLevel(logging.ERROR)  # "search stopped early: timeout"
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+
+
+def _child_autoseq(method: str, dataset: str, seed: int, budget: float, out: Path) -> dict:
+    _quiet()
     import autoseq
 
     csv, target, horizon = _dataset(dataset)
@@ -79,7 +88,7 @@ def _child_autoseq(method: str, dataset: str, seed: int, budget: float, out: Pat
 
 
 def _child_kerastuner(dataset: str, seed: int, budget: float, out: Path) -> dict:
-    common.quiet_tensorflow()
+    _quiet()
     import keras
     import keras_tuner
 
