@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
+_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 # Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
 _out = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
@@ -37,13 +37,21 @@ class SearchProgress:
                                  TextColumn("ETA"), TimeRemainingColumn(), console=_err,
                                  transient=True, disable=quiet)
         self.task = None
+        self._live = False
 
     def __enter__(self) -> SearchProgress:
-        self.progress.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.__exit__(*exc)
+        if self._live:
+            self.progress.__exit__(*exc)
+
+    def _go_live(self) -> None:
+        # Started on the search's first event, not before: a bad input's one-line error must not
+        # follow the blank line rich writes when a display stops on a non-terminal.
+        if not self._live:
+            self.progress.__enter__()
+            self._live = True
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event["kind"]
@@ -55,6 +63,7 @@ class SearchProgress:
     def _start(self, e: dict[str, Any]) -> None:
         data = e["data"]
         split = data.split
+        self._go_live()
         if not self.quiet:
             _err.print(f"run folder: {escape(str(e['run_dir']))}")
             _err.print(f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
@@ -92,6 +101,11 @@ def _short(cfg: dict[str, Any]) -> str:
     if cfg.get("anchor", "none") != "none":
         parts.append(f"anchor:{cfg['anchor']}")
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
+    if cfg.get("anchor", "none") != "none":
+        parts.append(f"anchor={cfg['anchor']}")
+    parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
+                                  ("calendar", bool(cfg.get("calendar"))),
+                                  ("seq2seq", cfg.get("head") == "seq2seq")) if on]
     return " ".join(parts)
 
 
@@ -141,6 +155,10 @@ def print_export(res: Any) -> None:
     for k in keys:
         table.add_column(k, justify="right")
     table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    stat = m.get("test_stat_windows")
+    if stat and stat["windows"] != stat["of"]:
+        table.add_row(f"trial {res.trial} ({stat['windows']} of {stat['of']} windows)",
+                      *[_fmt(stat["model"].get(k)) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)

@@ -15,12 +15,15 @@ from typing import Any
 import numpy as np
 
 from autoseq import __version__
+from autoseq._folds import training_and_validation
+from autoseq._forecast_wrap import raw_inputs, transform_manifest, trial_variant, wrap_forecaster
 from autoseq._io import replace_dir_atomic, write_json_atomic
 from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
 from autoseq._objective import load_trial_json
 from autoseq.baselines import baseline_forecasts
 from autoseq.builder import ModelContext, build_model
 from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, uses_steps
 from autoseq.exceptions import ModelError
 from autoseq.leaderboard import best_trial_row
 from autoseq.metrics import forecast_metrics
@@ -79,19 +82,23 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     fdata = run.forecast_data(data)
     model, config, fdata = load_trial_model(run, number, fdata)
     info = load_trial_json(run.trial_dir(number))
+    wdata = fdata  # the data whose scaler and MSTL profile the exported model carries
     if refit:
-        model = _refit(run, config, fdata, epochs=int(info.get("best_epoch") or info["epochs"]))
+        wdata = training_and_validation(fdata)
+        model = _refit(run, config, wdata, epochs=int(info.get("best_epoch") or info["epochs"]))
     _check_finite(model, number)
-    raw_model = wrap_raw(model, fdata)
+    raw_model = wrap_forecaster(model, wdata, config)
     out = Path(out) if out else run.path / "export"
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists()
                                 else None))
     try:
         raw_model.export(str(tmp), verbose=False)
-        test = _score_test(raw_model, fdata, int(config["lookback"]))
-        extra = _write_format(format, raw_model, tmp, fdata, core=model, config=config,
+        test = _score_test(raw_model, fdata, config)
+        _add_stat_baselines(test, run, fdata)
+        extra = _write_format(format, raw_model, tmp, wdata, core=model, config=config,
                               builder=run.settings.get("builder", "rnn"))
-        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra)
+        manifest = _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
+                             wrap_data=wdata)
         manifest["files"] = file_checksums(tmp)
         write_json_atomic(tmp / MANIFEST, manifest)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +138,14 @@ def _refit(run: Run, config: dict[str, Any], fdata: ForecastData, *, epochs: int
     keras.utils.set_random_seed(seed)
     lookback = int(config["lookback"])
     ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
-                       n_targets=fdata.n_targets, seed=seed, season=fdata.main_season)
+                       n_targets=fdata.n_targets, seed=seed, season=fdata.main_season,
+                       calendar=calendar_dicts(fdata))
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
-    origins = np.concatenate([fdata.origins("train", lookback), fdata.origins("val")])
+    origins = fdata.origins("train", lookback)  # training + validation rows (see export)
     ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
-                       shuffle=True, seed=seed, origins=origins)
+                       shuffle=True, seed=seed, origins=origins,
+                       values=trial_variant(fdata, config).values,
+                       with_steps=uses_steps(config, fdata))
     model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
@@ -149,20 +159,8 @@ def _check_finite(model, number: int) -> None:
 
 
 def wrap_raw(model, fdata: ForecastData):
-    """``model`` between the input scaling and the inverse target scaling, as Keras layers."""
-    import keras
-
-    lookback = model.input_shape[1]
-    inputs = keras.Input((lookback, fdata.n_inputs), name=INPUT_NAME)
-    s = fdata.scaler
-    t = fdata.target_idx
-    x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
-                                   name="scale_inputs")(inputs)
-    y = model(x)
-    outputs = keras.layers.Normalization(mean=s.mean[t].tolist(),
-                                         variance=(s.scale[t] ** 2).tolist(), invert=True,
-                                         name="unscale_targets")(y)
-    return keras.Model(inputs, outputs, name="autoseq_forecaster")
+    """``model`` (no calendar, no transform) between the input scaling and its inverse."""
+    return wrap_forecaster(model, fdata, {"lookback": model.input_shape[1]})
 
 
 def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.ndarray:
@@ -171,9 +169,9 @@ def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.n
     return fdata.raw[idx].astype("float32")
 
 
-def _score_test(raw_model, fdata: ForecastData, lookback: int) -> dict[str, Any]:
+def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_windows(fdata, origins, lookback), verbose=0)
+    pred = raw_model.predict(raw_inputs(fdata, origins, config), verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
     season = fdata.main_season
@@ -182,7 +180,25 @@ def _score_test(raw_model, fdata: ForecastData, lookback: int) -> dict[str, Any]
     for name, scaled in baseline_forecasts(fdata, "test").items():
         units = fdata.scaler.inverse(scaled, fdata.target_idx)
         baselines[name] = forecast_metrics(units, truth, train=train, season=season)
-    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins))}
+    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins)),
+            "pred": pred}
+
+
+def _add_stat_baselines(test: dict[str, Any], run: Run, fdata: ForecastData) -> None:
+    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines."""
+    opts = run.info.get("stat_baselines") or {}
+    if not opts.get("enabled"):
+        return
+    from autoseq.stat_baselines import stat_test_metrics
+
+    stat = stat_test_metrics(fdata, test["pred"], max_origins=int(opts.get("max_origins", 24)),
+                             train=fdata.raw[: fdata.split.train][:, fdata.target_idx],
+                             season=fdata.main_season)
+    test["stat"] = {"windows": stat["windows"], "of": stat["of"], "model": stat["model"]}
+    for name, metrics in stat["baselines"].items():
+        label = name if stat["windows"] == stat["of"] else (
+            f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
+        test["baselines"][label] = metrics
 
 
 def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,
@@ -204,12 +220,13 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
 
     lookback = int(config["lookback"])
     ctx = ModelContext(lookback=lookback, n_inputs=fdata.n_inputs, horizon=fdata.horizon,
-                       n_targets=fdata.n_targets, season=fdata.main_season, unroll=True)
+                       n_targets=fdata.n_targets, season=fdata.main_season, unroll=True,
+                       calendar=calendar_dicts(fdata))
     unrolled = build_model(config, ctx, builder=builder)
     unrolled.set_weights(core.get_weights())
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wrap_raw(unrolled, fdata).export(tmp, verbose=False)
+        wrap_forecaster(unrolled, fdata, config).export(tmp, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         try:
@@ -218,12 +235,15 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
             raise ModelError(f"this model cannot be converted to TFLite builtin ops "
                              f"({str(exc).splitlines()[0][:200]}); export as savedmodel") from None
     (folder / TFLITE_FILE).write_bytes(blob)
-    windows = raw_windows(fdata, fdata.origins("test"), lookback)
+    inputs = raw_inputs(fdata, fdata.origins("test"), config)
+    feeds = ([{k: v[i:i + 1] for k, v in inputs.items()} for i in range(len(inputs[INPUT_NAME]))]
+             if isinstance(inputs, dict) else [{INPUT_NAME: w[None]} for w in inputs])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its successor
         runner = tf.lite.Interpreter(model_content=blob).get_signature_runner("serving_default")
-        got = np.concatenate([runner(**{INPUT_NAME: w[None]})["output_0"] for w in windows])
-    want = raw_model.predict(windows, verbose=0)
+        got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+    want = raw_model.predict(inputs, verbose=0)
+    windows = feeds
     gap = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3)))
     if gap > 1e-3:
         raise ModelError(f"TFLite conversion changed the forecasts (max relative gap {gap:.2g}); "
@@ -234,12 +254,13 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
 
 def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any],
               info: dict[str, Any], test: dict[str, Any], *, refit: bool,
-              extra: dict[str, Any]) -> dict[str, Any]:
+              extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
     import keras
     import tensorflow as tf
 
     series = fdata.series
     lookback = int(config["lookback"])
+    wrapped = transform_manifest(wrap_data or fdata, config)
     return {
         "format_version": FORMAT_VERSION,
         "task": "forecast",
@@ -252,18 +273,12 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
         "frequency": series.freq,
         "seasons": fdata.seasons,
         "max_gap": run.settings.get("max_gap", 12),
-        "derived_inputs": [],
-        "transforms": [
-            {"kind": "standard_scale", "where": "inside the model (layer scale_inputs)",
-             "columns": list(series.columns), "mean": fdata.scaler.mean.tolist(),
-             "scale": fdata.scaler.scale.tolist(), "fitted_on": "training rows only"},
-            {"kind": "inverse_standard_scale", "where": "inside the model (layer "
-             "unscale_targets)", "columns": list(series.targets)},
-        ] + ([{"kind": "anchor", "mode": config["anchor"], "season": fdata.main_season,
-               "where": "inside the model: forecasts are the naive forecast plus a learned "
-                        "correction"}] if config.get("anchor", "none") != "none" else []),
+        "t0": wrapped["t0"],
+        "derived_inputs": wrapped["derived_inputs"],
+        "transforms": wrapped["transforms"],
         "classes": None,
         "signature": {"name": "serving_default", "input": INPUT_NAME,
+                      "inputs": [INPUT_NAME] + [d["name"] for d in wrapped["derived_inputs"]],
                       "input_shape": [None, lookback, fdata.n_inputs], "dtype": "float32",
                       "output": "output_0", "output_shape": [None, fdata.horizon,
                                                              fdata.n_targets],
@@ -275,7 +290,7 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
             "val": {"loss": info.get("val_loss"), "mae": info.get("val_mae")},
             "test": test["model"] | {"windows": test["windows"]},
             "test_baselines": test["baselines"],
-        },
+        } | ({"test_stat_windows": test["stat"]} if "stat" in test else {}),
         "data": {"source": series.source, "fingerprint": series.fingerprint,
                  "rows": len(series.frame), "start": series.frame.index[0].isoformat(),
                  "end": series.frame.index[-1].isoformat(), "split": fdata.describe()},

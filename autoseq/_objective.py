@@ -14,10 +14,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq._tf import quiet_tensorflow_logger
 from autoseq.builder import ModelContext, build_model, cudnn_eligible, resolve_config
 from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
+from autoseq.metrics import objective_value
 from autoseq.space import SearchSpace, Suggester
 
 WEIGHTS = "model.weights.h5"
@@ -38,6 +41,7 @@ class TrialSettings:
     seed: int = 0
     builder: str = "rnn"
     eval_batch_size: int = 512
+    metric: str = "mse"
 
 
 @dataclass
@@ -73,8 +77,8 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     import keras
 
     quiet_tensorflow_logger()
-    keras.backend.clear_session(free_memory=False)
-    _collect_garbage()
+    keras.backend.clear_session(free_memory=False)  # the previous trial's _release collected
+    known_gradients = _custom_gradients()
     seed = settings.seed * 1000 + number
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
@@ -82,36 +86,62 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
                             horizon=data.horizon, season=data.main_season,
                             max_lookback=data.max_lookback)
     result = TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config))
+    variant = data_variant(data, transform=config.get("transform", "none"),
+                           scaler=config.get("scaler", "standard"))
+    with_steps = uses_steps(config, data)
     ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs, horizon=data.horizon,
-                       n_targets=data.n_targets, seed=seed, season=data.main_season)
+                       n_targets=data.n_targets, seed=seed, season=data.main_season,
+                       calendar=calendar_dicts(data))
     try:
         model = build_model(config, ctx, builder=space.builder)
-    except (ValueError, TypeError) as exc:
-        result.reason = f"model could not be built: {exc}".splitlines()[0]
+    except Exception as exc:  # noqa: BLE001 - a configuration that cannot be built is a failed trial
+        result.reason = f"model could not be built: {_first_line(exc)}"
         result.seconds = time.perf_counter() - start
         return result
+    try:
+        _fit_and_score(model, result, data=data, ctx=ctx, settings=settings, reporter=reporter,
+                       number=number, trial_dir=trial_dir, variant=variant,
+                       with_steps=with_steps)
+    except Exception as exc:  # noqa: BLE001 - one trial's crash (OOM, a builder's bug) fails it
+        result.state = "failed"
+        result.reason = f"training failed: {type(exc).__name__}: {_first_line(exc)}"
+    finally:
+        result.seconds = time.perf_counter() - start
+        del model
+        _release(known_gradients)
+    return result
+
+
+def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: ModelContext,
+                   settings: TrialSettings, reporter: Reporter, number: int,
+                   trial_dir: Path, variant: Any, with_steps: bool) -> None:
+    """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
-    train = data.dataset("train", lookback=ctx.lookback, batch_size=config["batch_size"],
-                         shuffle=True, seed=seed)
-    val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size)
-    monitor = _Monitor(reporter, patience=settings.patience)
+    train = data.dataset("train", lookback=ctx.lookback, batch_size=result.config["batch_size"],
+                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps)
+    val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size,
+                       values=variant.values, with_steps=with_steps)
+    # Epoch losses are in the variant's scale; the pruner compares them in the common one.
+    factor = float(np.mean((variant.scaler.scale[data.target_idx]
+                            / data.scaler.scale[data.target_idx]) ** 2))
+    monitor = _Monitor(_Rescaled(reporter, factor), patience=settings.patience)
     model.fit(train, validation_data=val, epochs=settings.max_epochs, callbacks=[monitor],
               shuffle=False, verbose=0)  # tf.data shuffles; Keras would warn
     result.history = monitor.history
     result.epochs = monitor.epochs
-    result.seconds = time.perf_counter() - start
     if monitor.diverged:
         result.reason = monitor.diverged
-        return _finish(result, model)
+        return
     if monitor.best_weights is None:
         result.reason = "no epoch finished with a finite validation loss"
-        return _finish(result, model)
+        return
     model.set_weights(monitor.best_weights)
     result.best_epoch = monitor.best_epoch
-    val_loss, val_mae = _val_scores(model, val, data, monitor.best_logs)
+    val_loss, val_mae = _val_scores(model, val, data=data, variant=variant, metric=settings.metric,
+                                    logs=monitor.best_logs)
     if not math.isfinite(val_loss):
         result.reason = "validation predictions are not finite"
-        return _finish(result, model)
+        return
     result.val_loss = val_loss
     result.val_mae = val_mae
     result.state = "pruned" if monitor.pruned else "complete"
@@ -119,30 +149,38 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int, data: Fo
     write_with_atomic(trial_dir / WEIGHTS, lambda p: model.save_weights(str(p)))
     write_json_atomic(trial_dir / "trial.json", {"number": number, **result.attrs(),
                                                  "history": result.history})
-    result.seconds = time.perf_counter() - start
-    return _finish(result, model)
 
 
-def _val_scores(model: Any, val: Any, data: ForecastData,
+def _val_scores(model: Any, val: Any, *, data: ForecastData, variant: Any, metric: str,
                 logs: dict[str, float]) -> tuple[float, float]:
-    """Validation MSE (scaled) and MAE (data units) of the model with its best epoch's weights.
+    """The trial's validation objective and MAE (data units), with its best epoch's weights.
 
-    Keras computed both on the same validation windows at that epoch when the model has one
-    target and is compiled with MSE and MAE (as the built-in builder does): they are read from
-    its logs. Predicting instead would trace the network once more, 0.5–2 s or up to 20% of a
-    short trial. Other models are scored on their predictions.
+    val_loss is the chosen metric; "mse" is measured in the common standard scaling, so it is
+    comparable across transforms and with the baselines. Keras computed the loss (MSE) and the MAE
+    on the same validation windows at the best epoch: when those determine the objective (one
+    target, an affine scaling without seasonal profile, MSE training loss, objective mse, mae or
+    rmse) they are read from its logs, since predicting would trace the network once more
+    (0.5-2.5 s, up to 20% of a short trial). Otherwise the windows are predicted.
     """
-    if data.n_targets == 1 and "val_mae" in logs and _plain_mse(model):
-        scale = float(data.scaler.scale[data.target_idx[0]])
-        return float(logs["val_loss"]), float(logs["val_mae"]) * scale
-    pred = model.predict(val, verbose=0)
-    val_loss = float(np.mean((pred - data.targets("val")) ** 2))
-    units = data.scaler.inverse(pred, data.target_idx) - data.targets("val", scaled=False)
-    return val_loss, float(np.mean(np.abs(units)))
+    if (data.n_targets == 1 and variant.profile is None and "val_mae" in logs
+            and metric in ("mse", "mae", "rmse") and _plain_mse(model)):
+        col = data.target_idx[0]
+        scale = float(variant.scaler.scale[col])
+        mse = float(logs["val_loss"]) * scale ** 2  # in the data's units
+        mae = float(logs["val_mae"]) * scale
+        value = {"mse": mse / float(data.scaler.scale[col]) ** 2, "mae": mae,
+                 "rmse": math.sqrt(mse)}[metric]
+        return value, mae
+    pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
+    truth = data.targets("val", scaled=False)
+    value = objective_value(pred, truth, metric=metric, scale=data.scaler.scale[data.target_idx],
+                            train=data.raw[: data.split.train][:, data.target_idx],
+                            season=data.main_season)
+    return value, float(np.mean(np.abs(pred - truth)))
 
 
 def _plain_mse(model: Any) -> bool:
-    """Whether the model's validation loss is the mean squared error and nothing else."""
+    """Whether the model's loss is the mean squared error and nothing else."""
     import keras
 
     loss = getattr(model, "loss", None)
@@ -151,30 +189,54 @@ def _plain_mse(model: Any) -> bool:
     return plain and not model.losses
 
 
-def _finish(result: TrialResult, model: Any) -> TrialResult:
+class _Rescaled:
+    """A reporter that converts epoch losses to the common scale before passing them on."""
+
+    def __init__(self, reporter: Reporter, factor: float):
+        self.reporter = reporter
+        self.factor = factor
+
+    def report(self, value: float, epoch: int) -> bool:
+        return self.reporter.report(value * self.factor, epoch)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]
+
+
+def _release(known_gradients: set[str]) -> None:
+    """Free what a trial left behind, so that memory stays flat over hundreds of trials.
+
+    ``clear_session`` is not enough: each traced train step registers a ``CustomGradient-N``
+    function (Keras's gradient all-reduce) in TensorFlow's global gradient registry, and it holds
+    the whole train graph — about 14 MiB per GRU trial, never freed. The trial's graphs are dead
+    once its model is, so its registrations are dropped (benchmarks/memory_trials.py measures it).
+    """
     import keras
 
-    # No collection here: the caller's frame still holds the model, so it could not be freed;
-    # the next trial starts with one.
-    del model
     keras.backend.clear_session(free_memory=False)
-    return result
+    registry = _gradient_registry()
+    if registry is not None:
+        for name in [n for n in registry if n.startswith(_CUSTOM) and n not in known_gradients]:
+            registry.pop(name, None)
+    _collect_garbage()  # one collection, once nothing holds the trial's graphs any more
 
 
-_freezing = False  # True while frozen_survivors() runs: run_trial freezes what survives
+_freezing = False  # True while frozen_survivors() runs: each collection freezes what survives
 
 
 @contextmanager
 def frozen_survivors() -> Iterator[None]:
-    """Keep the collection that starts each trial cheap for the duration of a search.
+    """Keep the collection that ends each trial cheap for the duration of a search.
 
-    Each trial begins with a full garbage collection, to free the previous trial's model and
-    graphs (they hold reference cycles). A full collection walks every tracked object: with
-    TensorFlow loaded that is ~400,000 objects (~0.4 s, 5–20% of a short trial), and TensorFlow
-    keeps ~15,000 more per trial that never become collectable. Inside this block each
-    collection is followed by ``gc.freeze()``, so the next one walks only what the latest trial
-    created. Everything is unfrozen when the block ends (later collections see it all again).
-    Does nothing if something else froze objects already.
+    Each trial ends with a full garbage collection, to free its model and graphs (they hold
+    reference cycles). A full collection walks every tracked object: with TensorFlow loaded that
+    is ~400,000 objects (~0.4 s, 5-20% of a short trial), nearly all of them alive for the
+    whole search (modules, the data, the study). Inside this block each collection is followed
+    by ``gc.freeze()``, so the next one walks only what the latest trial created. Everything is
+    unfrozen when the block ends (later collections see it all again). Does nothing if
+    something else froze objects already.
     """
     global _freezing
     if gc.get_freeze_count() or _freezing:
@@ -192,6 +254,23 @@ def _collect_garbage() -> None:
     gc.collect()
     if _freezing:
         gc.freeze()
+
+
+_CUSTOM = "CustomGradient-"
+
+
+def _gradient_registry() -> dict | None:
+    try:
+        from tensorflow.python.framework import ops
+
+        return ops._gradient_registry._registry  # private: degrade to a no-op if it moves
+    except (ImportError, AttributeError):
+        return None
+
+
+def _custom_gradients() -> set[str]:
+    registry = _gradient_registry()
+    return set() if registry is None else {n for n in registry if n.startswith(_CUSTOM)}
 
 
 class _Monitor:
@@ -216,6 +295,7 @@ class _Monitor:
                 self.pruned = False
 
             def on_train_batch_end(self, batch, logs=None):
+                check_interrupt()
                 loss = (logs or {}).get("loss")
                 if loss is not None and not math.isfinite(float(loss)):
                     self.diverged = (f"loss diverged ({float(loss)}) at epoch {self.epochs + 1}: "
@@ -223,6 +303,7 @@ class _Monitor:
                     self.model.stop_training = True
 
             def on_epoch_end(self, epoch, logs=None):
+                check_interrupt()
                 logs = logs or {}
                 self.epochs = epoch + 1
                 loss = float(logs.get("loss", math.nan))
@@ -237,7 +318,7 @@ class _Monitor:
                                      "rate")
                     self.model.stop_training = True
                     return
-                if val < self.best:
+                if val < self.best:  # the trial's own loss picks its best epoch
                     self.best, self.best_epoch, self.wait = val, epoch + 1, 0
                     self.best_weights = self.model.get_weights()
                     self.best_logs = {k: float(v) for k, v in logs.items()}
@@ -245,7 +326,8 @@ class _Monitor:
                     self.wait += 1
                     if self.wait >= self.patience:
                         self.model.stop_training = True
-                if self.reporter.report(val, epoch):
+                # The pruner compares trials on validation MSE, whatever loss each trains on.
+                if self.reporter.report(float(logs.get("val_mse", val)), epoch):
                     self.pruned = True
                     self.model.stop_training = True
 

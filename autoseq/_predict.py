@@ -11,6 +11,7 @@ import pandas as pd
 
 from autoseq._manifest import read_manifest
 from autoseq.data import load_series
+from autoseq.data._calendar import steps_from
 from autoseq.exceptions import DataError
 
 
@@ -35,15 +36,34 @@ class Forecaster:
     def horizon(self) -> int:
         return int(self.manifest["horizon"])
 
-    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
-        """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``."""
+    @property
+    def derived_inputs(self) -> list[dict[str, Any]]:
+        """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
+        return list(self.manifest.get("derived_inputs") or [])
+
+    def predict_windows(self, windows: np.ndarray,
+                        origin_steps: np.ndarray | None = None) -> np.ndarray:
+        """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``.
+
+        ``origin_steps`` (int, ``[batch]``): steps of the data's frequency from the manifest's
+        ``t0`` to each window's first forecast step; required when the model lists the derived
+        input ``origin_step``.
+        """
         import tensorflow as tf
 
+        sig = self.manifest["signature"]
+        needs_step = any(d["name"] == "origin_step" for d in self.derived_inputs)
+        if needs_step and origin_steps is None:
+            raise DataError("this model needs origin_steps (its calendar features or seasonal "
+                            "profile depend on the time of each window); see the manifest's "
+                            "derived_inputs")
         out = []
         for start in range(0, len(windows), 1024):
-            chunk = tf.constant(windows[start:start + 1024], dtype=tf.float32)
-            out.append(self._serve(**{self.manifest["signature"]["input"]: chunk})
-                       [self.manifest["signature"]["output"]].numpy())
+            feed = {sig["input"]: tf.constant(windows[start:start + 1024], dtype=tf.float32)}
+            if needs_step:
+                feed["origin_step"] = tf.constant(origin_steps[start:start + 1024],
+                                                  dtype=tf.int32)
+            out.append(self._serve(**feed)[sig["output"]].numpy())
         return np.concatenate(out) if out else np.zeros((0, self.horizon,
                                                         len(self.manifest["targets"])))
 
@@ -82,7 +102,11 @@ class Forecaster:
                             f"{lookback} (its lookback)")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
-        pred = self.predict_windows(windows)
+        steps = None
+        if self.derived_inputs:
+            first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
+            steps = origins + first
+        pred = self.predict_windows(windows, steps)
         return _long_format(pred, origins, series.frame, m)
 
 

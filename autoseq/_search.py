@@ -13,10 +13,20 @@ from typing import Any
 import pandas as pd
 
 from autoseq import __version__
+from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
+from autoseq._interrupt import check as check_interrupt
+from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings, frozen_survivors, run_trial
-from autoseq.backends import TrialRecord, count_done, make_backend, redact_url
-from autoseq.baselines import BaselineScore, score_baselines
+from autoseq._objective import TrialSettings, frozen_survivors
+from autoseq._portfolio import starting_points
+from autoseq.backends import (
+    TrialRecord,
+    count_done,
+    default_storage,
+    make_backend,
+    redact_url,
+)
+from autoseq.baselines import BaselineScore
 from autoseq.builder import check_space
 from autoseq.data import ForecastData, load_series
 from autoseq.exceptions import AllTrialsFailedError, SearchError
@@ -26,8 +36,10 @@ from autoseq.leaderboard import (
     build_leaderboard,
     write_leaderboard,
 )
+from autoseq.metrics import OBJECTIVES
 from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
 from autoseq.space import SearchSpace, load_search_space
+from autoseq.stat_baselines import cached_stat_baselines
 
 logger = logging.getLogger("autoseq")
 
@@ -95,7 +107,14 @@ def search(
     pruner: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
+    calendar: bool = True,
+    metric: str = "mse",
+    folds: int = 1,
+    warm_start: bool = True,
+    stat_baselines: bool = True,
+    stat_origins: int = 24,
     report: bool = True,
+    deterministic: bool = False,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting CSV and rank them.
@@ -117,7 +136,19 @@ def search(
             ``gp``).
         pruner: optuna: ``median`` (default: stop trials whose validation loss is worse than the
             median of earlier trials at the same epoch) or ``none``.
+        metric: what trials and baselines are ranked on (``val_loss``): ``mse`` (scaled, the
+            default), ``mae``, ``rmse``, ``smape`` or ``mase`` (data units).
+        folds: walk-forward (expanding window) folds; trials and baselines are scored on the
+            mean over them (each trial trains ``folds`` times).
+        warm_start: try the forecasting starting points (``autoseq._portfolio``) first, in a
+            new study of a backend that can queue trials.
+        calendar: let trials whose ``calendar`` parameter is on use calendar features.
+        stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
+        stat_origins: at most this many validation windows for them (evenly spaced; 0: all).
         report: write ``report.html`` and ``report.md`` into the run folder at the end.
+        max_failures: stop after this many failed trials in a row.
+        deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
+            gives the same losses (on CPU) and so the same proposals; slower.
 
     Returns:
         A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -142,13 +173,17 @@ def search(
     check_space(space)
     series = load_series(data, targets=targets, time_col=time_col, covariates=covariates,
                          max_gap=max_gap)
-    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size)
+    fdata = ForecastData(series, horizon=horizon, val_size=val_size, test_size=test_size,
+                         calendar=calendar)
     run_dir = Path(out) if out else Path("results") / _default_name(data, targets)
+    if metric not in OBJECTIVES:
+        raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
-                             builder=space.builder)
-    meta = _meta(fdata, space, settings, max_gap=max_gap)
-    storage = storage or f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    _check_run_dir(run_dir, meta)
+                             builder=space.builder, metric=metric)
+    meta = _meta(fdata, space, settings, max_gap=max_gap, folds=folds)
+    meta["settings"]["deterministic"] = bool(deterministic)
+    storage = storage or default_storage(run_dir)
+    _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
                           algorithm=algorithm, pruner=pruner)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -158,17 +193,30 @@ def search(
         if not any(run_dir.iterdir()):
             run_dir.rmdir()
         raise
+    queued = (engine.enqueue(starting_points(space))
+              if warm_start and hasattr(engine, "enqueue") else 0)
+    if queued:
+        logger.info("%d starting configurations queued before the sampler's own", queued)
     write_json_atomic(run_dir / RUN_FILE, meta | {
         "autoseq_version": __version__,
         "backend": {"name": backend, "algorithm": algorithm, "pruner": pruner,
                     "storage": redact_url(storage), "study": study},
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "stat_baselines": {"enabled": stat_baselines, "max_origins": stat_origins},
     })
-    baselines = score_baselines(fdata, "val")
+    if deterministic:
+        _enable_determinism(seed)
+    fold_data = make_folds(fdata, folds)
+    baselines = score_fold_baselines(fold_data, metric=metric)
+    if stat_baselines:
+        per_fold = max(1, stat_origins // folds) if stat_origins else 0
+        baselines = sorted(baselines + score_fold_baselines(
+            fold_data, lambda d, part, **kw: cached_stat_baselines(run_dir, d, part, **kw),
+            max_origins=per_fold, metric=metric), key=lambda b: b.loss)
     extra = [p for p in space.names]
 
     def leaderboard() -> pd.DataFrame:
-        board = build_leaderboard(engine.records(), baselines, extra_params=extra)
+        board = build_leaderboard(engine.records(), baselines, extra_params=extra, folds=folds)
         write_leaderboard(board, run_dir / LEADERBOARD)
         return board
 
@@ -179,6 +227,7 @@ def search(
     state = {"failures": 0, "stopped": None, "last_reason": None}
 
     def should_stop() -> bool:
+        check_interrupt()
         if timeout is not None and time.monotonic() - started >= timeout:
             state["stopped"] = f"timeout of {timeout:g} s reached"
             return True
@@ -200,11 +249,12 @@ def search(
 
     def trial_fn(suggester, reporter, number):
         emit({"kind": "trial_start", "number": number})
-        return run_trial(suggester, reporter, number=number, data=fdata, space=space,
-                         settings=settings, trial_dir=trial_dir(run_dir, number))
+        return run_trial_folds(suggester, reporter, number=number, folds=fold_data,
+                               space=space, settings=settings,
+                               trial_dir=trial_dir(run_dir, number))
 
     try:
-        with frozen_survivors():
+        with deferred_interrupts(), frozen_survivors():
             engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
@@ -227,13 +277,21 @@ def search(
     return result
 
 
+def _enable_determinism(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)  # Python, NumPy and TF outside trials (each trial reseeds)
+    tf.config.experimental.enable_op_determinism()
+
+
 def _default_name(data: str | Path, targets: list[str]) -> str:
     name = f"{Path(data).stem}-{'-'.join(targets)}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80]
 
 
 def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
-          max_gap: int) -> dict[str, Any]:
+          max_gap: int, folds: int = 1) -> dict[str, Any]:
     series = fdata.series
     return {
         "fingerprint": series.fingerprint,
@@ -247,18 +305,21 @@ def _meta(fdata: ForecastData, space: SearchSpace, settings: TrialSettings, *,
             "val_rows": fdata.split.val,
             "test_rows": fdata.split.test,
             "seasons": fdata.seasons,
+            "calendar": bool(fdata.calendar),
             "max_gap": max_gap,
             "max_epochs": settings.max_epochs,
             "patience": settings.patience,
             "seed": settings.seed,
             "builder": settings.builder,
+            "metric": settings.metric,
+            "folds": folds,
         },
         "data": series.summary() | {"source": str(Path(series.source).resolve())},
         "split": fdata.describe(),
     }
 
 
-def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
+def _check_run_dir(run_dir: Path, meta: dict[str, Any], backend: str) -> None:
     if not (run_dir / RUN_FILE).exists():
         if run_dir.exists() and run_dir.is_file():
             raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
@@ -270,6 +331,12 @@ def _check_run_dir(run_dir: Path, meta: dict[str, Any]) -> None:
             diff = _first_diff(old.get(key), meta[key])
             raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
                               f"{diff}; pass a new --out to start another search")
+    # Each backend keeps its own trials: another one here would hide them and reuse their numbers.
+    old_backend = (old.get("backend") or {}).get("name", backend)
+    if old_backend != backend:
+        raise SearchError(f"{run_dir}: this run folder holds a search made with --backend "
+                          f"{old_backend}; resume it with that backend or pass a new --out. "
+                          f"Received: --backend {backend}")
 
 
 def _first_diff(a: Any, b: Any) -> str:

@@ -33,14 +33,25 @@ def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
     return out
 
 
-def score_baselines(data: ForecastData, part: str = "val") -> list[BaselineScore]:
-    """Score every baseline on ``part``; best (lowest loss) first."""
+def score_baselines(data: ForecastData, part: str = "val", *,
+                    metric: str = "mse") -> list[BaselineScore]:
+    """Score every baseline on ``part``; best (lowest loss) first.
+
+    ``loss`` is the search's objective ``metric`` (``objective_value``): MSE in scaled units by
+    default, like the trials' ``val_loss``.
+    """
+    from autoseq.metrics import objective_value
+
     truth = data.targets(part)
     truth_units = data.targets(part, scaled=False)
     scores = []
     for name, pred in baseline_forecasts(data, part).items():
-        err = data.scaler.inverse(pred, data.target_idx) - truth_units
-        scores.append(BaselineScore(name=name, loss=float(np.mean((pred - truth) ** 2)),
+        units = data.scaler.inverse(pred, data.target_idx)
+        err = units - truth_units
+        loss = float(np.mean((pred - truth) ** 2)) if metric == "mse" else objective_value(
+            units, truth_units, metric=metric, scale=data.scaler.scale[data.target_idx],
+            train=data.raw[: data.split.train][:, data.target_idx], season=data.main_season)
+        scores.append(BaselineScore(name=name, loss=loss,
                                     mae=float(np.mean(np.abs(err))),
                                     rmse=float(np.sqrt(np.mean(err ** 2)))))
     return sorted(scores, key=lambda s: s.loss)

@@ -25,8 +25,17 @@ RNN_DEFAULTS: dict[str, Any] = {
     "lookback": "2x horizon",
     "batch_size": 32,
     "anchor": "none",
+    "transform": "none",
+    "scaler": "standard",
+    "calendar": False,
+    "head": "dense",
+    "loss": "mse",
 }
 ANCHORS = ("none", "last", "seasonal")
+HEADS = ("dense", "seq2seq")
+# Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
+_ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl"),
+            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae")}
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
@@ -41,6 +50,7 @@ class ModelContext:
     seed: int = 0
     season: int = 1
     unroll: bool = False
+    calendar: tuple[dict, ...] = ()
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -107,16 +117,11 @@ def check_space(space: SearchSpace) -> None:
             raise SearchSpaceError(f"{where}: parameters.{p.name}: unknown parameter for builder "
                                    f"'{space.builder}'; known: {', '.join(b.defaults)}")
         values = p.values if isinstance(p, Choice) else (p.value,) if isinstance(p, Fixed) else ()
-        if p.name == "cell":
+        if p.name in _ALLOWED:
             for v in values:
-                if v not in CELLS:
-                    raise SearchSpaceError(f"{where}: parameters.cell: unknown cell {v!r}; "
-                                           f"cells are {', '.join(CELLS)}")
-        if p.name == "anchor":
-            for v in values:
-                if v not in ANCHORS:
-                    raise SearchSpaceError(f"{where}: parameters.anchor: unknown anchor {v!r}; "
-                                           f"anchors are {', '.join(ANCHORS)}")
+                if v not in _ALLOWED[p.name]:
+                    raise SearchSpaceError(f"{where}: parameters.{p.name}: unknown {p.name} "
+                                           f"{v!r}; choose from {', '.join(_ALLOWED[p.name])}")
         if p.name == "lookback":
             for v in values:
                 if not (isinstance(v, int) and v >= 1) and not (isinstance(v, str)
@@ -170,7 +175,11 @@ def describe(config: dict[str, Any]) -> str:
                                                                         str(config.get("cell")))
     depth = int(config.get("depth", 1))
     bi = "bidirectional " if config.get("bidirectional") else ""
-    return f"{depth}-layer {bi}{cell}, {config.get('units')} units"
+    extras = [e for e, on in (("seq2seq", config.get("head") == "seq2seq"),
+                              ("calendar", bool(config.get("calendar"))),
+                              ("mstl", config.get("transform") == "mstl")) if on]
+    more = f" + {' + '.join(extras)}" if extras else ""
+    return f"{depth}-layer {bi}{cell}, {config.get('units')} units{more}"
 
 
 def build_model(config: dict[str, Any], context: ModelContext, *, builder: str = "rnn"):
@@ -206,7 +215,20 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     cell = cells[config["cell"]]
     depth = int(config["depth"])
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
+    model_inputs: Any = inputs
     x = inputs
+    future = None
+    if config.get("calendar") and ctx.calendar:
+        from autoseq.layers_forecast import CalendarFeatures, ProfileSplit
+
+        step = keras.Input((), dtype="int32", name="origin_step")
+        model_inputs = {"window": inputs, "origin_step": step}
+        known = CalendarFeatures(cycles=list(ctx.calendar), lookback=ctx.lookback,
+                                 horizon=ctx.horizon, name="calendar")(step)
+        x = keras.layers.Concatenate(name="window_and_calendar")(
+            [inputs, ProfileSplit(lookback=ctx.lookback, part="past", name="calendar_past")(known)])
+        future = ProfileSplit(lookback=ctx.lookback, part="future", name="calendar_future")(known)
+    seq2seq = config.get("head", "dense") == "seq2seq"
     for i in range(depth):
         layer = cell(int(config["units"]), dropout=float(config["dropout"]),
                      recurrent_dropout=float(config["recurrent_dropout"]),
@@ -217,17 +239,40 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         x = layer(x)
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
-    x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init, name="head")(x)
-    outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction")(x)
+    if seq2seq:
+        outputs = _decoder(x, future, config, ctx, cell, init)
+    else:
+        if future is not None:
+            x = keras.layers.Concatenate(name="state_and_future")(
+                [x, keras.layers.Flatten(name="future_flat")(future)])
+        x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init,
+                               name="head")(x)
+        outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction")(x)
     if anchor != "none":
         from autoseq.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
                       target_idx=list(range(ctx.n_targets)), name="anchor")(inputs)
         outputs = keras.layers.Add(name="forecast")([base, outputs])
-    model = keras.Model(inputs, outputs, name="autoseq_rnn")
-    model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+    model = keras.Model(model_inputs, outputs, name="autoseq_rnn")
+    # The training loss is searched; the other one is tracked so every trial reports a val MSE.
+    loss = config.get("loss", "mse")
+    model.compile(optimizer=make_optimizer(config), loss=loss,
+                  metrics=["mse" if loss == "mae" else "mae"])
     return model
+
+
+def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, init):
+    """Encoder–decoder head: a recurrent decoder runs over the horizon, fed at each step with
+    the encoder's summary and (when the trial uses them) that step's known calendar features."""
+    import keras
+
+    x = keras.layers.RepeatVector(ctx.horizon, name="repeat_state")(state)
+    if future is not None:
+        x = keras.layers.Concatenate(name="decoder_inputs")([x, future])
+    x = cell(int(config["units"]), return_sequences=True, seed=ctx.seed + 100,
+             unroll=ctx.unroll, name="decoder")(x)
+    return keras.layers.Dense(ctx.n_targets, kernel_initializer=init, name="head")(x)
 
 
 register_builder("rnn", _rnn, defaults=RNN_DEFAULTS, strict=True)

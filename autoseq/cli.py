@@ -28,6 +28,11 @@ def cli() -> None:
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
 @click.option("--covariate", "covariates", multiple=True,
               help="Past covariate column (repeatable; default: every other numeric column).")
+@click.option("--covariates", "covariate_list",
+              help="Past covariate columns, comma-separated (same as repeating --covariate).")
+@click.option("--calendar/--no-calendar", default=True, show_default=True,
+              help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
+                   "frequency) as known-future inputs to trials whose space searches them.")
 @click.option("--horizon", "-H", type=click.IntRange(min=1), default=1, show_default=True,
               help="Steps to forecast.")
 @click.option("--space", default="default", show_default=True,
@@ -41,24 +46,45 @@ def cli() -> None:
 @click.option("--val-size", type=SIZE, help="Validation rows or fraction [default: 0.15].")
 @click.option("--test-size", type=SIZE, help="Held-out test rows or fraction [default: 0.15].")
 @click.option("--out", "-o", help="Run folder [default: results/<file>-<target>].")
-@click.option("--storage", help="Study storage URL [default: sqlite:///<out>/study.db].")
-@click.option("--study", default="autoseq", show_default=True, help="Study name in the storage.")
+@click.option("--storage", help="Optuna study storage URL [default: sqlite:///<out>/study.db].")
+@click.option("--study", default="autoseq", show_default=True,
+              help="Optuna study name in the storage.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--backend", default="optuna", show_default=True, help="Search engine.")
-@click.option("--algorithm", help="Sampler: optuna tpe|random|cmaes|gp [default: tpe].")
+@click.option("--deterministic", is_flag=True,
+              help="Deterministic TensorFlow ops: identical losses on a rerun (on CPU), slower.")
+@click.option("--backend", default="optuna", show_default=True,
+              help="Search engine: optuna|keras-tuner.")
+@click.option("--algorithm", help="optuna: tpe|random|cmaes|gp [default: tpe]; "
+              "keras-tuner: random|bayesian|hyperband [default: random].")
 @click.option("--max-gap", type=click.IntRange(min=0), default=12, show_default=True,
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
+@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase"]),
+              default="mse", show_default=True,
+              help="What trials and baselines are ranked on (val_loss); mse is in scaled units, "
+                   "the others in the data's. Training always minimises the scaled MSE.")
+@click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Walk-forward (expanding window) validation folds; trials and baselines are "
+                   "ranked on the mean over them (each trial trains once per fold).")
+@click.option("--warm-start/--no-warm-start", default=True, show_default=True,
+              help="In a new study, try a few forecasting starting configurations first.")
+@click.option("--stat-baselines/--no-stat-baselines", default=True, show_default=True,
+              help="Rank MSTL + AutoETS / AutoARIMA (statsforecast) beside the trials.")
+@click.option("--stat-origins", type=click.IntRange(min=0), default=24, show_default=True,
+              help="Validation windows the statistical baselines are scored on, evenly spaced "
+                   "(0: all; each costs about a second or two).")
 @click.option("--no-report", "report", flag_value=False, default=True,
               help="Do not write report.html / report.md at the end.")
 @quiet_option
 @debug_option
-def search(data, target, covariates, quiet, **kwargs) -> None:
+def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq._cli_render import SearchProgress, print_result
     from autoseq._search import search as run_search
 
+    covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
+                                     if c.strip()]
     _setup_logging(quiet)
     _heavy()
     with SearchProgress(quiet=quiet) as progress:
@@ -156,10 +182,14 @@ def _heavy() -> None:
 def _setup_logging(quiet: bool) -> None:
     log = logging.getLogger("autoseq")
     log.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Formatter())
-        log.addHandler(handler)
+    # Bind to the current stderr each time: an in-process caller (tests, notebooks) may have
+    # swapped sys.stderr since the last command, and a handler on a closed stream fails.
+    for handler in [h for h in log.handlers if getattr(h, "_autoseq_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    handler._autoseq_cli = True
+    log.addHandler(handler)
     log.propagate = False
 
 
@@ -178,8 +208,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
+        if debug:
+            traceback.print_exc()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except AutoseqError as exc:
         if debug:
             traceback.print_exc()

@@ -21,8 +21,12 @@ TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "reason")
 
 
 def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,
-                      extra_params: Iterable[str] = ()) -> pd.DataFrame:
-    """One row per trial and baseline; rows with a finite ``val_loss`` ranked 1, 2, … by it."""
+                      extra_params: Iterable[str] = (), folds: int = 1) -> pd.DataFrame:
+    """One row per trial and baseline; rows with a finite ``val_loss`` ranked 1, 2, … by it.
+
+    ``folds``: the validation scores are means over that many walk-forward folds (column
+    ``val_folds``; a pruned or failed trial is scored on the last fold only).
+    """
     hp = list(HYPERPARAMETERS) + [p for p in extra_params
                                   if p not in HYPERPARAMETERS and p not in _HIDDEN]
     rows = []
@@ -41,7 +45,9 @@ def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[Baseli
         rows.append(row)
     for b in baselines:
         rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae})
-    columns = list(LEADING) + hp + list(TRAILING)
+    columns = list(LEADING) + hp + list(TRAILING) + ["val_folds"]
+    for row in rows:
+        row["val_folds"] = folds if row["state"] in ("complete", "baseline") else 1
     frame = pd.DataFrame(rows, columns=columns)
     frame["trial"] = frame["trial"].astype("Int64")
     ok = frame["val_loss"].map(lambda v: v is not None and isinstance(v, float | int)

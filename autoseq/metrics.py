@@ -24,3 +24,21 @@ def forecast_metrics(pred: np.ndarray, truth: np.ndarray, *, train: np.ndarray |
         scale = float(np.mean(np.abs(train[season:] - train[:-season])))
         out["mase"] = float(out["mae"] / scale) if scale > 0 else float("nan")
     return out
+
+
+OBJECTIVES = ("mse", "mae", "rmse", "smape", "mase")
+
+
+def objective_value(pred: np.ndarray, truth: np.ndarray, *, metric: str, scale: np.ndarray,
+                    train: np.ndarray | None = None, season: int = 1) -> float:
+    """The value a search ranks on: ``mse`` is the MSE in the common standard scaling (``scale``
+    per target); the others are ``forecast_metrics``' in the data's units.
+
+    Raises:
+        ValueError: an unknown metric.
+    """
+    if metric == "mse":
+        return float(np.mean(((pred - truth) / scale) ** 2))
+    if metric not in OBJECTIVES:
+        raise ValueError(f"metric must be one of {', '.join(OBJECTIVES)}. Received: {metric!r}")
+    return float(forecast_metrics(pred, truth, train=train, season=season).get(metric, np.nan))

@@ -57,7 +57,8 @@ class Run:
             raise DataError(f"{source}: not the file this run was trained on (fingerprint "
                             "differs); pass the original CSV")
         return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
-                            test_size=s["test_rows"], seasons=s["seasons"])
+                            test_size=s["test_rows"], seasons=s["seasons"],
+                            calendar=bool(s.get("calendar", False)))
 
 
 def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
@@ -72,6 +73,7 @@ def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
     """
     from autoseq._objective import WEIGHTS, load_trial_json
     from autoseq.builder import ModelContext, build_model
+    from autoseq.data._variants import calendar_dicts
 
     folder = run.trial_dir(number)
     if not (folder / WEIGHTS).is_file():
@@ -81,7 +83,8 @@ def load_trial_model(run: Run, number: int, data: ForecastData | None = None):
     config = info["config"]
     data = data or run.forecast_data()
     ctx = ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
-                       horizon=data.horizon, n_targets=data.n_targets, season=data.main_season)
+                       horizon=data.horizon, n_targets=data.n_targets, season=data.main_season,
+                       calendar=calendar_dicts(data))
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the optimizer's saved slots are not needed to predict

@@ -5,21 +5,43 @@ from __future__ import annotations
 from pathlib import Path
 
 from autoseq.backends._base import Backend, TrialFn, TrialRecord, count_done
+from autoseq.backends._kerastuner import KerasTunerBackend
 from autoseq.backends._optuna import OptunaBackend, redact_url
 from autoseq.exceptions import SearchError
 
-BACKENDS = ("optuna",)
+BACKENDS = ("optuna", "keras-tuner")
+DEFAULT_STUDY = "autoseq"
+
+
+def default_storage(run_dir: Path) -> str:
+    """The Optuna study storage of a run folder when ``--storage`` is not given."""
+    return f"sqlite:///{(Path(run_dir) / 'study.db').resolve()}"
 
 
 def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, seed: int,
                  algorithm: str | None, pruner: str | None = None) -> Backend:
-    """The backend called ``name``, set up for one run folder."""
+    """The backend called ``name``, set up for one run folder.
+
+    The only place a backend is chosen by name.
+
+    Raises:
+        SearchError: unknown backend or algorithm, or an option the backend does not take.
+    """
     if name == "optuna":
         return OptunaBackend(storage=storage, study_name=study_name, seed=seed,
                              algorithm=algorithm or "tpe", pruner=pruner or "median",
                              lock_dir=run_dir)
+    if name == "keras-tuner":
+        if pruner is not None:
+            raise SearchError("pruner applies to the optuna backend only; keras-tuner's "
+                              f"algorithms decide themselves. Received: pruner={pruner!r}")
+        if storage != default_storage(run_dir) or study_name != DEFAULT_STUDY:
+            raise SearchError("--storage and --study apply to the optuna backend only; "
+                              "keras-tuner keeps its state in the run folder (--out)")
+        return KerasTunerBackend(run_dir=run_dir, seed=seed, algorithm=algorithm or "random")
     raise SearchError(f"--backend must be one of {', '.join(BACKENDS)}. Received: {name}")
 
 
-__all__ = ["BACKENDS", "Backend", "OptunaBackend", "TrialFn", "TrialRecord", "count_done",
-           "make_backend", "redact_url"]
+__all__ = ["BACKENDS", "DEFAULT_STUDY", "Backend", "KerasTunerBackend", "OptunaBackend",
+           "TrialFn", "TrialRecord", "count_done", "default_storage", "make_backend",
+           "redact_url"]

@@ -7,12 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from autoseq._objective import Reporter, TrialResult
+from autoseq.exceptions import SearchError
 from autoseq.space import Suggester
 
 TrialFn = Callable[[Suggester, Reporter, int], TrialResult]
 """Runs one trial: ``(suggester, reporter, trial_number) -> TrialResult``."""
 
 STATES = ("complete", "pruned", "failed", "interrupted", "running")
+LOST_REASON = "worker died during the trial (process killed or machine lost)"
+MAX_RETRY = 2
+"""A trial lost with its process is retried at most this many times."""
+_META_KEYS = (("fingerprint", "data"), ("space", "search space"), ("settings", "settings"))
 
 
 @dataclass(frozen=True)
@@ -59,3 +64,22 @@ class Backend(Protocol):
 def count_done(records: list[TrialRecord]) -> int:
     """Trials with a result: complete or pruned."""
     return sum(r.state in ("complete", "pruned") for r in records)
+
+
+def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str,
+               new_search: str) -> None:
+    """Refuse to resume a search with other data, space or settings than it was created with.
+
+    Args:
+        stored: the meta the backend stored when the search was created.
+        meta: this run's meta (``fingerprint``, ``space``, ``settings``).
+        owner: what holds the search, for the message (``study 'autoseq'``).
+        new_search: how to start a new search instead (``use another --out folder``).
+
+    Raises:
+        SearchError: the first of data, space or settings that differs.
+    """
+    for key, what in _META_KEYS:
+        if stored.get(key) != meta.get(key):
+            raise SearchError(f"{owner} was created with different {what}; {new_search} for a "
+                              f"new search, or the original {what} to resume it")

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from autoseq.backends._base import TrialFn, TrialRecord
+from autoseq.backends._base import LOST_REASON as _LOST
+from autoseq.backends._base import MAX_RETRY, TrialFn, TrialRecord, check_meta
 from autoseq.exceptions import SearchError, StorageError
 
 logger = logging.getLogger("autoseq")
@@ -21,14 +22,16 @@ logger = logging.getLogger("autoseq")
 ALGORITHMS = ("tpe", "random", "cmaes", "gp")
 PRUNERS = ("median", "none")
 _META = "autoseq_meta"
-_LOST = "worker died during the trial (process killed or machine lost)"
 _POLL_SECONDS = 2.0
-MAX_RETRY = 2
 
 
 def redact_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """``postgresql://user:secret@host/db`` → ``postgresql://user:***@host/db``.
+
+    A password holding a raw ``@`` is hidden whole, and so is one passed as ``?password=``.
+    """
+    url = re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", url)
+    return re.sub(r"((?:password|passwd|pwd)=)[^&;\s]*", r"\1***", url, flags=re.IGNORECASE)
 
 
 class _TrialFailed(Exception):
@@ -75,7 +78,9 @@ class OptunaBackend:
     def open(self, *, meta: dict[str, Any]) -> None:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        # ERROR: Optuna would log every failed trial with a traceback; autoseq reports each
+        # trial's state and reason itself.
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         storage = self._storage()
         try:
@@ -85,11 +90,15 @@ class OptunaBackend:
         except Exception as exc:  # noqa: BLE001 - the engine's many DB errors become one message
             raise StorageError(f"cannot open study '{self.study_name}' in "
                                f"{redact_url(self.storage_url)}: {_first_line(exc)}") from None
+        resumed = len(self.study.get_trials(deepcopy=False))
+        if resumed:  # seeded as on the first run, the sampler would draw trial 0's values again
+            self.study.sampler = self._sampler(seed=self.seed + resumed)
         stored = self.study.user_attrs.get(_META)
         if stored is None:
             self.study.set_user_attr(_META, meta)
         else:
-            _check_meta(stored, meta, self.study_name)
+            check_meta(stored, meta, owner=f"study '{self.study_name}'",
+                       new_search="use another --study (or --out folder)")
         self._take_lock()
 
     def _storage(self):
@@ -107,25 +116,35 @@ class OptunaBackend:
             return RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=20, grace_period=60,
                               heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
                                   max_retry=MAX_RETRY))
-        except (optuna.exceptions.OptunaError, ImportError, ValueError) as exc:
-            raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
-                               "check the URL (and install autoseq[postgres] for PostgreSQL)") \
+        except ImportError:
+            scheme = url.split(":", 1)[0]
+            raise StorageError(f"cannot use storage {redact_url(url)}: the database driver for "
+                               f"'{scheme}' is not installed; install it (pip install "
+                               "'autoseq[postgres]' for PostgreSQL) or use sqlite:///PATH") \
                 from None
         except Exception as exc:  # noqa: BLE001 - sqlalchemy connection errors of every kind
-            raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
-                               "check that the server is running and the URL is right") from None
+            from sqlalchemy.exc import ArgumentError
 
-    def _sampler(self):
+            if isinstance(exc, ArgumentError | ValueError | optuna.exceptions.OptunaError):
+                raise StorageError(f"cannot use storage {redact_url(url)}: {_first_line(exc)}; "
+                                   "pass a URL such as sqlite:///PATH/study.db or "
+                                   "postgresql://USER:PASSWORD@HOST/DB") from None
+            todo = ("check that its folder exists and can be written" if url.startswith("sqlite")
+                    else "check that the server is running and the URL is right")
+            raise StorageError(f"cannot reach storage {redact_url(url)}: {_first_line(exc)}; "
+                               f"{todo}") from None
+
+    def _sampler(self, seed: int | None = None):
         import optuna
 
+        seed = self.seed if seed is None else seed
         if self.algorithm == "random":
-            return optuna.samplers.RandomSampler(seed=self.seed)
+            return optuna.samplers.RandomSampler(seed=seed)
         if self.algorithm == "cmaes":
-            return optuna.samplers.CmaEsSampler(seed=self.seed, warn_independent_sampling=False)
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
         if self.algorithm == "gp":
-            return optuna.samplers.GPSampler(seed=self.seed)
-        return optuna.samplers.TPESampler(seed=self.seed, constant_liar=True,
-                                          n_startup_trials=5)
+            return optuna.samplers.GPSampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=True, n_startup_trials=5)
 
     def _pruner(self):
         import optuna
@@ -149,6 +168,18 @@ class OptunaBackend:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def enqueue(self, points: list[dict[str, Any]]) -> int:
+        """Queue configurations to be tried first — only in a study that has no trial yet.
+
+        Returns:
+            How many were queued.
+        """
+        if not points or self.study.get_trials(deepcopy=False):
+            return 0
+        for point in points:
+            self.study.enqueue_trial(point, skip_if_exists=True)
+        return len(points)
 
     # -- running -------------------------------------------------------------------------------
     def run(self, trial_fn: TrialFn, *, total: int, should_stop: Callable[[], bool],
@@ -248,15 +279,6 @@ def _record(t) -> TrialRecord:
         reason = _LOST if "result" not in t.user_attrs else "failed"
     return TrialRecord(number=t.number, state=state, params=dict(t.params),
                        result=dict(t.user_attrs.get("result") or {}), reason=reason)
-
-
-def _check_meta(stored: dict, meta: dict, study: str) -> None:
-    for key, what in (("fingerprint", "data"), ("space", "search space"),
-                      ("settings", "settings")):
-        if stored.get(key) != meta.get(key):
-            raise SearchError(f"study '{study}' was created with different {what}; use another "
-                              "--study (or --out folder) for a new search, or the original "
-                              f"{what} to resume it")
 
 
 def _jsonable(obj: Any) -> Any:

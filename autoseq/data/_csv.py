@@ -7,6 +7,8 @@ import difflib
 import gzip
 import hashlib
 import io
+import re
+import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -16,6 +18,14 @@ from autoseq.exceptions import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Where str.splitlines() breaks a line.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+# Files people pass by mistake, recognised by their first bytes.
+_NOT_CSV = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx spreadsheet?)"),
+    (b"\xd0\xcf\x11\xe0", "an Excel .xls spreadsheet"),
+    (b"PAR1", "a Parquet file"),
+)
 
 
 def read_csv_file(
@@ -44,13 +54,18 @@ def read_csv_file(
     if raw[:2] == _GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
-        except OSError as exc:
-            raise DataError(f"{path}: looks gzip-compressed but cannot be decompressed ({exc}); "
-                            "pass the uncompressed CSV") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"{path}: looks gzip-compressed but cannot be decompressed "
+                            f"({_short(exc)}); pass the uncompressed CSV") from None
+    for magic, what in _NOT_CSV:
+        if raw.startswith(magic):
+            raise DataError(f"{path}: is {what}, not a CSV file; export it as CSV (UTF-8, "
+                            "comma-separated) and pass that file")
     text = _decode(path, raw)
     if not text.strip():
         raise DataError(f"{path}: the file is empty; pass a CSV with a header row and data rows")
     header = _check_header(path, text)
+    _check_rows(path, text, len(header))
     if text_columns is None:
         dtype: type | dict[int, type] = str
     else:
@@ -115,18 +130,28 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _check_header(path: Path, text: str) -> list[str]:
-    first = text.lstrip("\r\n").splitlines()[0]
+    first = _LINE_BREAK.split(text.lstrip(" \t\r\n"), maxsplit=1)[0]  # not splitlines(): 1M rows
+    if first.lower().startswith(("<!doctype", "<html", "<?xml", "<table", "<head", "<body")):
+        raise DataError(f"{path}: is an HTML or XML page, not a CSV file (a web page saved "
+                        "instead of the data?); download the raw CSV and pass that file")
+    if first.startswith("#"):
+        raise DataError(f"{path}: line 1 is a comment ({first[:40]!r}); remove the comment lines "
+                        "so that the first line is the header")
     header = next(csv.reader([first]))
     header = [h.strip() for h in header]
     if len(header) == 1:
-        for delim in (";", "\t", "|"):
-            if delim in first:
-                shown = {"\t": "tab"}.get(delim, delim)
+        for delim in (";", "\t", "|", " "):
+            if delim in first.strip():
+                shown = {"\t": "tab", " ": "space"}.get(delim, delim)
                 raise DataError(f"{path}: the header has one column but contains '{shown}'; "
                                 "autoseq reads comma-separated files: re-save with ',' separators")
+        raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
+                        "column and a value column separated by ','")
     if any(h == "" for h in header):
         pos = header.index("") + 1
-        raise DataError(f"{path}: column {pos} of the header has no name; name every column")
+        trailing = " (a comma at the end of each line?)" if pos == len(header) else ""
+        raise DataError(f"{path}: column {pos} of the header has no name{trailing}; name every "
+                        "column")
     seen: set[str] = set()
     for h in header:
         if h in seen:
@@ -134,6 +159,28 @@ def _check_header(path: Path, text: str) -> list[str]:
                             "rename one of them")
         seen.add(h)
     return header
+
+
+def _check_rows(path: Path, text: str, n_fields: int) -> None:
+    """Every record must have the header's number of fields; name the first line that has not."""
+    reader = csv.reader(io.StringIO(text, newline=""))  # a lone '\r' ends a line, as in pandas
+    end = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise DataError(f"{path}: line {end + 1}: malformed CSV ({exc}); fix the row") from None
+        line, end = end + 1, reader.line_num
+        if len(row) <= 1 and not "".join(row).strip():
+            continue  # a blank line, skipped by the parser too
+        if any("\n" in f or "\r" in f for f in row):
+            raise DataError(f"{path}: line {line}: a quoted field runs over several lines (a '\"' "
+                            "that is never closed?); fix the row")
+        if len(row) != n_fields:
+            raise DataError(f"{path}: line {line} has {len(row)} fields but the header has "
+                            f"{n_fields}; fix the row so every row has one value per column")
 
 
 def _short(exc: Exception) -> str:

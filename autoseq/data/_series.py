@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency
@@ -19,6 +21,7 @@ logger = logging.getLogger("autoseq")
 # Time zone suffix, and leading/trailing white space, on any line of the joined column.
 _ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.MULTILINE)
 _EDGE_SPACE = re.compile(r"^[^\S\n]|[^\S\n]$", re.MULTILINE)
+_ZONE_NAME = re.compile(r"\s([A-Za-z]{2,5})$", re.MULTILINE)
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")
 
 
@@ -99,7 +102,20 @@ def load_series(
     Example:
         >>> ts = load_series("examples/airline.csv", targets=["passengers"])
     """
-    src = str(path)
+    try:
+        return _load_series(str(path), path, targets=targets, time_col=time_col,
+                            covariates=covariates, max_gap=max_gap, max_missing=max_missing)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever else a malformed file trips is bad input too
+        text = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DataError(f"{path}: cannot be read as a time series ({type(exc).__name__}: {text}); "
+                        "check that it is a comma-separated file with a header, a time column "
+                        "and numeric columns (--debug shows where it failed)") from exc
+
+
+def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, max_gap,
+                 max_missing) -> TimeSeries:
     raw, fingerprint = read_csv_file(path, text_columns=lambda header: _time_candidates(
         header, time_col))
     columns = list(raw.columns)
@@ -113,10 +129,12 @@ def load_series(
         if t == time_col:
             raise DataError(f"{src}: column '{t}' is the time column and cannot be a target")
     times = _parse_times(src, raw[time_col], time_col)
-    values = _numeric_columns(src, raw, time_col, list(targets), covariates)
+    # Warnings wait until the data have passed every check: a refused file gets one line.
+    notes: list[tuple] = []
+    values = _numeric_columns(src, raw, time_col, list(targets), covariates, notes)
     values.index = times
     if not times.is_monotonic_increasing:
-        logger.warning("%s: rows are not in time order; sorted them by '%s'", src, time_col)
+        notes.append(("%s: rows are not in time order; sorted them by '%s'", src, time_col))
         values = values.sort_index(kind="stable")
     dup = values.index.duplicated()
     if dup.any():
@@ -125,12 +143,15 @@ def load_series(
         raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
                         "keep one row per time step (aggregate duplicates first)")
     if len(values) < 3:
-        raise DataError(f"{src}: only {len(values)} rows; a time series needs many more rows")
+        raise DataError(f"{src}: only {len(values)} row{'s' if len(values) != 1 else ''}; a series needs at least 3 to show its "
+                        "frequency and many more to train on: pass a longer series")
     freq = infer_frequency(values.index, source=src, time_col=time_col)
     grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
     missing_steps = len(grid) - len(values)
     values = values.reindex(grid)
     filled = _fill(src, values, max_gap=max_gap, max_missing=max_missing)
+    for note in notes:
+        logger.warning(*note)
     if missing_steps:
         logger.info("%s: %d missing time steps re-gridded at frequency %s", src, missing_steps, freq)
     for col, n in filled.items():
@@ -186,6 +207,7 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
         row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
         raise DataError(f"{src}: row {row}: empty timestamp in '{name}'; every row needs a time")
     text = col.str.strip() if _EDGE_SPACE.search("\n".join(col.tolist())) else col
+    text = _utc_names(src, text, name)
     zoned = len(_ZONE.findall("\n".join(text.tolist())))  # one pass in C, not a call per row
     has_zone = zoned > 0
     if zoned not in (0, len(text)):  # some rows have a zone: find the first without one
@@ -196,8 +218,8 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
             raise DataError(f"{src}: row {row}: '{name}' mixes timestamps with and without a "
                             "time zone; use one convention for every row")
     try:
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=has_zone)
-    except (ValueError, TypeError) as exc:
+        parsed = _to_datetime(text, utc=has_zone)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{src}: column '{name}': timestamps cannot be parsed ({exc}); use ISO "
                         "8601 such as 2024-01-31 13:00") from None
     bad = parsed.isna().to_numpy()
@@ -210,8 +232,51 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(parsed)
 
 
+def _utc_names(src: str, text: pd.Series, name: str) -> pd.Series:
+    """``... UTC`` / ``... GMT`` on every row become offsets; other zone names are refused.
+
+    pandas versions disagree on names such as ``CET`` (one drops them silently, the next refuses
+    them), and ``CET``/``CEST`` hide daylight-saving jumps: an offset says what is meant.
+    """
+    if not _ZONE_NAME.search("\n".join(text.tolist())):  # the usual case, in one pass
+        return text
+    zone = text.str.extract(_ZONE_NAME.pattern, expand=False)
+    zone = zone.where(~zone.str.upper().isin(["AM", "PM"]))
+    if not zone.notna().any():
+        return text
+    utc = zone.str.upper().isin(["UTC", "GMT"])
+    if utc.all():
+        return text.str.replace(r"\s[A-Za-z]{3}$", "+00:00", regex=True)
+    row = int(np.flatnonzero((zone.notna() & ~utc).to_numpy())[0]) if (zone.notna() & ~utc).any() \
+        else int(np.flatnonzero(zone.isna().to_numpy())[0])
+    raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in '{name}' names a time zone "
+                    f"('{zone.dropna().iloc[0]}') that autoseq cannot read; write an offset such as "
+                    "+01:00 on every row, or no zone at all")
+
+
+def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
+    """Parse with one format for the whole column when one fits, else element by element.
+
+    Element-wise parsing reads ``13/01/2024`` day-first but ``01/02/2024`` month-first in the
+    same column; one format guessed from the first row (month-first, then day-first) does not.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas warns when it guesses day-first
+        formats = dict.fromkeys(guess_datetime_format(text.iloc[0], dayfirst=d)
+                                for d in (False, True))
+        fits = []
+        for fmt in filter(None, formats):
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
+            if parsed.notna().all():
+                fits.append(parsed)
+        if fits:  # day and month both ≤ 12 everywhere: prefer the reading in time order
+            return next((p for p in fits if p.is_monotonic_increasing), fits[0])
+        return pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
+
+
 def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[str],
-                     covariates: list[str] | tuple[str, ...] | None) -> pd.DataFrame:
+                     covariates: list[str] | tuple[str, ...] | None,
+                     notes: list[tuple]) -> pd.DataFrame:
     others = [c for c in raw.columns if c != time_col and c not in targets]
     if covariates is not None:
         for c in covariates:
@@ -228,10 +293,13 @@ def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[s
             if col in targets or covariates is not None:
                 raise DataError(f"{src}: row {row + 2}: column '{col}' holds '{text.iloc[row]}', "
                                 "not a number; fix or blank the cell")
-            logger.warning("%s: column '%s' is not numeric (row %d: %r); ignored", src, col,
-                           row + 2, text.iloc[row])
+            notes.append(("%s: column '%s' is not numeric (row %d: %r); ignored", src, col,
+                          row + 2, text.iloc[row]))
             continue
         num = num.astype("float64")
+        if col not in targets and covariates is None and num.isna().all():
+            notes.append(("%s: column '%s' has no values; ignored", src, col))
+            continue
         inf = np.isinf(num.to_numpy())
         if inf.any():
             row = int(np.flatnonzero(inf)[0])
@@ -248,7 +316,9 @@ def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not pd.api.types.is_string_dtype(column):
         column = column.astype(str)
     text = column.str.strip()
-    return pd.to_numeric(text, errors="coerce"), text
+    num = pd.to_numeric(text, errors="coerce")
+    overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
+    return num.where(~overflow, np.inf), text  # "1e999": pandas 2 reads NaN, pandas 3 inf
 
 
 def _fill(src: str, values: pd.DataFrame, *, max_gap: int, max_missing: float) -> dict[str, int]:
@@ -259,9 +329,12 @@ def _fill(src: str, values: pd.DataFrame, *, max_gap: int, max_missing: float) -
         filled[col] = n
         if not n:
             continue
+        if n == len(miss):
+            raise DataError(f"{src}: column '{col}' has no values (every cell is empty); supply "
+                            "the data or choose another column")
         if n / len(miss) > max_missing:
             raise DataError(f"{src}: column '{col}': {n} of {len(miss)} values are missing "
-                            f"(over {max_missing:.0%}); drop the column or supply the data")
+                            f"(over {max_missing:.0%}); supply the data or choose another column")
         run = _longest_run(miss)
         if run > max_gap:
             start = values.index[_run_start(miss, run)]

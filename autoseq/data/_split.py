@@ -39,17 +39,37 @@ def resolve_split(n_rows: int, *, val_size: float | int | None, test_size: float
     Raises:
         DataError: the sizes are invalid or leave too little training data.
     """
-    val = _rows(n_rows, DEFAULT_VAL_SIZE if val_size is None else val_size, "--val-size", horizon)
-    test = _rows(n_rows, DEFAULT_TEST_SIZE if test_size is None else test_size, "--test-size",
-                 horizon)
+    val_size = DEFAULT_VAL_SIZE if val_size is None else val_size
+    test_size = DEFAULT_TEST_SIZE if test_size is None else test_size
+    val = _rows(n_rows, val_size, "--val-size", horizon)
+    test = _rows(n_rows, test_size, "--test-size", horizon)
     train = n_rows - val - test
-    need = 2 * horizon + 2
-    if train < need:
-        minimum = val + test + need
-        raise DataError(f"{source}: {n_rows} rows leave {train} for training after {val} "
-                        f"validation and {test} test rows; at least {minimum} rows are needed for "
-                        f"horizon {horizon} (or lower --horizon/--val-size/--test-size)")
+    if train < min_train_rows(horizon):
+        raise DataError(_too_short(source, n_rows, val_size, test_size, horizon))
     return Split(train=train, val=val, test=test)
+
+
+def min_train_rows(horizon: int) -> int:
+    """Training rows a split must keep: windows need a lookback of at least ``horizon + 2``."""
+    return 2 * horizon + 2
+
+
+def _too_short(source: str, n_rows: int, val_size: float | int, test_size: float | int,
+               horizon: int) -> str:
+    need = min_train_rows(horizon)
+    fractions = sum(s for s in (val_size, test_size) if s < 1)
+    if fractions >= 1:
+        return (f"--val-size {val_size} and --test-size {test_size} leave no rows for training; "
+                "make the two fractions add up to well under 1")
+    fixed = sum(s for s in (val_size, test_size) if s >= 1)
+    n = max(n_rows + 1, int((need - 1 + fixed) / (1 - fractions)))  # no smaller n can fit
+    while n - _rows(n, val_size, "", horizon) - _rows(n, test_size, "", horizon) < need:
+        n += 1
+    val, test = _rows(n, val_size, "", horizon), _rows(n, test_size, "", horizon)
+    return (f"{source}: {n_rows} rows are too few for horizon {horizon}: at least {n} rows are "
+            f"needed ({need} to train on, {val} for validation, {test} for test, with "
+            f"--val-size {val_size} and --test-size {test_size}); pass a longer series or lower "
+            "--horizon/--val-size/--test-size")
 
 
 def _rows(n_rows: int, size: float | int, flag: str, horizon: int) -> int:
@@ -68,10 +88,15 @@ def _rows(n_rows: int, size: float | int, flag: str, horizon: int) -> int:
 
 @dataclass(frozen=True)
 class Scaler:
-    """Per-column standardisation fitted on training rows only."""
+    """Per-column affine scaling ``(x - mean) / scale`` fitted on training rows only.
+
+    ``kind`` says how it was fitted: ``standard`` (mean / std) here, ``robust`` and ``minmax``
+    by ``autoseq.data._variants.fit_scaler``.
+    """
 
     mean: np.ndarray
     scale: np.ndarray
+    kind: str = "standard"
 
     @classmethod
     def fit(cls, values: np.ndarray) -> Scaler:
@@ -91,4 +116,4 @@ class Scaler:
         return scaled * self.scale[cols] + self.mean[cols]
 
     def to_dict(self) -> dict:
-        return {"kind": "standard", "mean": self.mean.tolist(), "scale": self.scale.tolist()}
+        return {"kind": self.kind, "mean": self.mean.tolist(), "scale": self.scale.tolist()}

@@ -6,6 +6,7 @@ from functools import cached_property
 
 import numpy as np
 
+from autoseq.data._calendar import calendar_spec
 from autoseq.data._frequency import seasons_for
 from autoseq.data._series import TimeSeries
 from autoseq.data._split import Scaler, Split, resolve_split
@@ -26,7 +27,8 @@ class ForecastData:
     """
 
     def __init__(self, series: TimeSeries, *, horizon: int, val_size: float | int | None = None,
-                 test_size: float | int | None = None, seasons: list[int] | None = None):
+                 test_size: float | int | None = None, seasons: list[int] | None = None,
+                 calendar: bool = True):
         if horizon < 1:
             raise DataError(f"--horizon must be at least 1. Received: {horizon}")
         self.series = series
@@ -40,6 +42,8 @@ class ForecastData:
         self.raw = raw
         self.target_idx = list(range(len(series.targets)))
         self.seasons = seasons if seasons is not None else seasons_for(series.freq)
+        # Calendar cycles a trial may use as known inputs; step 0 is the first row.
+        self.calendar = calendar_spec(series.freq, series.frame.index[0]) if calendar else []
 
     @property
     def n_inputs(self) -> int:
@@ -75,8 +79,13 @@ class ForecastData:
         return src[:, self.target_idx][o]
 
     def dataset(self, part: str, *, lookback: int, batch_size: int, shuffle: bool = False,
-                seed: int | None = None, origins: np.ndarray | None = None):
-        """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily."""
+                seed: int | None = None, origins: np.ndarray | None = None,
+                values: np.ndarray | None = None, with_steps: bool = False):
+        """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily.
+
+        ``values`` replaces the scaled series (a transformed variant); ``with_steps`` makes the
+        inputs ``{"window": …, "origin_step": …}``, the origin's row number being its step.
+        """
         import tensorflow as tf
 
         if origins is None:
@@ -84,14 +93,18 @@ class ForecastData:
         if len(origins) == 0:
             raise DataError(f"no {part} windows for lookback {lookback} and horizon "
                             f"{self.horizon}; use a shorter lookback")
-        values = tf.constant(self.scaled)
-        targets = tf.constant(self.scaled[:, self.target_idx])
+        src = self.scaled if values is None else values
+        values = tf.constant(src)
+        targets = tf.constant(src[:, self.target_idx])
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(0, self.horizon, dtype=tf.int64)
 
         def gather(o):
-            return (tf.gather(values, o[:, None] + back[None, :]),
-                    tf.gather(targets, o[:, None] + ahead[None, :]))
+            window = tf.gather(values, o[:, None] + back[None, :])
+            target = tf.gather(targets, o[:, None] + ahead[None, :])
+            if with_steps:
+                return {"window": window, "origin_step": tf.cast(o, tf.int32)}, target
+            return window, target
 
         ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed)
         ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
@@ -100,7 +113,8 @@ class ForecastData:
     def describe(self) -> dict:
         """JSON-ready split description with date ranges."""
         idx = self.series.frame.index
-        out = {"horizon": self.horizon, "seasons": self.seasons, "main_season": self.main_season}
+        out = {"horizon": self.horizon, "seasons": self.seasons, "main_season": self.main_season,
+               "calendar": [c.name for c in self.calendar]}
         for part in ("train", "val", "test"):
             a, b = self.split.bounds(part)
             out[part] = {"rows": b - a, "start": idx[a].isoformat(), "end": idx[b - 1].isoformat(),

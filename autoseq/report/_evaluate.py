@@ -60,9 +60,17 @@ class Importance:
 def predict(model, data: ForecastData, origins: np.ndarray, lookback: int) -> np.ndarray:
     """Scaled forecasts ``[windows, H, targets]`` for ``origins``, gathered chunk by chunk."""
     back = np.arange(-lookback, 0)
-    out = [model.predict_on_batch(data.scaled[chunk[:, None] + back[None, :]])
+    out = [_on_batch(model, data.scaled[chunk[:, None] + back[None, :]], chunk)
            for chunk in np.array_split(origins, max(1, -(-len(origins) // _CHUNK)))]
     return np.concatenate([np.asarray(o) for o in out], axis=0)
+
+
+def _on_batch(model, x: np.ndarray, origins: np.ndarray):
+    """``model.predict_on_batch``, giving the windows' origins to a model that takes them
+    (``autoseq._forecast_wrap.StandardScaledView``: calendar features, MSTL profile)."""
+    if getattr(model, "takes_origins", False):
+        return model.predict_on_batch(x, origins=origins)
+    return model.predict_on_batch(x)
 
 
 def forecast_part(model, data: ForecastData, part: str, lookback: int) -> PartForecast:
@@ -97,8 +105,10 @@ def permutation_importance(model, data: ForecastData, lookback: int, blocks: lis
     repeats = 3 if len(origins) >= 200 else 8
 
     def loss(inputs: np.ndarray) -> float:
-        pred = np.concatenate([np.asarray(model.predict_on_batch(c)) for c in
-                               np.array_split(inputs, max(1, -(-len(inputs) // _CHUNK)))])
+        parts = max(1, -(-len(inputs) // _CHUNK))
+        pred = np.concatenate([np.asarray(_on_batch(model, c, o)) for c, o in
+                               zip(np.array_split(inputs, parts), np.array_split(origins, parts),
+                                   strict=True)])
         return float(np.mean((pred - y) ** 2))
 
     base = loss(x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Iterable
@@ -254,10 +255,14 @@ def load_search_space(name_or_path: str | os.PathLike | SearchSpace) -> SearchSp
     if not (path.suffix in (".yaml", ".yml", ".json") or os.sep in text or path.exists()):
         path = builtin_spaces_dir() / f"{text}.yaml"
         if not path.exists():
-            raise SearchSpaceError(f"unknown search space '{text}'; built-in spaces: "
-                                   f"{', '.join(list_spaces())} (or pass a .yaml path)")
+            names = list_spaces()
+            close = difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise SearchSpaceError(f"unknown search space '{text}'; {hint}built-in spaces: "
+                                   f"{', '.join(names)} (or pass a .yaml path)")
     if not path.is_file():
-        raise SearchSpaceError(f"{path}: search-space file not found")
+        raise SearchSpaceError(f"{path}: search-space file not found; check the path or name a "
+                               f"built-in space ({', '.join(list_spaces())})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

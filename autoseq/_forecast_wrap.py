@@ -1,0 +1,158 @@
+"""The raw-in, raw-out forecaster around a trial's network, with every transform inside it.
+
+``window [batch, lookback, n_inputs]`` (raw) and, when the trial needs it, ``origin_step
+[batch]`` (int32: data steps from the training data's first row ``t0`` to the first forecast
+step) → ``[batch, horizon, n_targets]`` in the data's units:
+
+    window ─ (− seasonal profile at the window's steps) ─ scale ─ network ─ unscale
+           ─ (+ seasonal profile at the forecast steps) → forecast
+
+The seasonal profile (MSTL tables, constants in the model) and the calendar features are looked
+up from ``origin_step`` inside the model, so the caller only computes that one integer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autoseq.data import ForecastData
+from autoseq.data._variants import Variant, data_variant, uses_steps
+
+WINDOW = "window"
+STEP = "origin_step"
+
+
+def trial_variant(fdata: ForecastData, config: dict[str, Any]) -> Variant:
+    """The data variant a trial was trained on."""
+    return data_variant(fdata, transform=config.get("transform", "none"),
+                        scaler=config.get("scaler", "standard"))
+
+
+def needs_steps(fdata: ForecastData, config: dict[str, Any]) -> bool:
+    """Whether the exported model takes ``origin_step`` (calendar features or an MSTL profile)."""
+    return uses_steps(config, fdata) or trial_variant(fdata, config).profile is not None
+
+
+def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
+    """``model`` inside its transforms, as one Keras model on raw inputs."""
+    import keras
+
+    from autoseq.layers_forecast import ProfileSplit, SeasonalProfileAt, ToColumns
+
+    lookback = int(config["lookback"])
+    variant = trial_variant(fdata, config)
+    window = keras.Input((lookback, fdata.n_inputs), name=WINDOW)
+    inputs: Any = window
+    step = None
+    if needs_steps(fdata, config):
+        step = keras.Input((), dtype="int32", name=STEP)
+        inputs = {WINDOW: window, STEP: step}
+    x = window
+    future = None
+    if variant.profile is not None:
+        prof = SeasonalProfileAt(periods=list(variant.profile.periods),
+                                 tables=[t.tolist() for t in variant.profile.tables],
+                                 lookback=lookback, horizon=fdata.horizon,
+                                 name="seasonal_profile")(step)
+        past = ProfileSplit(lookback=lookback, part="past", name="profile_past")(prof)
+        future = ProfileSplit(lookback=lookback, part="future", name="profile_future")(prof)
+        past = ToColumns(target_idx=list(fdata.target_idx), n_inputs=fdata.n_inputs,
+                         name="profile_columns")(past)
+        x = keras.layers.Subtract(name="deseasonalise")([x, past])
+    s, t = variant.scaler, list(fdata.target_idx)
+    x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
+                                   name="scale_inputs")(x)
+    y = model({WINDOW: x, STEP: step} if uses_steps(config, fdata) else x)
+    out = keras.layers.Normalization(mean=s.mean[t].tolist(), variance=(s.scale[t] ** 2).tolist(),
+                                     invert=True, name="unscale_targets")(y)
+    if future is not None:
+        out = keras.layers.Add(name="reseasonalise")([out, future])
+    return keras.Model(inputs, out, name="autoseq_forecaster")
+
+
+def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any]):
+    """The exported model's inputs for ``origins``: raw windows (and origin steps)."""
+    lookback = int(config["lookback"])
+    idx = origins[:, None] + np.arange(-lookback, 0)[None, :]
+    windows = fdata.raw[idx].astype("float32")
+    if needs_steps(fdata, config):
+        return {WINDOW: windows, STEP: origins.astype("int32")}
+    return windows
+
+
+def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
+    """The manifest entries that say what the model does with its inputs."""
+    variant = trial_variant(fdata, config)
+    series = fdata.series
+    s = variant.scaler
+    t0 = series.frame.index[0].isoformat()
+    transforms: list[dict[str, Any]] = []
+    if variant.profile is not None:
+        transforms.append({
+            "kind": "mstl_deseasonalise", "where": "inside the model (layers seasonal_profile, "
+            "deseasonalise, reseasonalise)", "columns": list(series.targets),
+            "periods": list(variant.profile.periods),
+            "tables": [tb.tolist() for tb in variant.profile.tables],
+            "rule": "profile(step) = sum over k of tables[k][step mod periods[k]]; subtracted "
+                    "from the targets of the window, added to the forecasts",
+            "fitted_on": f"the first {fdata.split.train} rows (statsforecast MSTL, each "
+                         "season's last cycle)"})
+    transforms += [
+        {"kind": f"{s.kind}_scale", "where": "inside the model (layer scale_inputs)",
+         "columns": list(series.columns), "center": s.mean.tolist(), "scale": s.scale.tolist(),
+         "fitted_on": f"the first {fdata.split.train} rows"},
+        {"kind": f"inverse_{s.kind}_scale", "where": "inside the model (layer unscale_targets)",
+         "columns": list(series.targets)},
+    ]
+    if config.get("anchor", "none") != "none":
+        transforms.append({"kind": "anchor", "mode": config["anchor"],
+                           "season": fdata.main_season,
+                           "where": "inside the model: forecasts are the naive forecast plus a "
+                                    "learned correction"})
+    derived = []
+    if needs_steps(fdata, config):
+        derived.append({
+            "name": STEP, "dtype": "int32", "shape": [None], "t0": t0,
+            "frequency": series.freq,
+            "how": f"number of {series.freq} steps from t0 to the first forecast step (the "
+                   "step after the window's last row); row i of the training data is step i"})
+    calendar = []
+    if uses_steps(config, fdata):
+        calendar = [c.to_dict() for c in fdata.calendar]
+        transforms.append({
+            "kind": "calendar_features", "where": "inside the model (layer calendar), from "
+            "origin_step", "cycles": calendar,
+            "rule": "for each step of the window and the horizon: sin and cos of 2π·(floor_mod("
+                    "step, cycle) + offset) / period"})
+    return {"derived_inputs": derived, "transforms": transforms, "t0": t0,
+            "calendar": calendar}
+
+
+class StandardScaledView:
+    """A trial's network seen through the run's common standard scaling, whatever transforms
+    it was trained with: ``predict_on_batch(x, origins=…)`` takes ``data.scaled`` windows and
+    returns forecasts in that scaling. For code that predates the transforms (the report).
+
+    ``origins`` (each window's first forecast row) are required when the forecasts depend on the
+    time of the window (calendar features, MSTL profile).
+    """
+
+    takes_origins = True
+
+    def __init__(self, model, fdata: ForecastData, config: dict[str, Any]):
+        self.raw = wrap_forecaster(model, fdata, config)
+        self.fdata = fdata
+        self.steps = needs_steps(fdata, config)
+
+    def predict_on_batch(self, x: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:
+        s, t = self.fdata.scaler, list(self.fdata.target_idx)
+        raw = (np.asarray(x) * s.scale + s.mean).astype("float32")
+        feed: Any = raw
+        if self.steps:
+            if origins is None:
+                raise ValueError("this trial's forecasts depend on the time of each window "
+                                 "(calendar features or MSTL profile); pass origins")
+            feed = {WINDOW: raw, STEP: np.asarray(origins).astype("int32")}
+        return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]
