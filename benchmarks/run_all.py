@@ -58,10 +58,11 @@ BENCHMARKS = {
 
 def _git_commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=common.ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "autoseq", "benchmarks"],
-                               cwd=common.ROOT, capture_output=True, text=True).stdout.strip()
+        git = ["git", "-C", str(common.ROOT)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run([*git, "status", "--porcelain", "--", "autoseq", "benchmarks"],
+                               capture_output=True, text=True).stdout.strip()
         return head + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -75,7 +76,7 @@ def _run_one(name: str, extra: list[str]) -> dict[str, Any]:
         cmd = [sys.executable, str(common.ROOT / "benchmarks" / f"{name}.py"), "--json",
                str(out), *extra]
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=common.ROOT)
+        proc = subprocess.run(cmd)  # paths are absolute: any working directory will do
         if proc.returncode != 0 or not out.exists():
             return common.Report(name, title, skipped=f"failed (exit {proc.returncode})",
                                  seconds=time.perf_counter() - start).to_dict()
