@@ -59,3 +59,19 @@ def tiny_space():
         Choice("batch_size", (32,)),
         Choice("anchor", ("none", "last")),
     ], name="tiny")
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_on_open_streams():
+    """Tests call the CLI in-process under capsys, which closes each test's stderr; a library's
+    handler created earlier (optuna, absl) would then write to a closed file."""
+    import logging
+    import sys
+
+    for logger in [logging.getLogger(), *[logging.getLogger(n) for n in
+                                          list(logging.root.manager.loggerDict)]]:
+        for handler in getattr(logger, "handlers", []):
+            stream = getattr(handler, "stream", None)
+            if stream is not None and getattr(stream, "closed", False):
+                handler.stream = sys.stderr  # setStream would flush the closed one
+    yield
