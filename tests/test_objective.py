@@ -16,11 +16,17 @@ from autoseq.exceptions import SearchError
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
-@pytest.mark.parametrize("anchor", ["none", "seasonal"])
-def test_val_scores_from_logs_equal_scores_from_predictions(series_csv, seed, anchor):
+@pytest.mark.parametrize("anchor, scaler, metric", [("none", "standard", "mse"),
+                                                    ("seasonal", "robust", "mae"),
+                                                    ("none", "minmax", "rmse")])
+def test_val_scores_from_logs_equal_scores_from_predictions(series_csv, seed, anchor, scaler,
+                                                            metric):
     import keras
 
+    from autoseq.data._variants import data_variant
+
     data = ForecastData(load_series(series_csv, targets=["y"]), horizon=5)
+    variant = data_variant(data, transform="none", scaler=scaler)
     config = resolve_config({"cell": "gru", "units": 4, "lookback": 14, "anchor": anchor},
                             builder="rnn", horizon=5, season=data.main_season,
                             max_lookback=data.max_lookback)
@@ -28,13 +34,15 @@ def test_val_scores_from_logs_equal_scores_from_predictions(series_csv, seed, an
                        season=data.main_season)
     keras.utils.set_random_seed(seed)
     model = build_model(config, ctx)
-    train = data.dataset("train", lookback=14, batch_size=32, shuffle=True, seed=seed)
-    val = data.dataset("val", lookback=14, batch_size=512)
+    train = data.dataset("train", lookback=14, batch_size=32, shuffle=True, seed=seed,
+                         values=variant.values)
+    val = data.dataset("val", lookback=14, batch_size=512, values=variant.values)
     history = model.fit(train, validation_data=val, epochs=1, verbose=0)
     logs = {k: v[-1] for k, v in history.history.items()}
     assert "val_mae" in logs  # so the first call below takes the shortcut
-    from_logs = _val_scores(model, val, data, logs)
-    from_predictions = _val_scores(model, val, data, {})  # no val_mae in the logs: predicts
+    kwargs = dict(data=data, variant=variant, metric=metric)
+    from_logs = _val_scores(model, val, logs=logs, **kwargs)
+    from_predictions = _val_scores(model, val, logs={}, **kwargs)  # no val_mae: predicts
     np.testing.assert_allclose(from_logs, from_predictions, rtol=1e-4)
     assert from_logs[1] > 0
 
