@@ -18,7 +18,7 @@ from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
 from autoseq._interrupt import check as check_interrupt
 from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings
+from autoseq._objective import TrialSettings, frozen_survivors
 from autoseq._portfolio import starting_points
 from autoseq.backends import (
     TrialRecord,
@@ -118,6 +118,7 @@ def search(
     seed: int = 0,
     backend: str = "optuna",
     algorithm: str | None = None,
+    pruner: str | None = None,
     max_gap: int = 12,
     max_failures: int = 10,
     calendar: bool = True,
@@ -164,6 +165,10 @@ def search(
         out: run folder (default ``results/<file>-<target>``).
         storage: study storage URL (default ``sqlite:///<out>/study.db``).
         seed: seeds the sampler and every trial.
+        algorithm: the backend's search algorithm (optuna: ``tpe``, ``random``, ``cmaes``,
+            ``gp``).
+        pruner: optuna: ``median`` (default: stop trials whose validation loss is worse than the
+            median of earlier trials at the same epoch) or ``none``.
         metric: what trials and baselines are ranked on (``val_loss``): ``mse`` (scaled, the
             default), ``mae``, ``rmse``, ``smape`` or ``mase`` (data units).
         folds: walk-forward (expanding window) folds; trials and baselines are scored on the
@@ -241,11 +246,12 @@ def search(
     storage = _resolve_storage(storage, run_dir, spawn=spawn)
     _check_run_dir(run_dir, meta, backend)
     engine = make_backend(backend, run_dir=run_dir, storage=storage, study_name=study, seed=seed,
-                          algorithm=algorithm, prune_warmup=prune_warmup)
+                          algorithm=algorithm, prune_warmup=prune_warmup, pruner=pruner)
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         # The study keeps all a worker on another machine needs to join it (``autoseq worker``).
-        engine.open(meta=meta | {"algorithm": algorithm, "precision": precision})
+        engine.open(meta=meta | {"algorithm": algorithm, "precision": precision,
+                                 "pruner": pruner})
         if hasattr(engine, "set_target"):
             engine.set_target(trials)
     except BaseException:
@@ -258,7 +264,7 @@ def search(
         logger.info("%d starting configurations queued before the sampler's own", queued)
     write_run_file(run_dir, meta, storage=storage, study=study, algorithm=algorithm,
                    backend=backend,
-                   extra={"jobs": jobs, "gpus": gpu_list, "precision": precision},
+                   extra={"pruner": pruner, "jobs": jobs, "gpus": gpu_list, "precision": precision},
                    more={"stat_baselines": {"enabled": stat_baselines,
                                             "max_origins": stat_origins}})
     if deterministic:
@@ -323,7 +329,7 @@ def search(
         else:
             from autoseq._worker import device_setup
 
-            with deferred_interrupts(), device_setup(precision=precision):
+            with deferred_interrupts(), device_setup(precision=precision), frozen_survivors():
                 engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
         result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")

@@ -76,7 +76,7 @@ def run_worker(
     from autoseq._folds import make_folds, run_trial_folds
     from autoseq._interrupt import check as check_interrupt
     from autoseq._interrupt import deferred_interrupts
-    from autoseq._objective import TrialSettings
+    from autoseq._objective import TrialSettings, frozen_survivors
     from autoseq._search import _check_run_dir, _default_name, _enable_determinism, write_run_file
     from autoseq.backends import OptunaBackend, count_done, read_study_meta
     from autoseq.builder import check_space
@@ -100,7 +100,8 @@ def run_worker(
         meta["data"]["source"], list(s.get("targets") or [s["target"]])))
     _check_run_dir(run_dir, meta, "optuna")
     engine = OptunaBackend(storage=storage, study_name=study, seed=s["seed"],
-                           algorithm=meta.get("algorithm") or "tpe", lock_dir=run_dir,
+                           algorithm=meta.get("algorithm") or "tpe",
+                           pruner=meta.get("pruner") or "median", lock_dir=run_dir,
                            worker_index=worker_index,
                            **({"warmup": s["prune_warmup"]} if s.get("prune_warmup") else {}),
                            tags={"precision": precision,
@@ -135,7 +136,8 @@ def run_worker(
         emit({"kind": "trial", "record": record, "total": total})
 
     try:
-        with deferred_interrupts(), device_setup(precision=precision, threads=_env_threads()):
+        with (deferred_interrupts(), device_setup(precision=precision, threads=_env_threads()),
+              frozen_survivors()):
             if s.get("deterministic"):
                 _enable_determinism(s["seed"])
             engine.run(trial_fn, total=total, should_stop=should_stop, on_record=on_record)

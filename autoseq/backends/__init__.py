@@ -19,7 +19,8 @@ def default_storage(run_dir: Path) -> str:
 
 
 def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, seed: int,
-                 algorithm: str | None, prune_warmup: int | None = None) -> Backend:
+                 algorithm: str | None, prune_warmup: int | None = None,
+                 pruner: str | None = None) -> Backend:
     """The backend called ``name``, set up for one run folder.
 
     The only place a backend is chosen by name. ``prune_warmup``: epochs before Optuna's median
@@ -31,9 +32,13 @@ def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, see
     """
     if name == "optuna":
         return OptunaBackend(storage=storage, study_name=study_name, seed=seed,
-                             algorithm=algorithm or "tpe", lock_dir=run_dir,
+                             algorithm=algorithm or "tpe", pruner=pruner or "median",
+                             lock_dir=run_dir,
                              **({} if prune_warmup is None else {"warmup": prune_warmup}))
     if name == "keras-tuner":
+        if pruner is not None:
+            raise SearchError("pruner applies to the optuna backend only; keras-tuner's "
+                              f"algorithms decide themselves. Received: pruner={pruner!r}")
         if storage != default_storage(run_dir) or study_name != DEFAULT_STUDY:
             raise SearchError("--storage and --study apply to the optuna backend only; "
                               "keras-tuner keeps its state in the run folder (--out)")

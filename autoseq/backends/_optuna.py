@@ -26,6 +26,7 @@ from autoseq.exceptions import SearchError, StorageError
 logger = logging.getLogger("autoseq")
 
 ALGORITHMS = ("tpe", "random", "cmaes", "gp")
+PRUNERS = ("median", "none")
 _META = "autoseq_meta"
 TARGET = "autoseq_trials"
 _POLL_SECONDS = 2.0
@@ -85,6 +86,9 @@ class OptunaBackend:
         if algorithm not in ALGORITHMS:
             raise SearchError(f"--algorithm for optuna must be one of {', '.join(ALGORITHMS)}. "
                               f"Received: {algorithm}")
+        if pruner not in PRUNERS:
+            raise SearchError(f"pruner for optuna must be one of {', '.join(PRUNERS)}. "
+                              f"Received: {pruner}")
         self.storage_url = storage
         self.study_name = study_name
         self.seed = seed

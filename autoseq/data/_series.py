@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,10 @@ from autoseq.exceptions import DataError
 
 logger = logging.getLogger("autoseq")
 
+# Time zone suffix, and leading/trailing white space, on any line of the joined column.
+_ZONE = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$", re.MULTILINE)
+_EDGE_SPACE = re.compile(r"^[^\S\n]|[^\S\n]$", re.MULTILINE)
+_ZONE_NAME = re.compile(r"\s([A-Za-z]{2,5})$", re.MULTILINE)
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")
 
 
@@ -111,7 +116,8 @@ def load_series(
 
 def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, max_gap,
                  max_missing) -> TimeSeries:
-    raw, fingerprint = read_csv_file(path)
+    raw, fingerprint = read_csv_file(path, text_columns=lambda header: _time_candidates(
+        header, time_col))
     columns = list(raw.columns)
     if not targets:
         raise DataError(f"{src}: no target given; pass --target with one of: "
@@ -190,18 +196,29 @@ def _pick_time_col(src: str, raw: pd.DataFrame, time_col: str | None) -> str:
                     f"(columns: {', '.join(columns[:12])})")
 
 
+def _time_candidates(header: list[str], time_col: str | None) -> set[str]:
+    """Columns that ``_pick_time_col`` may choose: read as text, the others as numbers."""
+    named = {c for c in header if c.strip().lower() in _TIME_NAMES}
+    return named | {header[0]} | ({time_col} if time_col else set())
+
+
 def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
     if col.isna().any():
         row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
         raise DataError(f"{src}: row {row}: empty timestamp in '{name}'; every row needs a time")
-    text = _utc_names(src, col.str.strip(), name)
-    has_zone = text.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-    if has_zone.any() and not has_zone.all():
-        row = int(np.flatnonzero((~has_zone).to_numpy())[0]) + 2
-        raise DataError(f"{src}: row {row}: '{name}' mixes timestamps with and without a time "
-                        "zone; use one convention for every row")
+    text = col.str.strip() if _EDGE_SPACE.search("\n".join(col.tolist())) else col
+    text = _utc_names(src, text, name)
+    zoned = len(_ZONE.findall("\n".join(text.tolist())))  # one pass in C, not a call per row
+    has_zone = zoned > 0
+    if zoned not in (0, len(text)):  # some rows have a zone: find the first without one
+        flags = text.str.contains(_ZONE.pattern, regex=True)
+        has_zone = bool(flags.all())
+        if flags.any() and not has_zone:
+            row = int(np.flatnonzero((~flags).to_numpy())[0]) + 2
+            raise DataError(f"{src}: row {row}: '{name}' mixes timestamps with and without a "
+                            "time zone; use one convention for every row")
     try:
-        parsed = _to_datetime(text, utc=bool(has_zone.any()))
+        parsed = _to_datetime(text, utc=has_zone)
     except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{src}: column '{name}': timestamps cannot be parsed ({exc}); use ISO "
                         "8601 such as 2024-01-31 13:00") from None
@@ -210,7 +227,7 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
         row = int(np.flatnonzero(bad)[0])
         raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in '{name}' is not a "
                         "timestamp; use ISO 8601 such as 2024-01-31 13:00")
-    if has_zone.any():
+    if has_zone:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return pd.DatetimeIndex(parsed)
 
@@ -221,7 +238,9 @@ def _utc_names(src: str, text: pd.Series, name: str) -> pd.Series:
     pandas versions disagree on names such as ``CET`` (one drops them silently, the next refuses
     them), and ``CET``/``CEST`` hide daylight-saving jumps: an offset says what is meant.
     """
-    zone = text.str.extract(r"\s([A-Za-z]{2,5})$", expand=False)
+    if not _ZONE_NAME.search("\n".join(text.tolist())):  # the usual case, in one pass
+        return text
+    zone = text.str.extract(_ZONE_NAME.pattern, expand=False)
     zone = zone.where(~zone.str.upper().isin(["AM", "PM"]))
     if not zone.notna().any():
         return text
@@ -267,10 +286,7 @@ def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[s
         others = [c for c in others if c in covariates]
     out = {}
     for col in targets + others:
-        text = raw[col].str.strip()
-        num = pd.to_numeric(text, errors="coerce")
-        overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
-        num = num.where(~overflow, np.inf)  # "1e999": pandas 2 reads NaN, pandas 3 inf
+        num, text = _to_numbers(raw[col])
         bad = num.isna() & text.notna() & (text != "")
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -291,6 +307,18 @@ def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[s
                             "replace it with a number or blank it")
         out[col] = num.to_numpy()
     return pd.DataFrame(out)
+
+
+def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The column as numbers, and as stripped text where it was read as text (else all NaN)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column, pd.Series(np.nan, index=column.index)  # the CSV reader parsed every cell
+    if not pd.api.types.is_string_dtype(column):
+        column = column.astype(str)
+    text = column.str.strip()
+    num = pd.to_numeric(text, errors="coerce")
+    overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
+    return num.where(~overflow, np.inf), text  # "1e999": pandas 2 reads NaN, pandas 3 inf
 
 
 def _fill(src: str, values: pd.DataFrame, *, max_gap: int, max_missing: float) -> dict[str, int]:

@@ -109,10 +109,8 @@ class ForecastData:
                 return {"window": window, "origin_step": tf.cast(o, tf.int32)}, target
             return window, target
 
-        ds = tf.data.Dataset.from_tensor_slices(origins)
-        if shuffle:
-            ds = ds.shuffle(len(origins), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed)
+        ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
     def describe(self) -> dict:
@@ -126,3 +124,39 @@ class ForecastData:
                          "windows": int(len(self.origins(part)))}
         out["scaler"] = self.scaler.to_dict()
         return out
+
+
+_BUFFER_UP_TO = 20_000  # origins; beyond, a shuffle buffer costs more than drawing permutations
+
+
+def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed: int | None):
+    """A dataset of batches of ``origins``; with ``shuffle``, in a new order every epoch.
+
+    Up to ``_BUFFER_UP_TO`` origins, tf.data's shuffle buffer and batching: cheapest to start,
+    which is what counts for small series (every epoch starts a new iterator). Beyond, those
+    handle the origins one at a time (seconds per epoch for a million windows), so each epoch
+    draws a whole permutation and slices it into batches instead. Both give a uniformly random
+    order per epoch, repeatable with ``seed``.
+    """
+    import tensorflow as tf
+
+    n = len(origins)
+    if n <= _BUFFER_UP_TO:
+        ds = tf.data.Dataset.from_tensor_slices(origins)
+        if shuffle:
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size)
+    o = tf.constant(origins, dtype=tf.int64)
+    full = (n // batch_size) * batch_size
+
+    def batches(order):
+        ds = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:full], [-1, batch_size]))
+        return ds.concatenate(tf.data.Dataset.from_tensors(order[full:])) if full < n else ds
+
+    if not shuffle:
+        return batches(o)
+    # One random draw per iteration of the dataset (Keras iterates it afresh every epoch).
+    draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    orders = draws.map(lambda s: tf.random.experimental.stateless_shuffle(o, seed=[s, s]))
+    ds = orders.flat_map(batches)
+    return ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))

@@ -96,3 +96,41 @@ def test_irregular_timestamps_are_refused():
                                                ("QS", [4]), ("YS", [])])
 def test_seasons_follow_the_frequency(freq, seasons):
     assert seasons_for(freq) == seasons
+
+
+def test_numbers_parsed_by_the_reader_match_numbers_parsed_from_text(tmp_path, caplog):
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "when,y,x,flag,note,n\n"
+        " 2024-01-01 ,1.5, 7 ,True,a,1\n"
+        "2024-01-02,2.25,,False,b,2\n"
+        "2024-01-03 ,NA,9,True,c,3\n"
+        "2024-01-04,4,10,False,d,4\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="autoseq"):
+        ts = load_series(path, targets=["y"], time_col="when")
+    assert list(ts.frame.columns) == ["y", "x", "n"]  # flag and note are not numbers: ignored
+    assert "'flag' is not numeric" in caplog.text and "'note' is not numeric" in caplog.text
+    np.testing.assert_allclose(ts.frame["y"], [1.5, 2.25, 3.125, 4.0])  # NA interpolated
+    np.testing.assert_allclose(ts.frame["x"], [7, 8, 9, 10])
+    assert ts.frame.index[0] == pd.Timestamp("2024-01-01") and ts.freq == "D"
+
+
+def test_a_word_among_numbers_is_reported_with_its_row(tmp_path):
+    path = tmp_path / "word.csv"
+    rows = "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 10))
+    path.write_text("date,y\n" + rows + "2024-01-10, n/a?\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"row 11: column 'y' holds 'n/a\?', not a number"):
+        load_series(path, targets=["y"])
+
+
+def test_time_zones_are_checked_in_one_pass(tmp_path):
+    zoned = tmp_path / "zoned.csv"
+    zoned.write_text("time,y\n2024-01-01T00:00+01:00,1\n2024-01-01T01:00+01:00,2\n"
+                     "2024-01-01T02:00+01:00,3\n2024-01-01T03:00+01:00,4\n", encoding="utf-8")
+    ts = load_series(zoned, targets=["y"])
+    assert ts.frame.index[0] == pd.Timestamp("2023-12-31 23:00")  # in UTC, zone dropped
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("time,y\n2024-01-01T00:00Z,1\n2024-01-01T01:00Z,2\n"
+                     "2024-01-01T02:00,3\n2024-01-01T03:00Z,4\n", encoding="utf-8")
+    with pytest.raises(DataError, match="row 4: 'time' mixes timestamps with and without"):
+        load_series(mixed, targets=["y"])

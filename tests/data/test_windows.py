@@ -54,3 +54,28 @@ def test_split_sizes_accept_rows_or_fractions():
     assert resolve_split(200, val_size=30, test_size=0.1, horizon=5).test == 20
     with pytest.raises(DataError, match="at least .* rows are needed"):
         resolve_split(20, val_size=0.3, test_size=0.3, horizon=5)
+
+
+@pytest.mark.parametrize("buffer_up_to", [20_000, 0])  # shuffle buffer, whole permutations
+def test_shuffled_windows_are_a_new_permutation_each_epoch_and_repeat_with_the_seed(
+        data, monkeypatch, buffer_up_to):
+    import autoseq.data._windows
+
+    monkeypatch.setattr(autoseq.data._windows, "_BUFFER_UP_TO", buffer_up_to)
+
+    def epochs(seed):
+        ds = data.dataset("train", lookback=7, batch_size=16, shuffle=True, seed=seed)
+        assert ds.cardinality().numpy() == -(-len(data.origins("train", 7)) // 16)
+        return [np.concatenate([x.numpy()[:, -1, 0] for x, _ in ds]) for _ in range(2)]
+
+    first, second = epochs(3)
+    train = data.scaled[data.origins("train", 7) - 1, 0]  # each window's last input value
+    assert np.array_equal(np.sort(first), np.sort(train))  # every window once per epoch
+    assert np.array_equal(np.sort(second), np.sort(train))
+    assert not np.array_equal(first, second)  # a fresh order every epoch
+    again = epochs(3)
+    assert np.array_equal(again[0], first) and np.array_equal(again[1], second)
+    assert not np.array_equal(epochs(4)[0], first)
+    val = data.dataset("val", lookback=7, batch_size=4)  # in order, whole batches then the rest
+    got = np.concatenate([y.numpy()[:, 0, 0] for _, y in val])
+    np.testing.assert_array_equal(got, data.scaled[data.origins("val"), 0])

@@ -1,0 +1,72 @@
+"""One trial's bookkeeping: validation scores without a second pass, cheap collections."""
+
+import gc
+
+import numpy as np
+import optuna
+import pytest
+
+import autoseq
+from autoseq._objective import _collect_garbage, _val_scores, frozen_survivors
+from autoseq.backends import OptunaBackend
+from autoseq.builder import ModelContext, build_model, resolve_config
+from autoseq.data import ForecastData, load_series
+from autoseq.exceptions import SearchError
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.mark.parametrize("anchor, scaler, metric", [("none", "standard", "mse"),
+                                                    ("seasonal", "robust", "mae"),
+                                                    ("none", "minmax", "rmse")])
+def test_val_scores_from_logs_equal_scores_from_predictions(series_csv, seed, anchor, scaler,
+                                                            metric):
+    import keras
+
+    from autoseq.data._variants import data_variant
+
+    data = ForecastData(load_series(series_csv, targets=["y"]), horizon=5)
+    variant = data_variant(data, transform="none", scaler=scaler)
+    config = resolve_config({"cell": "gru", "units": 4, "lookback": 14, "anchor": anchor},
+                            builder="rnn", horizon=5, season=data.main_season,
+                            max_lookback=data.max_lookback)
+    ctx = ModelContext(lookback=14, n_inputs=data.n_inputs, horizon=5, n_targets=1, seed=seed,
+                       season=data.main_season)
+    keras.utils.set_random_seed(seed)
+    model = build_model(config, ctx)
+    train = data.dataset("train", lookback=14, batch_size=32, shuffle=True, seed=seed,
+                         values=variant.values)
+    val = data.dataset("val", lookback=14, batch_size=512, values=variant.values)
+    history = model.fit(train, validation_data=val, epochs=1, verbose=0)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    assert "val_mae" in logs  # so the first call below takes the shortcut
+    kwargs = dict(data=data, variant=variant, metric=metric)
+    from_logs = _val_scores(model, val, logs=logs, **kwargs)
+    from_predictions = _val_scores(model, val, logs={}, **kwargs)  # no val_mae: predicts
+    np.testing.assert_allclose(from_logs, from_predictions, rtol=1e-4)
+    assert from_logs[1] > 0
+
+
+def test_frozen_survivors_freezes_between_trials_and_unfreezes_after():
+    assert gc.get_freeze_count() == 0
+    with frozen_survivors():
+        _collect_garbage()
+        assert gc.get_freeze_count() > 0
+        with frozen_survivors():  # nested: leaves the outer block in charge
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    _collect_garbage()  # outside a search: collects, freezes nothing
+    assert gc.get_freeze_count() == 0
+
+
+def test_optuna_pruner_none_and_unknown(tmp_path, series_csv, tiny_space):
+    engine = OptunaBackend(storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="s",
+                           pruner="none")
+    engine.open(meta={})
+    assert isinstance(engine.study.pruner, optuna.pruners.NopPruner)
+    engine.close()
+    with pytest.raises(SearchError, match="pruner .* median, none. Received: sometimes"):
+        autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1,
+                       out=tmp_path / "run", pruner="sometimes")
+    assert not (tmp_path / "run").exists()
