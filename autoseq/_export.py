@@ -21,7 +21,14 @@ import numpy as np
 
 from autoseq import __version__
 from autoseq._folds import training_and_validation
-from autoseq._forecast_wrap import raw_inputs, transform_manifest, trial_variant, wrap_forecaster
+from autoseq._forecast_wrap import (
+    average_forecasters,
+    needs_steps,
+    raw_inputs,
+    transform_manifest,
+    trial_variant,
+    wrap_forecaster,
+)
 from autoseq._io import replace_dir_atomic, write_json_atomic
 from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
 from autoseq._objective import load_trial_json
@@ -78,10 +85,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         refit: retrain the configuration on train + validation for its best epoch count.
         data: the training CSV, if it moved since the search.
         report: rewrite the run's report with the exported model's test scores.
-        ensemble: average the outputs (probabilities, or values) of the ``ensemble`` best
-            complete trials (classification and regression): on small data sets the
-            validation part is too small to pick one trial reliably, and the mean of a few good
-            ones varies less.
+        ensemble: average the outputs (forecasts, probabilities or values) of the
+            ``ensemble`` best complete trials: a validation part is often too small to pick one
+            trial reliably, and the mean of a few good ones varies less. Forecasting members
+            may differ in lookback and transforms; the ensemble takes the longest window.
 
     Raises:
         ModelError: no such trial, non-finite weights, or a TFLite parity failure.
@@ -98,35 +105,104 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
 
         return export_sequences(run, trial=trial, out=out, format=format, refit=refit, data=data,
                                 ensemble=ensemble)
-    if ensemble != 1:
-        raise ModelError("--ensemble is for classification and regression models (forecasting "
-                         "trials differ in lookback and transforms); export one trial")
-    number = _pick_trial(run, trial)
+    if ensemble != 1 and format == "tflite":
+        raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
+                         "keras")
+    numbers = pick_members(run, trial, ensemble)
     fdata = run.forecast_data(data)
-    model, config, fdata = load_trial_model(run, number, fdata)
-    info = load_trial_json(run.trial_dir(number))
-    wdata = fdata  # the data whose scaler and MSTL profile the exported model carries
-    if refit:
-        wdata = training_and_validation(fdata)
-        model = _refit(run, config, wdata, epochs=int(info.get("best_epoch") or info["epochs"]))
-    _check_finite(model, number)
-    raw_model = wrap_forecaster(model, wdata, config)
+    wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
+    members = []
+    for number in numbers:
+        model, config, fdata = load_trial_model(run, number, fdata)
+        info = load_trial_json(run.trial_dir(number))
+        if refit:
+            model = _refit(run, config, wdata,
+                           epochs=int(info.get("best_epoch") or info["epochs"]))
+        _check_finite(model, number)
+        members.append(_Member(number, model, config, info,
+                               wrap_forecaster(model, wdata, config)))
+    best = members[0]
+    if len(members) == 1:
+        raw_model, steps = best.raw, None
+        lookback = int(best.config["lookback"])
+    else:
+        raw_model = average_forecasters([(m.number, m.raw, m.config) for m in members], wdata)
+        lookback = max(int(m.config["lookback"]) for m in members)
+        steps = any(needs_steps(wdata, m.config) for m in members)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
-        test = _score_test(raw_model, fdata, config)
+        test = _score_test(raw_model, fdata, best.config | {"lookback": lookback}, steps=steps)
         _add_stat_baselines(test, run, fdata)
-        extra = _write_format(format, raw_model, tmp, wdata, core=model, config=config,
+        extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
                               builder=run.settings.get("builder", "rnn"))
-        return _manifest(run, fdata, number, config, info, test, refit=refit, extra=extra,
-                         wrap_data=wdata)
+        manifest = _manifest(run, fdata, best.number, best.config, best.info, test, refit=refit,
+                             extra=extra, wrap_data=wdata)
+        if len(members) > 1:
+            _ensemble_manifest(manifest, members, wdata, lookback=lookback)
+        return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
     if report:
         from autoseq.report import try_write_report
 
         try_write_report(run.path, data=data)
-    return ExportResult(path=out, trial=number, manifest=manifest)
+    return ExportResult(path=out, trial=best.number, manifest=manifest,
+                        members=tuple(numbers) if len(numbers) > 1 else ())
+
+
+@dataclass
+class _Member:
+    """One trial of an export: its network, configuration, trial record and raw wrapper."""
+
+    number: int
+    model: Any
+    config: dict[str, Any]
+    info: dict[str, Any]
+    raw: Any
+
+
+def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: ForecastData,
+                       *, lookback: int) -> None:
+    """Make the best member's manifest describe the ensemble (its inputs, members, transforms)."""
+    described = [transform_manifest(fdata, m.config) for m in members]
+    derived = next((d["derived_inputs"] for d in described if d["derived_inputs"]), [])
+    manifest["lookback"] = lookback
+    manifest["derived_inputs"] = derived
+    sig = manifest["signature"]
+    sig["inputs"] = [INPUT_NAME] + [d["name"] for d in derived]
+    sig["input_shape"] = [None, lookback, fdata.n_inputs]
+    manifest["transforms"] = [{
+        "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
+        "rule": "each member reads the last `lookback` steps of the window it needs and applies "
+                "its own transforms; the forecasts in the data's units are averaged"}]
+    manifest["ensemble"] = {
+        "trials": [m.number for m in members],
+        "combine": "mean of the members' forecasts in the data's units",
+        "members": [{"trial": m.number, "lookback": int(m.config["lookback"]),
+                     "hyperparameters": m.config,
+                     "val": {"loss": m.info.get("val_loss"), "mae": m.info.get("val_mae")},
+                     "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
+
+
+def pick_members(run: Run, trial: int | None, ensemble: int) -> list[int]:
+    """The trial to export, or the ``ensemble`` best complete trials (best first)."""
+    if ensemble < 1:
+        raise ModelError(f"--ensemble must be at least 1. Received: {ensemble}")
+    if ensemble == 1:
+        return [_pick_trial(run, trial)]
+    if trial is not None:
+        raise ModelError("--trial and --ensemble exclude each other: the ensemble is the best "
+                         "complete trials")
+    board = run.leaderboard()
+    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
+    numbers = [int(t) for t in ranked["trial"].head(ensemble)]
+    if not numbers:
+        return [_pick_trial(run, None)]
+    if len(numbers) < ensemble:
+        logger.warning("only %d complete trials: the ensemble has %d members, not %d",
+                       len(numbers), len(numbers), ensemble)
+    return numbers
 
 
 def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, Any]]
@@ -217,9 +293,10 @@ def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.n
     return fdata.raw[idx].astype("float32")
 
 
-def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
+def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
+                steps: bool | None = None) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_inputs(fdata, origins, config), verbose=0)
+    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps), verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
     season = fdata.main_season

@@ -16,7 +16,7 @@ from autoseq._export import (
     KERAS_FILE,
     ExportResult,
     _check_finite,
-    _pick_trial,
+    pick_members,
     versions,
     write_model_folder,
 )
@@ -41,7 +41,7 @@ def export_sequences(run: Run, *, trial: int | None, out: str | Path | None, for
         raise ModelError(f"--format tflite is for forecasting models; export this {run.task} "
                          "model as savedmodel or keras")
     sdata = run.sequence_data(data)
-    numbers = _pick_members(run, trial, ensemble)
+    numbers = pick_members(run, trial, ensemble)
     members = []
     for n in numbers:
         model, config, _ = load_trial_model(run, n, sdata)
@@ -84,26 +84,6 @@ def wrap_sequences(model, data: SequenceData):
         y = keras.layers.Normalization(mean=t.mean.tolist(), variance=(t.scale ** 2).tolist(),
                                        invert=True, name="unscale_target")(y)
     return keras.Model(inputs, y, name=f"autoseq_{data.task}")
-
-
-def _pick_members(run: Run, trial: int | None, ensemble: int) -> list[int]:
-    """The trial to export, or the ``ensemble`` best complete trials (best first)."""
-    if ensemble < 1:
-        raise ModelError(f"--ensemble must be at least 1. Received: {ensemble}")
-    if ensemble == 1:
-        return [_pick_trial(run, trial)]
-    if trial is not None:
-        raise ModelError("--trial and --ensemble exclude each other: the ensemble is the best "
-                         "complete trials")
-    board = run.leaderboard()
-    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
-    numbers = [int(t) for t in ranked["trial"].head(ensemble)]
-    if not numbers:
-        return [_pick_trial(run, None)]
-    if len(numbers) < ensemble:
-        logger.warning("only %d complete trials: the ensemble has %d members, not %d",
-                       len(numbers), len(numbers), ensemble)
-    return numbers
 
 
 def _average(members: list[tuple[int, Any]]):

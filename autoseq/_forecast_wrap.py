@@ -72,14 +72,44 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     return keras.Model(inputs, out, name="autoseq_forecaster")
 
 
-def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any]):
-    """The exported model's inputs for ``origins``: raw windows (and origin steps)."""
+def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any], *,
+               steps: bool | None = None):
+    """The exported model's inputs for ``origins``: raw windows (and origin steps).
+
+    ``steps`` overrides whether the model takes ``origin_step`` (an ensemble takes it when any
+    member does)."""
     lookback = int(config["lookback"])
     idx = origins[:, None] + np.arange(-lookback, 0)[None, :]
     windows = fdata.raw[idx].astype("float32")
-    if needs_steps(fdata, config):
+    if needs_steps(fdata, config) if steps is None else steps:
         return {WINDOW: windows, STEP: origins.astype("int32")}
     return windows
+
+
+def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: ForecastData):
+    """One raw-in, raw-out model averaging the members' forecasts ``(trial, raw model, config)``.
+
+    It takes the longest member lookback; each member reads the last steps it needs, and
+    ``origin_step`` when any member needs it.
+    """
+    import keras
+
+    from autoseq.layers_forecast import LastSteps
+
+    lookback = max(int(cfg["lookback"]) for _, _, cfg in members)
+    steps = any(needs_steps(fdata, cfg) for _, _, cfg in members)
+    window = keras.Input((lookback, fdata.n_inputs), name=WINDOW)
+    step = keras.Input((), dtype="int32", name=STEP) if steps else None
+    outputs = []
+    for number, model, cfg in members:
+        own = int(cfg["lookback"])
+        x = window if own == lookback else LastSteps(steps=own, name=f"last_{own}_t{number}")(
+            window)
+        member = keras.Model(model.input, model.output, name=f"trial_{number}")
+        outputs.append(member({WINDOW: x, STEP: step} if needs_steps(fdata, cfg) else x))
+    inputs: Any = {WINDOW: window, STEP: step} if steps else window
+    return keras.Model(inputs, keras.layers.Average(name="ensemble_mean")(outputs),
+                       name="autoseq_ensemble")
 
 
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:

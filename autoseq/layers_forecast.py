@@ -117,3 +117,22 @@ class ToColumns(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config() | {"target_idx": self.target_idx, "n_inputs": self.n_inputs}
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class LastSteps(keras.layers.Layer):
+    """``[batch, L, n]`` → its last ``steps`` steps ``[batch, steps, n]``: an ensemble member
+    with a shorter lookback reads the end of the ensemble's window."""
+
+    def __init__(self, *, steps: int, **kwargs):
+        super().__init__(**kwargs)
+        self.steps = int(steps)
+
+    def call(self, x):
+        return x[:, -self.steps:, :]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.steps, input_shape[2])
+
+    def get_config(self):
+        return super().get_config() | {"steps": self.steps}

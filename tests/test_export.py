@@ -169,3 +169,32 @@ def test_predict_input_errors(exported, run_dir, tmp_path, capsys, edit, message
         main(["predict", str(exported.path), str(bad)])
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_path):
+    import keras
+
+    from tests.conftest import make_series_csv
+
+    csv = make_series_csv(tmp_path / "series.csv")
+    space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 3),
+                                 autoseq.Choice("lookback", ("1x season", "2x season")),
+                                 autoseq.Choice("transform", ("none", "mstl")),
+                                 autoseq.Fixed("batch_size", 32)], name="mix")
+    run = tmp_path / "run"
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=4, max_epochs=1, out=run,
+                   seed=0, report=False, stat_baselines=False, warm_start=False)
+    res = autoseq.export(run, ensemble=3, format="keras", report=False)
+    assert len(res.members) == 3 and res.trial == res.members[0]
+    m = json.loads((res.path / "autoseq.json").read_text())
+    lookbacks = [e["lookback"] for e in m["ensemble"]["members"]]
+    assert m["lookback"] == max(lookbacks) == m["signature"]["input_shape"][1]
+    singles = [autoseq.load_model(autoseq.export(run, trial=n, out=tmp_path / f"t{n}",
+                                                 report=False).path).predict(csv)["y"]
+               for n in res.members]
+    ensemble = autoseq.load_model(res.path).predict(csv)["y"]
+    np.testing.assert_allclose(ensemble, np.mean(singles, axis=0), rtol=1e-5, atol=1e-5)
+    model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
+    assert model.output_shape == (None, 5, 1)
+    with pytest.raises(ModelError, match="tflite takes one trial"):
+        autoseq.export(run, ensemble=2, format="tflite", report=False)

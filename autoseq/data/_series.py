@@ -313,8 +313,8 @@ def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The column as numbers, and as stripped text where it was read as text (else all NaN)."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return column, pd.Series(np.nan, index=column.index)  # the CSV reader parsed every cell
-    if not pd.api.types.is_string_dtype(column):
-        column = column.astype(str)
+    if not pd.api.types.is_string_dtype(column):  # e.g. text with empty (NaN) cells
+        column = column.astype(str).where(column.notna())
     text = column.str.strip()
     num = pd.to_numeric(text, errors="coerce")
     overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
