@@ -165,7 +165,7 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @click.option("--data", help="The training CSV, if it moved since the search.")
 @click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
 @click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Average the K best complete trials (forecasts, probabilities or values)."
+              help="Average the K best complete trials (forecasts, probabilities or values).")
 @quiet_option
 @debug_option
 def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:
