@@ -148,7 +148,7 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(command):
     board = pd.read_csv(run / "leaderboard.csv")
     assert set(board.loc[board.trial.isin(victims), "state"]) == {"failed"}
     assert board.loc[board.trial.isin(victims), "reason"].str.contains("worker died").all()
-    assert "was left running by a process that died" in done.stderr
+    assert "was left running by a worker that died" in done.stderr
     assert not list(run.rglob(".*.tmp")) and not list(run.rglob(".tmp*"))
 
 
