@@ -104,7 +104,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         from autoseq._export_sequences import export_sequences
 
         return export_sequences(run, trial=trial, out=out, format=format, refit=refit, data=data,
-                                ensemble=ensemble)
+                                ensemble=ensemble, report=report)
     if ensemble != 1 and format == "tflite":
         raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
                          "keras")

@@ -347,7 +347,7 @@ def search(
                                    f"{run_dir / LEADERBOARD} for each trial's reason")
     if state["stopped"]:
         logger.warning("search stopped early: %s", state["stopped"])
-    if report and not sequences:  # the report covers forecasting runs so far
+    if report:
         from autoseq.report import try_write_report
 
         result.report = try_write_report(run_dir)

@@ -209,6 +209,9 @@ def test_regression_round_trip(tmp_path):
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     mae = float(np.mean(np.abs(got - pred.set_index("id").loc[ids, "actual"].to_numpy())))
     assert mae == pytest.approx(res.test_metrics["mae"], rel=1e-4)
+    md = (tmp_path / "run" / "report.md").read_text()
+    assert "Predicted against actual" in md and "train\\_mean" in md
+    assert (tmp_path / "run" / "report_files" / "predicted.png").stat().st_size > 0
 
 
 def test_task_options_are_checked(files, tmp_path):
@@ -245,3 +248,18 @@ def test_jobs_2_workers_rebuild_the_sequences_and_reach_the_total(files, tmp_pat
     assert board.state.isin(["complete", "pruned"]).sum() == 3
     logs = " ".join(p.read_text() for p in (run / "workers").iterdir())
     assert "not the data of study" not in logs
+
+
+def test_report_shows_the_confusion_matrix_and_per_class_metrics(run_dir, exported):
+    paths = autoseq.write_report(run_dir)
+    md = paths.markdown.read_text()
+    assert "Confusion matrix on the test sequences" in md and "majority\\_class" in md
+    per_class = pd.read_csv(paths.files / "per_class.csv")
+    assert per_class["class"].astype(str).tolist() == ["down", "up"]
+    report = exported.manifest["metrics"]["test_report"]
+    assert per_class["test sequences"].tolist() == [report["per_class"][c]["support"]
+                                                    for c in ("down", "up")]
+    metrics = pd.read_csv(paths.files / "metrics.csv")
+    acc = float(metrics.loc[metrics.model == "best model", "test accuracy"].iloc[0])
+    assert acc == pytest.approx(exported.test_metrics["accuracy"], abs=1e-4)
+    assert paths.figures >= 4 and "forecast" not in md.split("\n")[2]

@@ -318,3 +318,56 @@ def _percent():
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(xmax=1.0, decimals=0)
+
+
+@_themed
+def lengths_figure(parts: dict[str, np.ndarray]) -> Figure:
+    """Histogram of the sequence lengths of each part."""
+    fig, axes = _new(2.6, width=7.0)
+    ax = axes[0, 0]
+    lengths = [np.asarray(v) for v in parts.values() if len(v)]
+    top = max(int(v.max()) for v in lengths) if lengths else 1
+    bins = np.linspace(0, top + 1, min(40, top + 2))
+    colors = {"train": MODEL, "validation": ACCENT, "test": GOOD}
+    for name, values in parts.items():
+        if len(values):
+            ax.hist(values, bins=bins, histtype="step", linewidth=1.4, label=text(name),
+                    color=colors.get(name))
+    _style(ax, xlabel="steps", ylabel="sequences")
+    ax.legend(loc="upper right")
+    return _finish(fig, "lengths", "Sequence lengths")
+
+
+@_themed
+def confusion_figure(matrix: np.ndarray, classes: Sequence[str]) -> Figure:
+    """Test confusion matrix: counts, shaded by the share of each true class."""
+    n = len(classes)
+    size = min(7.0, 2.2 + 0.55 * n)
+    fig, axes = _new(size * 0.85, width=size)
+    ax = axes[0, 0]
+    totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    ax.imshow(matrix / totals, cmap="Blues", vmin=0, vmax=1)
+    for i in range(n):
+        for j in range(n):
+            share = matrix[i, j] / totals[i, 0]
+            ax.text(j, i, f"{int(matrix[i, j])}", ha="center", va="center", fontsize=8,
+                    color="white" if share > 0.6 else INK)
+    labels = [text(c) for c in classes]
+    ax.set_xticks(np.arange(n), labels, rotation=45 if n > 6 else 0)
+    ax.set_yticks(np.arange(n), labels)
+    ax.grid(False)
+    _style(ax, xlabel="predicted class", ylabel="true class")
+    return _finish(fig, "confusion", "Confusion matrix on the test sequences",
+                   "Rows: true class; columns: predicted class; shading: share of the row.")
+
+
+@_themed
+def scatter_figure(truth: np.ndarray, pred: np.ndarray, target: str) -> Figure:
+    """Predicted against actual values, with the diagonal."""
+    fig, axes = _new(4.2, width=4.8)
+    ax = axes[0, 0]
+    ax.scatter(truth, pred, s=10, color=MODEL, alpha=0.7, linewidths=0)
+    lo, hi = float(np.min([truth.min(), pred.min()])), float(np.max([truth.max(), pred.max()]))
+    ax.plot([lo, hi], [lo, hi], color=MUTED, linestyle="--", linewidth=1)
+    _style(ax, xlabel=f"actual {text(target)}", ylabel=f"predicted {text(target)}")
+    return _finish(fig, "predicted", "Predicted against actual (test sequences)")

@@ -38,11 +38,12 @@ QUESTIONS: tuple[tuple[str, str, Callable[[pd.Series], str]], ...] = (
 )
 
 
-def answer(trials: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """Per question, one row per option: trials, best and median val MAE, median time, params."""
+def answer(trials: pd.DataFrame, metric: str = "val_mae") -> list[tuple[str, pd.DataFrame]]:
+    """Per question, one row per option: trials, best and median ``metric`` (lower is better),
+    median time, params."""
     done = trials[trials["state"].isin(["complete", "pruned"])].copy()
-    done["val_mae"] = pd.to_numeric(done["val_mae"], errors="coerce")
-    done = done[done["val_mae"].notna()]
+    done["score"] = pd.to_numeric(done[metric], errors="coerce")
+    done = done[done["score"].notna()]
     out = []
     for question, column, option in QUESTIONS:
         if column not in done.columns or (column != "clipnorm" and done[column].isna().all()):
@@ -51,7 +52,7 @@ def answer(trials: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
             continue
         keyed = done.assign(option=done.apply(option, axis=1))
         g = keyed.groupby("option", sort=False).agg(
-            trials=("val_mae", "size"), best=("val_mae", "min"), median=("val_mae", "median"),
+            trials=("score", "size"), best=("score", "min"), median=("score", "median"),
             seconds=("seconds", lambda s: pd.to_numeric(s, errors="coerce").median()),
             params=("params", lambda s: pd.to_numeric(s, errors="coerce").median()),
         ).reset_index()
@@ -68,7 +69,7 @@ _PHRASES = {
 }
 
 
-def sentence(question: str, g: pd.DataFrame) -> str:
+def sentence(question: str, g: pd.DataFrame, label: str = "val MAE") -> str:
     """``"Cell type: the best score came with GRU (val MAE 2.47 over 5 trials), against …"``."""
     def say(option: str) -> str:
         return _PHRASES.get(question, {}).get(option, option)
@@ -82,7 +83,7 @@ def sentence(question: str, g: pd.DataFrame) -> str:
     others = [f"{fmt.num(r['best'])} with {say(r['option'])} ({int(r['trials'])})"
               for _, r in ranked.iloc[1:].iterrows()]
     against = ", ".join(others[:-1]) + (" and " if len(others) > 1 else "") + others[-1]
-    text = (f"{question}: the best score came with {say(first['option'])} (val MAE "
+    text = (f"{question}: the best score came with {say(first['option'])} ({label} "
             f"{fmt.num(first['best'])} over {_trials(first['trials'])}), against {against}.")
     by_time = g.sort_values("seconds")
     fast, slow = by_time.iloc[0], by_time.iloc[-1]
@@ -97,9 +98,11 @@ def _trials(n) -> str:
     return f"{int(n)} trial{'' if int(n) == 1 else 's'}"
 
 
-def questions_section(trials: pd.DataFrame) -> Section:
+def questions_section(trials: pd.DataFrame, metric: str = "val_mae", label: str = "val MAE",
+                      units: str = "in the data's units") -> Section:
+    """The design-choice comparison on ``metric`` (a leaderboard column, lower is better)."""
     sec = Section("questions", "What the search says about each design choice")
-    groups = answer(trials)
+    groups = answer(trials, metric)
     if not groups:
         return sec.add(Paragraph("No trial has a score yet, so no design choice can be compared.",
                                  kind="note"))
@@ -109,16 +112,16 @@ def questions_section(trials: pd.DataFrame) -> Section:
             rows.append((question if i == 0 else "", str(r["option"]), str(int(r["trials"])),
                          fmt.num(r["best"]), fmt.num(r["median"]), fmt.seconds(r["seconds"]),
                          fmt.integer(r["params"])))
-    sec.add(Table(("question", "option", "trials", "best val MAE", "median val MAE",
+    sec.add(Table(("question", "option", "trials", f"best {label}", f"median {label}",
                    "median time / trial", "median parameters"), tuple(rows),
                   numeric=(False, False, True, True, True, True, True), name="questions",
-                  caption="Complete and pruned trials. Best and median validation MAE in the "
-                          "data's units; time is per trial."))
+                  caption=f"Complete and pruned trials. Best and median {label} {units}; "
+                          "time is per trial."))
     comparable = [(q, g) for q, g in groups if len(g) > 1]
     if comparable:  # a choice the search never varied has nothing to draw
-        sec.add(figs.questions_figure(comparable, "val MAE"))
+        sec.add(figs.questions_figure(comparable, label))
     for question, g in groups:
-        sec.add(Paragraph(sentence(question, g)))
+        sec.add(Paragraph(sentence(question, g, label)))
     n = int(sum(g["trials"].sum() for _, g in groups[:1]))
     sec.add(Paragraph(f"These comparisons rest on {n} scored trial(s) chosen by the sampler, not "
                       "on a controlled experiment: an option tried often in a good region of the "

@@ -57,6 +57,11 @@ class Evidence:
     blocks: list[LagBlock] = field(default_factory=list)
     by_block: Importance | None = None
     by_column: Importance | None = None
+    sequences: dict[str, Any] = field(default_factory=dict)  # part → SequenceScores
+
+    @property
+    def sequence_task(self) -> bool:
+        return self.settings.get("task", "forecast") in ("classify", "regress")
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -78,21 +83,29 @@ class Evidence:
 def build_report(run: Run, ev: Evidence, *, started: float) -> Report:
     """Assemble every section from the evidence gathered by ``write_report``."""
     task = ev.settings.get("task", "forecast")
-    sections = [
-        data_section(ev),
-        winner_section(ev),
-        leaderboard_section(ev),
-        questions_section(ev.trials),
-        search_section(ev),
-        *_TASK_SECTIONS.get(task, _unsupported_task)(ev),
-    ]
     info = ev.run.info
     src = Path((info.get("data") or {}).get("source", "data")).name
-    targets = ", ".join(ev.settings.get("targets", []))
+    if ev.sequence_task:
+        from autoseq.report import _sequences as seq
+
+        head = [seq.data_section(ev), seq.winner_section(ev, winner_words(ev))]
+        tail = [seq.results_section(ev)]
+        targets = str(ev.settings.get("target", ""))
+        what = ("classify sequences" if task == "classify"
+                else "predict a number per sequence")
+    else:
+        head = [data_section(ev), winner_section(ev)]
+        tail = _TASK_SECTIONS.get(task, _unsupported_task)(ev)
+        targets = ", ".join(ev.settings.get("targets", []))
+        what = f"forecast {ev.settings.get('horizon')} step(s) ahead"
+    scored = (("val_loss", "val log loss", "(lower is better)") if task == "classify"
+              else ("val_mae", "val MAE", "in the data's units"))
+    sections = [*head, leaderboard_section(ev), questions_section(ev.trials, *scored),
+                search_section(ev), *tail]
     return Report(
         title=f"autoseq report: {src} → {targets}",
-        subtitle=(f"forecast {ev.settings.get('horizon')} step(s) ahead · run folder "
-                  f"{ev.run.path.name} · search started {_when(info.get('created'))}"),
+        subtitle=(f"{what} · run folder {ev.run.path.name} · search started "
+                  f"{_when(info.get('created'))}"),
         summary=summary(ev),
         sections=sections,
         generated=f"autoseq {__version__}, {time.strftime('%Y-%m-%d %H:%M')}",
@@ -124,6 +137,10 @@ def _capital(s: str) -> str:
 
 
 def _skill_sentence(ev: Evidence) -> str:
+    if ev.sequence_task:
+        from autoseq.report._sequences import skill_sentence
+
+        return skill_sentence(ev)
     part = ev.test or ev.val
     if part is not None and part.baselines:
         b = min(part.baselines, key=lambda s: s.mae)
@@ -547,6 +564,8 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     board = run.leaderboard()
     ev = Evidence(run=run, board=board, study=load_study(run))
     ev.best = best_trial_row(board)
+    if run.task != "forecast":
+        return _gather_sequences(ev, data)
     try:
         ev.data = run.forecast_data(data)
     except (AutoseqError, OSError) as exc:
@@ -579,6 +598,32 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
         ev.val = ev.test = ev.by_block = ev.by_column = None
+    finally:
+        import keras
+
+        keras.backend.clear_session()
+    return ev
+
+
+def _gather_sequences(ev: Evidence, data: str | Path | None) -> Evidence:
+    """``gather`` for classification and regression: score the best network once."""
+    from autoseq.report._sequences import score_sequences
+    from autoseq.run import load_trial_model
+
+    try:
+        ev.data = ev.run.sequence_data(data)
+    except (AutoseqError, OSError) as exc:
+        ev.data_note = (f"The training data could not be re-read ({exc}); sections that need "
+                        "it are left out. Pass the CSV with --data.")
+    if ev.best is None or ev.data is None:
+        return ev
+    try:
+        model, ev.config, _ = load_trial_model(ev.run, int(ev.best["trial"]), ev.data)
+        ev.sequences = {part: score_sequences(model, ev.data, part) for part in ("val", "test")}
+    except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
+        logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
+        ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
+        ev.sequences = {}
     finally:
         import keras
 
