@@ -564,15 +564,15 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     board = run.leaderboard()
     ev = Evidence(run=run, board=board, study=load_study(run))
     ev.best = best_trial_row(board)
-    if run.task != "forecast":
-        return _gather_sequences(ev, data)
     try:
-        ev.data = run.forecast_data(data)
+        ev.data = run.data(data)  # a ForecastData, or a SequenceData for sequence tasks
     except (AutoseqError, OSError) as exc:
         ev.data_note = (f"The training data could not be re-read ({exc}); sections that need "
                         "it are left out. Pass the CSV with --data.")
     if ev.best is None or ev.data is None:
         return ev
+    if ev.sequence_task:
+        return _score_sequences(ev)
     from autoseq.report._evaluate import permutation_importance
     from autoseq.report._lags import lag_blocks
     from autoseq.run import load_trial_model
@@ -605,18 +605,11 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     return ev
 
 
-def _gather_sequences(ev: Evidence, data: str | Path | None) -> Evidence:
+def _score_sequences(ev: Evidence) -> Evidence:
     """``gather`` for classification and regression: score the best network once."""
     from autoseq.report._sequences import score_sequences
     from autoseq.run import load_trial_model
 
-    try:
-        ev.data = ev.run.sequence_data(data)
-    except (AutoseqError, OSError) as exc:
-        ev.data_note = (f"The training data could not be re-read ({exc}); sections that need "
-                        "it are left out. Pass the CSV with --data.")
-    if ev.best is None or ev.data is None:
-        return ev
     try:
         model, ev.config, _ = load_trial_model(ev.run, int(ev.best["trial"]), ev.data)
         ev.sequences = {part: score_sequences(model, ev.data, part) for part in ("val", "test")}
