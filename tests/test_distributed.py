@@ -120,8 +120,9 @@ def test_three_workers_share_one_study_of_9_trials(postgres_url, series_csv, spa
 def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
         postgres_url, series_csv, space_file, tmp_path):
     study = "killed"
-    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 4,
-                                 epochs=2), tmp_path / "a.log")]
+    # Enough trials that the victim, starting last, still finds one to run on a busy machine.
+    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 8,
+                                 epochs=3), tmp_path / "a.log")]
     _wait_for(lambda: _study_exists(postgres_url, study), "the study")
     # Separate run folders, as on separate machines: only the heartbeat can tell it died.
     procs += [_spawn(["worker", "--study", study, "--run-dir", tmp_path / f"w{i}"],
@@ -131,6 +132,9 @@ def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
     held = []
 
     def victim_runs_a_trial():
+        if victim.poll() is not None:
+            raise AssertionError("the victim ended without running a trial: "
+                                 + (tmp_path / "w1.log").read_text()[-1000:])
         held[:] = [t.number for t in _trials(postgres_url, study) if t.state.name == "RUNNING"
                    and t.user_attrs.get("worker", "").startswith(wid)]
         return bool(held)
@@ -140,7 +144,7 @@ def test_a_killed_worker_s_trial_is_retried_and_the_total_still_reached(
     codes = _wait_all(procs)
     assert codes[0] == 0 and codes[2] == 0 and codes[1] == -signal.SIGKILL
     trials = _trials(postgres_url, study)
-    _assert_exactly(trials, 4)
+    _assert_exactly(trials, 8)
     lost = trials[held[0]]
     assert lost.state.name == "FAIL"
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
