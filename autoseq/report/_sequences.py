@@ -105,7 +105,9 @@ def data_section(ev) -> Section:
                   caption=("Validation is a stratified share of the training file; "
                            f"test is the {split.get('test_from', 'held-out part')}. Features are "
                            "standardised with statistics of the training sequences only.")))
-    if ev.data is not None:
+    if ev.data is not None and np.ptp(ev.data.lengths) == 0:
+        sec.add(Paragraph(f"Every sequence has {int(ev.data.lengths[0])} steps: no padding."))
+    elif ev.data is not None:
         data = ev.data
         sec.add(figs.lengths_figure({name: data.lengths[data.parts[part]]
                                      for part, name in _PARTS}))
