@@ -6,21 +6,8 @@ set -euo pipefail
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
     exit 0
 fi
-if [ "$(id -u)" = 0 ]; then
-    SUDO=""
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    SUDO="sudo -n"
-else
-    echo "install-browser: not root and no passwordless sudo; install chromium and" \
-         "chromium-driver yourself (apt-get install chromium chromium-driver)" >&2
-    exit 1
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-browser: no apt-get here; install chromium and chromedriver yourself" >&2
-    exit 1
-fi
-echo "install-browser: installing chromium and chromium-driver (Debian packages)" >&2
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# shellcheck source=.ci/_apt.sh
+source "$(dirname "$0")/_apt.sh"
+apt_setup install-browser "chromium chromium-driver"
 $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 command -v chromium >/dev/null && command -v chromedriver >/dev/null

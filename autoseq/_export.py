@@ -100,11 +100,24 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if format not in FORMATS:
         raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
     run = open_run(run_dir)
-    if run.task != "forecast":
+    if run.task == "forecast":
+        result = _export_forecaster(run, trial=trial, out=out, format=format, refit=refit,
+                                    data=data, ensemble=ensemble)
+    else:
         from autoseq._export_sequences import export_sequences
 
-        return export_sequences(run, trial=trial, out=out, format=format, refit=refit, data=data,
-                                ensemble=ensemble, report=report)
+        result = export_sequences(run, trial=trial, out=out, format=format, refit=refit,
+                                  data=data, ensemble=ensemble)
+    if report:
+        from autoseq.report import try_write_report
+
+        try_write_report(run.path, data=data)
+    return result
+
+
+def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, format: str,
+                       refit: bool, data: str | Path | None, ensemble: int) -> ExportResult:
+    """``export`` for a forecasting run: one trial, or the mean of the ``ensemble`` best."""
     if ensemble != 1 and format == "tflite":
         raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
                          "keras")
@@ -122,13 +135,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         members.append(_Member(number, model, config, info,
                                wrap_forecaster(model, wdata, config)))
     best = members[0]
-    if len(members) == 1:
-        raw_model, steps = best.raw, None
-        lookback = int(best.config["lookback"])
-    else:
-        raw_model = average_forecasters([(m.number, m.raw, m.config) for m in members], wdata)
-        lookback = max(int(m.config["lookback"]) for m in members)
-        steps = any(needs_steps(wdata, m.config) for m in members)
+    raw_model = best.raw if len(members) == 1 else average_forecasters(
+        [(m.number, m.raw, m.config) for m in members], wdata)
+    lookback = max(int(m.config["lookback"]) for m in members)
+    steps = any(needs_steps(wdata, m.config) for m in members)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
@@ -143,10 +153,6 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
-    if report:
-        from autoseq.report import try_write_report
-
-        try_write_report(run.path, data=data)
     return ExportResult(path=out, trial=best.number, manifest=manifest,
                         members=tuple(numbers) if len(numbers) > 1 else ())
 

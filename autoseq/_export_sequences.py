@@ -35,8 +35,7 @@ SEQUENCE_INPUT = "sequences"
 
 
 def export_sequences(run: Run, *, trial: int | None, out: str | Path | None, format: str,
-                     refit: bool, data: str | Path | None, ensemble: int,
-                     report: bool = True) -> ExportResult:
+                     refit: bool, data: str | Path | None, ensemble: int) -> ExportResult:
     """``autoseq.export`` for a classification or regression run (see there)."""
     if format == "tflite":
         raise ModelError(f"--format tflite is for forecasting models; export this {run.task} "
@@ -63,10 +62,6 @@ def export_sequences(run: Run, *, trial: int | None, out: str | Path | None, for
         return _manifest(sdata, members, _score_test(raw_model, sdata), refit=refit, extra=extra)
 
     manifest = write_model_folder(out, raw_model, fill)
-    if report:
-        from autoseq.report import try_write_report
-
-        try_write_report(run.path, data=data)
     return ExportResult(path=out, trial=numbers[0], manifest=manifest,
                         members=tuple(numbers) if len(numbers) > 1 else ())
 

@@ -186,21 +186,22 @@ def _study_data(meta: dict[str, Any], study: str, data: str | Path | None):
     if s.get("task") in ("classify", "regress"):
         from autoseq._search import _sequence_fingerprint
 
-        fdata = _sequence_study_data(meta, study, source)
-        fingerprint = _sequence_fingerprint(fdata)
-    else:
-        series = load_series(source, targets=s["targets"], time_col=s["time_col"],
-                             covariates=s["covariates"], max_gap=s["max_gap"])
-        fdata, fingerprint = None, series.fingerprint
+        sequences = _sequence_study_data(meta, study, source)
+        _same_data(_sequence_fingerprint(sequences), meta, study, source)
+        return sequences
+    series = load_series(source, targets=s["targets"], time_col=s["time_col"],
+                         covariates=s["covariates"], max_gap=s["max_gap"])
+    _same_data(series.fingerprint, meta, study, source)
+    return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
+                        test_size=s["test_rows"], seasons=s["seasons"],
+                        calendar=bool(s.get("calendar", False)))
+
+
+def _same_data(fingerprint: str, meta: dict[str, Any], study: str, source: Path) -> None:
     if fingerprint != meta["fingerprint"]:
         raise DataError(f"{source}: not the data of study '{study}' (fingerprint "
                         f"{fingerprint[:12]}…, the study's is {meta['fingerprint'][:12]}…);"
                         " every worker must train on the same CSV as the search")
-    if fdata is not None:
-        return fdata
-    return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
-                        test_size=s["test_rows"], seasons=s["seasons"],
-                        calendar=bool(s.get("calendar", False)))
 
 
 def _sequence_study_data(meta: dict[str, Any], study: str, source: Path):

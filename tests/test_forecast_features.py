@@ -92,21 +92,10 @@ def full_run(tmp_path_factory):
 
 
 def test_savedmodel_with_every_transform_equals_the_keras_path(full_run):
-    import tensorflow as tf
-
     run_dir, exported = full_run
     model, config, data = load_trial_model(open_run(run_dir), exported.trial)
     assert model.input["origin_step"] is not None  # the trial used calendar features
-    origins = data.origins("test")
-    v = trial_variant(data, config)
-    ds = data.dataset("test", lookback=7, batch_size=64, values=v.values, with_steps=True,
-                      origins=origins)
-    expected = v.to_units(model.predict(ds, verbose=0), origins)
-    inputs = raw_inputs(data, origins, config)
-    serve = tf.saved_model.load(str(exported.path)).signatures["serving_default"]
-    got = serve(window=tf.constant(inputs["window"]),
-                origin_step=tf.constant(inputs["origin_step"]))["output_0"].numpy()
-    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    _assert_savedmodel_equals_keras_path(exported.path, model, config, data)
     m = exported.manifest
     assert [d["name"] for d in m["derived_inputs"]] == ["origin_step"]
     assert m["signature"]["inputs"] == ["window", "origin_step"]
@@ -244,8 +233,6 @@ def test_report_evaluates_a_transformed_trial_like_export(full_run):
 
 
 def test_several_targets_with_every_transform_export_and_predict(series_csv, tmp_path):
-    import tensorflow as tf
-
     space = autoseq.SearchSpace([
         autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 3), autoseq.Fixed("lookback", 7),
         autoseq.Fixed("anchor", "last"), autoseq.Fixed("transform", "mstl"),
@@ -254,16 +241,24 @@ def test_several_targets_with_every_transform_export_and_predict(series_csv, tmp
                    max_epochs=1, out=tmp_path / "run", stat_origins=2)
     res = autoseq.export(tmp_path / "run")
     model, config, data = load_trial_model(open_run(tmp_path / "run"), res.trial)
-    v = trial_variant(data, config)
-    assert v.profile.tables[0].shape == (7, 2)
+    assert trial_variant(data, config).profile.tables[0].shape == (7, 2)
+    _assert_savedmodel_equals_keras_path(res.path, model, config, data)
+    frame = autoseq.load_model(res.path).predict(series_csv)
+    assert {"y", "x"} <= set(frame.columns) and len(frame) == 5
+
+
+def _assert_savedmodel_equals_keras_path(path, model, config, data):
+    """The exported SavedModel on raw test windows (+ origin steps) equals the trial's network
+    on its transformed windows, brought back to units."""
+    import tensorflow as tf
+
     origins = data.origins("test")
+    v = trial_variant(data, config)
     ds = data.dataset("test", lookback=7, batch_size=64, values=v.values, with_steps=True,
                       origins=origins)
     expected = v.to_units(model.predict(ds, verbose=0), origins)
     inputs = raw_inputs(data, origins, config)
-    serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
     got = serve(window=tf.constant(inputs["window"]),
                 origin_step=tf.constant(inputs["origin_step"]))["output_0"].numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
-    frame = autoseq.load_model(res.path).predict(series_csv)
-    assert {"y", "x"} <= set(frame.columns) and len(frame) == 5

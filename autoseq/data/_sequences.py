@@ -224,21 +224,22 @@ def _wide(frame: pd.DataFrame, src: str, fingerprint: str, target: str | None,
                          filled=filled)
 
 
-def _ids(src: str, col: pd.Series, name: str) -> np.ndarray:
+def _filled(src: str, col: pd.Series, name: str, what: str) -> pd.Series:
+    """The column's stripped text; an empty cell is refused naming its row."""
     text = col.str.strip()
     blank = (text.isna() | (text == "")).to_numpy()
     if blank.any():
         row = int(np.flatnonzero(blank)[0])
-        raise DataError(f"{src}: row {row + 2}: empty sequence id in '{name}'; every row needs one")
-    return text.to_numpy(dtype=object)
+        raise DataError(f"{src}: row {row + 2}: empty {what} in '{name}'; every row needs one")
+    return text
+
+
+def _ids(src: str, col: pd.Series, name: str) -> np.ndarray:
+    return _filled(src, col, name, "sequence id").to_numpy(dtype=object)
 
 
 def _steps(src: str, col: pd.Series, name: str) -> np.ndarray:
-    text = col.str.strip()
-    blank = (text.isna() | (text == "")).to_numpy()
-    if blank.any():
-        row = int(np.flatnonzero(blank)[0])
-        raise DataError(f"{src}: row {row + 2}: empty step in '{name}'; every row needs one")
+    text = _filled(src, col, name, "step")
     num = pd.to_numeric(text, errors="coerce")
     if num.notna().all():
         return num.to_numpy("float64")
