@@ -132,6 +132,7 @@ def _short(cfg: dict[str, Any]) -> str:
         parts.append(str(cfg["pooling"]))
     parts.append(f"lr{float(cfg.get('learning_rate', 0)):.1e}")
     parts += [tag for tag, on in (("mstl", cfg.get("transform") == "mstl"),
+                                  ("rolling-mstl", cfg.get("transform") == "rolling_mstl"),
                                   ("calendar", bool(cfg.get("calendar"))),
                                   ("seq2seq", cfg.get("head") == "seq2seq")) if on]
     return " ".join(parts)
@@ -192,18 +193,29 @@ def print_export(res: Any) -> None:
     table.add_column("model")
     for k in keys:
         table.add_column(k, justify="right")
-    table.add_row(f"trial {res.trial}", *[_fmt(m["test"][k]) for k in keys])
+    label = _model_label(res)
+    table.add_row(label, *[_fmt(m["test"][k]) for k in keys])
     stat = m.get("test_stat_windows")
     if stat and stat["windows"] != stat["of"]:
-        table.add_row(f"trial {res.trial} ({stat['windows']} of {stat['of']} windows)",
+        table.add_row(f"{label} ({stat['windows']} of {stat['of']} windows)",
                       *[_fmt(stat["model"].get(k)) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
+    extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
-                      f"{shape_in} → {shape_out} in the data's units)"))
+                      f"{shape_in}{extra} → {shape_out} in the data's units)"))
+
+
+def _model_label(res: Any) -> str:
+    """``trial N``, or the members of an ensemble."""
+    members = getattr(res, "members", ()) or (res.trial,)
+    if len(members) == 1:
+        return f"trial {res.trial}"
+    shown = ", ".join(str(t) for t in members[:5]) + (", …" if len(members) > 5 else "")
+    return f"mean of {len(members)} trials ({shown})"
 
 
 def _print_sequence_export(res: Any) -> None:
@@ -214,10 +226,7 @@ def _print_sequence_export(res: Any) -> None:
     table.add_column("model")
     for k in keys:
         table.add_column(k, justify="right")
-    members = getattr(res, "members", ()) or (res.trial,)
-    label = (f"trial {res.trial}" if len(members) == 1
-             else f"mean of trials {', '.join(str(t) for t in members)}")
-    table.add_row(label, *[_fmt(m["test"][k]) for k in keys])
+    table.add_row(_model_label(res), *[_fmt(m["test"][k]) for k in keys])
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)

@@ -22,9 +22,14 @@ import numpy as np
 from autoseq import __version__
 from autoseq._folds import training_and_validation
 from autoseq._forecast_wrap import (
+    PROFILE,
+    STEP,
     average_forecasters,
     needs_steps,
     raw_inputs,
+    rolling,
+    rolling_input,
+    rolling_profile,
     transform_manifest,
     trial_variant,
     wrap_forecaster,
@@ -139,10 +144,12 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
         [(m.number, m.raw, m.config) for m in members], wdata)
     lookback = max(int(m.config["lookback"]) for m in members)
     steps = any(needs_steps(wdata, m.config) for m in members)
+    profiled = any(rolling(wdata, m.config) for m in members)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
-        test = _score_test(raw_model, fdata, best.config | {"lookback": lookback}, steps=steps)
+        test = _score_test(raw_model, fdata, best.config | {"lookback": lookback}, steps=steps,
+                           profile=profiled)
         _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
                               builder=run.settings.get("builder", "rnn"))
@@ -172,7 +179,11 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
                        *, lookback: int) -> None:
     """Make the best member's manifest describe the ensemble (its inputs, members, transforms)."""
     described = [transform_manifest(fdata, m.config) for m in members]
-    derived = next((d["derived_inputs"] for d in described if d["derived_inputs"]), [])
+    derived = {d["name"]: d for des in described for d in des["derived_inputs"]}
+    if PROFILE in derived:
+        r = rolling_profile(fdata)
+        derived[PROFILE] = rolling_input(fdata, lookback, r)
+    derived = [derived[name] for name in (STEP, PROFILE) if name in derived]
     manifest["lookback"] = lookback
     manifest["derived_inputs"] = derived
     sig = manifest["signature"]
@@ -272,10 +283,10 @@ def _refit(run: Run, config: dict[str, Any], fdata: ForecastData, *, epochs: int
                        calendar=calendar_dicts(fdata))
     model = build_model(config, ctx, builder=run.settings.get("builder", "rnn"))
     origins = fdata.origins("train", lookback)  # training + validation rows (see export)
+    variant = trial_variant(fdata, config)
     ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
-                       shuffle=True, seed=seed, origins=origins,
-                       values=trial_variant(fdata, config).values,
-                       with_steps=uses_steps(config, fdata))
+                       shuffle=True, seed=seed, origins=origins, values=variant.values,
+                       with_steps=uses_steps(config, fdata), rolling=variant.rolling)
     model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
@@ -300,9 +311,10 @@ def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.n
 
 
 def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
-                steps: bool | None = None) -> dict[str, Any]:
+                steps: bool | None = None, profile: bool | None = None) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps), verbose=0)
+    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps, profile=profile),
+                             verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
     season = fdata.main_season

@@ -8,7 +8,10 @@ step) → ``[batch, horizon, n_targets]`` in the data's units:
            ─ (+ seasonal profile at the forecast steps) → forecast
 
 The seasonal profile (MSTL tables, constants in the model) and the calendar features are looked
-up from ``origin_step`` inside the model, so the caller only computes that one integer.
+up from ``origin_step`` inside the model, so the caller only computes that one integer. A rolling
+MSTL profile (refitted as time goes on) is an input instead, ``seasonal_profile [batch, lookback +
+horizon, n_targets]``: the profile at every step of the window and the horizon, which the
+manifest says how to compute (``autoseq predict`` does it).
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
-from autoseq.data._variants import Variant, data_variant, uses_steps
+from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_steps
 
 WINDOW = "window"
 STEP = "origin_step"
+PROFILE = "seasonal_profile"
 
 
 def trial_variant(fdata: ForecastData, config: dict[str, Any]) -> Variant:
@@ -32,7 +36,20 @@ def trial_variant(fdata: ForecastData, config: dict[str, Any]) -> Variant:
 
 def needs_steps(fdata: ForecastData, config: dict[str, Any]) -> bool:
     """Whether the exported model takes ``origin_step`` (calendar features or an MSTL profile)."""
-    return uses_steps(config, fdata) or trial_variant(fdata, config).profile is not None
+    profile = trial_variant(fdata, config).profile
+    return uses_steps(config, fdata) or (profile is not None and not rolling(fdata, config))
+
+
+def rolling_profile(fdata: ForecastData) -> RollingProfile:
+    """The data's rolling MSTL profile (fitted once, shared by every split of the data)."""
+    profile = data_variant(fdata, transform="rolling_mstl").profile
+    assert isinstance(profile, RollingProfile)
+    return profile
+
+
+def rolling(fdata: ForecastData, config: dict[str, Any]) -> bool:
+    """Whether the exported model takes ``seasonal_profile`` (a rolling MSTL profile)."""
+    return isinstance(trial_variant(fdata, config).profile, RollingProfile)
 
 
 def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
@@ -51,11 +68,15 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
         inputs = {WINDOW: window, STEP: step}
     x = window
     future = None
-    if variant.profile is not None:
+    if rolling(fdata, config):
+        prof = keras.Input((lookback + fdata.horizon, fdata.n_targets), name=PROFILE)
+        inputs = (inputs if isinstance(inputs, dict) else {WINDOW: window}) | {PROFILE: prof}
+    elif variant.profile is not None:
         prof = SeasonalProfileAt(periods=list(variant.profile.periods),
                                  tables=[t.tolist() for t in variant.profile.tables],
                                  lookback=lookback, horizon=fdata.horizon,
                                  name="seasonal_profile")(step)
+    if variant.profile is not None:
         past = ProfileSplit(lookback=lookback, part="past", name="profile_past")(prof)
         future = ProfileSplit(lookback=lookback, part="future", name="profile_future")(prof)
         past = ToColumns(target_idx=list(fdata.target_idx), n_inputs=fdata.n_inputs,
@@ -73,17 +94,24 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
 
 
 def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any], *,
-               steps: bool | None = None):
-    """The exported model's inputs for ``origins``: raw windows (and origin steps).
+               steps: bool | None = None, profile: bool | None = None,
+               windows: np.ndarray | None = None):
+    """The exported model's inputs for ``origins``: raw windows (and origin steps, and the
+    rolling seasonal profile).
 
-    ``steps`` overrides whether the model takes ``origin_step`` (an ensemble takes it when any
-    member does)."""
+    ``steps`` / ``profile`` override whether the model takes ``origin_step`` /
+    ``seasonal_profile`` (an ensemble takes them when any member does); ``windows`` replaces the
+    raw windows of ``origins``."""
     lookback = int(config["lookback"])
-    idx = origins[:, None] + np.arange(-lookback, 0)[None, :]
-    windows = fdata.raw[idx].astype("float32")
+    if windows is None:
+        windows = fdata.raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
+    feed = {WINDOW: np.asarray(windows, dtype="float32")}
     if needs_steps(fdata, config) if steps is None else steps:
-        return {WINDOW: windows, STEP: origins.astype("int32")}
-    return windows
+        feed[STEP] = np.asarray(origins).astype("int32")
+    if rolling(fdata, config) if profile is None else profile:
+        feed[PROFILE] = rolling_profile(fdata).around(origins, lookback, fdata.horizon
+                                                      ).astype("float32")
+    return feed if len(feed) > 1 else feed[WINDOW]
 
 
 def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: ForecastData):
@@ -98,16 +126,27 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
 
     lookback = max(int(cfg["lookback"]) for _, _, cfg in members)
     steps = any(needs_steps(fdata, cfg) for _, _, cfg in members)
+    profiled = any(rolling(fdata, cfg) for _, _, cfg in members)
     window = keras.Input((lookback, fdata.n_inputs), name=WINDOW)
     step = keras.Input((), dtype="int32", name=STEP) if steps else None
+    prof = (keras.Input((lookback + fdata.horizon, fdata.n_targets), name=PROFILE)
+            if profiled else None)
     outputs = []
     for number, model, cfg in members:
         own = int(cfg["lookback"])
         x = window if own == lookback else LastSteps(steps=own, name=f"last_{own}_t{number}")(
             window)
+        feed: dict[str, Any] = {WINDOW: x}
+        if needs_steps(fdata, cfg):
+            feed[STEP] = step
+        if rolling(fdata, cfg):
+            feed[PROFILE] = prof if own == lookback else LastSteps(
+                steps=own + fdata.horizon, name=f"profile_{own}_t{number}")(prof)
         member = keras.Model(model.input, model.output, name=f"trial_{number}")
-        outputs.append(member({WINDOW: x, STEP: step} if needs_steps(fdata, cfg) else x))
-    inputs: Any = {WINDOW: window, STEP: step} if steps else window
+        outputs.append(member(feed if len(feed) > 1 else x))
+    inputs: Any = {k: v for k, v in ((WINDOW, window), (STEP, step), (PROFILE, prof))
+                   if v is not None}
+    inputs = inputs if len(inputs) > 1 else window
     return keras.Model(inputs, keras.layers.Average(name="ensemble_mean")(outputs),
                        name="autoseq_ensemble")
 
@@ -119,7 +158,16 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
     s = variant.scaler
     t0 = series.frame.index[0].isoformat()
     transforms: list[dict[str, Any]] = []
-    if variant.profile is not None:
+    derived: list[dict[str, Any]] = []
+    if isinstance(variant.profile, RollingProfile):
+        r = variant.profile
+        transforms.append({
+            "kind": "rolling_mstl_deseasonalise", "where": "inside the model (layers "
+            "deseasonalise, reseasonalise), from the input seasonal_profile",
+            "columns": list(series.targets), "periods": list(r.periods),
+            "rule": "seasonal_profile is subtracted from the targets of the window and its "
+                    "horizon part added to the forecasts"})
+    elif variant.profile is not None:
         transforms.append({
             "kind": "mstl_deseasonalise", "where": "inside the model (layers seasonal_profile, "
             "deseasonalise, reseasonalise)", "columns": list(series.targets),
@@ -141,13 +189,14 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
                            "season": fdata.main_season,
                            "where": "inside the model: forecasts are the naive forecast plus a "
                                     "learned correction"})
-    derived = []
     if needs_steps(fdata, config):
         derived.append({
             "name": STEP, "dtype": "int32", "shape": [None], "t0": t0,
             "frequency": series.freq,
             "how": f"number of {series.freq} steps from t0 to the first forecast step (the "
                    "step after the window's last row); row i of the training data is step i"})
+    if isinstance(variant.profile, RollingProfile):
+        derived.append(rolling_input(fdata, int(config["lookback"]), variant.profile))
     calendar = []
     if uses_steps(config, fdata):
         calendar = [c.to_dict() for c in fdata.calendar]
@@ -158,6 +207,23 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
                     "step, cycle) + offset) / period"})
     return {"derived_inputs": derived, "transforms": transforms, "t0": t0,
             "calendar": calendar}
+
+
+def rolling_input(fdata: ForecastData, lookback: int, r: RollingProfile) -> dict[str, Any]:
+    """The manifest's description of the ``seasonal_profile`` input."""
+    series = fdata.series
+    return {
+        "name": PROFILE, "dtype": "float32",
+        "shape": [None, lookback + fdata.horizon, fdata.n_targets],
+        "t0": series.frame.index[0].isoformat(), "frequency": series.freq,
+        "periods": list(r.periods), "refit_every": r.stride, "history": r.history,
+        "how": "for a window whose first forecast step is s (steps of the frequency from t0): "
+               "the refit point is the last step p <= s with p mod refit_every = 0; fit "
+               "statsforecast.mstl.mstl on the target's values at the `history` steps before p "
+               "(at most), with the periods that those values hold twice; each season's last "
+               "cycle gives table[k][step mod period]; seasonal_profile[i] = sum over seasons "
+               "of table[k][(s - lookback + i) mod period] for i in 0 … lookback + horizon - 1. "
+               "autoseq predict and autoseq.load_model compute it"}
 
 
 class StandardScaledView:
@@ -174,15 +240,16 @@ class StandardScaledView:
     def __init__(self, model, fdata: ForecastData, config: dict[str, Any]):
         self.raw = wrap_forecaster(model, fdata, config)
         self.fdata = fdata
-        self.steps = needs_steps(fdata, config)
+        self.config = config
+        self.timed = needs_steps(fdata, config) or rolling(fdata, config)
 
     def predict_on_batch(self, x: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:
         s, t = self.fdata.scaler, list(self.fdata.target_idx)
         raw = (np.asarray(x) * s.scale + s.mean).astype("float32")
         feed: Any = raw
-        if self.steps:
+        if self.timed:
             if origins is None:
                 raise ValueError("this trial's forecasts depend on the time of each window "
                                  "(calendar features or MSTL profile); pass origins")
-            feed = {WINDOW: raw, STEP: np.asarray(origins).astype("int32")}
+            feed = raw_inputs(self.fdata, np.asarray(origins), self.config, windows=raw)
         return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]

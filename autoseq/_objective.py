@@ -133,9 +133,10 @@ def _fit_and_score(model: Any, result: TrialResult, *, data: ForecastData, ctx: 
     """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
     train = data.dataset("train", lookback=ctx.lookback, batch_size=result.config["batch_size"],
-                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps)
+                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps,
+                         rolling=variant.rolling)
     val = data.dataset("val", lookback=ctx.lookback, batch_size=settings.eval_batch_size,
-                       values=variant.values, with_steps=with_steps)
+                       values=variant.values, with_steps=with_steps, rolling=variant.rolling)
     # Epoch losses are in the variant's scale; the pruner compares them in the common one.
     factor = float(np.mean((variant.scaler.scale[data.target_idx]
                             / data.scaler.scale[data.target_idx]) ** 2))

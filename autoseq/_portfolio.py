@@ -3,14 +3,15 @@
 With a budget of a handful of trials (20 minutes on 2 CPU cores), a sampler's random start-up
 trials rarely reach the configurations a forecaster would try first. These are those
 configurations, from forecasting practice rather than tuned on any data set: a small GRU that
-corrects the seasonal-naive forecast of the MSTL-deseasonalised series (the network learns what
-the seasonal model leaves) trained on MAE, the same with calendar features and the encoder–decoder head, and an
-LSTM correcting the last value. Each is cut to the search space: a parameter the space lacks is
+corrects the seasonal profile plus the recent level, the MSTL decomposition refitted every day
+(the network learns what the seasonal model leaves) trained on MAE; the same with the profile
+fitted once and the seasonal-naive forecast, the same with calendar features and the
+encoder–decoder head, and an LSTM correcting the last value. Each is cut to the search space: a parameter the space lacks is
 dropped, and a value the space does not allow is left for the sampler to draw.
 
 Example:
     >>> starting_points(load_search_space("default"))[0]["transform"]
-    'mstl'
+    'rolling_mstl'
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from typing import Any
 from autoseq.space import Bool, Choice, Fixed, Float, Int, SearchSpace
 
 STARTS: tuple[dict[str, Any], ...] = (
+    {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
+     "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
+     "lookback": "2x horizon", "batch_size": 32, "anchor": "mean", "transform": "rolling_mstl",
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae"},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "seasonal", "transform": "mstl",

@@ -50,28 +50,31 @@ class Forecaster:
         """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
         return list(self.manifest.get("derived_inputs") or [])
 
-    def predict_windows(self, windows: np.ndarray,
-                        origin_steps: np.ndarray | None = None) -> np.ndarray:
+    def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None,
+                        profiles: np.ndarray | None = None) -> np.ndarray:
         """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``.
 
         ``origin_steps`` (int, ``[batch]``): steps of the data's frequency from the manifest's
         ``t0`` to each window's first forecast step; required when the model lists the derived
-        input ``origin_step``.
+        input ``origin_step``. ``profiles`` (``[batch, lookback + horizon, targets]``): the
+        rolling seasonal profile, required when it lists ``seasonal_profile``.
         """
         import tensorflow as tf
 
         sig = self.manifest["signature"]
-        needs_step = any(d["name"] == "origin_step" for d in self.derived_inputs)
-        if needs_step and origin_steps is None:
-            raise DataError("this model needs origin_steps (its calendar features or seasonal "
-                            "profile depend on the time of each window); see the manifest's "
-                            "derived_inputs")
+        names = {d["name"] for d in self.derived_inputs}
+        given = {"origin_step": (origin_steps, tf.int32), "seasonal_profile": (profiles,
+                                                                              tf.float32)}
+        for name in names:
+            if given[name][0] is None:
+                raise DataError(f"this model needs {name} (its forecasts depend on the time of "
+                                "each window); see the manifest's derived_inputs")
         out = []
         for start in range(0, len(windows), 1024):
             feed = {sig["input"]: tf.constant(windows[start:start + 1024], dtype=tf.float32)}
-            if needs_step:
-                feed["origin_step"] = tf.constant(origin_steps[start:start + 1024],
-                                                  dtype=tf.int32)
+            for name in names:
+                value, dtype = given[name]
+                feed[name] = tf.constant(value[start:start + 1024], dtype=dtype)
             out.append(self._serve(**feed)[sig["output"]].numpy())
         return np.concatenate(out) if out else np.zeros((0, self.horizon,
                                                         len(self.manifest["targets"])))
@@ -111,11 +114,16 @@ class Forecaster:
                             f"{lookback} (its lookback)")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
-        steps = None
+        steps = profiles = None
         if self.derived_inputs:
             first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
             steps = origins + first
-        pred = self.predict_windows(windows, steps)
+            spec = next((d for d in self.derived_inputs if d["name"] == "seasonal_profile"), None)
+            if spec is not None:
+                target = series.frame[m["targets"]].to_numpy("float64")
+                profiles = _rolling_profiles(source, target, origins, spec, first=first,
+                                             lookback=lookback, horizon=self.horizon)
+        pred = self.predict_windows(windows, steps, profiles)
         return _long_format(pred, origins, series.frame, m)
 
 
@@ -218,6 +226,27 @@ class SequenceModel:
             out["actual"] = (list(table.labels) if self.task == "classify"
                              else pd.to_numeric(pd.Series(table.labels)).to_numpy())
         return out
+
+
+def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec: dict[str, Any],
+                      *, first: int, lookback: int, horizon: int) -> np.ndarray:
+    """The ``seasonal_profile`` input of each origin, as the manifest's ``how`` says."""
+    from autoseq.data._variants import RollingProfile, rolling_points, rolling_tables
+
+    periods = tuple(int(p) for p in spec["periods"])
+    stride, history = int(spec["refit_every"]), int(spec["history"])
+    points = rolling_points(len(target), stride=stride, first_step=first,
+                            min_rows=2 * min(periods))
+    k = np.searchsorted(points, origins, side="right") - 1
+    if len(points) == 0 or np.any(k < 0):
+        raise DataError(f"{source}: the model's seasonal profile is refitted every {stride} "
+                        f"steps on the {2 * min(periods)}+ rows before; give more history "
+                        f"before the first forecast origin")
+    used = points[np.unique(k)]
+    tables = rolling_tables(target, used, periods=periods, history=history, first_step=first)
+    profile = RollingProfile(periods=periods, stride=stride, history=history, points=used,
+                             tables=tables, first_step=first)
+    return profile.around(origins, lookback, horizon).astype("float32")
 
 
 def _check_columns(path, m: dict[str, Any], source: str) -> None:

@@ -33,12 +33,12 @@ RNN_DEFAULTS: dict[str, Any] = {
     "pooling": "last",
     "class_weight": "none",
 }
-ANCHORS = ("none", "last", "seasonal")
+ANCHORS = ("none", "last", "seasonal", "mean")
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 CLASS_WEIGHTS = ("none", "balanced")
 # Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
-_ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl"),
+_ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl", "rolling_mstl"),
             "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae"),
             "pooling": POOLINGS, "class_weight": CLASS_WEIGHTS}
 # Parameters that only one kind of task uses: a default is left out of the other's configurations
@@ -216,7 +216,8 @@ def describe(config: dict[str, Any]) -> str:
     bi = "bidirectional " if config.get("bidirectional") else ""
     extras = [e for e, on in (("seq2seq", config.get("head") == "seq2seq"),
                               ("calendar", bool(config.get("calendar"))),
-                              ("mstl", config.get("transform") == "mstl")) if on]
+                              ("mstl", config.get("transform") == "mstl"),
+                              ("rolling mstl", config.get("transform") == "rolling_mstl")) if on]
     more = f" + {' + '.join(extras)}" if extras else ""
     pooled = f", {config['pooling']}-pooled" if config.get("pooling") in ("mean", "max") else ""
     return f"{depth}-layer {bi}{cell}, {config.get('units')} units{pooled}{more}"

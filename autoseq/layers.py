@@ -11,15 +11,17 @@ class Anchor(keras.layers.Layer):
     """The naive forecast a network corrects: ``[batch, lookback, n_inputs] → [batch, H, T]``.
 
     ``mode="last"`` repeats the last observed target value; ``mode="seasonal"`` repeats the values
-    one ``season`` earlier (seasonal naive). The network's head then predicts only the correction,
-    which starts at zero — so a trial begins level with the baseline instead of far below it.
+    one ``season`` earlier (seasonal naive); ``mode="mean"`` repeats the mean of the last
+    ``season`` values (with a deseasonalised series: the seasonal profile plus the recent level).
+    The network's head then predicts only the correction, which starts at zero — so a trial
+    begins level with the baseline instead of far below it.
     """
 
     def __init__(self, *, mode: str, horizon: int, lookback: int, season: int,
                  target_idx: list[int], **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("last", "seasonal"):
-            raise ValueError(f"mode must be 'last' or 'seasonal'. Received: mode={mode!r}")
+        if mode not in ("last", "seasonal", "mean"):
+            raise ValueError(f"mode must be 'last', 'seasonal' or 'mean'. Received: mode={mode!r}")
         self.mode = mode
         self.horizon = int(horizon)
         self.lookback = int(lookback)
@@ -30,7 +32,11 @@ class Anchor(keras.layers.Layer):
 
     def call(self, window):
         targets = ops.take(window, self.target_idx, axis=2)
-        return ops.take(targets, self._steps, axis=1)
+        picked = ops.take(targets, self._steps, axis=1)
+        if self.mode == "mean":
+            level = ops.mean(picked, axis=1, keepdims=True)
+            return ops.repeat(level, self.horizon, axis=1)
+        return picked
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.horizon, len(self.target_idx))
@@ -42,7 +48,10 @@ class Anchor(keras.layers.Layer):
 
 
 def anchor_steps(*, mode: str, horizon: int, lookback: int, season: int) -> list[int]:
-    """Window positions the anchor copies for each forecast step (seasonal needs lookback ≥ m)."""
+    """Window positions the anchor copies for each forecast step (seasonal needs lookback ≥ m);
+    for ``mean``, the positions it averages (the last season, or the whole window)."""
+    if mode == "mean":
+        return list(range(lookback - (season if 1 < season <= lookback else lookback), lookback))
     if mode == "seasonal" and 1 < season <= lookback:
         return [lookback + h - season * (h // season + 1) for h in range(horizon)]
     return [lookback - 1] * horizon

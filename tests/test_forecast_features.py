@@ -93,9 +93,8 @@ def full_run(tmp_path_factory):
 
 def test_savedmodel_with_every_transform_equals_the_keras_path(full_run):
     run_dir, exported = full_run
-    model, config, data = load_trial_model(open_run(run_dir), exported.trial)
+    model, _, _ = assert_savedmodel_equals_keras_path(run_dir, exported)
     assert model.input["origin_step"] is not None  # the trial used calendar features
-    _assert_savedmodel_equals_keras_path(exported.path, model, config, data)
     m = exported.manifest
     assert [d["name"] for d in m["derived_inputs"]] == ["origin_step"]
     assert m["signature"]["inputs"] == ["window", "origin_step"]
@@ -106,13 +105,8 @@ def test_savedmodel_with_every_transform_equals_the_keras_path(full_run):
 
 def test_predict_computes_the_origin_step_and_reproduces_test_metrics(full_run):
     run_dir, exported = full_run
-    info = open_run(run_dir).info
-    frame = autoseq.load_model(exported.path).predict(info["data"]["source"], all_origins=True)
-    test_start = pd.Timestamp(info["split"]["test"]["start"])
-    test = frame[(frame.origin >= test_start - pd.Timedelta(days=1)) & frame.y_actual.notna()]
-    test = test.groupby("origin").filter(lambda g: len(g) == 5)
-    mae = float(np.mean(np.abs(test["y"] - test["y_actual"])))
-    assert mae == pytest.approx(exported.test_metrics["mae"], rel=1e-5)
+    assert backtest_mae(exported.path, run_dir) == pytest.approx(exported.test_metrics["mae"],
+                                                                 rel=1e-5)
 
 
 def test_predict_on_a_later_slice_uses_the_same_calendar(full_run):
@@ -205,12 +199,7 @@ def test_refit_refits_the_transforms_on_training_and_validation(full_run, tmp_pa
     profile, scale = res.manifest["transforms"][:2]
     assert profile["fitted_on"].startswith(f"the first {rows} rows")
     assert scale["fitted_on"] == f"the first {rows} rows"
-    frame = autoseq.load_model(res.path).predict(info["data"]["source"], all_origins=True)
-    test_start = pd.Timestamp(info["split"]["test"]["start"])
-    test = frame[(frame.origin >= test_start - pd.Timedelta(days=1)) & frame.y_actual.notna()]
-    test = test.groupby("origin").filter(lambda g: len(g) == 5)
-    assert float(np.mean(np.abs(test["y"] - test["y_actual"]))) == pytest.approx(
-        res.test_metrics["mae"], rel=1e-5)
+    assert backtest_mae(res.path, run_dir) == pytest.approx(res.test_metrics["mae"], rel=1e-5)
 
 
 def test_mae_loss_trains_and_reports_a_val_mse(series_csv, tmp_path):
@@ -240,25 +229,37 @@ def test_several_targets_with_every_transform_export_and_predict(series_csv, tmp
     autoseq.search(series_csv, target=["y", "x"], horizon=5, space=space, trials=1,
                    max_epochs=1, out=tmp_path / "run", stat_origins=2)
     res = autoseq.export(tmp_path / "run")
-    model, config, data = load_trial_model(open_run(tmp_path / "run"), res.trial)
+    _, config, data = assert_savedmodel_equals_keras_path(tmp_path / "run", res)
     assert trial_variant(data, config).profile.tables[0].shape == (7, 2)
-    _assert_savedmodel_equals_keras_path(res.path, model, config, data)
     frame = autoseq.load_model(res.path).predict(series_csv)
     assert {"y", "x"} <= set(frame.columns) and len(frame) == 5
 
 
-def _assert_savedmodel_equals_keras_path(path, model, config, data):
-    """The exported SavedModel on raw test windows (+ origin steps) equals the trial's network
-    on its transformed windows, brought back to units."""
+def backtest_mae(model_dir, run_dir) -> float:
+    """``predict --all-origins`` of the run's CSV, MAE over the test origins (horizon 5)."""
+    info = open_run(run_dir).info
+    frame = autoseq.load_model(model_dir).predict(info["data"]["source"], all_origins=True)
+    test_start = pd.Timestamp(info["split"]["test"]["start"])
+    test = frame[(frame.origin >= test_start - pd.Timedelta(days=1)) & frame.y_actual.notna()]
+    test = test.groupby("origin").filter(lambda g: len(g) == 5)
+    return float(np.mean(np.abs(test["y"] - test["y_actual"])))
+
+
+def assert_savedmodel_equals_keras_path(run_dir, exported):
+    """The exported SavedModel on raw test windows (+ origin steps, + rolling profile) equals
+    the trial's network on its transformed windows, brought back to units. Returns the trial's
+    ``(model, config, data)``."""
     import tensorflow as tf
 
+    model, config, data = load_trial_model(open_run(run_dir), exported.trial)
+    path = exported.path
     origins = data.origins("test")
     v = trial_variant(data, config)
-    ds = data.dataset("test", lookback=7, batch_size=64, values=v.values, with_steps=True,
-                      origins=origins)
+    ds = data.dataset("test", lookback=int(config["lookback"]), batch_size=64, values=v.values,
+                      with_steps=True, origins=origins, rolling=v.rolling)
     expected = v.to_units(model.predict(ds, verbose=0), origins)
     inputs = raw_inputs(data, origins, config)
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    got = serve(window=tf.constant(inputs["window"]),
-                origin_step=tf.constant(inputs["origin_step"]))["output_0"].numpy()
+    got = serve(**{k: tf.constant(x) for k, x in inputs.items()})["output_0"].numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    return model, config, data

@@ -7,6 +7,12 @@ a scaler, both fitted on the training rows only:
   the training part, one table per inferred season holding that season's last cycle, indexed by
   the position in the season. The network sees and predicts ``y - profile(step)``; the profile
   is added back to its forecasts. Fitted once per data set, shared by every trial.
+* ``transform="rolling_mstl"``: the same decomposition **refitted as time goes on**: at every
+  refit point (each start of the shortest season, e.g. midnight for half-hourly data) MSTL is fitted on the
+  rows before it (at most ``6 ×`` the longest season); a window whose origin follows that point
+  is deseasonalised with those tables. Never fitted on anything a window forecasts, and never
+  stale: the profile follows the changes of the seasonal shape. The exported model takes the
+  profile as an input (``seasonal_profile``), which ``autoseq predict`` computes the same way.
 * ``scaler``: ``standard`` (mean / std), ``robust`` (median / interquartile range) or
   ``minmax`` (min / range); an affine map per column, so a Keras ``Normalization`` layer holds it.
 
@@ -21,18 +27,20 @@ Example:
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from autoseq.data._split import Scaler
-from autoseq.data._windows import ForecastData
+from autoseq.data._windows import ForecastData, RollingOffsets
 from autoseq.exceptions import SearchSpaceError
 
 logger = logging.getLogger("autoseq")
 
-TRANSFORMS = ("none", "mstl")
+TRANSFORMS = ("none", "mstl", "rolling_mstl")
+ROLLING_HISTORY = 6  # longest seasons each rolling MSTL fit sees
 SCALERS = ("standard", "robust", "minmax")
 
 
@@ -51,6 +59,88 @@ class SeasonalProfile:
     def to_dict(self) -> dict:
         return {"periods": list(self.periods), "tables": [t.tolist() for t in self.tables]}
 
+    def around(self, origins: np.ndarray, back: int, ahead: int) -> np.ndarray:
+        """The profile at rows ``o - back … o + ahead - 1`` of each origin ``o``."""
+        return self.at(np.asarray(origins)[:, None] + np.arange(-back, ahead)[None, :])
+
+
+@dataclass(frozen=True)
+class RollingProfile:
+    """MSTL seasonal tables refitted at ``points`` (rows): a window whose origin is at or after
+    ``points[k]`` (and before ``points[k + 1]``) uses ``tables[k]``, fitted on the rows before
+    ``points[k]``. ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle,
+    indexed by ``step mod period``, the seasons one after the other (zeros for a season the
+    history did not yet hold twice)."""
+
+    periods: tuple[int, ...]
+    stride: int
+    history: int
+    points: np.ndarray
+    tables: np.ndarray
+    first_step: int = 0  # the step of row 0 (the tables are indexed by step mod period)
+
+    def block(self, origins: np.ndarray) -> np.ndarray:
+        """Index of the tables each origin uses (the last refit point at or before it)."""
+        k = np.searchsorted(self.points, np.asarray(origins), side="right") - 1
+        if np.any(k < 0):
+            raise ValueError(f"origins before the first refit point (row {self.points[0]})")
+        return k
+
+    def around(self, origins: np.ndarray, back: int, ahead: int) -> np.ndarray:
+        """The profile seen from each origin ``o`` at rows ``o - back … o + ahead - 1``."""
+        origins = np.asarray(origins, dtype="int64")
+        rows = origins[:, None] + np.arange(-back, ahead)[None, :]
+        k = self.block(origins)[:, None]
+        out, offset = 0.0, 0
+        for m in self.periods:
+            out = out + self.tables[k, offset + np.mod(rows + self.first_step, m)]
+            offset += m
+        return out
+
+
+def rolling_points(rows: int, *, stride: int, first_step: int = 0, min_rows: int) -> np.ndarray:
+    """Refit points among ``rows`` rows whose first row is step ``first_step``: the rows whose
+    step is a multiple of ``stride``, with at least ``min_rows`` rows before them, and the end."""
+    start = (-first_step) % stride
+    pts = np.arange(start, rows + 1, stride, dtype="int64")
+    return pts[pts >= min_rows]
+
+
+def rolling_tables(values: np.ndarray, points: np.ndarray, *, periods: tuple[int, ...],
+                   history: int, first_step: int = 0) -> np.ndarray:
+    """``[points, sum(periods), n_targets]`` MSTL tables of ``values`` (``[rows, targets]``,
+    row 0 at step ``first_step``) fitted on at most ``history`` rows before each point; the
+    seasons those rows hold twice."""
+    out = np.zeros((len(points), sum(periods), values.shape[1]))
+    for k, point in enumerate(points):
+        lo = max(0, int(point) - history)
+        for j in range(values.shape[1]):
+            out[k, :, j] = _season_tables(values[lo:point, j], periods,
+                                          first_step=first_step + lo)
+    return out
+
+
+def _season_tables(x: np.ndarray, periods: tuple[int, ...], *, first_step: int) -> np.ndarray:
+    """Each season's last MSTL cycle of ``x`` (starting at ``first_step``), indexed by
+    ``step mod period``, the seasons concatenated."""
+    from statsforecast.mstl import mstl
+
+    usable = [m for m in periods if 2 * m <= len(x)]
+    out = np.zeros(sum(periods))
+    if not usable:
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = mstl(x, period=usable)
+    offset = 0
+    rows = first_step + np.arange(len(x))
+    for m in periods:
+        if m in usable:
+            comp = parts[f"seasonal{m}" if len(usable) > 1 else "seasonal"].to_numpy()
+            out[offset + np.mod(rows[-m:], m)] = comp[-m:]
+        offset += m
+    return out
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -58,7 +148,7 @@ class Variant:
 
     transform: str
     scaler: Scaler
-    profile: SeasonalProfile | None
+    profile: SeasonalProfile | RollingProfile | None
     values: np.ndarray
     target_idx: tuple[int, ...]
 
@@ -66,9 +156,18 @@ class Variant:
         """Network outputs ``[windows, horizon, targets]`` → forecasts in the data's units."""
         out = self.scaler.inverse(scaled, list(self.target_idx))
         if self.profile is not None:
-            steps = origins[:, None] + np.arange(scaled.shape[1])[None, :]
-            out = out + self.profile.at(steps)
+            out = out + self.profile.around(origins, 0, scaled.shape[1])
         return out
+
+    @property
+    def rolling(self) -> RollingOffsets | None:
+        """The rolling profile in this variant's scaling, which ``ForecastData.dataset``
+        subtracts from each window (``None`` for the other transforms)."""
+        if not isinstance(self.profile, RollingProfile):
+            return None
+        scale = self.scaler.scale[list(self.target_idx)]
+        return RollingOffsets(points=self.profile.points, periods=self.profile.periods,
+                              tables=(self.profile.tables / scale).astype("float32"))
 
 
 def fit_scaler(values: np.ndarray, kind: str) -> Scaler:
@@ -108,6 +207,32 @@ def fit_profile(data: ForecastData) -> SeasonalProfile | None:
     return SeasonalProfile(periods=periods, tables=tuple(tables))
 
 
+def fit_rolling_profile(data: ForecastData) -> RollingProfile | None:
+    """MSTL tables refitted at each start of the shortest season (see the module docstring),
+    or ``None`` without a season the series holds twice."""
+    periods = tuple(m for m in data.seasons if m > 1 and 2 * m <= len(data.raw))
+    if not periods:
+        return None
+    stride = _stride(periods, len(data.raw))
+    history = ROLLING_HISTORY * max(periods)
+    points = rolling_points(len(data.raw), stride=stride, min_rows=2 * min(periods))
+    start = time.perf_counter()
+    tables = rolling_tables(data.raw[:, data.target_idx], points, periods=periods,
+                            history=history)
+    logger.info("rolling MSTL: %d fits in %.1f s", len(points), time.perf_counter() - start)
+    return RollingProfile(periods=periods, stride=stride, history=history, points=points,
+                          tables=tables)
+
+
+_MAX_REFITS = 400
+
+
+def _stride(periods: tuple[int, ...], rows: int) -> int:
+    """Rows between refits: the shortest season, in whole seasons, at most ``_MAX_REFITS`` fits."""
+    m = min(periods)
+    return m * max(1, -(-rows // (m * _MAX_REFITS)))
+
+
 def data_variant(data: ForecastData, *, transform: str = "none",
                  scaler: str = "standard") -> Variant:
     """The (cached) variant of ``data`` for a transform and a scaler.
@@ -123,14 +248,27 @@ def data_variant(data: ForecastData, *, transform: str = "none",
     if key in cache:
         return cache[key]
     values = data.raw.copy()
-    profile = None
+    profile: SeasonalProfile | RollingProfile | None = None
     if transform == "mstl":
         if "_profile" not in data.__dict__:
             data.__dict__["_profile"] = fit_profile(data)
         profile = data.__dict__["_profile"]
         if profile is not None:
             values[:, data.target_idx] -= profile.at(np.arange(len(values)))
-    fitted = fit_scaler(values[: data.split.train], scaler)
+    if transform == "rolling_mstl":
+        # Causal at every row, so one fit serves every split of the series (folds, refit).
+        fits = data.series.__dict__.setdefault("_rolling", {})
+        key = tuple(data.target_idx)
+        if key not in fits:
+            fits[key] = fit_rolling_profile(data)
+        profile = fits[key]
+    train = values[: data.split.train]
+    if isinstance(profile, RollingProfile):
+        # The scaler sees what the network sees: each row deseasonalised as its own origin would.
+        first = int(profile.points[0])
+        train = train[first:].copy()
+        train[:, data.target_idx] -= profile.around(np.arange(first, data.split.train), 0, 1)[:, 0]
+    fitted = fit_scaler(train, scaler)
     variant = Variant(transform=transform, scaler=fitted, profile=profile,
                       values=fitted.transform(values).astype("float32"),
                       target_idx=tuple(data.target_idx))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -83,16 +84,21 @@ class ForecastData:
 
     def dataset(self, part: str, *, lookback: int, batch_size: int, shuffle: bool = False,
                 seed: int | None = None, origins: np.ndarray | None = None,
-                values: np.ndarray | None = None, with_steps: bool = False):
+                values: np.ndarray | None = None, with_steps: bool = False,
+                rolling: RollingOffsets | None = None):
         """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily.
 
         ``values`` replaces the scaled series (a transformed variant); ``with_steps`` makes the
-        inputs ``{"window": …, "origin_step": …}``, the origin's row number being its step.
+        inputs ``{"window": …, "origin_step": …}``, the origin's row number being its step;
+        ``rolling`` subtracts each origin's own seasonal profile from its window and targets
+        (origins before its first refit point are left out).
         """
         import tensorflow as tf
 
         if origins is None:
             origins = self.origins(part, lookback)
+        if rolling is not None:
+            origins = origins[origins >= rolling.points[0]]
         if len(origins) == 0:
             raise DataError(f"no {part} windows for lookback {lookback} and horizon "
                             f"{self.horizon}; use a shorter lookback")
@@ -101,10 +107,15 @@ class ForecastData:
         targets = tf.constant(src[:, self.target_idx])
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(0, self.horizon, dtype=tf.int64)
+        columns = tf.constant(np.eye(src.shape[1], dtype="float32")[self.target_idx])
 
         def gather(o):
             window = tf.gather(values, o[:, None] + back[None, :])
             target = tf.gather(targets, o[:, None] + ahead[None, :])
+            if rolling is not None:
+                prof = rolling.tf_around(o, lookback, self.horizon)
+                window = window - tf.einsum("blt,ti->bli", prof[:, :lookback], columns)
+                target = target - prof[:, lookback:]
             if with_steps:
                 return {"window": window, "origin_step": tf.cast(o, tf.int32)}, target
             return window, target
@@ -123,6 +134,32 @@ class ForecastData:
             out[part] = {"rows": b - a, "start": idx[a].isoformat(), "end": idx[b - 1].isoformat(),
                          "windows": int(len(self.origins(part)))}
         out["scaler"] = self.scaler.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class RollingOffsets:
+    """A rolling seasonal profile in a variant's scaling, for ``ForecastData.dataset``:
+    ``tables [points, sum(periods), targets]`` divided by the targets' scale."""
+
+    points: np.ndarray
+    tables: np.ndarray
+    periods: tuple[int, ...]
+
+    def tf_around(self, origins, back: int, ahead: int):
+        """``[batch, back + ahead, targets]``: each origin's profile around it (TensorFlow)."""
+        import tensorflow as tf
+
+        points = tf.constant(self.points, dtype=tf.int64)
+        tables = tf.constant(self.tables, dtype=tf.float32)
+        k = tf.searchsorted(points, origins, side="right", out_type=tf.int64) - 1
+        rows = origins[:, None] + tf.range(-back, ahead, dtype=tf.int64)[None, :]
+        out, offset = 0.0, 0
+        for m in self.periods:
+            idx = tf.stack([tf.broadcast_to(k[:, None], tf.shape(rows)),
+                            offset + tf.math.floormod(rows, m)], axis=-1)
+            out = out + tf.gather_nd(tables, idx)
+            offset += m
         return out
 
 
