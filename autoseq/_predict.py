@@ -113,16 +113,16 @@ class Forecaster:
             raise DataError(f"{source}: {n} rows after re-gridding, but the model needs at least "
                             f"{lookback} (its lookback)")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
-        windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
         steps = profiles = None
         if self.derived_inputs:
             first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
-            steps = origins + first
             spec = next((d for d in self.derived_inputs if d["name"] == "seasonal_profile"), None)
             if spec is not None:
                 target = series.frame[m["targets"]].to_numpy("float64")
-                profiles = _rolling_profiles(source, target, origins, spec, first=first,
-                                             lookback=lookback, horizon=self.horizon)
+                origins, profiles = _rolling_profiles(source, target, origins, spec, first=first,
+                                                      lookback=lookback, horizon=self.horizon)
+            steps = origins + first
+        windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
         pred = self.predict_windows(windows, steps, profiles)
         return _long_format(pred, origins, series.frame, m)
 
@@ -229,8 +229,10 @@ class SequenceModel:
 
 
 def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec: dict[str, Any],
-                      *, first: int, lookback: int, horizon: int) -> np.ndarray:
-    """The ``seasonal_profile`` input of each origin, as the manifest's ``how`` says."""
+                      *, first: int, lookback: int, horizon: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The origins that have a refit point before them (all of them, or a one-line error when
+    there is only one) and their ``seasonal_profile`` input, as the manifest's ``how`` says."""
     from autoseq.data._variants import RollingProfile, rolling_points, rolling_tables
 
     periods = tuple(int(p) for p in spec["periods"])
@@ -238,7 +240,9 @@ def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec
     points = rolling_points(len(target), stride=stride, first_step=first,
                             min_rows=2 * min(periods))
     k = np.searchsorted(points, origins, side="right") - 1
-    if len(points) == 0 or np.any(k < 0):
+    if len(origins) > 1:  # a backtest starts where the history allows
+        origins, k = origins[k >= 0], k[k >= 0]
+    if len(points) == 0 or len(origins) == 0 or np.any(k < 0):
         raise DataError(f"{source}: the model's seasonal profile is refitted every {stride} "
                         f"steps on the {2 * min(periods)}+ rows before; give more history "
                         f"before the first forecast origin")
@@ -246,7 +250,7 @@ def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec
     tables = rolling_tables(target, used, periods=periods, history=history, first_step=first)
     profile = RollingProfile(periods=periods, stride=stride, history=history, points=used,
                              tables=tables, first_step=first)
-    return profile.around(origins, lookback, horizon).astype("float32")
+    return origins, profile.around(origins, lookback, horizon).astype("float32")
 
 
 def _check_columns(path, m: dict[str, Any], source: str) -> None:

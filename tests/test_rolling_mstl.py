@@ -148,15 +148,21 @@ print(json.dumps(out["output_0"].numpy()[0, :, 0].tolist()))
     np.testing.assert_allclose(plain, ours[ours.origin == origin]["y"].to_numpy(), rtol=1e-5)
 
 
-def test_predict_without_enough_history_is_a_clear_error(rolling_run, tmp_path):
+def test_predict_needs_history_before_a_refit_point(rolling_run, tmp_path):
     from autoseq.exceptions import DataError
 
     run_dir, exported = rolling_run
     csv = open_run(run_dir).info["data"]["source"]
     short = tmp_path / "short.csv"
-    pd.read_csv(csv).iloc[100:126].to_csv(short, index=False)  # first refit point: row 19
+    model = autoseq.load_model(exported.path)
+    pd.read_csv(csv).iloc[100:116].to_csv(short, index=False)  # first refit point: row 19
     with pytest.raises(DataError, match="give more history before the first forecast origin"):
-        autoseq.load_model(exported.path).predict(short, all_origins=True)
+        model.predict(short)
+    # a backtest starts at the first origin with a refit point before it
+    pd.read_csv(csv).iloc[100:130].to_csv(short, index=False)
+    frame = model.predict(short, all_origins=True)
+    first = pd.Timestamp(pd.read_csv(short)["date"].iloc[18])  # the row before row 19
+    assert frame.origin.min() == first
 
 
 def test_refit_points_follow_the_steps_of_the_data():
