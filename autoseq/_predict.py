@@ -237,8 +237,7 @@ def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec
 
     periods = tuple(int(p) for p in spec["periods"])
     stride, history = int(spec["refit_every"]), int(spec["history"])
-    points = rolling_points(len(target), stride=stride, first_step=first,
-                            min_rows=2 * min(periods))
+    points = rolling_points(len(target), stride=stride, periods=periods, first_step=first)
     k = np.searchsorted(points, origins, side="right") - 1
     if len(origins) > 1:  # a backtest starts where the history allows
         origins, k = origins[k >= 0], k[k >= 0]

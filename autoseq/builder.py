@@ -38,7 +38,8 @@ HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 CLASS_WEIGHTS = ("none", "balanced")
 # Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
-_ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS, "transform": ("none", "mstl", "rolling_mstl"),
+_ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
+            "transform": ("none", "mstl", "rolling_mstl"),
             "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae"),
             "pooling": POOLINGS, "class_weight": CLASS_WEIGHTS}
 # Parameters that only one kind of task uses: a default is left out of the other's configurations

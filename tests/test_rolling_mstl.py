@@ -166,6 +166,6 @@ def test_predict_needs_history_before_a_refit_point(rolling_run, tmp_path):
 
 
 def test_refit_points_follow_the_steps_of_the_data():
-    assert list(rolling_points(30, stride=7, min_rows=14)) == [14, 21, 28]
+    assert list(rolling_points(30, stride=7, periods=(7,))) == [14, 21, 28]
     # a slice that starts at step 3: points where the step is a multiple of 7
-    assert list(rolling_points(30, stride=7, first_step=3, min_rows=14)) == [18, 25]
+    assert list(rolling_points(30, stride=7, periods=(7,), first_step=3)) == [18, 25]

@@ -98,12 +98,14 @@ class RollingProfile:
         return out
 
 
-def rolling_points(rows: int, *, stride: int, first_step: int = 0, min_rows: int) -> np.ndarray:
+def rolling_points(rows: int, *, stride: int, periods: tuple[int, ...],
+                   first_step: int = 0) -> np.ndarray:
     """Refit points among ``rows`` rows whose first row is step ``first_step``: the rows whose
-    step is a multiple of ``stride``, with at least ``min_rows`` rows before them, and the end."""
+    step is a multiple of ``stride`` with two cycles of the shortest season before them (MSTL's
+    minimum), up to the end."""
     start = (-first_step) % stride
     pts = np.arange(start, rows + 1, stride, dtype="int64")
-    return pts[pts >= min_rows]
+    return pts[pts >= 2 * min(periods)]
 
 
 def rolling_tables(values: np.ndarray, points: np.ndarray, *, periods: tuple[int, ...],
@@ -188,23 +190,16 @@ def fit_scaler(values: np.ndarray, kind: str) -> Scaler:
 
 def fit_profile(data: ForecastData) -> SeasonalProfile | None:
     """MSTL seasonal tables fitted on the training rows, or ``None`` without a usable season."""
-    from statsforecast.mstl import mstl
-
     train = data.split.train
     periods = tuple(m for m in data.seasons if m > 1 and 2 * m < train)
     if not periods:
         return None
-    tables = [np.zeros((m, data.n_targets)) for m in periods]
-    for j, col in enumerate(data.target_idx):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parts = mstl(data.raw[:train, col], period=list(periods))
-        for k, m in enumerate(periods):
-            name = f"seasonal{m}" if len(periods) > 1 else "seasonal"
-            comp = parts[name].to_numpy()
-            last = np.arange(train - m, train)
-            tables[k][np.mod(last, m), j] = comp[last]
-    return SeasonalProfile(periods=periods, tables=tuple(tables))
+    # One fit on every training row: the rolling tables of the single point ``train``.
+    stacked = rolling_tables(data.raw[:, data.target_idx], np.array([train]), periods=periods,
+                             history=train)[0]
+    starts = np.cumsum((0,) + periods[:-1])
+    return SeasonalProfile(periods=periods, tables=tuple(
+        stacked[a:a + m] for a, m in zip(starts, periods, strict=True)))
 
 
 def fit_rolling_profile(data: ForecastData) -> RollingProfile | None:
@@ -215,7 +210,7 @@ def fit_rolling_profile(data: ForecastData) -> RollingProfile | None:
         return None
     stride = _stride(periods, len(data.raw))
     history = ROLLING_HISTORY * max(periods)
-    points = rolling_points(len(data.raw), stride=stride, min_rows=2 * min(periods))
+    points = rolling_points(len(data.raw), stride=stride, periods=periods)
     start = time.perf_counter()
     tables = rolling_tables(data.raw[:, data.target_idx], points, periods=periods,
                             history=history)

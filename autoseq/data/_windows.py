@@ -107,7 +107,8 @@ class ForecastData:
         targets = tf.constant(src[:, self.target_idx])
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(0, self.horizon, dtype=tf.int64)
-        columns = tf.constant(np.eye(src.shape[1], dtype="float32")[self.target_idx])
+        if rolling is not None:  # [targets, inputs]: a target's profile lands on its column
+            columns = tf.constant(np.eye(src.shape[1], dtype="float32")[self.target_idx])
 
         def gather(o):
             window = tf.gather(values, o[:, None] + back[None, :])
