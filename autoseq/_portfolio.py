@@ -4,10 +4,13 @@ With a budget of a handful of trials (20 minutes on 2 CPU cores), a sampler's ra
 trials rarely reach the configurations a forecaster would try first. These are those
 configurations, from forecasting practice rather than tuned on any data set: a small GRU that
 corrects the seasonal profile plus the recent level, the MSTL decomposition refitted every day
-(the network learns what the seasonal model leaves) trained on MAE; the same with the profile
-fitted once and the seasonal-naive forecast, the same with calendar features and the
-encoder–decoder head, and an LSTM correcting the last value. Each is cut to the search space: a parameter the space lacks is
-dropped, and a value the space does not allow is left for the sampler to draw.
+(the network learns what the seasonal model leaves) trained on MAE; a small GRU correcting
+seasonal naive plus the level's change over the last season (for trending series, which the
+recent level lags); the same with the profile fitted once and the seasonal-naive forecast, the
+same with calendar features and the encoder–decoder head, and an LSTM correcting the last
+value. Each is cut to the search space: a parameter the space lacks is dropped, and a value
+the space does not allow is left for the sampler to draw — except the method itself
+(``anchor``, ``transform``): a start whose method the space excludes is skipped.
 
 Example:
     >>> starting_points(load_search_space("default"))[0]["transform"]
@@ -27,6 +30,10 @@ STARTS: tuple[dict[str, Any], ...] = (
      "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae"},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
+     "lookback": "2x season", "batch_size": 32, "anchor": "seasonal_drift", "transform": "none",
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae"},
+    {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
+     "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "seasonal", "transform": "mstl",
      "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae"},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
@@ -40,12 +47,18 @@ STARTS: tuple[dict[str, Any], ...] = (
 )
 
 
+_METHOD = ("anchor", "transform")
+
+
 def starting_points(space: SearchSpace) -> list[dict[str, Any]]:
     """The ``STARTS`` that the space's builder understands, cut to what the space allows."""
     if space.builder != "rnn":
         return []
     out = []
     for start in STARTS:
+        if any(p.name in _METHOD and p.name in start and not _allows(p, start[p.name])
+               for p in space.parameters):
+            continue
         point: dict[str, Any] = {}
         for p in space.parameters:
             if p.name in start and p.active(point | start) and _allows(p, start[p.name]):

@@ -1,6 +1,7 @@
 """Honest baselines scored on the same data as the trials.
 
-Forecasting: naive and seasonal naive on the same windows. Sequences: the majority class
+Forecasting: naive, seasonal naive and seasonal naive with drift (plus the change of the level
+over the last season, which follows a trend) on the same windows. Sequences: the majority class
 (classification) or the training mean (regression) on the same sequences.
 """
 
@@ -39,7 +40,16 @@ def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
         idx = origins[:, None] + h[None, :] - back[None, :]
         if idx.min() >= 0:
             out[f"seasonal_naive(m={m})"] = series[idx]
+        if m > 1 and origins.min() >= 2 * m:
+            out[f"seasonal_drift(m={m})"] = series[idx] + (h // m + 1)[None, :, None] * \
+                _season_change(series, origins, m)[:, None, :]
     return out
+
+
+def _season_change(series: np.ndarray, origins: np.ndarray, m: int) -> np.ndarray:
+    """Mean of the ``m`` rows before each origin minus the mean of the ``m`` before those."""
+    c = np.concatenate([np.zeros((1, series.shape[1])), np.cumsum(series, axis=0)])
+    return (c[origins] - 2 * c[origins - m] + c[origins - 2 * m]) / m
 
 
 def sequence_baselines(data: SequenceData, part: str) -> dict[str, np.ndarray]:

@@ -33,7 +33,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "pooling": "last",
     "class_weight": "none",
 }
-ANCHORS = ("none", "last", "seasonal", "mean")
+ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift")
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 CLASS_WEIGHTS = ("none", "balanced")

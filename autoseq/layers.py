@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+ANCHOR_MODES = ("last", "seasonal", "mean", "drift", "seasonal_drift")
+
 
 @keras.saving.register_keras_serializable(package="autoseq")
 class Anchor(keras.layers.Layer):
@@ -12,16 +14,22 @@ class Anchor(keras.layers.Layer):
 
     ``mode="last"`` repeats the last observed target value; ``mode="seasonal"`` repeats the values
     one ``season`` earlier (seasonal naive); ``mode="mean"`` repeats the mean of the last
-    ``season`` values (with a deseasonalised series: the seasonal profile plus the recent level).
-    The network's head then predicts only the correction, which starts at zero — so a trial
-    begins level with the baseline instead of far below it.
+    ``season`` values (with a deseasonalised series: the seasonal profile plus the recent level);
+    ``mode="drift"`` extends the line from the window's first to its last value (naive with
+    drift); ``mode="seasonal_drift"`` is seasonal naive plus the change of the level over the
+    last season (mean of the last ``season`` values minus the mean of the season before, once
+    per season ahead): it follows a trend that seasonal naive lags by a season. Where the window
+    is shorter than two seasons it is seasonal naive. The network's head then predicts only the
+    correction, which starts at zero — so a trial begins level with the baseline instead of far
+    below it.
     """
 
     def __init__(self, *, mode: str, horizon: int, lookback: int, season: int,
                  target_idx: list[int], **kwargs):
         super().__init__(**kwargs)
-        if mode not in ("last", "seasonal", "mean"):
-            raise ValueError(f"mode must be 'last', 'seasonal' or 'mean'. Received: mode={mode!r}")
+        if mode not in ANCHOR_MODES:
+            raise ValueError(f"mode must be one of {', '.join(ANCHOR_MODES)}. "
+                             f"Received: mode={mode!r}")
         self.mode = mode
         self.horizon = int(horizon)
         self.lookback = int(lookback)
@@ -29,6 +37,8 @@ class Anchor(keras.layers.Layer):
         self.target_idx = [int(i) for i in target_idx]
         self._steps = anchor_steps(mode=mode, horizon=self.horizon, lookback=self.lookback,
                                    season=self.season)
+        self._ramp = anchor_ramp(mode=mode, horizon=self.horizon, lookback=self.lookback,
+                                 season=self.season)
 
     def call(self, window):
         targets = ops.take(window, self.target_idx, axis=2)
@@ -36,7 +46,16 @@ class Anchor(keras.layers.Layer):
         if self.mode == "mean":
             level = ops.mean(picked, axis=1, keepdims=True)
             return ops.repeat(level, self.horizon, axis=1)
-        return picked
+        if self._ramp is None:
+            return picked
+        ramp = ops.convert_to_tensor(self._ramp, dtype=picked.dtype)[None, :, None]
+        if self.mode == "drift":
+            slope = (targets[:, -1:, :] - targets[:, :1, :]) / float(self.lookback - 1)
+        else:
+            m = self.season
+            slope = ops.mean(targets[:, -m:, :], axis=1, keepdims=True) - ops.mean(
+                targets[:, -2 * m:-m, :], axis=1, keepdims=True)
+        return picked + ramp * slope
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.horizon, len(self.target_idx))
@@ -52,9 +71,20 @@ def anchor_steps(*, mode: str, horizon: int, lookback: int, season: int) -> list
     for ``mean``, the positions it averages (the last season, or the whole window)."""
     if mode == "mean":
         return list(range(lookback - (season if 1 < season <= lookback else lookback), lookback))
-    if mode == "seasonal" and 1 < season <= lookback:
+    if mode in ("seasonal", "seasonal_drift") and 1 < season <= lookback:
         return [lookback + h - season * (h // season + 1) for h in range(horizon)]
     return [lookback - 1] * horizon
+
+
+def anchor_ramp(*, mode: str, horizon: int, lookback: int, season: int) -> list[float] | None:
+    """How many times each forecast step adds the anchor's slope: ``h + 1`` steps for ``drift``,
+    ``h // season + 1`` seasons for ``seasonal_drift``; ``None`` when the mode (or a window too
+    short for it) has no slope."""
+    if mode == "drift" and lookback > 1:
+        return [float(h + 1) for h in range(horizon)]
+    if mode == "seasonal_drift" and 1 < season and 2 * season <= lookback:
+        return [float(h // season + 1) for h in range(horizon)]
+    return None
 
 
 @keras.saving.register_keras_serializable(package="autoseq")

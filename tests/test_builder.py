@@ -48,3 +48,31 @@ def test_seasonal_anchor_starts_at_the_seasonal_naive_forecast():
     x = np.random.default_rng(0).normal(size=(2, 6, 2)).astype("float32")
     expected = x[:, [3, 4, 5, 3, 4], :1]  # same step one season earlier
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["drift", "seasonal_drift"])
+def test_trend_anchors_start_at_their_forecast_and_follow_a_line(mode):
+    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": mode}, builder="rnn",
+                         horizon=5, season=3, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=5, n_targets=1,
+                                          season=3))
+    x = np.random.default_rng(0).normal(size=(2, 6, 1)).astype("float32")
+    if mode == "drift":
+        expected = x[:, -1:, :] + (x[:, -1:, :] - x[:, :1, :]) / 5 * np.arange(1, 6)[:, None]
+    else:  # seasonal naive + the last season's mean minus the one before, once per season ahead
+        change = x[:, 3:, :].mean(1, keepdims=True) - x[:, :3, :].mean(1, keepdims=True)
+        expected = x[:, [3, 4, 5, 3, 4], :] + change * np.array([1, 1, 1, 2, 2])[:, None]
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-5)
+    # On a straight line both are exact: the network starts with zero error on a pure trend.
+    line = (2.0 * np.arange(6, dtype="float32") + 1)[None, :, None]
+    np.testing.assert_allclose(model.predict(line, verbose=0)[0, :, 0],
+                               2.0 * np.arange(6, 11) + 1, atol=1e-4)
+
+
+def test_seasonal_drift_is_seasonal_naive_when_the_window_holds_less_than_two_seasons():
+    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": "seasonal_drift"}, builder="rnn",
+                         horizon=4, season=4, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=4, n_targets=1,
+                                          season=4))
+    x = np.random.default_rng(1).normal(size=(2, 6, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), x[:, [2, 3, 4, 5], :], atol=1e-6)

@@ -69,3 +69,18 @@ def test_no_stat_baselines_leaves_them_out(series_csv, tmp_path):
     board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
     assert not board.model.str.startswith("mstl_").any()
     assert not (tmp_path / "run" / CACHE_FILE).exists()
+
+
+def test_seasonal_drift_baseline_is_exact_on_a_trend_plus_season(tmp_path):
+    from autoseq.baselines import score_baselines
+
+    t = np.arange(200)
+    y = 0.5 * t + 3 * np.sin(2 * np.pi * t / 7)
+    pd.DataFrame({"date": pd.date_range("2020-01-01", periods=200, freq="D"), "y": y}).to_csv(
+        tmp_path / "trend.csv", index=False)
+    data = ForecastData(load_series(tmp_path / "trend.csv", targets=["y"]), horizon=10)
+    scores = {s.name: s for s in score_baselines(data, "val", metric="mae")}
+    assert scores["seasonal_drift(m=7)"].mae < 1e-4  # float32 data
+    # seasonal naive lags the trend by one season (steps 1-7 ahead) or two (8-10): 0.5 * 7 each
+    assert scores["seasonal_naive(m=7)"].mae == pytest.approx((7 * 3.5 + 3 * 7) / 10, rel=1e-4)
+    assert next(iter(scores)) == "seasonal_drift(m=7)"  # ranked first

@@ -259,10 +259,14 @@ def winner_words(ev: Evidence) -> str:
     if get("batch_size"):
         words.append(f"batch {int(float(get('batch_size')))}")
     anchor = get("anchor")
-    if anchor in ("last", "seasonal"):
-        words.append("predicting the correction to the "
-                     + ("last value" if anchor == "last" else "seasonal-naive forecast"))
+    if anchor in _ANCHOR_WORDS:
+        words.append(f"predicting the correction to the {_ANCHOR_WORDS[anchor]}")
     return ", ".join(words)
+
+
+_ANCHOR_WORDS = {"last": "last value", "seasonal": "seasonal-naive forecast",
+                 "mean": "mean of the last season", "drift": "naive forecast with drift",
+                 "seasonal_drift": "seasonal-naive forecast plus the last season's change"}
 
 
 def winner_section(ev: Evidence) -> Section:
