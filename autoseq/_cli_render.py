@@ -202,11 +202,24 @@ def print_export(res: Any) -> None:
     for name, vals in m["test_baselines"].items():
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)
+    _print_selection(res.manifest.get("selection"))
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
                       f"{shape_in}{extra} → {shape_out} in the data's units)"))
+
+
+def _print_selection(sel: dict[str, Any] | None) -> None:
+    """One line: what export chose on validation, every candidate's score and the best
+    baseline's."""
+    if not sel:
+        return
+    scores = ", ".join(f"{k} {_fmt(v)}" for k, v in sel["val_mae"].items())
+    base = sel.get("best_baseline")
+    versus = f"; best baseline {base['name']} {_fmt(base['val_mae'])}" if base else ""
+    _out.print(escape(f"exported the {sel['chosen']}: validation MAE ({sel['windows']} windows) "
+                      f"{scores}{versus}"))
 
 
 def _model_label(res: Any) -> str:

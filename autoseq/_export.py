@@ -72,7 +72,7 @@ class ExportResult:
 def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
            format: str = "savedmodel", refit: bool = False,
            data: str | Path | None = None, report: bool = True,
-           ensemble: int = 1) -> ExportResult:
+           ensemble: int | None = None) -> ExportResult:
     """Export a trial (default: the best) as a SavedModel taking raw data.
 
     Forecasting: the ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]``
@@ -94,6 +94,9 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
             ``ensemble`` best complete trials: a validation part is often too small to pick one
             trial reliably, and the mean of a few good ones varies less. Forecasting members
             may differ in lookback and transforms; the ensemble takes the longest window.
+            ``None`` (the default): for forecasting, whichever of the best trial and the means
+            of its ``AUTO_SIZES`` best has the lowest validation MAE (the manifest's
+            ``selection`` lists each candidate's score); one trial for the sequence tasks.
 
     Raises:
         ModelError: no such trial, non-finite weights, or a TFLite parity failure.
@@ -112,7 +115,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         from autoseq._export_sequences import export_sequences
 
         result = export_sequences(run, trial=trial, out=out, format=format, refit=refit,
-                                  data=data, ensemble=ensemble)
+                                  data=data, ensemble=ensemble or 1)
     if report:
         from autoseq.report import try_write_report
 
@@ -121,24 +124,37 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
 
 
 def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, format: str,
-                       refit: bool, data: str | Path | None, ensemble: int) -> ExportResult:
-    """``export`` for a forecasting run: one trial, or the mean of the ``ensemble`` best."""
-    if ensemble != 1 and format == "tflite":
+                       refit: bool, data: str | Path | None, ensemble: int | None
+                       ) -> ExportResult:
+    """``export`` for a forecasting run: one trial, the mean of the ``ensemble`` best, or
+    (``ensemble=None``) whichever of those validates best."""
+    if ensemble not in (None, 1) and format == "tflite":
         raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
                          "keras")
-    numbers = pick_members(run, trial, ensemble)
+    auto = ensemble is None and trial is None and format != "tflite"
+    numbers = (_best_complete(run, max(AUTO_SIZES)) if auto
+               else pick_members(run, trial, ensemble or 1))
     fdata = run.forecast_data(data)
-    wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
     members = []
     for number in numbers:
         model, config, fdata = load_trial_model(run, number, fdata)
-        info = load_trial_json(run.trial_dir(number))
-        if refit:
-            model = _refit(run, config, wdata,
-                           epochs=int(info.get("best_epoch") or info["epochs"]))
         _check_finite(model, number)
-        members.append(_Member(number, model, config, info,
-                               wrap_forecaster(model, wdata, config)))
+        members.append(_Member(number, model, config, load_trial_json(run.trial_dir(number)),
+                               wrap_forecaster(model, fdata, config)))
+    selection = None
+    if auto:
+        selection = select_ensemble(members, fdata) | {"best_baseline": _best_baseline(run)}
+        members = members[: selection["size"]]
+        numbers = [m.number for m in members]
+        logger.info("export: %s (validation MAE %s)", selection["chosen"],
+                    ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
+    wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
+    if refit:
+        for m in members:
+            m.model = _refit(run, m.config, wdata,
+                             epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
+            _check_finite(m.model, m.number)
+            m.raw = wrap_forecaster(m.model, wdata, m.config)
     best = members[0]
     raw_model = best.raw if len(members) == 1 else average_forecasters(
         [(m.number, m.raw, m.config) for m in members], wdata)
@@ -157,6 +173,8 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
                              extra=extra, wrap_data=wdata)
         if len(members) > 1:
             _ensemble_manifest(manifest, members, wdata, lookback=lookback)
+        if selection is not None:
+            manifest["selection"] = selection
         return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
@@ -202,6 +220,50 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
                      "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
 
 
+AUTO_SIZES = (1, 3, 5, 10)
+"""The ensembles ``export`` weighs by default: the best trial and the means of the 3, 5, 10 best."""
+
+
+def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
+    """Which mean of the first k ``members`` (best first; k in ``AUTO_SIZES``) forecasts the
+    validation windows best (MAE in the data's units; ties go to the smaller).
+
+    The single best trial was itself picked on these windows, so its score is the most
+    optimistic of the candidates: an ensemble chosen here beat that optimism.
+
+    Returns:
+        ``{"size", "chosen", "val_mae": {candidate: MAE}, "rule"}``.
+    """
+    origins = fdata.origins("val")
+    truth = fdata.targets("val", scaled=False)
+    preds = [np.asarray(m.raw.predict(raw_inputs(fdata, origins, m.config), verbose=0))
+             for m in members]
+    scores: dict[str, float] = {}
+    best_k, best = 1, np.inf
+    for k in AUTO_SIZES:
+        if k > len(preds):
+            break
+        mae = float(np.mean(np.abs(np.mean(preds[:k], axis=0) - truth)))
+        scores["best trial" if k == 1 else f"mean of {k} best"] = mae
+        if mae < best - 1e-12:
+            best_k, best = k, mae
+    return {"size": best_k, "chosen": "best trial" if best_k == 1 else f"mean of {best_k} best",
+            "val_mae": scores, "windows": int(len(origins)),
+            "rule": "lowest validation MAE among the best trial and the means of the "
+                    f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials"}
+
+
+def _best_baseline(run: Run) -> dict[str, Any] | None:
+    """The leaderboard's baseline with the lowest validation MAE (its name says on how many
+    windows when that is a subset)."""
+    board = run.leaderboard()
+    rows = board[(board["state"] == "baseline") & board["val_mae"].notna()]
+    if rows.empty:
+        return None
+    row = rows.loc[rows["val_mae"].astype(float).idxmin()]
+    return {"name": str(row["model"]), "val_mae": float(row["val_mae"])}
+
+
 def pick_members(run: Run, trial: int | None, ensemble: int) -> list[int]:
     """The trial to export, or the ``ensemble`` best complete trials (best first)."""
     if ensemble < 1:
@@ -211,15 +273,18 @@ def pick_members(run: Run, trial: int | None, ensemble: int) -> list[int]:
     if trial is not None:
         raise ModelError("--trial and --ensemble exclude each other: the ensemble is the best "
                          "complete trials")
-    board = run.leaderboard()
-    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
-    numbers = [int(t) for t in ranked["trial"].head(ensemble)]
-    if not numbers:
-        return [_pick_trial(run, None)]
+    numbers = _best_complete(run, ensemble)
     if len(numbers) < ensemble:
         logger.warning("only %d complete trials: the ensemble has %d members, not %d",
                        len(numbers), len(numbers), ensemble)
     return numbers
+
+
+def _best_complete(run: Run, n: int) -> list[int]:
+    """The ``n`` best-ranked complete trials (the best trial with a result when none is)."""
+    board = run.leaderboard()
+    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
+    return [int(t) for t in ranked["trial"].head(n)] or [_pick_trial(run, None)]
 
 
 def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, Any]]

@@ -164,8 +164,10 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
 @click.option("--data", help="The training CSV, if it moved since the search.")
 @click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
-@click.option("--ensemble", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Average the K best complete trials (forecasts, probabilities or values).")
+@click.option("--ensemble", type=click.IntRange(min=1), default=None,
+              help="Average the K best complete trials (forecasts, probabilities or values) "
+                   "[default: forecasting: the best trial or the mean of the 3, 5 or 10 best, "
+                   "whichever has the lowest validation MAE; sequences: the best trial].")
 @quiet_option
 @debug_option
 def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:

@@ -198,3 +198,25 @@ def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_pat
     assert model.output_shape == (None, 5, 1)
     with pytest.raises(ModelError, match="tflite takes one trial"):
         autoseq.export(run, ensemble=2, format="tflite", report=False)
+    _check_auto_selection(run, tmp_path)
+
+
+def _check_auto_selection(run, tmp_path):
+    """The default export weighs the best trial and the means of the 3 best (of 4 trials) on
+    the validation windows and exports the lower validation MAE, saying so."""
+    res = autoseq.export(run, out=tmp_path / "auto", report=False)
+    sel = res.manifest["selection"]
+    assert set(sel["val_mae"]) == {"best trial", "mean of 3 best"}
+    assert sel["chosen"] == min(sel["val_mae"], key=sel["val_mae"].get)
+    assert len(res.members or (res.trial,)) == sel["size"] == (1 if sel["chosen"] ==
+                                                                "best trial" else 3)
+    assert sel["best_baseline"]["name"].startswith(("naive", "seasonal"))
+    # The score is the exported model's own on the validation windows.
+    data = open_run(run).forecast_data()
+    origins = data.origins("val")
+    lookback = res.manifest["lookback"]
+    windows = data.raw[origins[:, None] + np.arange(-lookback, 0)[None, :]].astype("float32")
+    pred = autoseq.load_model(res.path).predict_windows(windows, origin_steps=origins)
+    truth = data.targets("val", scaled=False)
+    assert float(np.mean(np.abs(pred - truth))) == pytest.approx(sel["val_mae"][sel["chosen"]],
+                                                                 rel=1e-4)
