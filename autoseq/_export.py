@@ -22,16 +22,13 @@ import numpy as np
 from autoseq import __version__
 from autoseq._folds import training_and_validation
 from autoseq._forecast_wrap import (
-    PROFILE,
     STEP,
     average_forecasters,
     needs_steps,
     raw_inputs,
-    rolling,
-    rolling_input,
-    rolling_profile,
     transform_manifest,
     trial_variant,
+    window_length,
     wrap_forecaster,
 )
 from autoseq._io import replace_dir_atomic, write_json_atomic
@@ -158,21 +155,19 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
     best = members[0]
     raw_model = best.raw if len(members) == 1 else average_forecasters(
         [(m.number, m.raw, m.config) for m in members], wdata)
-    lookback = max(int(m.config["lookback"]) for m in members)
+    width = max(window_length(wdata, m.config) for m in members)
     steps = any(needs_steps(wdata, m.config) for m in members)
-    profiled = any(rolling(wdata, m.config) for m in members)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
-        test = _score_test(raw_model, fdata, best.config | {"lookback": lookback}, steps=steps,
-                           profile=profiled)
+        test = _score_test(raw_model, fdata, best.config, steps=steps, width=width)
         _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
                               builder=run.settings.get("builder", "rnn"))
         manifest = _manifest(run, fdata, best.number, best.config, best.info, test, refit=refit,
                              extra=extra, wrap_data=wdata)
         if len(members) > 1:
-            _ensemble_manifest(manifest, members, wdata, lookback=lookback)
+            _ensemble_manifest(manifest, members, wdata, width=width)
         if selection is not None:
             manifest["selection"] = selection
         return manifest
@@ -194,27 +189,25 @@ class _Member:
 
 
 def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: ForecastData,
-                       *, lookback: int) -> None:
+                       *, width: int) -> None:
     """Make the best member's manifest describe the ensemble (its inputs, members, transforms)."""
     described = [transform_manifest(fdata, m.config) for m in members]
     derived = {d["name"]: d for des in described for d in des["derived_inputs"]}
-    if PROFILE in derived:
-        r = rolling_profile(fdata)
-        derived[PROFILE] = rolling_input(fdata, lookback, r)
-    derived = [derived[name] for name in (STEP, PROFILE) if name in derived]
-    manifest["lookback"] = lookback
+    derived = [derived[name] for name in (STEP,) if name in derived]
+    manifest["lookback"] = width
     manifest["derived_inputs"] = derived
     sig = manifest["signature"]
     sig["inputs"] = [INPUT_NAME] + [d["name"] for d in derived]
-    sig["input_shape"] = [None, lookback, fdata.n_inputs]
+    sig["input_shape"] = [None, width, fdata.n_inputs]
     manifest["transforms"] = [{
         "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
-        "rule": "each member reads the last `lookback` steps of the window it needs and applies "
+        "rule": "each member reads the last rows of the window it needs and applies "
                 "its own transforms; the forecasts in the data's units are averaged"}]
     manifest["ensemble"] = {
         "trials": [m.number for m in members],
         "combine": "mean of the members' forecasts in the data's units",
         "members": [{"trial": m.number, "lookback": int(m.config["lookback"]),
+                     "window": window_length(fdata, m.config),
                      "hyperparameters": m.config,
                      "val": {"loss": m.info.get("val_loss"), "mae": m.info.get("val_mae")},
                      "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
@@ -376,9 +369,9 @@ def raw_windows(fdata: ForecastData, origins: np.ndarray, lookback: int) -> np.n
 
 
 def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
-                steps: bool | None = None, profile: bool | None = None) -> dict[str, Any]:
+                steps: bool | None = None, width: int | None = None) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps, profile=profile),
+    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps, width=width),
                              verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
@@ -464,7 +457,7 @@ def _manifest(run: Run, fdata: ForecastData, number: int, config: dict[str, Any]
               info: dict[str, Any], test: dict[str, Any], *, refit: bool,
               extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
     series = fdata.series
-    lookback = int(config["lookback"])
+    lookback = window_length(wrap_data or fdata, config)  # rows of raw window the model takes
     wrapped = transform_manifest(wrap_data or fdata, config)
     return {
         "format_version": FORMAT_VERSION,

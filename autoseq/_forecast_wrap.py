@@ -1,17 +1,17 @@
 """The raw-in, raw-out forecaster around a trial's network, with every transform inside it.
 
-``window [batch, lookback, n_inputs]`` (raw) and, when the trial needs it, ``origin_step
-[batch]`` (int32: data steps from the training data's first row ``t0`` to the first forecast
-step) → ``[batch, horizon, n_targets]`` in the data's units:
+``window [batch, W, n_inputs]`` (raw) and, when the trial needs it, ``origin_step [batch]``
+(int32: data steps from the training data's first row ``t0`` to the first forecast step) →
+``[batch, horizon, n_targets]`` in the data's units:
 
     window ─ (− seasonal profile at the window's steps) ─ scale ─ network ─ unscale
            ─ (+ seasonal profile at the forecast steps) → forecast
 
-The seasonal profile (MSTL tables, constants in the model) and the calendar features are looked
-up from ``origin_step`` inside the model, so the caller only computes that one integer. A rolling
-MSTL profile (refitted as time goes on) is an input instead, ``seasonal_profile [batch, lookback +
-horizon, n_targets]``: the profile at every step of the window and the horizon, which the
-manifest says how to compute (``autoseq predict`` does it).
+The fixed MSTL profile (tables, constants in the model) and the calendar features are looked
+up from ``origin_step`` inside the model, so the caller only computes that one integer. The
+rolling MSTL profile is refitted inside the model on the last ``history`` rows of the window
+(one matrix product: ``autoseq.data._mstl``), so its window ``W`` is the longer of the lookback
+and that history, and the caller passes nothing but raw rows.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_s
 
 WINDOW = "window"
 STEP = "origin_step"
-PROFILE = "seasonal_profile"
 
 
 def trial_variant(fdata: ForecastData, config: dict[str, Any]) -> Variant:
@@ -48,29 +47,46 @@ def rolling_profile(fdata: ForecastData) -> RollingProfile:
 
 
 def rolling(fdata: ForecastData, config: dict[str, Any]) -> bool:
-    """Whether the exported model takes ``seasonal_profile`` (a rolling MSTL profile)."""
+    """Whether the trial deseasonalises with the rolling MSTL profile (refitted in the model)."""
     return isinstance(trial_variant(fdata, config).profile, RollingProfile)
+
+
+def window_length(fdata: ForecastData, config: dict[str, Any]) -> int:
+    """Rows of raw window the exported model takes: the lookback, or the rolling MSTL's
+    history when that is longer."""
+    lookback = int(config["lookback"])
+    return max(lookback, rolling_profile(fdata).history) if rolling(fdata, config) else lookback
 
 
 def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     """``model`` inside its transforms, as one Keras model on raw inputs."""
     import keras
 
-    from autoseq.layers_forecast import ProfileSplit, SeasonalProfileAt, ToColumns
+    from autoseq.layers_forecast import (
+        LastSteps,
+        ProfileSplit,
+        RollingSeasonalProfile,
+        SeasonalProfileAt,
+        ToColumns,
+    )
 
     lookback = int(config["lookback"])
     variant = trial_variant(fdata, config)
-    window = keras.Input((lookback, fdata.n_inputs), name=WINDOW)
+    width = window_length(fdata, config)
+    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
     inputs: Any = window
     step = None
     if needs_steps(fdata, config):
         step = keras.Input((), dtype="int32", name=STEP)
         inputs = {WINDOW: window, STEP: step}
-    x = window
+    x = window if width == lookback else LastSteps(steps=lookback, name="lookback")(window)
     future = None
-    if rolling(fdata, config):
-        prof = keras.Input((lookback + fdata.horizon, fdata.n_targets), name=PROFILE)
-        inputs = (inputs if isinstance(inputs, dict) else {WINDOW: window}) | {PROFILE: prof}
+    if isinstance(variant.profile, RollingProfile):
+        r = variant.profile
+        prof = RollingSeasonalProfile(periods=list(r.periods), history=r.history,
+                                      lookback=lookback, horizon=fdata.horizon,
+                                      target_idx=list(fdata.target_idx),
+                                      name="seasonal_profile")(window)
     elif variant.profile is not None:
         prof = SeasonalProfileAt(periods=list(variant.profile.periods),
                                  tables=[t.tolist() for t in variant.profile.tables],
@@ -94,59 +110,47 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
 
 
 def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any], *,
-               steps: bool | None = None, profile: bool | None = None,
+               steps: bool | None = None, width: int | None = None,
                windows: np.ndarray | None = None):
-    """The exported model's inputs for ``origins``: raw windows (and origin steps, and the
-    rolling seasonal profile).
+    """The exported model's inputs for ``origins``: raw windows (and origin steps).
 
-    ``steps`` / ``profile`` override whether the model takes ``origin_step`` /
-    ``seasonal_profile`` (an ensemble takes them when any member does); ``windows`` replaces the
-    raw windows of ``origins``."""
-    lookback = int(config["lookback"])
+    ``steps`` overrides whether the model takes ``origin_step`` and ``width`` how many rows its
+    window holds (an ensemble takes the widest and the steps when any member does);
+    ``windows`` replaces the raw windows of ``origins``."""
+    width = window_length(fdata, config) if width is None else width
     if windows is None:
-        windows = fdata.raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
+        windows = fdata.raw[origins[:, None] + np.arange(-width, 0)[None, :]]
     feed = {WINDOW: np.asarray(windows, dtype="float32")}
     if needs_steps(fdata, config) if steps is None else steps:
         feed[STEP] = np.asarray(origins).astype("int32")
-    if rolling(fdata, config) if profile is None else profile:
-        feed[PROFILE] = rolling_profile(fdata).around(origins, lookback, fdata.horizon
-                                                      ).astype("float32")
     return feed if len(feed) > 1 else feed[WINDOW]
 
 
 def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: ForecastData):
     """One raw-in, raw-out model averaging the members' forecasts ``(trial, raw model, config)``.
 
-    It takes the longest member lookback; each member reads the last steps it needs, and
+    It takes the widest member window; each member reads the last rows it needs, and
     ``origin_step`` when any member needs it.
     """
     import keras
 
     from autoseq.layers_forecast import LastSteps
 
-    lookback = max(int(cfg["lookback"]) for _, _, cfg in members)
+    width = max(window_length(fdata, cfg) for _, _, cfg in members)
     steps = any(needs_steps(fdata, cfg) for _, _, cfg in members)
-    profiled = any(rolling(fdata, cfg) for _, _, cfg in members)
-    window = keras.Input((lookback, fdata.n_inputs), name=WINDOW)
+    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
     step = keras.Input((), dtype="int32", name=STEP) if steps else None
-    prof = (keras.Input((lookback + fdata.horizon, fdata.n_targets), name=PROFILE)
-            if profiled else None)
     outputs = []
     for number, model, cfg in members:
-        own = int(cfg["lookback"])
-        x = window if own == lookback else LastSteps(steps=own, name=f"last_{own}_t{number}")(
+        own = window_length(fdata, cfg)
+        x = window if own == width else LastSteps(steps=own, name=f"last_{own}_t{number}")(
             window)
         feed: dict[str, Any] = {WINDOW: x}
         if needs_steps(fdata, cfg):
             feed[STEP] = step
-        if rolling(fdata, cfg):
-            feed[PROFILE] = prof if own == lookback else LastSteps(
-                steps=own + fdata.horizon, name=f"profile_{own}_t{number}")(prof)
         member = keras.Model(model.input, model.output, name=f"trial_{number}")
         outputs.append(member(feed if len(feed) > 1 else x))
-    inputs: Any = {k: v for k, v in ((WINDOW, window), (STEP, step), (PROFILE, prof))
-                   if v is not None}
-    inputs = inputs if len(inputs) > 1 else window
+    inputs: Any = {WINDOW: window, STEP: step} if steps else window
     return keras.Model(inputs, keras.layers.Average(name="ensemble_mean")(outputs),
                        name="autoseq_ensemble")
 
@@ -163,10 +167,12 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
         r = variant.profile
         transforms.append({
             "kind": "rolling_mstl_deseasonalise", "where": "inside the model (layers "
-            "deseasonalise, reseasonalise), from the input seasonal_profile",
-            "columns": list(series.targets), "periods": list(r.periods),
-            "rule": "seasonal_profile is subtracted from the targets of the window and its "
-                    "horizon part added to the forecasts"})
+            "seasonal_profile, deseasonalise, reseasonalise), from the raw window",
+            "columns": list(series.targets), "periods": list(r.periods), "history": r.history,
+            "rule": "MSTL (statsforecast's, R's STL jumps, no robustness weights: a linear map) "
+                    f"of the target over the last {r.history} rows of the window gives each "
+                    "season's last cycle; their sum at each step is subtracted from the targets "
+                    "of the window and added to the forecasts"})
     elif variant.profile is not None:
         transforms.append({
             "kind": "mstl_deseasonalise", "where": "inside the model (layers seasonal_profile, "
@@ -195,8 +201,6 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
             "frequency": series.freq,
             "how": f"number of {series.freq} steps from t0 to the first forecast step (the "
                    "step after the window's last row); row i of the training data is step i"})
-    if isinstance(variant.profile, RollingProfile):
-        derived.append(rolling_input(fdata, int(config["lookback"]), variant.profile))
     calendar = []
     if uses_steps(config, fdata):
         calendar = [c.to_dict() for c in fdata.calendar]
@@ -207,23 +211,6 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
                     "step, cycle) + offset) / period"})
     return {"derived_inputs": derived, "transforms": transforms, "t0": t0,
             "calendar": calendar}
-
-
-def rolling_input(fdata: ForecastData, lookback: int, r: RollingProfile) -> dict[str, Any]:
-    """The manifest's description of the ``seasonal_profile`` input."""
-    series = fdata.series
-    return {
-        "name": PROFILE, "dtype": "float32",
-        "shape": [None, lookback + fdata.horizon, fdata.n_targets],
-        "t0": series.frame.index[0].isoformat(), "frequency": series.freq,
-        "periods": list(r.periods), "refit_every": r.stride, "history": r.history,
-        "how": "for a window whose first forecast step is s (steps of the frequency from t0): "
-               "the refit point is the last step p <= s with p mod refit_every = 0; fit "
-               "statsforecast.mstl.mstl on the target's values at the `history` steps before p "
-               "(at most), with the periods that those values hold twice; each season's last "
-               "cycle gives table[k][step mod period]; seasonal_profile[i] = sum over seasons "
-               "of table[k][(s - lookback + i) mod period] for i in 0 … lookback + horizon - 1. "
-               "autoseq predict and autoseq.load_model compute it"}
 
 
 class StandardScaledView:
@@ -251,5 +238,7 @@ class StandardScaledView:
             if origins is None:
                 raise ValueError("this trial's forecasts depend on the time of each window "
                                  "(calendar features or MSTL profile); pass origins")
-            feed = raw_inputs(self.fdata, np.asarray(origins), self.config, windows=raw)
+            # A rolling profile reads a longer window than ``x``: take it from the data.
+            feed = raw_inputs(self.fdata, np.asarray(origins), self.config,
+                              windows=None if rolling(self.fdata, self.config) else raw)
         return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]

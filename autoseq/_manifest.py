@@ -10,7 +10,7 @@ from autoseq._io import read_json
 from autoseq.exceptions import ModelError
 
 MANIFEST = "autoseq.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the rolling MSTL profile is computed inside the model
 
 
 def file_checksums(folder: Path) -> dict[str, str]:

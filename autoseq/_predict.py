@@ -15,7 +15,7 @@ from autoseq._manifest import read_manifest
 from autoseq.data import load_series, pad_sequences, sequences_from_frame
 from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
-from autoseq.exceptions import DataError
+from autoseq.exceptions import DataError, ModelError
 
 logger = logging.getLogger("autoseq")
 
@@ -50,21 +50,19 @@ class Forecaster:
         """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
         return list(self.manifest.get("derived_inputs") or [])
 
-    def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None,
-                        profiles: np.ndarray | None = None) -> np.ndarray:
+    def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None
+                        ) -> np.ndarray:
         """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``.
 
         ``origin_steps`` (int, ``[batch]``): steps of the data's frequency from the manifest's
         ``t0`` to each window's first forecast step; required when the model lists the derived
-        input ``origin_step``. ``profiles`` (``[batch, lookback + horizon, targets]``): the
-        rolling seasonal profile, required when it lists ``seasonal_profile``.
+        input ``origin_step``.
         """
         import tensorflow as tf
 
         sig = self.manifest["signature"]
         names = {d["name"] for d in self.derived_inputs}
-        given = {"origin_step": (origin_steps, tf.int32), "seasonal_profile": (profiles,
-                                                                              tf.float32)}
+        given = {"origin_step": (origin_steps, tf.int32)}
         for name in names:
             if given[name][0] is None:
                 raise DataError(f"this model needs {name} (its forecasts depend on the time of "
@@ -111,19 +109,14 @@ class Forecaster:
         n, lookback = len(raw), self.lookback
         if n < lookback:
             raise DataError(f"{source}: {n} rows after re-gridding, but the model needs at least "
-                            f"{lookback} (its lookback)")
+                            f"{lookback} rows of history (its window)")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
-        steps = profiles = None
+        steps = None
         if self.derived_inputs:
             first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
-            spec = next((d for d in self.derived_inputs if d["name"] == "seasonal_profile"), None)
-            if spec is not None:
-                target = series.frame[m["targets"]].to_numpy("float64")
-                origins, profiles = _rolling_profiles(source, target, origins, spec, first=first,
-                                                      lookback=lookback, horizon=self.horizon)
             steps = origins + first
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
-        pred = self.predict_windows(windows, steps, profiles)
+        pred = self.predict_windows(windows, steps)
         return _long_format(pred, origins, series.frame, m)
 
 
@@ -228,30 +221,6 @@ class SequenceModel:
         return out
 
 
-def _rolling_profiles(source: str, target: np.ndarray, origins: np.ndarray, spec: dict[str, Any],
-                      *, first: int, lookback: int, horizon: int
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """The origins that have a refit point before them (all of them, or a one-line error when
-    there is only one) and their ``seasonal_profile`` input, as the manifest's ``how`` says."""
-    from autoseq.data._variants import RollingProfile, rolling_points, rolling_tables
-
-    periods = tuple(int(p) for p in spec["periods"])
-    stride, history = int(spec["refit_every"]), int(spec["history"])
-    points = rolling_points(len(target), stride=stride, periods=periods, first_step=first)
-    k = np.searchsorted(points, origins, side="right") - 1
-    if len(origins) > 1:  # a backtest starts where the history allows
-        origins, k = origins[k >= 0], k[k >= 0]
-    if len(points) == 0 or len(origins) == 0 or np.any(k < 0):
-        raise DataError(f"{source}: the model's seasonal profile is refitted every {stride} "
-                        f"steps on the {2 * min(periods)}+ rows before; give more history "
-                        f"before the first forecast origin")
-    used = points[np.unique(k)]
-    tables = rolling_tables(target, used, periods=periods, history=history, first_step=first)
-    profile = RollingProfile(periods=periods, stride=stride, history=history, points=used,
-                             tables=tables, first_step=first)
-    return origins, profile.around(origins, lookback, horizon).astype("float32")
-
-
 def _check_columns(path, m: dict[str, Any], source: str) -> None:
     frame, _ = read_csv_file(path)
     cols = list(frame.columns)
@@ -297,6 +266,11 @@ def load_model(folder: str | Path, *, verify: bool = True) -> Forecaster | Seque
     """
     folder = Path(folder)
     manifest = read_manifest(folder, verify=verify)
+    if any(d.get("name") == "seasonal_profile" for d in manifest.get("derived_inputs") or []):
+        raise ModelError(f"{folder}: this model (format {manifest.get('format_version')}) takes "
+                         "a client-computed seasonal_profile, which this autoseq no longer "
+                         "computes; re-export the run with this version (the profile is now "
+                         "refitted inside the model)")
     if manifest.get("task", "forecast") == "forecast":
         return Forecaster(folder, manifest)
     return SequenceModel(folder, manifest)

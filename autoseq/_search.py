@@ -40,7 +40,7 @@ from autoseq.leaderboard import (
 from autoseq.metrics import OBJECTIVES
 from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
 from autoseq.space import SearchSpace, load_search_space
-from autoseq.stat_baselines import cached_stat_baselines
+from autoseq.stat_baselines import BackgroundBaselines, cached_stat_baselines
 
 logger = logging.getLogger("autoseq")
 
@@ -272,15 +272,21 @@ def search(
     fold_data = make_folds(fdata, folds)
     baselines = (score_baselines(fdata, "val") if sequences
                  else score_fold_baselines(fold_data, metric=metric))
-    if stat_baselines:
+    stat = None
+    if stat_baselines:  # on a thread: minutes on long series, and no trial waits for them
         per_fold = max(1, stat_origins // folds) if stat_origins else 0
-        baselines = sorted(baselines + score_fold_baselines(
+        stat = BackgroundBaselines(lambda: score_fold_baselines(
             fold_data, lambda d, part, **kw: cached_stat_baselines(run_dir, d, part, **kw),
-            max_origins=per_fold, metric=metric), key=lambda b: b.loss)
+            max_origins=per_fold, metric=metric))
     extra = [p for p in space.names]
 
-    def leaderboard() -> pd.DataFrame:
-        board = build_leaderboard(engine.records(), baselines, extra_params=extra, folds=folds,
+    def ranked_baselines(*, wait: bool = False) -> list:
+        more = stat.scores(wait=wait) if stat is not None else []
+        return sorted(baselines + more, key=lambda b: b.loss)
+
+    def leaderboard(*, wait: bool = False) -> pd.DataFrame:
+        board = build_leaderboard(engine.records(), ranked_baselines(wait=wait),
+                                  extra_params=extra, folds=folds,
                                   metric_columns=fdata.metric_columns)
         write_leaderboard(board, run_dir / LEADERBOARD)
         return board
@@ -332,15 +338,15 @@ def search(
             with deferred_interrupts(), device_setup(precision=precision), frozen_survivors():
                 engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
     except KeyboardInterrupt:
-        result = SearchResult(run_dir, leaderboard(), baselines, "interrupted")
+        result = SearchResult(run_dir, leaderboard(), ranked_baselines(), "interrupted")
         engine.close()
         raise SearchInterrupted(result) from None
     except BaseException:
         engine.close()
         raise
-    board = leaderboard()
+    board = leaderboard(wait=True)
     engine.close()
-    result = SearchResult(run_dir, board, baselines, state["stopped"])
+    result = SearchResult(run_dir, board, ranked_baselines(), state["stopped"])
     if result.best is None:
         reason = state["last_reason"] or state["stopped"] or "no trial finished"
         raise AllTrialsFailedError(f"every trial failed (last reason: {reason}); see "

@@ -136,3 +136,49 @@ class LastSteps(keras.layers.Layer):
 
     def get_config(self):
         return super().get_config() | {"steps": self.steps}
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class RollingSeasonalProfile(keras.layers.Layer):
+    """``window [batch, W, n_inputs]`` (raw) → its MSTL seasonal profile ``[batch, L + H, T]``.
+
+    MSTL is refitted on the target columns of the last ``history`` rows of the window (as
+    ``autoseq.data._mstl.mstl_operator``: one matrix product gives each season's last cycle),
+    and the profile at each step ``-L … H - 1`` around the window's end is the sum of the seasons'
+    tables at that step. The operator and the step index are non-trainable weights, so a loaded
+    model needs no statsforecast.
+    """
+
+    def __init__(self, *, periods: list[int], history: int, lookback: int, horizon: int,
+                 target_idx: list[int], fitted: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.periods = [int(m) for m in periods]
+        self.history = int(history)
+        self.lookback = int(lookback)
+        self.horizon = int(horizon)
+        self.target_idx = [int(i) for i in target_idx]
+        op = index = "zeros"
+        if fitted:  # a model being loaded gets these from its weights
+            from autoseq.data._mstl import mstl_operator, profile_index
+
+            op = keras.initializers.Constant(mstl_operator(tuple(self.periods), self.history))
+            index = keras.initializers.Constant(profile_index(tuple(self.periods),
+                                                              self.lookback, self.horizon))
+        rows = sum(self.periods)
+        self.operator = self.add_weight(shape=(rows, self.history), initializer=op,
+                                        trainable=False, name="mstl_operator")
+        self.index = self.add_weight(shape=(self.lookback + self.horizon, rows),
+                                     initializer=index, trainable=False, name="profile_index")
+
+    def call(self, window):
+        x = ops.take(window[:, -self.history:, :], self.target_idx, axis=2)
+        tables = ops.einsum("ph,bht->bpt", ops.cast(self.operator, x.dtype), x)
+        return ops.einsum("ip,bpt->bit", ops.cast(self.index, x.dtype), tables)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.lookback + self.horizon, len(self.target_idx))
+
+    def get_config(self):
+        return super().get_config() | {"periods": self.periods, "history": self.history,
+                                       "lookback": self.lookback, "horizon": self.horizon,
+                                       "target_idx": self.target_idx, "fitted": False}

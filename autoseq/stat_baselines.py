@@ -19,8 +19,10 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -209,3 +211,37 @@ def stat_test_metrics(data: ForecastData, pred: np.ndarray, *, max_origins: int,
             "model": forecast_metrics(pred[pos], truth, train=train, season=season),
             "baselines": {name: forecast_metrics(p, truth, train=train, season=season)
                           for name, p in res.forecasts.items()}}
+
+
+class BackgroundBaselines:
+    """Scores computed on a thread while the search trains: they never hold up the first trial.
+
+    ``scores()`` is empty until they are ready (``wait=True`` waits for them); a failure is
+    logged and leaves them out.
+
+    Example:
+        >>> stat = BackgroundBaselines(lambda: score_stat_baselines(data, "val"))
+        >>> board_rows = naive + stat.scores()        # whatever is ready now
+    """
+
+    def __init__(self, compute: Callable[[], list[BaselineScore]]):
+        self._scores: list[BaselineScore] = []
+        self._done = threading.Event()
+
+        def work() -> None:
+            try:
+                self._scores = list(compute())
+            except Exception as exc:  # noqa: BLE001 - a baseline must never end the search
+                logger.warning("statistical baselines failed (%s); they are left out",
+                               (str(exc) or type(exc).__name__).splitlines()[0])
+            finally:
+                self._done.set()
+
+        self._thread = threading.Thread(target=work, name="autoseq-stat-baselines",
+                                        daemon=True)
+        self._thread.start()
+
+    def scores(self, *, wait: bool = False) -> list[BaselineScore]:
+        if wait:
+            self._done.wait()
+        return self._scores if self._done.is_set() else []

@@ -1,5 +1,5 @@
-"""The rolling MSTL transform (refitted as time goes on) and the mean anchor, through search →
-export → predict, and the SavedModel fed by plain TensorFlow from the manifest's description."""
+"""The rolling MSTL transform (refitted at every origin, as a matrix) and the mean anchor,
+through search → export → predict, and the SavedModel fed by plain TensorFlow with raw rows."""
 
 import json
 import subprocess
@@ -11,7 +11,8 @@ import pytest
 
 import autoseq
 from autoseq.data import ForecastData, load_series
-from autoseq.data._variants import data_variant, rolling_points, rolling_tables
+from autoseq.data._mstl import decompose, extended_rows, mstl_operator
+from autoseq.data._variants import data_variant, rolling_spec
 from autoseq.run import open_run
 from tests.test_forecast_features import assert_savedmodel_equals_keras_path, backtest_mae
 
@@ -23,18 +24,44 @@ def data(series_csv):
     return ForecastData(load_series(series_csv, targets=["y"]), horizon=5)
 
 
-def test_rolling_tables_see_only_the_rows_before_their_point(data):
-    v = data_variant(data, transform="rolling_mstl")
-    r = v.profile
-    assert r.periods == (7,) and r.stride == 7 and r.points[0] == 14
-    assert np.all(np.diff(r.points) == 7) and r.points[-1] == len(data.raw) - len(data.raw) % 7
-    k = len(r.points) // 2
-    changed = data.raw[:, list(data.target_idx)].copy()
-    changed[r.points[k]:] += 100.0  # the future of point k
-    again = rolling_tables(changed, r.points[: k + 1], periods=r.periods, history=r.history)
-    np.testing.assert_allclose(again[k], r.tables[k])
-    # an origin uses the last point at or before it
-    assert list(r.block(np.array([14, 20, 21]))) == [0, 0, 1]
+def test_rolling_tables_see_only_the_rows_before_their_point(data, series_csv):
+    r = data_variant(data, transform="rolling_mstl").profile
+    assert r.periods == (7,) and r.history == 42 and r.points[0] == 14
+    assert np.all(np.diff(r.points) == 1) and r.points[-1] == len(data.raw)
+    k = 60 - 14  # point 60: a whole history before it
+    changed = ForecastData(load_series(series_csv, targets=["y"]), horizon=5)
+    changed.raw[60:, 0] += 100.0  # the future of point 60
+    again = data_variant(changed, transform="rolling_mstl").profile
+    np.testing.assert_allclose(again.tables[: k + 1], r.tables[: k + 1], atol=1e-9)
+    assert not np.allclose(again.tables[k + 1], r.tables[k + 1])
+    # the table is MSTL of the 42 rows before the point, indexed by row mod 7
+    last = decompose(data.raw[60 - 42:60, 0], (7,))[0][-7:]
+    np.testing.assert_allclose(r.tables[k][np.mod(np.arange(53, 60), 7), 0], last, atol=1e-9)
+    assert list(r.block(np.array([14, 20, 21]))) == [0, 6, 7]
+
+
+def test_the_operator_is_mstl_and_close_to_statsforecast_s():
+    from statsforecast.mstl import mstl
+
+    y = np.random.default_rng(3).normal(size=84).cumsum() + 3 * np.sin(np.arange(84))
+    op = mstl_operator((4, 12), 84)
+    comps = decompose(y, (4, 12))
+    np.testing.assert_allclose(op @ y, np.concatenate([comps[0][-4:], comps[1][-12:]]),
+                               atol=1e-9)
+    ref = mstl(y, period=[4, 12])  # statsforecast evaluates every point (no LOESS jumps)
+    for m, comp in zip((4, 12), comps, strict=True):
+        gap = np.abs(comp - ref[f"seasonal{m}"].to_numpy()).max()
+        assert gap < 0.15 * np.abs(ref[f"seasonal{m}"]).max()
+
+
+def test_rolling_spec_and_a_short_history_extended_by_whole_cycles():
+    assert rolling_spec([48, 336], 17_520) == ((48, 336), 2016)
+    assert rolling_spec([48, 336], 900) == ((48,), 288)  # the week is not held three times
+    assert rolling_spec([12], 30) is None
+    # 10 rows exist: the 8 of whole cycles (rows 2-9) stand for the 6 missing ones, phase kept
+    rows = extended_rows(10, 16, 4)
+    assert list(rows) == [*range(2, 10), *range(2, 10)]
+    assert np.all(np.mod(rows, 4) == np.mod(np.arange(-6, 10), 4))
 
 
 def test_rolling_windows_are_deseasonalised_per_origin_and_inverted_exactly(data):
@@ -84,18 +111,17 @@ def rolling_run(tmp_path_factory):
     return tmp / "run", autoseq.export(tmp / "run")
 
 
-def test_savedmodel_takes_the_rolling_profile_and_equals_the_keras_path(rolling_run):
+def test_savedmodel_refits_the_profile_inside_and_equals_the_keras_path(rolling_run):
     run_dir, exported = rolling_run
-    _, config, _ = assert_savedmodel_equals_keras_path(run_dir, exported)
+    assert_savedmodel_equals_keras_path(run_dir, exported)
     m = exported.manifest
-    assert [d["name"] for d in m["derived_inputs"]] == ["origin_step", "seasonal_profile"]
-    spec = m["derived_inputs"][1]
-    assert spec["periods"] == [7] and spec["refit_every"] == 7
-    assert spec["shape"] == [None, config["lookback"] + 5, 1]
+    assert [d["name"] for d in m["derived_inputs"]] == ["origin_step"]  # calendar features
+    assert m["lookback"] == 42 and m["signature"]["input_shape"] == [None, 42, 2]
     assert m["transforms"][0]["kind"] == "rolling_mstl_deseasonalise"
+    assert m["transforms"][0]["history"] == 42
 
 
-def test_predict_computes_the_rolling_profile_and_reproduces_test_metrics(rolling_run):
+def test_predict_reproduces_test_metrics(rolling_run):
     run_dir, exported = rolling_run
     assert backtest_mae(exported.path, run_dir) == pytest.approx(exported.test_metrics["mae"],
                                                                  rel=1e-5)
@@ -104,40 +130,27 @@ def test_predict_computes_the_rolling_profile_and_reproduces_test_metrics(rollin
 def test_ensemble_of_rolling_members_with_different_lookbacks(rolling_run, tmp_path):
     run_dir, _ = rolling_run
     res = autoseq.export(run_dir, out=tmp_path / "ens", ensemble=2)
-    assert res.manifest["derived_inputs"][1]["shape"] == [None, 14 + 5, 1]
+    assert res.manifest["lookback"] == 42
     lookbacks = {m["lookback"] for m in res.manifest["ensemble"]["members"]}
     assert lookbacks == {7, 14}
-    # predict feeds the ensemble its longest profile and reproduces the export's test score
     assert backtest_mae(res.path, run_dir) == pytest.approx(res.test_metrics["mae"], rel=1e-5)
 
 
-def test_plain_tensorflow_needs_only_the_manifest(rolling_run):
-    """The manifest's words are enough to compute the profile input without autoseq."""
+def test_plain_tensorflow_serves_the_raw_window(rolling_run):
+    """Raw rows and the step from the timestamps are all the SavedModel takes: no autoseq, no
+    statsforecast in the serving process."""
     run_dir, exported = rolling_run
     csv = open_run(run_dir).info["data"]["source"]
     code = f"""
-import json, numpy as np, pandas as pd, tensorflow as tf
-from statsforecast.mstl import mstl
+import json, sys, numpy as np, pandas as pd, tensorflow as tf
 m = json.load(open({str(exported.path / 'autoseq.json')!r}))
-spec = [d for d in m["derived_inputs"] if d["name"] == "seasonal_profile"][0]
 frame = pd.read_csv({csv!r}, parse_dates=[m["time_col"]])
-y = frame[m["targets"][0]].to_numpy("float64")
-L, H, o = m["lookback"], m["horizon"], 120
+W, o = m["lookback"], 120
 step = int((frame[m["time_col"]][o] - pd.Timestamp(m["t0"])) // pd.Timedelta(days=1))
-p = step - step % spec["refit_every"]
-hist = y[max(0, p - spec["history"]):p]
-periods = [q for q in spec["periods"] if 2 * q <= len(hist)]
-parts = mstl(hist, period=periods)
-prof = np.zeros(L + H)
-for q in periods:
-    comp = parts["seasonal" if len(periods) == 1 else f"seasonal{{q}}"].to_numpy()[-q:]
-    table = np.zeros(q)
-    table[np.mod(np.arange(p - q, p), q)] = comp
-    prof += table[np.mod(np.arange(step - L, step + H), q)]
-window = frame[m["inputs"]].to_numpy("float32")[o - L:o][None]
+window = frame[m["inputs"]].to_numpy("float32")[o - W:o][None]
 serve = tf.saved_model.load({str(exported.path)!r}).signatures["serving_default"]
-out = serve(window=tf.constant(window), origin_step=tf.constant([step], tf.int32),
-            seasonal_profile=tf.constant(prof[None, :, None], tf.float32))
+out = serve(window=tf.constant(window), origin_step=tf.constant([step], tf.int32))
+assert not [k for k in sys.modules if k.startswith(("statsforecast", "autoseq"))]
 print(json.dumps(out["output_0"].numpy()[0, :, 0].tolist()))
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -148,24 +161,16 @@ print(json.dumps(out["output_0"].numpy()[0, :, 0].tolist()))
     np.testing.assert_allclose(plain, ours[ours.origin == origin]["y"].to_numpy(), rtol=1e-5)
 
 
-def test_predict_needs_history_before_a_refit_point(rolling_run, tmp_path):
+def test_predict_needs_the_model_s_window_of_history(rolling_run, tmp_path):
     from autoseq.exceptions import DataError
 
     run_dir, exported = rolling_run
     csv = open_run(run_dir).info["data"]["source"]
     short = tmp_path / "short.csv"
     model = autoseq.load_model(exported.path)
-    pd.read_csv(csv).iloc[100:116].to_csv(short, index=False)  # first refit point: row 19
-    with pytest.raises(DataError, match="give more history before the first forecast origin"):
-        model.predict(short)
-    # a backtest starts at the first origin with a refit point before it
     pd.read_csv(csv).iloc[100:130].to_csv(short, index=False)
+    with pytest.raises(DataError, match="needs at least 42"):
+        model.predict(short)
+    pd.read_csv(csv).iloc[100:150].to_csv(short, index=False)
     frame = model.predict(short, all_origins=True)
-    first = pd.Timestamp(pd.read_csv(short)["date"].iloc[18])  # the row before row 19
-    assert frame.origin.min() == first
-
-
-def test_refit_points_follow_the_steps_of_the_data():
-    assert list(rolling_points(30, stride=7, periods=(7,))) == [14, 21, 28]
-    # a slice that starts at step 3: points where the step is a multiple of 7
-    assert list(rolling_points(30, stride=7, periods=(7,), first_step=3)) == [18, 25]
+    assert frame.origin.min() == pd.Timestamp(pd.read_csv(short)["date"].iloc[41])

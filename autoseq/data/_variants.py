@@ -7,12 +7,11 @@ a scaler, both fitted on the training rows only:
   the training part, one table per inferred season holding that season's last cycle, indexed by
   the position in the season. The network sees and predicts ``y - profile(step)``; the profile
   is added back to its forecasts. Fitted once per data set, shared by every trial.
-* ``transform="rolling_mstl"``: the same decomposition **refitted as time goes on**: at every
-  refit point (each start of the shortest season, e.g. midnight for half-hourly data) MSTL is fitted on the
-  rows before it (at most ``6 ×`` the longest season); a window whose origin follows that point
-  is deseasonalised with those tables. Never fitted on anything a window forecasts, and never
-  stale: the profile follows the changes of the seasonal shape. The exported model takes the
-  profile as an input (``seasonal_profile``), which ``autoseq predict`` computes the same way.
+* ``transform="rolling_mstl"``: the same decomposition **refitted at every origin** on the
+  ``history`` rows before it (2–6 cycles of the longest season, as the series allows): MSTL
+  without robustness weights is linear, so each refit is one product with a fixed operator
+  (``autoseq.data._mstl``), and the exported model computes the same profile from its raw window.
+  Never fitted on anything a window forecasts, and never stale.
 * ``scaler``: ``standard`` (mean / std), ``robust`` (median / interquartile range) or
   ``minmax`` (min / range); an affine map per column, so a Keras ``Normalization`` layer holds it.
 
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from autoseq.data._mstl import mstl_operator, relative_tables
 from autoseq.data._split import Scaler
 from autoseq.data._windows import ForecastData, RollingOffsets
 from autoseq.exceptions import SearchSpaceError
@@ -66,18 +66,15 @@ class SeasonalProfile:
 
 @dataclass(frozen=True)
 class RollingProfile:
-    """MSTL seasonal tables refitted at ``points`` (rows): a window whose origin is at or after
-    ``points[k]`` (and before ``points[k + 1]``) uses ``tables[k]``, fitted on the rows before
-    ``points[k]``. ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle,
-    indexed by ``step mod period``, the seasons one after the other (zeros for a season the
-    history did not yet hold twice)."""
+    """MSTL seasonal tables refitted at ``points`` (rows; every row from two longest cycles
+    on): a window whose origin is ``points[k]`` uses ``tables[k]``, fitted on the ``history``
+    rows before it (extended backwards by whole cycles where the series is shorter). ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle,
+    indexed by ``row mod period``, the seasons one after the other."""
 
     periods: tuple[int, ...]
-    stride: int
     history: int
     points: np.ndarray
     tables: np.ndarray
-    first_step: int = 0  # the step of row 0 (the tables are indexed by step mod period)
 
     def block(self, origins: np.ndarray) -> np.ndarray:
         """Index of the tables each origin uses (the last refit point at or before it)."""
@@ -93,19 +90,9 @@ class RollingProfile:
         k = self.block(origins)[:, None]
         out, offset = 0.0, 0
         for m in self.periods:
-            out = out + self.tables[k, offset + np.mod(rows + self.first_step, m)]
+            out = out + self.tables[k, offset + np.mod(rows, m)]
             offset += m
         return out
-
-
-def rolling_points(rows: int, *, stride: int, periods: tuple[int, ...],
-                   first_step: int = 0) -> np.ndarray:
-    """Refit points among ``rows`` rows whose first row is step ``first_step``: the rows whose
-    step is a multiple of ``stride`` with two cycles of the shortest season before them (MSTL's
-    minimum), up to the end."""
-    start = (-first_step) % stride
-    pts = np.arange(start, rows + 1, stride, dtype="int64")
-    return pts[pts >= 2 * min(periods)]
 
 
 def rolling_tables(values: np.ndarray, points: np.ndarray, *, periods: tuple[int, ...],
@@ -203,29 +190,37 @@ def fit_profile(data: ForecastData) -> SeasonalProfile | None:
 
 
 def fit_rolling_profile(data: ForecastData) -> RollingProfile | None:
-    """MSTL tables refitted at each start of the shortest season (see the module docstring),
-    or ``None`` without a season the series holds twice."""
-    periods = tuple(m for m in data.seasons if m > 1 and 2 * m <= len(data.raw))
-    if not periods:
+    """MSTL tables refitted at every row from two cycles of the longest season on (see the
+    module docstring), or ``None`` without a season the series holds three times."""
+    spec = rolling_spec(data.seasons, len(data.raw))
+    if spec is None:
         return None
-    stride = _stride(periods, len(data.raw))
-    history = ROLLING_HISTORY * max(periods)
-    points = rolling_points(len(data.raw), stride=stride, periods=periods)
+    periods, history = spec
     start = time.perf_counter()
-    tables = rolling_tables(data.raw[:, data.target_idx], points, periods=periods,
-                            history=history)
-    logger.info("rolling MSTL: %d fits in %.1f s", len(points), time.perf_counter() - start)
-    return RollingProfile(periods=periods, stride=stride, history=history, points=points,
-                          tables=tables)
+    op = mstl_operator(periods, history)
+    longest = max(periods)
+    points = np.arange(2 * longest, len(data.raw) + 1, dtype="int64")
+    rel = relative_tables(data.raw[:, data.target_idx], points, op, history, cycle=longest)
+    tables = np.empty_like(rel)
+    offset = 0
+    for m in periods:  # table entry (row mod m) of point p is the relative entry (row - p) mod m
+        rel_idx = offset + np.mod(np.arange(m)[None, :] - points[:, None], m)
+        tables[:, offset:offset + m] = rel[np.arange(len(points))[:, None], rel_idx]
+        offset += m
+    logger.info("rolling MSTL: %d refits in %.1f s", len(points), time.perf_counter() - start)
+    return RollingProfile(periods=periods, history=history, points=points, tables=tables)
 
 
-_MAX_REFITS = 400
-
-
-def _stride(periods: tuple[int, ...], rows: int) -> int:
-    """Rows between refits: the shortest season, in whole seasons, at most ``_MAX_REFITS`` fits."""
-    m = min(periods)
-    return m * max(1, -(-rows // (m * _MAX_REFITS)))
+def rolling_spec(seasons: list[int], rows: int) -> tuple[tuple[int, ...], int] | None:
+    """The seasons and history of the rolling MSTL of a series of ``rows`` rows:
+    ``ROLLING_HISTORY`` cycles of the longest season the series holds three times, and the
+    seasons that history holds twice (``None`` without one). Refits start two cycles in; until
+    the history is whole, the rows there are extended backwards by whole cycles."""
+    usable = [m for m in seasons if m > 1 and 3 * m <= rows]
+    if not usable:
+        return None
+    history = ROLLING_HISTORY * max(usable)
+    return tuple(sorted(m for m in usable if 2 * m <= history)), history
 
 
 def data_variant(data: ForecastData, *, transform: str = "none",
@@ -261,6 +256,10 @@ def data_variant(data: ForecastData, *, transform: str = "none",
     if isinstance(profile, RollingProfile):
         # The scaler sees what the network sees: each row deseasonalised as its own origin would.
         first = int(profile.points[0])
+        if first + data.horizon >= data.split.train:
+            raise SearchSpaceError(f"transform rolling_mstl refits MSTL on the {first} rows "
+                                   f"before each origin, but the training part has "
+                                   f"{data.split.train} rows; use another transform")
         train = train[first:].copy()
         train[:, data.target_idx] -= profile.around(np.arange(first, data.split.train), 0, 1)[:, 0]
     fitted = fit_scaler(train, scaler)
