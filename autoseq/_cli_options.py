@@ -7,7 +7,8 @@ import click
 from autoseq._parallel import STORAGE_ENV
 from autoseq.exceptions import DataError
 
-__all__ = ["SIZE", "STORAGE_ENV", "debug_option", "precision_option", "quiet_option"]
+__all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "precision_option",
+           "quiet_option"]
 
 
 def debug_option(f):
@@ -19,6 +20,13 @@ def precision_option(f):
     return click.option("--precision", type=click.Choice(["float32", "mixed"]),
                         help="mixed: float16 recurrent layers (mixed_float16), float32 outputs; "
                              "for GPUs [default: float32; a worker: the search's].")(f)
+
+
+def compile_option(f):
+    return click.option("--compile", type=click.Choice(["auto", "on", "off"]),
+                        help="Train trials through XLA-compiled steps: auto (where it repays the "
+                             "compile), on, or off (for a compiler bug) [default: auto; a "
+                             "worker: the search's].")(f)
 
 
 def quiet_option(f):

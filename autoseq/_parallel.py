@@ -81,18 +81,20 @@ _BOOT = "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nfrom autoseq.cli 
 
 
 def worker_command(index: int, *, study: str, run_dir: Path, trials: int,
-                   timeout: float | None, max_failures: int, precision: str) -> list[str]:
+                   timeout: float | None, max_failures: int, precision: str,
+                   compile: str = "auto") -> list[str]:
     """The command line of worker ``index`` (``autoseq worker`` in this Python)."""
     cmd = [sys.executable, "-c", _BOOT, "worker", "--study", study,
            "--run-dir", str(Path(run_dir).resolve()), "--trials", str(trials), "--max-failures",
-           str(max_failures), "--precision", precision, "--worker-index", str(index)]
+           str(max_failures), "--precision", precision, "--compile", compile,
+           "--worker-index", str(index)]
     if timeout is not None:
         cmd += ["--timeout", f"{max(timeout, 0.0):g}"]
     return cmd
 
 
 def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
-                gpus: list[str], precision: str, trials: int, timeout: float | None,
+                gpus: list[str], precision: str, compile: str, trials: int, timeout: float | None,
                 max_failures: int, on_record: Callable[[TrialRecord], None]) -> str | None:
     """Start ``jobs`` workers on the opened ``engine``'s study and wait for them.
 
@@ -119,7 +121,8 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
                     worker_command(i, study=study, run_dir=run_dir, trials=trials,
                                    timeout=None if timeout is None
                                    else timeout - (time.monotonic() - started),
-                                   max_failures=max_failures, precision=precision),
+                                   max_failures=max_failures, precision=precision,
+                                   compile=compile),
                     env=worker_env(i, jobs=jobs, gpus=gpus, storage=storage), stdout=fh,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                     preexec_fn=_die_with(os.getpid()))

@@ -18,7 +18,7 @@ from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
 from autoseq._interrupt import check as check_interrupt
 from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings, frozen_survivors
+from autoseq._objective import TrialSettings, check_compile, frozen_survivors
 from autoseq._portfolio import starting_points
 from autoseq.backends import (
     TrialRecord,
@@ -132,6 +132,7 @@ def search(
     jobs: int = 1,
     gpus: str | list[str] | None = None,
     precision: str = "float32",
+    compile: str = "auto",
     id_col: str | None = None,
     step_col: str | None = None,
     format: str = "long",
@@ -186,6 +187,9 @@ def search(
         gpus: GPUs for the workers (``"0,1"``): one worker pinned to each, round-robin when
             ``jobs`` is larger.
         precision: ``float32`` (default) or ``mixed`` (mixed_float16, outputs in float32).
+        compile: ``auto`` (default: XLA-compile a trial's steps on a CPU when its training is
+            long enough to repay the compile; Keras's own choice on an accelerator), ``on`` or
+            ``off``. Like ``precision``, not part of the settings a resumed search must match.
         id_col: the sequence id column (long format).
         step_col: the column ordering the steps of a sequence (default: file order; the
             ``time_col`` when only that is given).
@@ -220,6 +224,7 @@ def search(
     patience = patience or (SEQUENCE_PATIENCE if sequences else FORECAST_PATIENCE)
     check_space(space)
     gpu_list, spawn = _check_parallel(jobs, gpus, precision, backend=backend, space=space)
+    check_compile(compile)
     jobs = max(jobs, len(gpu_list))
     if sequences:
         _check_sequence_options(metric=metric, folds=folds)
@@ -237,7 +242,7 @@ def search(
     if metric not in OBJECTIVES:
         raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")
     settings = TrialSettings(max_epochs=max_epochs, patience=patience, seed=seed,
-                             builder=space.builder, metric=metric)
+                             builder=space.builder, metric=metric, compile=compile)
     prune_warmup = SEQUENCE_PRUNE_WARMUP if sequences else None
     meta = (_sequence_meta(fdata, space, settings, max_length=max_length,
                            prune_warmup=prune_warmup) if sequences
@@ -250,7 +255,7 @@ def search(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         # The study keeps all a worker on another machine needs to join it (``autoseq worker``).
-        engine.open(meta=meta | {"algorithm": algorithm, "precision": precision,
+        engine.open(meta=meta | {"algorithm": algorithm, "precision": precision, "compile": compile,
                                  "pruner": pruner})
         if hasattr(engine, "set_target"):
             engine.set_target(trials)
@@ -264,7 +269,8 @@ def search(
         logger.info("%d starting configurations queued before the sampler's own", queued)
     write_run_file(run_dir, meta, storage=storage, study=study, algorithm=algorithm,
                    backend=backend,
-                   extra={"pruner": pruner, "jobs": jobs, "gpus": gpu_list, "precision": precision},
+                   extra={"pruner": pruner, "jobs": jobs, "gpus": gpu_list, "precision": precision,
+                          "compile": compile},
                    more={"stat_baselines": {"enabled": stat_baselines,
                                             "max_origins": stat_origins}})
     if deterministic:
@@ -330,7 +336,7 @@ def search(
 
             state["stopped"] = run_workers(
                 engine, storage=storage, study=study, run_dir=run_dir, jobs=jobs, gpus=gpu_list,
-                precision=precision, trials=trials, timeout=timeout, max_failures=max_failures,
+                precision=precision, compile=compile, trials=trials, timeout=timeout, max_failures=max_failures,
                 on_record=on_record)
         else:
             from autoseq._worker import device_setup

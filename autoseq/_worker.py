@@ -46,6 +46,7 @@ def run_worker(
     timeout: float | None = None,
     max_failures: int = 10,
     precision: str | None = None,
+    compile: str | None = None,
     worker_index: int | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> WorkerSummary:
@@ -61,6 +62,7 @@ def run_worker(
         timeout: seconds after which this worker starts no new trial.
         max_failures: stop after this many failed trials in a row.
         precision: ``float32`` or ``mixed`` (default: the search's).
+        compile: ``auto``, ``on`` or ``off`` (default: the search's; see ``search``).
         worker_index: index among the workers of ``--jobs`` (offsets the sampler's seed).
 
     Returns:
@@ -76,7 +78,7 @@ def run_worker(
     from autoseq._folds import make_folds, run_trial_folds
     from autoseq._interrupt import check as check_interrupt
     from autoseq._interrupt import deferred_interrupts
-    from autoseq._objective import TrialSettings, frozen_survivors
+    from autoseq._objective import TrialSettings, check_compile, frozen_survivors
     from autoseq._search import _check_run_dir, _default_name, _enable_determinism, write_run_file
     from autoseq.backends import OptunaBackend, count_done, read_study_meta
     from autoseq.builder import check_space
@@ -95,6 +97,7 @@ def run_worker(
     if precision not in PRECISIONS:
         raise SearchError(f"--precision must be one of {', '.join(PRECISIONS)}. "
                           f"Received: {precision}")
+    compile = check_compile(compile or meta.get("compile") or "auto")
     fdata = _study_data(meta, study, data)
     run_dir = _worker_run_dir(run_dir, storage, meta, default=_default_name(
         meta["data"]["source"], list(s.get("targets") or [s["target"]])))
@@ -110,9 +113,11 @@ def run_worker(
     engine.open(meta=meta)
     if not (run_dir / RUN_FILE).exists():
         write_run_file(run_dir, meta, storage=storage, study=study,
-                       algorithm=meta.get("algorithm"), extra={"precision": precision})
+                       algorithm=meta.get("algorithm"),
+                       extra={"precision": precision, "compile": compile})
     settings = TrialSettings(max_epochs=s["max_epochs"], patience=s["patience"], seed=s["seed"],
-                             builder=space.builder, metric=s.get("metric", "mse"))
+                             builder=space.builder, metric=s.get("metric", "mse"),
+                             compile=compile)
     folds = make_folds(fdata, int(s.get("folds", 1)))
     policy = FailurePolicy(timeout=timeout, max_failures=max_failures)
     ran = 0

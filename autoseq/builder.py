@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -224,8 +225,18 @@ def describe(config: dict[str, Any]) -> str:
     return f"{depth}-layer {bi}{cell}, {config.get('units')} units{pooled}{more}"
 
 
-def build_model(config: dict[str, Any], context: ModelContext, *, builder: str = "rnn"):
+def build_model(config: dict[str, Any], context: ModelContext, *, builder: str = "rnn",
+                jit_compile: bool | None = None):
     """Build and compile the model for a resolved configuration.
+
+    Args:
+        config: the resolved configuration.
+        context: what the builder needs to know about the data.
+        builder: a registered builder's name.
+        jit_compile: train, evaluate and predict through XLA-compiled steps (Keras
+            ``jit_compile``); ``None`` keeps the model's own setting (Keras compiles on an
+            accelerator, not on a CPU). Keras leaves it off when a layer does not support XLA
+            or deterministic ops are on: ``model.jit_compile`` says whether it took.
 
     Returns:
         A compiled ``keras.Model`` from ``[batch, lookback, n_inputs]`` (scaled) to
@@ -239,6 +250,10 @@ def build_model(config: dict[str, Any], context: ModelContext, *, builder: str =
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         else:
             model.compile(optimizer=make_optimizer(config), loss="mse", metrics=["mae"])
+    if jit_compile is not None:
+        with warnings.catch_warnings():  # "doesn't support jit_compile": model.jit_compile says
+            warnings.simplefilter("ignore")
+            model.jit_compile = bool(jit_compile)
     return model
 
 

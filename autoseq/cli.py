@@ -12,6 +12,7 @@ from autoseq import __version__
 from autoseq._cli_options import (
     SIZE,
     STORAGE_ENV,
+    compile_option,
     debug_option,
     precision_option,
     quiet_option,
@@ -107,6 +108,7 @@ def cli() -> None:
               help="Worker processes on this machine sharing the study.")
 @click.option("--gpus", help="GPUs for the workers, e.g. 0,1: one worker pinned to each.")
 @precision_option
+@compile_option
 @quiet_option
 @debug_option
 def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
@@ -120,6 +122,7 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     if kwargs["jobs"] == 1 and not kwargs["gpus"]:
         _heavy()  # with workers, only they train: this process stays light
     kwargs["precision"] = kwargs["precision"] or "float32"
+    kwargs["compile"] = kwargs["compile"] or "auto"
     with SearchProgress(quiet=quiet) as progress:
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
@@ -139,6 +142,7 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
 @precision_option
+@compile_option
 @click.option("--worker-index", type=click.IntRange(min=0), hidden=True)
 @quiet_option
 @debug_option

@@ -17,7 +17,7 @@ HYPERPARAMETERS = ("cell", "depth", "units", "bidirectional", "dropout", "recurr
                    "clipnorm", "clipvalue", "learning_rate", "lookback", "batch_size", "anchor")
 _HIDDEN = {"clipping"}
 LEADING = ("rank", "model", "trial", "state", "val_loss", "val_mae")
-TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "reason")
+TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "compiled", "reason")
 
 
 def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,
@@ -46,7 +46,9 @@ def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[Baseli
                 "cudnn_eligible": r.result.get("cudnn_eligible",
                                                cfg.get("cell") in ("lstm", "gru")
                                                and not cfg.get("recurrent_dropout")),
-                "reason": r.reason if r.state not in ("complete",) else None}
+                "compiled": r.result.get("compiled"),
+                # A complete trial has a reason only when its compiled training fell back.
+                "reason": r.reason if r.state != "complete" else r.result.get("reason")}
         rows.append(row)
     for b in baselines:
         rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae}

@@ -85,13 +85,15 @@ class ForecastData:
     def dataset(self, part: str, *, lookback: int, batch_size: int, shuffle: bool = False,
                 seed: int | None = None, origins: np.ndarray | None = None,
                 values: np.ndarray | None = None, with_steps: bool = False,
-                rolling: RollingOffsets | None = None):
+                rolling: RollingOffsets | None = None, drop_remainder: bool = False):
         """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily.
 
         ``values`` replaces the scaled series (a transformed variant); ``with_steps`` makes the
         inputs ``{"window": …, "origin_step": …}``, the origin's row number being its step;
         ``rolling`` subtracts each origin's own seasonal profile from its window and targets
-        (origins before its first refit point are left out).
+        (origins before its first refit point are left out). ``drop_remainder`` leaves out the
+        last, partial batch when at least ``_DROP_FROM_BATCHES`` full ones remain (shuffled: other
+        windows each epoch), so every batch has one shape: an XLA-compiled trial compiles once.
         """
         import tensorflow as tf
 
@@ -121,7 +123,8 @@ class ForecastData:
                 return {"window": window, "origin_step": tf.cast(o, tf.int32)}, target
             return window, target
 
-        ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed)
+        drop = drop_remainder and len(origins) >= _DROP_FROM_BATCHES * batch_size
+        ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop)
         ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -165,16 +168,18 @@ class RollingOffsets:
 
 
 _BUFFER_UP_TO = 20_000  # origins; beyond, a shuffle buffer costs more than drawing permutations
+_DROP_FROM_BATCHES = 8  # a dropped remainder is then under 1/8 of an epoch's windows
 
 
-def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed: int | None):
+def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed: int | None,
+                    drop_remainder: bool = False):
     """A dataset of batches of ``origins``; with ``shuffle``, in a new order every epoch.
 
     Up to ``_BUFFER_UP_TO`` origins, tf.data's shuffle buffer and batching: cheapest to start,
     which is what counts for small series (every epoch starts a new iterator). Beyond, those
     handle the origins one at a time (seconds per epoch for a million windows), so each epoch
     draws a whole permutation and slices it into batches instead. Both give a uniformly random
-    order per epoch, repeatable with ``seed``.
+    order per epoch, repeatable with ``seed``. ``drop_remainder``: full batches only.
     """
     import tensorflow as tf
 
@@ -183,13 +188,14 @@ def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed
         ds = tf.data.Dataset.from_tensor_slices(origins)
         if shuffle:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size)
+        return ds.batch(batch_size, drop_remainder=drop_remainder)
     o = tf.constant(origins, dtype=tf.int64)
     full = (n // batch_size) * batch_size
+    rest = full < n and not drop_remainder
 
     def batches(order):
         ds = tf.data.Dataset.from_tensor_slices(tf.reshape(order[:full], [-1, batch_size]))
-        return ds.concatenate(tf.data.Dataset.from_tensors(order[full:])) if full < n else ds
+        return ds.concatenate(tf.data.Dataset.from_tensors(order[full:])) if rest else ds
 
     if not shuffle:
         return batches(o)
@@ -197,4 +203,5 @@ def _origin_batches(origins: np.ndarray, batch_size: int, *, shuffle: bool, seed
     draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
     orders = draws.map(lambda s: tf.random.experimental.stateless_shuffle(o, seed=[s, s]))
     ds = orders.flat_map(batches)
-    return ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds.apply(tf.data.experimental.assert_cardinality(
+        n // batch_size if drop_remainder else -(-n // batch_size)))

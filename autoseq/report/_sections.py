@@ -396,7 +396,7 @@ def leaderboard_section(ev: Evidence) -> Section:
 
 
 _NON_HP = {"rank", "model", "trial", "state", "val_loss", "val_mae", "epochs", "seconds",
-           "params", "cudnn_eligible", "reason"}
+           "params", "cudnn_eligible", "compiled", "reason"}
 
 
 # -- search ----------------------------------------------------------------------------------

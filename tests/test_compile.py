@@ -1,0 +1,120 @@
+"""``--compile``: trials trained through XLA-compiled steps, the ``auto`` rule, the fallback."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+import autoseq
+from autoseq._objective import TrialSettings, check_compile, run_trial, worth_compiling
+from autoseq.builder import register_builder, resolve_config
+from autoseq.cli import main
+from autoseq.data import ForecastData, load_series
+from autoseq.exceptions import SearchError
+from autoseq.space import Fixed, SearchSpace
+from tests.conftest import EXAMPLES, make_sequences_csv
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+class _NeverPrune:
+    def report(self, value: float, epoch: int) -> bool:
+        return False
+
+
+def _trial(data, config: dict, mode: str, tmp_path, *, builder: str = "rnn", epochs: int = 2):
+    space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="fixed", builder=builder)
+    return run_trial(_NeverPrune(), _NeverPrune(), number=1, data=data, space=space,
+                     settings=TrialSettings(max_epochs=epochs, patience=epochs, compile=mode),
+                     trial_dir=tmp_path / mode)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_compiled_trial_scores_within_one_percent_of_the_plain_one(airline_csv, tmp_path, cell):
+    data = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    config = {"cell": cell, "units": 4, "lookback": 12, "batch_size": 16, "anchor": "last"}
+    plain = _trial(data, config, "off", tmp_path)
+    compiled = _trial(data, config, "on", tmp_path)
+    assert (plain.compiled, compiled.compiled) == (False, True)
+    assert plain.state == compiled.state == "complete" and compiled.reason is None
+    # XLA fuses and reorders float operations: close, not bit-identical.
+    assert compiled.val_loss == pytest.approx(plain.val_loss, rel=0.01)
+    assert compiled.history["val_loss"] == pytest.approx(plain.history["val_loss"], rel=0.01)
+
+
+def test_masked_variable_length_sequences_compile(tmp_path):
+    from autoseq._search import _sequence_data
+
+    csv = make_sequences_csv(tmp_path / "seq.csv", n=30, min_len=4, max_len=12)
+    data = _sequence_data(csv, ["label"], covariates=None, id_col="seq", step_col="t",
+                          format="long", test_file=None, task=None, val_size=0.2,
+                          test_size=0.2, max_length=None)
+    assert not worth_compiling(data, {"batch_size": 8}, epochs=1000)  # several lengths
+    config = {"cell": "gru", "units": 4, "batch_size": 8, "pooling": "mean"}
+    plain = _trial(data, config, "off", tmp_path)
+    compiled = _trial(data, config, "on", tmp_path)
+    assert compiled.compiled and compiled.state == "complete"
+    assert compiled.val_loss == pytest.approx(plain.val_loss, rel=0.01)
+
+
+def _host_copy(config, ctx):
+    """A GRU whose input passes through ``tf.numpy_function``: fine eagerly and in a graph, but
+    XLA cannot compile it."""
+    import keras
+    import tensorflow as tf
+
+    class HostCopy(keras.layers.Layer):
+        def call(self, x):
+            y = tf.numpy_function(lambda a: a, [x], tf.float32)
+            return tf.ensure_shape(y, x.shape)
+
+    x = keras.Input((ctx.lookback, ctx.n_inputs))
+    h = keras.layers.GRU(config["units"])(HostCopy()(x))
+    y = keras.layers.Dense(ctx.horizon * ctx.n_targets)(h)
+    return keras.Model(x, keras.layers.Reshape((ctx.horizon, ctx.n_targets))(y))
+
+
+def test_a_trial_that_fails_to_compile_is_trained_plainly_and_says_so(airline_csv, tmp_path):
+    register_builder("host_copy", _host_copy, defaults={"units": 4})
+    data = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    result = _trial(data, {"units": 4, "lookback": 12}, "on", tmp_path, builder="host_copy")
+    assert result.state == "complete" and not result.compiled
+    assert result.reason.startswith("compiled training failed (")
+    assert result.reason.endswith("trained without compiling")
+    assert math.isfinite(result.val_loss)
+    assert json.loads((tmp_path / "on" / "trial.json").read_text())["compiled"] is False
+
+
+def test_auto_compiles_long_trainings_only(airline_csv):
+    small = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    config = resolve_config({"lookback": 12, "batch_size": 32}, builder="rnn", horizon=12,
+                            max_lookback=small.max_lookback)
+    assert not worth_compiling(small, config, epochs=20)  # 77 windows: a second per trial
+    big = ForecastData(load_series(EXAMPLES / "electricity_halfhourly.csv",
+                                   targets=["demand_mw"]), horizon=48)
+    config = resolve_config({"lookback": 96, "batch_size": 64}, builder="rnn", horizon=48,
+                            max_lookback=big.max_lookback)
+    assert worth_compiling(big, config, epochs=20)
+    assert not worth_compiling(big, config, epochs=1)
+
+
+def test_compile_setting_reaches_leaderboard_and_run_file(airline_csv, tmp_path):
+    space = SearchSpace([Fixed("cell", "gru"), Fixed("units", 4), Fixed("lookback", 12),
+                         Fixed("anchor", "last")], name="one")
+    result = autoseq.search(airline_csv, target="passengers", horizon=12, space=space, trials=1,
+                            max_epochs=2, compile="on", stat_baselines=False, report=False,
+                            out=tmp_path / "run")
+    board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
+    assert board.loc[board["state"] == "complete", "compiled"].tolist() == [True]
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["backend"]["compile"] == "on"
+    assert result.leaderboard is not None
+
+
+def test_bad_compile_value_is_refused(capsys):
+    with pytest.raises(SearchError, match="--compile must be one of auto, on, off. Received: x"):
+        check_compile("x")
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "x.csv", "--target", "y", "--compile", "sometimes"])
+    assert exit_.value.code == 2
+    assert "sometimes" in capsys.readouterr().err
