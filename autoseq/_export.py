@@ -24,6 +24,8 @@ from autoseq._folds import training_and_validation
 from autoseq._forecast_wrap import (
     STEP,
     average_forecasters,
+    baseline_forecaster,
+    blend_forecasters,
     needs_steps,
     raw_inputs,
     transform_manifest,
@@ -157,6 +159,10 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
         [(m.number, m.raw, m.config) for m in members], wdata)
     width = max(window_length(wdata, m.config) for m in members)
     steps = any(needs_steps(wdata, m.config) for m in members)
+    if selection is not None and selection["blend"]:
+        base, cfg = baseline_forecaster(wdata, selection["blend"])
+        raw_model = blend_forecasters(raw_model, width, base, cfg["lookback"], wdata, steps=steps)
+        width = max(width, cfg["lookback"])
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
@@ -170,6 +176,7 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
             _ensemble_manifest(manifest, members, wdata, width=width)
         if selection is not None:
             manifest["selection"] = selection
+            _blend_manifest(manifest, selection, wdata, width=width)
         return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
@@ -218,32 +225,76 @@ AUTO_SIZES = (1, 3, 5, 10)
 
 
 def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
-    """Which mean of the first k ``members`` (best first; k in ``AUTO_SIZES``) forecasts the
-    validation windows best (MAE in the data's units; ties go to the smaller).
+    """Which candidate forecasts the validation windows best (MAE in the data's units; ties go
+    to the simpler): the mean of the first k ``members`` (best first; k in ``AUTO_SIZES``), or
+    the best of those averaged with the best in-graph baseline (naive, seasonal naive, seasonal
+    drift) when that validates better.
 
     The single best trial was itself picked on these windows, so its score is the most
-    optimistic of the candidates: an ensemble chosen here beat that optimism.
+    optimistic of the candidates: an ensemble or a blend chosen here beat that optimism. A
+    baseline alone is scored too; when it beats every candidate the blend is exported (a
+    SavedModel of networks is what export makes) and the log says so.
 
     Returns:
-        ``{"size", "chosen", "val_mae": {candidate: MAE}, "rule"}``.
+        ``{"size", "blend", "chosen", "val_mae": {candidate: MAE}, "windows", "rule"}``:
+        ``blend`` names the baseline averaged in (``None`` for none).
     """
+    from autoseq.baselines import baseline_forecasts
+
     origins = fdata.origins("val")
     truth = fdata.targets("val", scaled=False)
     preds = [np.asarray(m.raw.predict(raw_inputs(fdata, origins, m.config), verbose=0))
              for m in members]
     scores: dict[str, float] = {}
-    best_k, best = 1, np.inf
+    nets: dict[int, np.ndarray] = {}
     for k in AUTO_SIZES:
         if k > len(preds):
             break
-        mae = float(np.mean(np.abs(np.mean(preds[:k], axis=0) - truth)))
-        scores["best trial" if k == 1 else f"mean of {k} best"] = mae
-        if mae < best - 1e-12:
-            best_k, best = k, mae
-    return {"size": best_k, "chosen": "best trial" if best_k == 1 else f"mean of {best_k} best",
-            "val_mae": scores, "windows": int(len(origins)),
-            "rule": "lowest validation MAE among the best trial and the means of the "
-                    f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials"}
+        nets[k] = np.mean(preds[:k], axis=0)
+        scores[_candidate(k)] = _mae(nets[k], truth)
+    size = min(nets, key=lambda k: (scores[_candidate(k)], k))
+    chosen, blend = _candidate(size), None
+    bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
+             for name, scaled in baseline_forecasts(fdata, "val").items()
+             if baseline_forecaster(fdata, name) is not None}
+    if bases:
+        base = min(bases, key=lambda n: _mae(bases[n], truth))
+        scores[base] = _mae(bases[base], truth)
+        mixed = f"{_candidate(size)} + {base}"
+        scores[mixed] = _mae((nets[size] + bases[base]) / 2, truth)
+        if scores[mixed] < scores[chosen] - 1e-12 or scores[base] < scores[chosen] - 1e-12:
+            chosen, blend = mixed, base
+            if scores[base] < scores[mixed]:
+                logger.warning("export: baseline %s beats every network on validation (MAE %.4g "
+                               "vs %.4g): the networks are averaged with it", base, scores[base],
+                               scores[_candidate(size)])
+    return {"size": size, "blend": blend, "chosen": chosen, "val_mae": scores,
+            "windows": int(len(origins)),
+            "rule": "lowest validation MAE among the best trial, the means of the "
+                    f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials, and the best "
+                    "of those averaged with the best in-graph baseline"}
+
+
+def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,
+                    *, width: int) -> None:
+    """Make the manifest describe a blend with a baseline: its window and the averaging."""
+    if not selection["blend"]:
+        return
+    manifest["lookback"] = width
+    manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
+    manifest["transforms"] = [*manifest["transforms"], {
+        "kind": "blend_mean", "where": "inside the model (layer blend_mean)",
+        "baseline": selection["blend"],
+        "rule": "the networks' forecast (as above) and the baseline's, both in the data's units, "
+                "are averaged; each reads the last rows of the window it needs"}]
+
+
+def _candidate(k: int) -> str:
+    return "best trial" if k == 1 else f"mean of {k} best"
+
+
+def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred - truth)))
 
 
 def _best_baseline(run: Run) -> dict[str, Any] | None:

@@ -155,6 +155,52 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
                        name="autoseq_ensemble")
 
 
+def baseline_forecaster(fdata: ForecastData, name: str):
+    """The in-graph baseline ``name`` (``naive``, ``seasonal_naive(m=M)``,
+    ``seasonal_drift(m=M)``, as ``autoseq.baselines`` names them) as a raw-in, raw-out Keras
+    model, and its configuration (its window); ``None`` for any other baseline."""
+    import keras
+
+    from autoseq.layers import Anchor
+
+    h = fdata.horizon
+    if name == "naive":
+        mode, m, width = "last", 1, 1
+    elif name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
+        m = int(name.split("=")[1].rstrip(")"))
+        mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
+        width = m * max(-(-h // m), 2 if mode == "seasonal_drift" else 1)
+    else:
+        return None
+    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
+    out = Anchor(mode=mode, horizon=h, lookback=width, season=m,
+                 target_idx=list(fdata.target_idx), name="baseline", dtype="float32")(window)
+    return keras.Model(window, out, name="baseline"), {"lookback": width}
+
+
+def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
+                      fdata: ForecastData, *, steps: bool):
+    """The mean of a forecaster (taking ``origin_step`` when ``steps``) and an in-graph
+    baseline, on the wider of their windows."""
+    import keras
+
+    from autoseq.layers_forecast import LastSteps
+
+    width = max(model_width, baseline_width)
+    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
+    step = keras.Input((), dtype="int32", name=STEP) if steps else None
+
+    def read(own: int, name: str):
+        return window if own == width else LastSteps(steps=own, name=name)(window)
+
+    x = read(model_width, "model_window")
+    a = model({WINDOW: x, STEP: step} if steps else x)
+    b = baseline(read(baseline_width, "baseline_window"))
+    inputs: Any = {WINDOW: window, STEP: step} if steps else window
+    return keras.Model(inputs, keras.layers.Average(name="blend_mean")([a, b]),
+                       name="autoseq_blend")
+
+
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
     """The manifest entries that say what the model does with its inputs."""
     variant = trial_variant(fdata, config)

@@ -206,10 +206,15 @@ def _check_auto_selection(run, tmp_path):
     the validation windows and exports the lower validation MAE, saying so."""
     res = autoseq.export(run, out=tmp_path / "auto", report=False)
     sel = res.manifest["selection"]
-    assert set(sel["val_mae"]) == {"best trial", "mean of 3 best"}
-    assert sel["chosen"] == min(sel["val_mae"], key=sel["val_mae"].get)
-    assert len(res.members or (res.trial,)) == sel["size"] == (1 if sel["chosen"] ==
-                                                                "best trial" else 3)
+    nets = {k: sel["val_mae"][k] for k in ("best trial", "mean of 3 best")}
+    best_net = min(nets, key=nets.get)
+    assert len(res.members or (res.trial,)) == sel["size"] == (1 if best_net == "best trial"
+                                                                else 3)
+    if sel["blend"] is None:
+        assert sel["chosen"] == best_net
+        assert all(v >= nets[best_net] for v in sel["val_mae"].values())
+    else:
+        assert sel["chosen"] == f"{best_net} + {sel['blend']}"
     assert sel["best_baseline"]["name"].startswith(("naive", "seasonal"))
     # The score is the exported model's own on the validation windows.
     data = open_run(run).forecast_data()
@@ -220,3 +225,33 @@ def _check_auto_selection(run, tmp_path):
     truth = data.targets("val", scaled=False)
     assert float(np.mean(np.abs(pred - truth))) == pytest.approx(sel["val_mae"][sel["chosen"]],
                                                                  rel=1e-4)
+
+
+def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp_path):
+    """On a straight trend plus a weekly season, seasonal drift is exact and a one-epoch network
+    is not: export averages them, inside one SavedModel that predict reproduces."""
+    from tests.test_forecast_features import backtest_mae
+
+    t = np.arange(160)
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=160, freq="D"),
+                          "y": 0.5 * t + 3 * np.sin(2 * np.pi * t / 7)})
+    frame.to_csv(tmp_path / "trend.csv", index=False)
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
+                                 autoseq.Fixed("lookback", 7)], name="weak")
+    run = tmp_path / "run"
+    autoseq.search(tmp_path / "trend.csv", target="y", horizon=5, space=space, trials=1,
+                   max_epochs=1, out=run, seed=0, report=False, stat_baselines=False)
+    res = autoseq.export(run, report=False)
+    sel = res.manifest["selection"]
+    assert sel["blend"] == "seasonal_drift(m=7)"
+    assert sel["chosen"] == "best trial + seasonal_drift(m=7)"
+    assert sel["val_mae"]["seasonal_drift(m=7)"] < 1e-3 < sel["val_mae"]["best trial"]
+    assert res.manifest["lookback"] == 14  # two seasons for the drift
+    assert res.manifest["transforms"][-1]["kind"] == "blend_mean"
+    data = open_run(run).forecast_data()
+    origins = data.origins("val")
+    windows = data.raw[origins[:, None] + np.arange(-14, 0)[None, :]].astype("float32")
+    pred = autoseq.load_model(res.path).predict_windows(windows)
+    assert float(np.mean(np.abs(pred - data.targets("val", scaled=False)))) == pytest.approx(
+        sel["val_mae"][sel["chosen"]], rel=1e-4)
+    assert backtest_mae(res.path, run) == pytest.approx(res.test_metrics["mae"], rel=1e-5)
