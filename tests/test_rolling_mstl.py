@@ -174,3 +174,16 @@ def test_predict_needs_the_model_s_window_of_history(rolling_run, tmp_path):
     pd.read_csv(csv).iloc[100:150].to_csv(short, index=False)
     frame = model.predict(short, all_origins=True)
     assert frame.origin.min() == pd.Timestamp(pd.read_csv(short)["date"].iloc[41])
+
+
+def test_the_half_hourly_operator_ships_with_autoseq(tmp_path, monkeypatch):
+    from autoseq.data import _mstl
+
+    monkeypatch.setenv("AUTOSEQ_CACHE", str(tmp_path))
+    op = mstl_operator((48, 336), 2016)  # loads and checks one column: no 2016 decompositions
+    assert op.shape == (384, 2016) and not list(tmp_path.iterdir())
+    assert (_mstl.SHIPPED / "mstl-48-336-h2016-v1.npy").is_file()
+    # a stored operator that is not this decomposition is not used
+    bad = tmp_path / "mstl-7-h42-v1.npy"
+    np.save(bad, np.zeros((7, 42)))
+    assert _mstl._load(bad, (7,), 42) is None
