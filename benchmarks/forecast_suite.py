@@ -261,19 +261,23 @@ class StatCache:
 
     def scores(self, key: str, y: np.ndarray, origins: np.ndarray, horizon: int,
                seasons: Sequence[int]) -> tuple[dict[str, dict[int, float]], float]:
-        """``({kind: {origin: mae}}, seconds spent refitting)``; refits only the missing ones."""
+        """``({kind: {origin: mae}}, seconds the refits at ``origins`` took)``; refits only the
+        origins not in the cache (the seconds are those of the refits, cached or not)."""
         entry = self.data.setdefault(key, {kind: {} for kind in STAT_KINDS})
+        took = entry.setdefault("seconds", {})
         todo = [int(o) for o in origins if str(int(o)) not in entry["ets"]]
         start = time.perf_counter()
         for i, o in enumerate(todo):
+            began = time.perf_counter()
             for kind, f in stat_forecasts(y[:o], horizon, seasons).items():
                 entry[kind][str(o)] = float(np.mean(np.abs(f - y[o:o + horizon])))
+            took[str(o)] = time.perf_counter() - began
             if (i + 1) % 10 == 0 or i + 1 == len(todo):
                 print(f"    refitted at {i + 1} of {len(todo)} origins "
                       f"({time.perf_counter() - start:.0f} s)", flush=True)
                 self.save()
         return ({kind: {int(o): entry[kind][str(int(o))] for o in origins}
-                 for kind in STAT_KINDS}, time.perf_counter() - start)
+                 for kind in STAT_KINDS}, sum(took.get(str(int(o)), 0.0) for o in origins))
 
     def save(self) -> None:
         from autoseq._io import write_json_atomic
@@ -349,7 +353,10 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
         "trials": complete + pruned, "complete": complete, "pruned": pruned,
         "search_seconds": done.get("search_seconds"), "search_rc": done.get("search_rc"),
         "export_seconds": done.get("export_seconds"), "stat_seconds": stat_seconds,
-        "seconds": time.perf_counter() - start, "protocol": ds.protocol, "notes": notes,
+        "scoring_seconds": time.perf_counter() - start, "protocol": ds.protocol, "notes": notes,
+        "budget": budget, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": _commit(), "load": round(os.getloadavg()[0], 1),
+        "cores": common.machine()["cores_usable"],
     }
 
 
@@ -391,24 +398,27 @@ def summary(rows: Sequence[dict[str, Any]]) -> str:
             f"is worse than seasonal naive on {worse} of {len(rows)}")
 
 
-def markdown(rows: Sequence[dict[str, Any]], skipped: Sequence[str], *, budget: float,
-             stat_every: int) -> str:
-    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+def markdown(rows: Sequence[dict[str, Any]], skipped: Sequence[str]) -> str:
+    """The "Forecasting suite" section: the table, the summary and one note per dataset."""
+    budgets = sorted({r["budget"] for r in rows})
     lines = [SECTION, "",
-             f"Written by `benchmarks/forecast_suite.py` on {date}, autoseq commit {_commit()}: "
-             f"default search (`--timeout {budget:g}`, seed 0, target alone), default export, "
-             "MAE on the test windows export scores; statistical models refitted at every "
-             f"{'' if stat_every == 1 else f'{stat_every}th '}test origin on all history "
-             "before it (figures in brackets: the same subset of origins, on which the ratio to "
-             "the best statistical model is taken). Not run by `make bench`.",
+             "Written by `benchmarks/forecast_suite.py` (not run by `make bench`), the latest row "
+             "of each dataset: autoseq's default search (seed 0, target alone, `--timeout` "
+             f"{' / '.join(f'{b:g}' for b in budgets)} s: see each note), default export; MAE on "
+             "the test windows export scores. The statistical models are refitted at each scored "
+             "origin on all history before it; where they are scored on every N-th origin only, "
+             "the figures in brackets are seasonal naive and autoseq on that same subset, and "
+             "the ratio to the best statistical model is taken on it.",
              "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(table_row(r)) + " |" for r in rows]
     lines += ["", f"**{summary(rows)}.**", ""]
     for r in rows:
-        extra = "; ".join(r["notes"])
+        extra = "".join(f"; {n}" for n in r["notes"])
         lines.append(f"- {r['dataset']}: {r['protocol']}; {r['ets_label']}, {r['arima_label']}; "
-                     f"{r['seconds']:.0f} s in all (statistical refits {r['stat_seconds']:.0f} s)"
-                     + (f"; {extra}" if extra else ""))
+                     f"search budget {r['budget']:g} s; wall: search {_f(r['search_seconds'], 3)} "
+                     f"s, export {_f(r['export_seconds'], 3)} s, statistical refits "
+                     f"{r['stat_seconds']:.0f} s; {r['measured']}, commit {r['commit']}, "
+                     f"load average {r['load']} on {r['cores']} cores{extra}")
     lines += [f"- skipped: {s}" for s in skipped]
     return "\n".join(lines) + "\n"
 
@@ -425,6 +435,18 @@ def write_section(path: Path, text: str) -> None:
     from autoseq._io import write_text_atomic
 
     write_text_atomic(path, new)
+
+
+def _latest_rows(path: Path, rows: Sequence[dict[str, Any]], *,
+                 order: Sequence[str]) -> list[dict[str, Any]]:
+    """Merge ``rows`` into the rows kept in ``path`` (one per dataset, the latest wins), so that
+    a run of some datasets (``--only``) leaves the others' rows in the table."""
+    from autoseq._io import write_json_atomic
+
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    kept |= {r["dataset"]: r for r in rows}
+    write_json_atomic(path, kept)
+    return [kept[name] for name in order if name in kept]
 
 
 def _commit() -> str:
@@ -476,7 +498,8 @@ def run(*, budget: float = 900.0, only: Sequence[str] = (), stat_every: int = 1,
             report.note(f"{ds.name}: {note}")
     if rows:
         report.note(summary(rows))
-    text = markdown(rows, skipped, budget=budget, stat_every=max(1, stat_every))
+    kept = _latest_rows(out / "rows.json", rows, order=[d.name for d in datasets])
+    text = markdown(kept, skipped)
     if results is not None and rows:
         write_section(results, text)
     report.extra = {"rows": rows, "skipped": skipped, "markdown": text}
