@@ -165,8 +165,7 @@ def _search_and_export(ds: Dataset, csv: Path, run_dir: Path, *, budget: float, 
         if run_dir.is_dir():
             marker.write_text(json.dumps(done))
     manifest = run_dir / "export" / "autoseq.json"
-    if done["search_rc"] == 0 and (not manifest.is_file()
-                                   or manifest.stat().st_mtime < marker.stat().st_mtime):
+    if done["search_rc"] == 0 and (done.get("export_rc") != 0 or not manifest.is_file()):
         rc, seconds = _cli(["export", str(run_dir), *([] if report else ["--no-report"])],
                            logs / f"{ds.name}-export.log")
         done |= {"export_rc": rc, "export_seconds": seconds}
@@ -316,7 +315,9 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
     snaive = seasonal_naive_maes(y, origins, ds.horizon, season)
     manifest_file = run_dir / "export" / "autoseq.json"
     model_all = model_sub = None
-    notes = []
+    notes = [f"seasonal naive with m={m} (not the main season): "
+             f"{_f(_mean(seasonal_naive_maes(y, origins, ds.horizon, m), origins))}"
+             for m in fdata.seasons if m != season and origins[0] >= m]
     if done.get("export_rc", 0) == 0 and manifest_file.is_file():
         test = json.loads(manifest_file.read_text())["metrics"]["test"]
         model_all = float(test["mae"])
@@ -343,7 +344,8 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
     snaive_sub = _mean(snaive, subset)
     return {
         "dataset": ds.name, "frequency": ds.frequency, "horizon": ds.horizon,
-        "origins": len(origins), "stat_origins": len(subset), "season": season,
+        "origins": len(origins), "stat_origins": len(subset), "stat_every": stat_every,
+        "season": season,
         "seasons": seasons, "snaive": _mean(snaive, origins), "snaive_sub": snaive_sub,
         "ets": stat_mae["ets"], "arima": stat_mae["arima"],
         "ets_label": stat_label("ets", seasons), "arima_label": stat_label("arima", seasons),
@@ -379,8 +381,7 @@ def _on_subset(full: float | None, sub: float | None, row: dict[str, Any]) -> st
 
 def table_row(row: dict[str, Any]) -> list[str]:
     origins = str(row["origins"]) if row["stat_origins"] == row["origins"] else (
-        f"{row['origins']} (statistical: every {row['origins'] // max(row['stat_origins'], 1)}"
-        f"th, {row['stat_origins']})")
+        f"{row['origins']} (statistical: {row['stat_origins']}, 1 in {row['stat_every']})")
     search = row["search_seconds"]
     return [row["dataset"], row["frequency"], str(row["horizon"]), origins,
             f"{_on_subset(row['snaive'], row['snaive_sub'], row)} (m={row['season']})",
