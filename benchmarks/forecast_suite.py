@@ -165,7 +165,8 @@ def _search_and_export(ds: Dataset, csv: Path, run_dir: Path, *, budget: float, 
                             f"{budget:g}", "--out", str(run_dir), "--seed", "0", *no_report,
                             *ds.data_args],
                            logs / f"{ds.name}-search.log")
-        done = {"budget": budget, "search_rc": rc, "search_seconds": seconds}
+        done = {"budget": budget, "search_rc": rc, "search_seconds": seconds,
+                "search_load": round(os.getloadavg()[0], 1)}  # fewer trials on a busy machine
         if run_dir.is_dir():
             marker.write_text(json.dumps(done))
     manifest = run_dir / "export" / "autoseq.json"
@@ -361,7 +362,7 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
         "export_seconds": done.get("export_seconds"), "stat_seconds": stat_seconds,
         "scoring_seconds": time.perf_counter() - start, "protocol": ds.protocol, "notes": notes,
         "budget": budget, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": _commit(), "load": round(os.getloadavg()[0], 1),
+        "commit": _commit(), "load": done.get("search_load", round(os.getloadavg()[0], 1)),
         "cores": common.machine()["cores_usable"],
     }
 
