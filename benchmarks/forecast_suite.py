@@ -16,7 +16,7 @@ also scored on that subset (from ``autoseq predict --all-origins``) and every ra
 statistical model is taken on it. Finished searches are reused (``--fresh`` redoes them); the
 statistical scores are cached per origin in ``<out>/stat_cache.json``.
 
-    python benchmarks/forecast_suite.py                       # six datasets, 900 s each (~2.5 h)
+    python benchmarks/forecast_suite.py                       # six datasets, 900 s each (~4 h on 2 cores)
     python benchmarks/forecast_suite.py --quick --only airline --only uschange
     python benchmarks/forecast_suite.py --budget 300 --stat-every 4 --only electricity
 
