@@ -1,5 +1,6 @@
 """The benchmark harness: `make bench` runs, writes RESULTS.md, and the search analysis is right."""
 
+import json
 import math
 import subprocess
 import sys
@@ -58,3 +59,39 @@ def test_values_are_formatted_for_people(value, shown):
     from benchmarks._common import format_value
 
     assert format_value(value) == shown
+
+
+def test_forecast_suite_scores_a_tiny_series_on_the_same_windows(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks import forecast_suite
+
+    def tiny(folder):
+        t = np.arange(100)
+        rng = np.random.default_rng(0)
+        path = folder / "tiny.csv"
+        pd.DataFrame({"date": pd.date_range("2024-01-01", periods=len(t), freq="D"),
+                      "y": 10 + 3 * np.sin(2 * np.pi * t / 7) + 0.05 * t
+                      + rng.normal(0, 0.3, len(t))}).to_csv(path, index=False)
+        return path
+
+    missing = forecast_suite.Dataset("absent", "daily", "y", 3, 8, "no file", lambda folder: None)
+    ds = forecast_suite.Dataset("tiny", "daily", "y", 3, 8, "last 8 days: 6 origins", tiny)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## 5. Startup\n\nkept\n")
+    report = forecast_suite.run(budget=2, stat_every=6, out=tmp_path / "suite", results=results,
+                                datasets=[ds, missing])
+    (row,) = report["extra"]["rows"]
+    assert (row["origins"], row["stat_origins"]) == (6, 1)  # every 6th of 6 origins: the first
+    for key in ("snaive", "snaive_sub", "ets", "arima", "autoseq", "autoseq_sub", "vs_stat",
+                "vs_snaive"):
+        assert math.isfinite(row[key]), key
+    assert row["trials"] >= 1 and not row["notes"]  # predict reproduces the manifest's MAE
+    assert report["extra"]["skipped"] == ["absent: source file missing (examples/ or "
+                                          "../shared/datasets/)"]
+    text = results.read_text()
+    assert "## 5. Startup\n\nkept" in text and "| tiny | daily | 3 | 6 (" in text
+    assert "autoseq beats the best statistical model on" in text
+    cached = json.loads((tmp_path / "suite" / "stat_cache.json").read_text())
+    assert [len(v["ets"]) for v in cached.values()] == [1]
