@@ -492,8 +492,14 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
              if isinstance(inputs, dict) else [{INPUT_NAME: w[None]} for w in inputs])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its successor
-        runner = tf.lite.Interpreter(model_content=blob).get_signature_runner("serving_default")
-        got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+        try:
+            runner = tf.lite.Interpreter(model_content=blob).get_signature_runner(
+                "serving_default")
+            got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+        except (ValueError, RuntimeError) as exc:  # e.g. the rolling MSTL's einsum
+            raise ModelError(f"this model converts to TFLite but does not run there "
+                             f"({str(exc).splitlines()[0][:200]}); export as savedmodel"
+                             ) from None
     want = raw_model.predict(inputs, verbose=0)
     windows = feeds
     gap = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3)))
