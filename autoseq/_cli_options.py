@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from autoseq._interrupt import DEFAULT_GRACE
 from autoseq._parallel import STORAGE_ENV
 from autoseq.exceptions import DataError
 
-__all__ = ["SIZE", "STORAGE_ENV", "debug_option", "precision_option", "quiet_option"]
+__all__ = ["SIZE", "STORAGE_ENV", "debug_option", "grace_option", "precision_option",
+           "quiet_option"]
 
 
 def debug_option(f):
@@ -19,6 +21,14 @@ def precision_option(f):
     return click.option("--precision", type=click.Choice(["float32", "mixed"]),
                         help="mixed: float16 recurrent layers (mixed_float16), float32 outputs; "
                              "for GPUs [default: float32; a worker: the search's].")(f)
+
+
+def grace_option(f):
+    return click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE,
+                        show_default=True,
+                        help="Seconds from SIGTERM to exit 143: the running trial stops after "
+                             "its current batch, or is abandoned when that takes longer; either "
+                             "way it is queued again for another worker.")(f)
 
 
 def quiet_option(f):
