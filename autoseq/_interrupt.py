@@ -108,13 +108,15 @@ def deferred_interrupts(*, grace: float = DEFAULT_GRACE) -> Iterator[None]:
 
 
 def check_grace(grace: float) -> None:
-    """Raises:
-        SearchError: ``grace`` is negative or not a number.
+    """Refuse a grace period that is not a finite number of seconds ≥ 0.
+
+    Raises:
+        SearchError: ``grace`` is negative, infinite or not a number.
     """
     from autoseq.exceptions import SearchError
 
-    if not isinstance(grace, int | float) or not grace >= 0:
-        raise SearchError(f"--grace must be seconds ≥ 0. Received: {grace}")
+    if not isinstance(grace, int | float) or not 0 <= grace < 1e6:
+        raise SearchError(f"--grace must be a number of seconds ≥ 0. Received: {grace}")
 
 
 def check() -> None:

@@ -129,19 +129,14 @@ def test_three_workers_share_one_study_of_9_trials(postgres_url, series_csv, spa
 def test_a_worker_stopped_mid_trial_is_replaced_and_the_total_stays_exact(
         sig, postgres_url, series_csv, space_file, tmp_path):
     study, total, epochs = f"stopped-{sig.name.lower()}", 3, 12
-    # Trials of 12 epochs that neither stop early (patience 12) nor can be pruned before their
-    # third epoch: the victim is struck once its trial has reported an epoch, so the signal
-    # lands mid-trial, and the trial's slot is held until it is given back or declared lost.
-    procs = [_spawn(_search_args(series_csv, space_file, tmp_path / "a", postgres_url, study,
-                                 total, epochs=epochs) + ["--patience", epochs],
-                    tmp_path / "a.log")]
-    _wait_for(lambda: _study_exists(postgres_url, study), "the study")
-    # Separate run folders, as on separate machines: only the heartbeat tells that one died.
-    # Each worker has a seed of its own (a worker's business: it does not block the join).
-    procs += [_spawn(["worker", "--study", study, "--run-dir", tmp_path / f"w{i}", "--seed", i,
-                      "--grace", 5], tmp_path / f"w{i}.log", AUTOSEQ_STORAGE=postgres_url)
-              for i in (1, 2)]
-    victim = procs[1]
+    search = _search_args(series_csv, space_file, tmp_path / "a", postgres_url, study, 1,
+                          epochs=epochs) + ["--patience", epochs]
+    # The search makes the study with one trial; the victim then trains alone, so it has a trial
+    # however fast the others would start. Trials of 12 epochs that neither stop early nor can be
+    # pruned before their third: struck once its trial has reported an epoch, it is mid-trial.
+    assert _wait_all([_spawn(search, tmp_path / "a0.log")]) == [0]
+    victim = _spawn(["worker", "--study", study, "--run-dir", tmp_path / "w1", "--trials", total,
+                     "--grace", 5], tmp_path / "w1.log", AUTOSEQ_STORAGE=postgres_url)
     wid = f"{socket.gethostname()}:{victim.pid}-"
     held = []
 
@@ -154,6 +149,13 @@ def test_a_worker_stopped_mid_trial_is_replaced_and_the_total_stays_exact(
         return bool(held)
 
     _wait_for(victim_trains, "the victim to train a trial")
+    # The search again, up to the total, and another worker (separate run folders, as on
+    # separate machines: only the heartbeat tells that one died; a seed of its own, which does
+    # not block the join). The victim's trial holds its slot until it is given back or lost.
+    search[search.index("--trials") + 1] = total
+    procs = [_spawn(search, tmp_path / "a.log"), victim,
+             _spawn(["worker", "--study", study, "--run-dir", tmp_path / "w2", "--trials", total,
+                     "--seed", 7], tmp_path / "w2.log", AUTOSEQ_STORAGE=postgres_url)]
     sent = time.monotonic()
     os.kill(victim.pid, sig)
     code = victim.wait(timeout=10)  # --grace 5: out in time however long its batch

@@ -216,6 +216,10 @@ def test_what_is_still_queued_when_the_total_is_reached_is_dropped_with_a_reason
         x = suggester.suggest_float("x", 0, 1)
         return TrialResult(state="complete", config={"x": x}, val_loss=x)
 
+    engine.set_target(2)  # the search's total is ahead of this worker's: the study is not done
+    engine.run(trial_fn, total=1, should_stop=lambda: False, on_record=lambda r: None)
+    assert [t.state.name for t in engine.study.get_trials()] == ["COMPLETE", "WAITING"]
+    engine.set_target(1)
     engine.run(trial_fn, total=1, should_stop=lambda: False, on_record=lambda r: None)
     trials = engine.study.get_trials()
     assert [t.state.name for t in trials] == ["COMPLETE", "FAIL"]

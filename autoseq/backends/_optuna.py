@@ -234,7 +234,7 @@ class OptunaBackend:
             trials = study.get_trials(deepcopy=False)
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
             if done >= total:
-                self._drop_queued(total)
+                self._drop_queued(done, total)
                 return
             if should_stop():
                 return
@@ -310,16 +310,20 @@ class OptunaBackend:
                                "worker", trial.number)
                 retry_lost_trial(self.study, frozen)
 
-    def _drop_queued(self, total: int) -> None:
+    def _drop_queued(self, done: int, total: int) -> None:
         """Fail what is still queued once the study holds its total: nothing is left waiting.
 
         A queued configuration (a starting point, a lost trial's retry) may miss its turn when
         other trials filled the last slots; it is marked failed with the reason, out of sight of
-        the leaderboard like a surplus trial.
+        the leaderboard like a surplus trial. Not while the search's own total (stored with the
+        study) is ahead of this worker's: a worker told ``--trials`` fewer is done, the study not.
         """
         import optuna
         from optuna.trial import TrialState
 
+        total = max(total, int(self.study.user_attrs.get(TARGET) or 0))
+        if done < total:
+            return
         storage = self.study._storage
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             try:
