@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from autoseq._interrupt import DEFAULT_GRACE
 from autoseq._parallel import STORAGE_ENV
 from autoseq.exceptions import DataError
 
-__all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "precision_option",
-           "quiet_option"]
+__all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "grace_option",
+           "precision_option", "quiet_option"]
 
 
 def debug_option(f):
@@ -27,6 +28,14 @@ def compile_option(f):
                         help="Train trials through XLA-compiled steps: auto (where it repays the "
                              "compile), on, or off (for a compiler bug) [default: auto; a "
                              "worker: the search's].")(f)
+
+
+def grace_option(f):
+    return click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE,
+                        show_default=True,
+                        help="Seconds from SIGTERM to exit 143: the running trial stops after "
+                             "its current batch, or is abandoned when that takes longer; either "
+                             "way it is queued again for another worker.")(f)
 
 
 def quiet_option(f):

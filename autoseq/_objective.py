@@ -352,7 +352,7 @@ def _release(known_gradients: set[str]) -> None:
     ``clear_session`` is not enough: each traced train step registers a ``CustomGradient-N``
     function (Keras's gradient all-reduce) in TensorFlow's global gradient registry, and it holds
     the whole train graph — about 14 MiB per GRU trial, never freed. The trial's graphs are dead
-    once its model is, so its registrations are dropped (benchmarks/memory_trials.py measures it).
+    once its model is, so its registrations are dropped (benchmarks/soak.py measures it).
     """
     import keras
 

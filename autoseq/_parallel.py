@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autoseq._interrupt import DEFAULT_GRACE, EXIT_TERMINATED, Terminated
 from autoseq.exceptions import SearchError
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ logger = logging.getLogger("autoseq")
 
 STORAGE_ENV = "AUTOSEQ_STORAGE"
 _POLL_SECONDS = 1.0
-_STOP_GRACE_SECONDS = 30.0
+_STOP_MARGIN_SECONDS = 5.0
 LOGS = "workers"
 
 
@@ -82,24 +83,27 @@ _BOOT = "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nfrom autoseq.cli 
 
 def worker_command(index: int, *, study: str, run_dir: Path, trials: int,
                    timeout: float | None, max_failures: int, precision: str,
-                   compile: str = "auto") -> list[str]:
+                   compile: str = "auto", grace: float = DEFAULT_GRACE) -> list[str]:
     """The command line of worker ``index`` (``autoseq worker`` in this Python)."""
     cmd = [sys.executable, "-c", _BOOT, "worker", "--study", study,
            "--run-dir", str(Path(run_dir).resolve()), "--trials", str(trials), "--max-failures",
            str(max_failures), "--precision", precision, "--compile", compile,
-           "--worker-index", str(index)]
+           "--worker-index", str(index), "--grace", f"{grace:g}"]
     if timeout is not None:
         cmd += ["--timeout", f"{max(timeout, 0.0):g}"]
     return cmd
 
 
 def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
-                gpus: list[str], precision: str, compile: str, trials: int, timeout: float | None,
-                max_failures: int, on_record: Callable[[TrialRecord], None]) -> str | None:
+                gpus: list[str], precision: str, compile: str, trials: int,
+                timeout: float | None, max_failures: int,
+                on_record: Callable[[TrialRecord], None],
+                grace: float = DEFAULT_GRACE) -> str | None:
     """Start ``jobs`` workers on the opened ``engine``'s study and wait for them.
 
     ``on_record`` is called once per trial finished while they run (the parent polls the study).
-    Ctrl-C is passed on to the workers, which fail their running trial as interrupted.
+    Ctrl-C is passed on to the workers, which fail their running trial as interrupted; so is
+    SIGTERM, on which they queue it again and exit within ``grace`` seconds.
 
     Returns:
         Why the search stopped short of ``trials`` (``None`` when it reached them).
@@ -122,7 +126,7 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
                                    timeout=None if timeout is None
                                    else timeout - (time.monotonic() - started),
                                    max_failures=max_failures, precision=precision,
-                                   compile=compile),
+                                   compile=compile, grace=grace),
                     env=worker_env(i, jobs=jobs, gpus=gpus, storage=storage), stdout=fh,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                     preexec_fn=_die_with(os.getpid()))
@@ -130,13 +134,14 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
             logger.info("worker %d: pid %d%s, log %s", i, proc.pid,
                         f", GPU {gpus[i % len(gpus)]}" if gpus else "", log)
         _watch(engine, procs, seen, on_record)
-    except KeyboardInterrupt:
-        _stop(procs)
+    except KeyboardInterrupt as exc:
+        _stop(procs, signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT,
+              wait=grace)
         engine.reap()
         _report_new(engine, seen, on_record)
         raise
     except BaseException:
-        _stop(procs)
+        _stop(procs, signal.SIGINT, wait=grace)
         raise
     done, _ = engine.progress()
     if done >= trials:
@@ -180,9 +185,12 @@ def _watch(engine, procs, seen: set[int], on_record) -> None:
                 continue
             reported.add(i)
             if code == 2:  # bad input: every worker would refuse alike
-                _stop(procs)
+                _stop(procs, signal.SIGINT)
                 raise SearchError(f"worker {i} refused to start: {_last_line(log)}")
-            if code != 0:
+            if code == EXIT_TERMINATED:
+                logger.warning("worker %d (pid %d) was stopped (SIGTERM); its trial is queued "
+                               "again for the others — see %s", i, proc.pid, log)
+            elif code != 0:
                 how = f"signal {-code}" if code < 0 else f"exit code {code}"
                 logger.warning("worker %d (pid %d) died (%s); its trial is retried by the "
                                "others — see %s", i, proc.pid, how, log)
@@ -200,11 +208,12 @@ def _report_new(engine, seen: set[int], on_record) -> None:
             on_record(record)
 
 
-def _stop(procs) -> None:
+def _stop(procs, sig: int, *, wait: float = DEFAULT_GRACE) -> None:
+    """Send ``sig`` to the live workers; kill those still alive ``wait`` seconds later."""
     alive = [p for _, p, _ in procs if p.poll() is None]
     for p in alive:
-        p.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + _STOP_GRACE_SECONDS
+        p.send_signal(sig)
+    deadline = time.monotonic() + wait + _STOP_MARGIN_SECONDS
     for p in alive:
         try:
             p.wait(timeout=max(0.1, deadline - time.monotonic()))

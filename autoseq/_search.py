@@ -15,8 +15,8 @@ import pandas as pd
 
 from autoseq import __version__
 from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
+from autoseq._interrupt import DEFAULT_GRACE, Terminated, check_grace, deferred_interrupts
 from autoseq._interrupt import check as check_interrupt
-from autoseq._interrupt import deferred_interrupts
 from autoseq._io import write_json_atomic
 from autoseq._objective import TrialSettings, check_compile, frozen_survivors
 from autoseq._portfolio import starting_points
@@ -27,6 +27,7 @@ from autoseq.backends import (
     make_backend,
     redact_url,
 )
+from autoseq.backends._base import meta_difference
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.builder import check_space
 from autoseq.data import ForecastData, SequenceData, load_sequences, load_series
@@ -91,11 +92,15 @@ def _finite(v: Any) -> bool:
 
 
 class SearchInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a search; ``result`` holds the leaderboard of the finished trials."""
+    """Ctrl-C or SIGTERM during a search; ``result`` holds the leaderboard of the finished trials.
 
-    def __init__(self, result: SearchResult):
+    ``terminated`` is true for SIGTERM (the running trial was queued again for another worker).
+    """
+
+    def __init__(self, result: SearchResult, *, terminated: bool = False):
         super().__init__("search interrupted")
         self.result = result
+        self.terminated = terminated
 
 
 def search(
@@ -133,6 +138,7 @@ def search(
     gpus: str | list[str] | None = None,
     precision: str = "float32",
     compile: str = "auto",
+    grace: float = DEFAULT_GRACE,
     id_col: str | None = None,
     step_col: str | None = None,
     format: str = "long",
@@ -190,6 +196,8 @@ def search(
         compile: ``auto`` (default: XLA-compile a trial's steps on a CPU when its training is
             long enough to repay the compile; Keras's own choice on an accelerator), ``on`` or
             ``off``. Like ``precision``, not part of the settings a resumed search must match.
+        grace: seconds from SIGTERM to exit: the running trial stops after its current batch,
+            or is abandoned when that takes longer; either way it is queued again.
         id_col: the sequence id column (long format).
         step_col: the column ordering the steps of a sequence (default: file order; the
             ``time_col`` when only that is given).
@@ -204,7 +212,7 @@ def search(
     Raises:
         DataError, SearchSpaceError, SearchError: bad input or settings (nothing written).
         AllTrialsFailedError: no trial produced a result.
-        SearchInterrupted: Ctrl-C; the finished trials are kept and ranked.
+        SearchInterrupted: Ctrl-C or SIGTERM; the finished trials are kept and ranked.
 
     Example:
         >>> result = autoseq.search("examples/airline.csv", target="passengers", horizon=12,
@@ -225,6 +233,7 @@ def search(
     check_space(space)
     gpu_list, spawn = _check_parallel(jobs, gpus, precision, backend=backend, space=space)
     check_compile(compile)
+    check_grace(grace)
     jobs = max(jobs, len(gpu_list))
     if sequences:
         _check_sequence_options(metric=metric, folds=folds)
@@ -263,7 +272,7 @@ def search(
         engine.close()
         _remove_if_empty(run_dir)
         raise
-    queued = (engine.enqueue(starting_points(space))
+    queued = (engine.enqueue(starting_points(space), total=trials)
               if warm_start and hasattr(engine, "enqueue") else 0)
     if queued:
         logger.info("%d starting configurations queued before the sampler's own", queued)
@@ -336,17 +345,18 @@ def search(
 
             state["stopped"] = run_workers(
                 engine, storage=storage, study=study, run_dir=run_dir, jobs=jobs, gpus=gpu_list,
-                precision=precision, compile=compile, trials=trials, timeout=timeout, max_failures=max_failures,
-                on_record=on_record)
+                precision=precision, compile=compile, trials=trials, timeout=timeout,
+                max_failures=max_failures, grace=grace, on_record=on_record)
         else:
             from autoseq._worker import device_setup
 
-            with deferred_interrupts(), device_setup(precision=precision), frozen_survivors():
+            with (deferred_interrupts(grace=grace), device_setup(precision=precision),
+                  frozen_survivors()):
                 engine.run(trial_fn, total=trials, should_stop=should_stop, on_record=on_record)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         result = SearchResult(run_dir, leaderboard(), ranked_baselines(), "interrupted")
         engine.close()
-        raise SearchInterrupted(result) from None
+        raise SearchInterrupted(result, terminated=isinstance(exc, Terminated)) from None
     except BaseException:
         engine.close()
         raise
@@ -582,23 +592,14 @@ def _check_run_dir(run_dir: Path, meta: dict[str, Any], backend: str) -> None:
             raise SearchError(f"{run_dir}: exists and is a file; pass a folder to --out")
         return
     old = open_run(run_dir).info
-    for key, what in (("fingerprint", "data"), ("space", "search space"),
-                      ("settings", "settings")):
-        if old.get(key) != meta[key]:
-            diff = _first_diff(old.get(key), meta[key])
-            raise SearchError(f"{run_dir}: this run folder holds a search with different {what}"
-                              f"{diff}; pass a new --out to start another search")
+    found = meta_difference(old, meta)
+    if found is not None:
+        what, detail = found
+        raise SearchError(f"{run_dir}: this run folder holds a search with different {what} "
+                          f"({detail}); pass a new --out to start another search")
     # Each backend keeps its own trials: another one here would hide them and reuse their numbers.
     old_backend = (old.get("backend") or {}).get("name", backend)
     if old_backend != backend:
         raise SearchError(f"{run_dir}: this run folder holds a search made with --backend "
                           f"{old_backend}; resume it with that backend or pass a new --out. "
                           f"Received: --backend {backend}")
-
-
-def _first_diff(a: Any, b: Any) -> str:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in list(b) + [k for k in a if k not in b]:
-            if a.get(k) != b.get(k):
-                return f" ({k}: {a.get(k)!r} then, {b.get(k)!r} now)"
-    return ""

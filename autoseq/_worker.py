@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autoseq._interrupt import DEFAULT_GRACE
 from autoseq.exceptions import DataError, SearchError
 
 logger = logging.getLogger("autoseq")
@@ -47,6 +48,8 @@ def run_worker(
     max_failures: int = 10,
     precision: str | None = None,
     compile: str | None = None,
+    seed: int | None = None,
+    grace: float = DEFAULT_GRACE,
     worker_index: int | None = None,
     on_event: Callable[[dict[str, Any]], None] | None = None,
 ) -> WorkerSummary:
@@ -63,6 +66,9 @@ def run_worker(
         max_failures: stop after this many failed trials in a row.
         precision: ``float32`` or ``mixed`` (default: the search's).
         compile: ``auto``, ``on`` or ``off`` (default: the search's; see ``search``).
+        seed: this worker's seed, for its sampler and its trials (default: the search's); a
+            worker's own business, like ``precision``: it never has to match the study's.
+        grace: seconds from SIGTERM to exit (the running trial is queued again).
         worker_index: index among the workers of ``--jobs`` (offsets the sampler's seed).
 
     Returns:
@@ -77,7 +83,7 @@ def run_worker(
     """
     from autoseq._folds import make_folds, run_trial_folds
     from autoseq._interrupt import check as check_interrupt
-    from autoseq._interrupt import deferred_interrupts
+    from autoseq._interrupt import check_grace, deferred_interrupts
     from autoseq._objective import TrialSettings, check_compile, frozen_survivors
     from autoseq._search import _check_run_dir, _default_name, _enable_determinism, write_run_file
     from autoseq.backends import OptunaBackend, count_done, read_study_meta
@@ -98,11 +104,13 @@ def run_worker(
         raise SearchError(f"--precision must be one of {', '.join(PRECISIONS)}. "
                           f"Received: {precision}")
     compile = check_compile(compile or meta.get("compile") or "auto")
+    check_grace(grace)
+    seed = s["seed"] if seed is None else seed
     fdata = _study_data(meta, study, data)
     run_dir = _worker_run_dir(run_dir, storage, meta, default=_default_name(
         meta["data"]["source"], list(s.get("targets") or [s["target"]])))
     _check_run_dir(run_dir, meta, "optuna")
-    engine = OptunaBackend(storage=storage, study_name=study, seed=s["seed"],
+    engine = OptunaBackend(storage=storage, study_name=study, seed=seed,
                            algorithm=meta.get("algorithm") or "tpe",
                            pruner=meta.get("pruner") or "median", lock_dir=run_dir,
                            worker_index=worker_index,
@@ -115,7 +123,7 @@ def run_worker(
         write_run_file(run_dir, meta, storage=storage, study=study,
                        algorithm=meta.get("algorithm"),
                        extra={"precision": precision, "compile": compile})
-    settings = TrialSettings(max_epochs=s["max_epochs"], patience=s["patience"], seed=s["seed"],
+    settings = TrialSettings(max_epochs=s["max_epochs"], patience=s["patience"], seed=seed,
                              builder=space.builder, metric=s.get("metric", "mse"),
                              compile=compile)
     folds = make_folds(fdata, int(s.get("folds", 1)))
@@ -141,10 +149,10 @@ def run_worker(
         emit({"kind": "trial", "record": record, "total": total})
 
     try:
-        with (deferred_interrupts(), device_setup(precision=precision, threads=_env_threads()),
-              frozen_survivors()):
+        with (deferred_interrupts(grace=grace),
+              device_setup(precision=precision, threads=_env_threads()), frozen_survivors()):
             if s.get("deterministic"):
-                _enable_determinism(s["seed"])
+                _enable_determinism(seed)
             engine.run(trial_fn, total=total, should_stop=should_stop, on_record=on_record)
         done = count_done(engine.records())
     finally:

@@ -14,12 +14,12 @@ from autoseq._cli_options import (
     STORAGE_ENV,
     compile_option,
     debug_option,
+    grace_option,
     precision_option,
     quiet_option,
 )
+from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now, terminate_immediately
 from autoseq.exceptions import AutoseqError
-
-EXIT_INTERRUPTED = 130
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -109,6 +109,7 @@ def cli() -> None:
 @click.option("--gpus", help="GPUs for the workers, e.g. 0,1: one worker pinned to each.")
 @precision_option
 @compile_option
+@grace_option
 @quiet_option
 @debug_option
 def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
@@ -143,6 +144,9 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
               help="Stop after this many failed trials in a row.")
 @precision_option
 @compile_option
+@click.option("--seed", type=int, help="This worker's seed (sampler and trials) [default: the "
+                                        "search's]; need not match the study's.")
+@grace_option
 @click.option("--worker-index", type=click.IntRange(min=0), hidden=True)
 @quiet_option
 @debug_option
@@ -272,9 +276,12 @@ class _Formatter(logging.Formatter):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: exit 2 on bad input, 1 when every trial failed, 130 on Ctrl-C."""
+    """Console entry point: exit 2 on bad input, 1 when every trial failed, 130 on Ctrl-C, 143
+    on SIGTERM."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
+    if argv is None:  # a process of its own (not a caller's in-process use)
+        terminate_immediately()
     try:
         cli.main(args=args, prog_name="autoseq", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -297,9 +304,16 @@ def main(argv: list[str] | None = None) -> None:
             from autoseq._cli_render import print_result
 
             print_result(result, interrupted=True)
-        click.echo("interrupted: finished trials are kept; run the same command to resume",
-                   err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        code = exit_code_of(exc)
+        if code == EXIT_TERMINATED:
+            click.echo("terminated (SIGTERM): the running trial is queued again; finished "
+                       "trials are kept", err=True)
+            if argv is None:
+                exit_now(code)
+        else:
+            click.echo("interrupted: finished trials are kept; run the same command to resume",
+                       err=True)
+        sys.exit(code)
     sys.exit(0)
 
 

@@ -1,7 +1,7 @@
 """Run every benchmark, each in a fresh process, and write ``benchmarks/RESULTS.md``.
 
-    python benchmarks/run_all.py            # everything (about 15 minutes on 2 CPU cores)
-    python benchmarks/run_all.py --quick    # fewer repeats, shorter searches (about 6 minutes)
+    python benchmarks/run_all.py            # everything (about 25 minutes on 2 CPU cores)
+    python benchmarks/run_all.py --quick    # fewer repeats, shorter searches (about 8 minutes)
     python benchmarks/run_all.py --only startup --only pipeline
 
 The raw figures (with per-repeat timings) go to ``benchmarks/_work/results.json``.
@@ -53,6 +53,10 @@ BENCHMARKS = {
                               "not be imported for it."),
     "gpu": ("6. GPU", "Seconds per epoch for cuDNN-eligible and recurrent-dropout LSTMs, mixed "
                       "precision off and on, and search trials per hour on one GPU."),
+    "soak": ("7. Soak", "One in-process search of 200 one-epoch trials (40 with `--quick`) of "
+                        "tiny models, its study in PostgreSQL on loopback when a server can be "
+                        "started (else SQLite): resident memory, open file descriptors and "
+                        "database connections sampled after every trial stay flat."),
 }
 
 

@@ -1,7 +1,9 @@
-"""Process faults on a real ``autoseq search`` process: ``kill -9`` mid-trial, Ctrl-C mid-trial.
+"""Process faults on a real ``autoseq search`` process: ``kill -9``, Ctrl-C, SIGTERM mid-trial.
 
 The search runs as a subprocess (``python -m autoseq.cli``) on tiny data; the test watches the
-study's SQLite file to strike while a trial is running.
+study's SQLite file and strikes once a running trial has reported its first epoch. Trials have 12
+epochs and patience 12, and the pruner cannot stop one before its third epoch: the strike lands
+mid-trial however fast the machine.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ def command(tmp_path: Path) -> tuple[list[str], Path]:
     space.write_text(SPACE)
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "autoseq.cli", "search", str(data), "--target", "y",
-           "--horizon", "5", "--space", str(space), "--trials", str(TOTAL), "--max-epochs", "4",
-           "--patience", "4", "--out", str(run), "--seed", "1", "--no-report",
+           "--horizon", "5", "--space", str(space), "--trials", str(TOTAL), "--max-epochs", "12",
+           "--patience", "12", "--out", str(run), "--seed", "1", "--no-report",
            "--no-stat-baselines", "--no-warm-start"]
     return cmd, run
 
@@ -54,19 +56,24 @@ def _env() -> dict[str, str]:
 
 
 def _trials(run: Path) -> list[tuple[int, str, int | None]]:
-    """``(number, state, failed_trial)`` of every trial, read straight from the SQLite file."""
+    """``(number, state, failed_trial)`` of every trial, read straight from the SQLite file.
+
+    A running trial shows as ``TRAINING`` once it has reported an epoch.
+    """
     db = run / "study.db"
     if not db.exists():
         return []
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
             rows = con.execute(
-                "SELECT t.number, t.state, a.value_json FROM trials t LEFT JOIN "
-                "trial_system_attributes a ON a.trial_id = t.trial_id AND a.key = 'failed_trial' "
-                "ORDER BY t.number").fetchall()
+                "SELECT t.number, t.state, a.value_json, EXISTS (SELECT 1 FROM "
+                "trial_intermediate_values v WHERE v.trial_id = t.trial_id) FROM trials t LEFT "
+                "JOIN trial_system_attributes a ON a.trial_id = t.trial_id AND a.key = "
+                "'failed_trial' ORDER BY t.number").fetchall()
     except sqlite3.OperationalError:  # tables not created yet, or the database is busy
         return []
-    return [(n, s, None if f is None else json.loads(f)) for n, s, f in rows]
+    return [(n, "TRAINING" if s == "RUNNING" and epoch else s,
+             None if f is None else json.loads(f)) for n, s, f, epoch in rows]
 
 
 def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
@@ -79,7 +86,6 @@ def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
         while time.monotonic() < deadline:
             number = ready(_trials(run))
             if number is not None:
-                time.sleep(0.4)  # into the trial's training, not its first line
                 proc.send_signal(sig)
                 return proc, number
             if proc.poll() is not None:
@@ -95,7 +101,7 @@ def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
 
 def _first_running_after_one_done(trials) -> int | None:
     done = [n for n, s, _ in trials if s in ("COMPLETE", "PRUNED")]
-    running = [n for n, s, _ in trials if s == "RUNNING"]
+    running = [n for n, s, _ in trials if s == "TRAINING"]
     return running[0] if done and running else None
 
 
@@ -103,7 +109,7 @@ def _retry_of(number: int, dead: list[int]):
     """A running retry of trial ``number`` (Optuna keeps the original in ``failed_trial``)."""
     def ready(trials):
         for n, s, failed in trials:
-            if s == "RUNNING" and failed == number and n not in dead:
+            if s == "TRAINING" and failed == number and n not in dead:
                 return n
         return None
     return ready
@@ -118,7 +124,7 @@ def test_kill_9_mid_trial_then_the_same_command_finishes_the_study(command):
     proc, killed = _strike(cmd, run, signal.SIGKILL, ready=_first_running_after_one_done)
     assert proc.wait(timeout=30) == -signal.SIGKILL
     proc.communicate()
-    assert (killed, "RUNNING", None) in _trials(run)
+    assert (killed, "TRAINING", None) in _trials(run)
     before = {t.number: t.value for t in _study(run).get_trials()
               if t.state.name in ("COMPLETE", "PRUNED")}
 
@@ -177,3 +183,30 @@ def test_ctrl_c_marks_the_trial_interrupted_and_prints_the_finished_ones(command
     states = [t.state.name for t in _study(run).get_trials()]
     assert sum(s in ("COMPLETE", "PRUNED") for s in states) == TOTAL
     assert "RUNNING" not in states
+
+
+def test_sigterm_mid_trial_queues_it_again_and_the_same_command_runs_it_first(command):
+    cmd, run = command
+    proc, stopped = _strike(cmd + ["--grace", "5"], run, signal.SIGTERM,
+                            ready=_first_running_after_one_done)
+    out, err = proc.communicate(timeout=10)  # --grace 5: out in time however long its batch
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert "terminated (SIGTERM): the running trial is queued again" in err
+    assert "leaderboard (validation)" in out
+    trials = _study(run).get_trials()
+    assert trials[stopped].state.name == "FAIL"
+    assert "SIGTERM" in trials[stopped].user_attrs["reason"]
+    retry = [t for t in trials if t.system_attrs.get("failed_trial") == stopped]
+    assert [t.state.name for t in retry] == ["WAITING"]
+    assert retry[0].params == trials[stopped].params
+    board = pd.read_csv(run / "leaderboard.csv")
+    assert board.loc[board.trial == stopped, "state"].item() == "interrupted"
+
+    again = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
+    assert again.returncode == 0, again.stderr
+    trials = _study(run).get_trials()
+    states = [t.state.name for t in trials]
+    assert sum(s in ("COMPLETE", "PRUNED") for s in states) == TOTAL
+    assert "RUNNING" not in states and "WAITING" not in states
+    assert trials[retry[0].number].state.name in ("COMPLETE", "PRUNED"), "the retry ran"

@@ -139,3 +139,38 @@ def test_run_folder_refuses_different_settings(series_csv, tiny_space, tmp_path)
     with pytest.raises(SearchError, match=r"different settings \(horizon: 5 then, 6 now\)"):
         autoseq.search(series_csv, target="y", horizon=6, space=tiny_space, trials=1,
                        max_epochs=1, out=run)
+
+
+def test_a_finished_search_leaves_no_trial_queued_or_running(series_csv, tiny_space, tmp_path):
+    # The tiny space keeps two of the warm-start configurations; a one-trial search queues one.
+    run = tmp_path / "run"
+    autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1, max_epochs=1,
+                   out=run, report=False, stat_baselines=False)
+    trials = _study(run).get_trials()
+    assert [t.state.name in ("COMPLETE", "PRUNED") for t in trials] == [True]
+    assert "fixed_params" in trials[0].system_attrs, "the first starting point ran"
+
+
+def test_searches_with_other_seeds_join_one_study_and_sample_differently(series_csv, tiny_space,
+                                                                         tmp_path, capsys):
+    storage = f"sqlite:///{tmp_path}/shared.db"
+    kwargs = dict(target="y", horizon=5, space=tiny_space, max_epochs=1, storage=storage,
+                  report=False, stat_baselines=False, warm_start=False, algorithm="random")
+    autoseq.search(series_csv, trials=2, out=tmp_path / "a", seed=0, **kwargs)
+    autoseq.search(series_csv, trials=4, out=tmp_path / "b", seed=1, **kwargs)  # its own seed
+    autoseq.search(series_csv, trials=6, out=tmp_path / "c", seed=0, **kwargs)  # the same seed
+    trials = optuna.load_study(study_name="autoseq", storage=storage).get_trials()
+    assert [t.state.name in ("COMPLETE", "PRUNED") for t in trials] == [True] * 6
+    assert len({t.params["learning_rate"] for t in trials}) == 6, "no worker repeats another"
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(tiny_space.to_yaml())
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(series_csv), "-t", "y", "-H", "5", "--space", str(space_file),
+              "--max-epochs", "2", "--storage", storage, "--out", str(tmp_path / "d"),
+              "--no-warm-start", "--algorithm", "random"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "study 'autoseq' was created with different settings (max_epochs: 1 then, 2 now)" \
+        in err
+    assert not (tmp_path / "d").exists()

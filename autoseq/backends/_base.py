@@ -18,6 +18,9 @@ LOST_REASON = "worker died during the trial (process killed or machine lost)"
 MAX_RETRY = 2
 """A trial lost with its process is retried at most this many times."""
 _META_KEYS = (("fingerprint", "data"), ("space", "search space"), ("settings", "settings"))
+PER_WORKER = ("seed",)
+"""Settings that are each process's own (like ``--jobs``, ``--gpus`` and ``--precision``, which
+are not settings of the study at all): they never stop a process from joining a search."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str,
                new_search: str) -> None:
     """Refuse to resume a search with other data, space or settings than it was created with.
 
+    Per-worker settings (``PER_WORKER``) may differ: each process that joins brings its own.
+
     Args:
         stored: the meta the backend stored when the search was created.
         meta: this run's meta (``fingerprint``, ``space``, ``settings``).
@@ -77,9 +82,47 @@ def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str,
         new_search: how to start a new search instead (``use another --out folder``).
 
     Raises:
-        SearchError: the first of data, space or settings that differs.
+        SearchError: the first of data, space or settings that differs, naming the first
+            differing entry and both values.
+    """
+    found = meta_difference(stored, meta)
+    if found is not None:
+        what, detail = found
+        raise SearchError(f"{owner} was created with different {what} ({detail}); {new_search} "
+                          f"for a new search, or the original {what} to resume it")
+
+
+def meta_difference(stored: dict[str, Any], meta: dict[str, Any]) -> tuple[str, str] | None:
+    """``("settings", "horizon: 5 then, 6 now")`` for the first of data, space and settings
+    that differs, per-worker settings aside; ``None`` when they agree.
+
+    Example:
+        >>> meta_difference({"settings": {"horizon": 5}}, {"settings": {"horizon": 6}})[1]
+        'horizon: 5 then, 6 now'
     """
     for key, what in _META_KEYS:
-        if stored.get(key) != meta.get(key):
-            raise SearchError(f"{owner} was created with different {what}; {new_search} for a "
-                              f"new search, or the original {what} to resume it")
+        old, new = stored.get(key), meta.get(key)
+        if key == "settings":
+            old, new = _shared(old), _shared(new)
+        if old != new:
+            return what, _first_difference(old, new, key if key == "fingerprint" else "")
+    return None
+
+
+def _shared(settings: Any) -> Any:
+    if not isinstance(settings, dict):
+        return settings
+    return {k: v for k, v in settings.items() if k not in PER_WORKER}
+
+
+def _first_difference(old: Any, new: Any, path: str) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for k in list(new) + [k for k in old if k not in new]:
+            if old.get(k) != new.get(k):
+                return _first_difference(old.get(k), new.get(k), f"{path}.{k}" if path else k)
+    return f"{path or 'value'}: {_short(old)} then, {_short(new)} now"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:36] + "…" + text[-1]

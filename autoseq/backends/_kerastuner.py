@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autoseq._interrupt import reason_of
 from autoseq._io import read_json, write_json_atomic
 from autoseq.backends._base import (
     LOST_REASON,
@@ -52,7 +53,6 @@ _RECORDS = "autoseq_trials.json"
 _ORACLE_FILE = "oracle.json"
 _OBJECTIVE = "val_loss"
 _TUNER_ID = "autoseq"
-_INTERRUPTED = "interrupted by the user (Ctrl-C)"
 _RUNNING, _COMPLETED, _FAILED = "RUNNING", "COMPLETED", "FAILED"  # KerasTuner's TrialStatus
 
 
@@ -198,9 +198,9 @@ class KerasTunerBackend:
             try:
                 result = trial_fn(KerasTunerSuggester(hps, self.space), _BudgetReporter(budget),
                                   rec["number"])
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 # Left running in the oracle: the next run hands the configuration out again.
-                rec["state"], rec["reason"] = "interrupted", _INTERRUPTED
+                rec["state"], rec["reason"] = "interrupted", reason_of(exc)
                 self._save()
                 raise
             except Exception as exc:

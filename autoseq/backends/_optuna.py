@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import warnings
 import zlib
@@ -101,6 +102,8 @@ class OptunaBackend:
         self.registry = WorkerRegistry(lock_dir) if lock_dir is not None else None
         self.worker_id = worker_id()
         self.study = None
+        self._giving_back = threading.Lock()
+        self._given_back: set[int] = set()
 
     # -- opening -------------------------------------------------------------------------------
     def open(self, *, meta: dict[str, Any]) -> None:
@@ -185,14 +188,17 @@ class OptunaBackend:
             return optuna.pruners.NopPruner()
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=self.warmup)
 
-    def enqueue(self, points: list[dict[str, Any]]) -> int:
+    def enqueue(self, points: list[dict[str, Any]], *, total: int) -> int:
         """Queue configurations to be tried first — only in a study that has no trial yet.
+
+        At most ``total`` are queued: a study never holds a configuration it will not run.
 
         Returns:
             How many were queued.
         """
         if not points or self.study.get_trials(deepcopy=False):
             return 0
+        points = points[:total]
         for point in points:
             self.study.enqueue_trial(point, skip_if_exists=True)
         return len(points)
@@ -220,12 +226,17 @@ class OptunaBackend:
         import optuna
         from optuna.trial import TrialState
 
+        from autoseq._interrupt import Terminated, on_abandon, reason_of
+
         study = self.study
         while True:
             self.reap()
             trials = study.get_trials(deepcopy=False)
             done = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-            if done >= total or should_stop():
+            if done >= total:
+                self._drop_queued(done, total)
+                return
+            if should_stop():
                 return
             running = sum(t.state == TrialState.RUNNING for t in trials)
             if done + running >= total:
@@ -234,7 +245,7 @@ class OptunaBackend:
             holder: dict[str, Any] = {}
 
             def objective(trial, holder=holder):
-                holder["number"] = trial.number
+                holder["number"], holder["trial"] = trial.number, trial
                 trial.set_user_attr("worker", self.worker_id)
                 for key, value in self.tags.items():
                     trial.set_user_attr(key, value)
@@ -242,9 +253,11 @@ class OptunaBackend:
                     trial.set_user_attr("surplus", True)
                     raise _Surplus()
                 try:
-                    result = trial_fn(trial, _Reporter(trial), trial.number)
-                except KeyboardInterrupt:
-                    trial.set_user_attr("reason", "interrupted by the user (Ctrl-C)")
+                    with on_abandon(lambda: self._give_back(trial, Terminated.reason)):
+                        result = trial_fn(trial, _Reporter(trial), trial.number)
+                except KeyboardInterrupt as exc:
+                    holder["interrupted"] = reason_of(exc)
+                    trial.set_user_attr("reason", holder["interrupted"])
                     raise
                 trial.set_user_attr("result", _jsonable(result.attrs()))
                 if result.state == "failed":
@@ -256,6 +269,10 @@ class OptunaBackend:
 
             try:
                 study.optimize(objective, n_trials=1, catch=(_TrialFailed, _Surplus))
+            except Terminated:
+                if "interrupted" in holder:
+                    self._give_back(holder["trial"], Terminated.reason)
+                raise
             except (ValueError, optuna.exceptions.UpdateFinishedTrialError) as exc:
                 # Optuna's words when a trial it runs was finished by someone else.
                 lost = isinstance(exc, optuna.exceptions.UpdateFinishedTrialError) or str(
@@ -267,6 +284,55 @@ class OptunaBackend:
                 frozen = study.get_trials(deepcopy=False)[holder["number"]]
                 if not frozen.user_attrs.get("surplus"):
                     on_record(_record(frozen))
+
+    def _give_back(self, trial, reason: str) -> None:
+        """Fail our running ``trial`` as interrupted and queue it again for another worker.
+
+        SIGTERM: called by the main thread once Optuna failed the trial, or by the watchdog while
+        the trial still runs; whichever comes first does it, once.
+        """
+        import optuna
+        from optuna.trial import TrialState
+
+        with self._giving_back:
+            if trial.number in self._given_back:
+                return
+            self._given_back.add(trial.number)
+            storage = self.study._storage
+            try:
+                storage.set_trial_user_attr(trial._trial_id, "reason", reason)
+                storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # Optuna failed it already (the main thread got there first)
+            frozen = storage.get_trial(trial._trial_id)
+            if frozen.state == TrialState.FAIL and frozen.user_attrs.get("reason") == reason:
+                logger.warning("trial %d interrupted by SIGTERM; queued again for another "
+                               "worker", trial.number)
+                retry_lost_trial(self.study, frozen)
+
+    def _drop_queued(self, done: int, total: int) -> None:
+        """Fail what is still queued once the study holds its total: nothing is left waiting.
+
+        A queued configuration (a starting point, a lost trial's retry) may miss its turn when
+        other trials filled the last slots; it is marked failed with the reason, out of sight of
+        the leaderboard like a surplus trial. Not while the search's own total (stored with the
+        study) is ahead of this worker's: a worker told ``--trials`` fewer is done, the study not.
+        """
+        import optuna
+        from optuna.trial import TrialState
+
+        total = max(total, int(self.study.user_attrs.get(TARGET) or 0))
+        if done < total:
+            return
+        storage = self.study._storage
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            try:
+                storage.set_trial_user_attr(t._trial_id, "surplus", True)
+                storage.set_trial_user_attr(t._trial_id, "reason", "not run: the study reached "
+                                            f"its total of {total} trials first")
+                storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue  # another worker dropped it, or took it (it yields as surplus)
 
     def _taken_from_us(self, number: int | None) -> bool:
         """Whether another worker failed our running trial, taking it for lost.
@@ -457,7 +523,7 @@ def retry_lost_trial(study, trial) -> None:
         return
     system_attrs = dict(trial.system_attrs) | {
         "failed_trial": trial.system_attrs.get("failed_trial", trial.number),
-        "retry_history": history}
+        "retry_history": history, "queued_at": time.time()}
     user_attrs = {k: v for k, v in trial.user_attrs.items() if k not in _PER_ATTEMPT}
     study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING,
                                         params=trial.params, distributions=trial.distributions,
@@ -533,19 +599,44 @@ class _Reporter:
 
 
 def _ahead(study, trial) -> int:
-    """Trials that hold a slot before ``trial``: the storage's numbering arbitrates.
+    """Trials that hold a slot before ``trial``: slots go in the order trials claimed them.
 
-    A fresh trial is created running, so every lower-numbered trial that counts was there first.
-    A queued trial (a retry, or a starting point) keeps the number it was queued with but starts
-    later: it yields to every trial that counts, whatever its number.
+    Finished trials always hold theirs. A fresh trial claims its slot when it is created (running),
+    so between two fresh trials the storage's numbering is their order, exact whatever the
+    machines' clocks. A lost trial's retry claims its slot when it is queued (``queued_at``) and
+    holds it while it waits: a fresh trial started after it yields to it, so the retry is never
+    dropped for a newcomer. A queued starting point claims its slot when a worker takes it.
+    Against a queued trial, times decide, then numbers. Both members of any pair order it the
+    same way, so exactly one of two trials contending for the last slot yields.
     """
     from optuna.trial import TrialState
 
-    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-    attrs = study._storage.get_trial_system_attrs(trial._trial_id)
-    retry = "failed_trial" in attrs or "fixed_params" in attrs
-    return sum((t.number < trial.number or retry) and t.number != trial.number
-               for t in study.get_trials(deepcopy=False, states=states))
+    states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    trials = [t for t in study.get_trials(deepcopy=False, states=states)
+              if t.state != TrialState.WAITING or "queued_at" in t.system_attrs]
+    me = next((t for t in trials if t.number == trial.number), None)
+    if me is None:  # finished meanwhile by another worker: it holds nothing
+        return len(trials)
+
+    def before_me(t) -> bool:
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            return True
+        if not (_queued(t) or _queued(me)):
+            return t.number < me.number
+        return (_claimed(t), t.number) < (_claimed(me), me.number)
+
+    return sum(before_me(t) for t in trials if t.number != me.number)
+
+
+def _queued(t) -> bool:
+    return "failed_trial" in t.system_attrs or "fixed_params" in t.system_attrs
+
+
+def _claimed(t) -> float:
+    """When ``t`` claimed its slot (seconds since the epoch): queued, for a retry; else started."""
+    if "queued_at" in t.system_attrs:
+        return float(t.system_attrs["queued_at"])
+    return t.datetime_start.timestamp() if t.datetime_start else float("inf")
 
 
 def _record(t) -> TrialRecord:

@@ -164,8 +164,9 @@ def test_run_folder_refuses_another_backend_algorithm_or_settings(series_csv, ti
         autoseq.search(series_csv, backend="keras-tuner", algorithm="hyperband", max_epochs=1,
                        **kwargs)
     (run / "run.json").unlink()  # the backend's own check, without run.json's
-    with pytest.raises(SearchError, match="keras-tuner search in .* was created with different "
-                                          "settings; use another --out folder"):
+    with pytest.raises(SearchError, match=r"keras-tuner search in .* was created with different "
+                                          r"settings \(max_epochs: 1 then, 2 now\); use another "
+                                          "--out folder"):
         autoseq.search(series_csv, backend="keras-tuner", max_epochs=2, **kwargs)
 
 
