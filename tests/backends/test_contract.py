@@ -36,8 +36,8 @@ class TestBackendContract:
         board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
         reference = build_leaderboard([], [], extra_params=tiny_space.names)
         assert list(board.columns) == list(reference.columns)
-        assert set(board.loc[board.state == "baseline", "model"]) == {"naive",
-                                                                      "seasonal_naive(m=7)"}
+        assert set(board.loc[board.state == "baseline", "model"]) == {
+            "naive", "seasonal_naive(m=7)", "seasonal_drift(m=7)"}
         ranked = board[board["rank"].notna()]
         assert list(ranked["rank"]) == list(range(1, len(ranked) + 1))
         assert ranked["val_loss"].is_monotonic_increasing
