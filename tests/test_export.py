@@ -31,7 +31,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(run_dir):
-    return autoseq.export(run_dir)
+    return autoseq.export(run_dir, ensemble=1)  # the trial itself, never a blend
 
 
 def test_savedmodel_on_raw_windows_equals_the_descaled_keras_model(run_dir, exported):
