@@ -25,6 +25,7 @@ from autoseq._forecast_wrap import (
     STEP,
     average_forecasters,
     baseline_forecaster,
+    baseline_spec,
     blend_forecasters,
     needs_steps,
     raw_inputs,
@@ -160,9 +161,9 @@ def _export_forecaster(run: Run, *, trial: int | None, out: str | Path | None, f
     width = max(window_length(wdata, m.config) for m in members)
     steps = any(needs_steps(wdata, m.config) for m in members)
     if selection is not None and selection["blend"]:
-        base, cfg = baseline_forecaster(wdata, selection["blend"])
-        raw_model = blend_forecasters(raw_model, width, base, cfg["lookback"], wdata, steps=steps)
-        width = max(width, cfg["lookback"])
+        base, base_width = baseline_forecaster(wdata, selection["blend"])
+        raw_model = blend_forecasters(raw_model, width, base, base_width, wdata, steps=steps)
+        width = max(width, base_width)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
@@ -199,8 +200,8 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
                        *, width: int) -> None:
     """Make the best member's manifest describe the ensemble (its inputs, members, transforms)."""
     described = [transform_manifest(fdata, m.config) for m in members]
-    derived = {d["name"]: d for des in described for d in des["derived_inputs"]}
-    derived = [derived[name] for name in (STEP,) if name in derived]
+    steps = [d for des in described for d in des["derived_inputs"] if d["name"] == STEP]
+    derived = steps[:1]  # the only derived input, the same for every member
     manifest["lookback"] = width
     manifest["derived_inputs"] = derived
     sig = manifest["signature"]
@@ -256,7 +257,7 @@ def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, An
     chosen, blend = _candidate(size), None
     bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
              for name, scaled in baseline_forecasts(fdata, "val").items()
-             if baseline_forecaster(fdata, name) is not None}
+             if baseline_spec(fdata, name) is not None}
     if bases:
         base = min(bases, key=lambda n: _mae(bases[n], truth))
         scores[base] = _mae(bases[base], truth)

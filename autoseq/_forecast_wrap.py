@@ -134,71 +134,67 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
     """
     import keras
 
+    parts = [(f"t{number}", keras.Model(model.input, model.output, name=f"trial_{number}"),
+              window_length(fdata, cfg), needs_steps(fdata, cfg))
+             for number, model, cfg in members]
+    return _mean_model(parts, fdata, layer="ensemble_mean", name="autoseq_ensemble")
+
+
+def _mean_model(parts: list[tuple[str, Any, int, bool]], fdata: ForecastData, *, layer: str,
+                name: str):
+    """The mean of raw-in, raw-out models ``(label, model, window rows, takes origin_step)`` on
+    the widest of their windows: each reads the last rows it needs."""
+    import keras
+
     from autoseq.layers_forecast import LastSteps
 
-    width = max(window_length(fdata, cfg) for _, _, cfg in members)
-    steps = any(needs_steps(fdata, cfg) for _, _, cfg in members)
+    width = max(own for _, _, own, _ in parts)
+    steps = any(takes for _, _, _, takes in parts)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
     step = keras.Input((), dtype="int32", name=STEP) if steps else None
     outputs = []
-    for number, model, cfg in members:
-        own = window_length(fdata, cfg)
-        x = window if own == width else LastSteps(steps=own, name=f"last_{own}_t{number}")(
-            window)
-        feed: dict[str, Any] = {WINDOW: x}
-        if needs_steps(fdata, cfg):
-            feed[STEP] = step
-        member = keras.Model(model.input, model.output, name=f"trial_{number}")
-        outputs.append(member(feed if len(feed) > 1 else x))
+    for label, model, own, takes in parts:
+        x = window if own == width else LastSteps(steps=own, name=f"last_{own}_{label}")(window)
+        outputs.append(model({WINDOW: x, STEP: step} if takes else x))
     inputs: Any = {WINDOW: window, STEP: step} if steps else window
-    return keras.Model(inputs, keras.layers.Average(name="ensemble_mean")(outputs),
-                       name="autoseq_ensemble")
+    return keras.Model(inputs, keras.layers.Average(name=layer)(outputs), name=name)
+
+
+def baseline_spec(fdata: ForecastData, name: str) -> tuple[str, int, int] | None:
+    """``(anchor mode, season, window rows)`` of the in-graph baseline ``name`` (``naive``,
+    ``seasonal_naive(m=M)``, ``seasonal_drift(m=M)``, as ``autoseq.baselines`` names them);
+    ``None`` for any other baseline."""
+    h = fdata.horizon
+    if name == "naive":
+        return "last", 1, 1
+    if name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
+        m = int(name.split("=")[1].rstrip(")"))
+        mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
+        return mode, m, m * max(-(-h // m), 2 if mode == "seasonal_drift" else 1)
+    return None
 
 
 def baseline_forecaster(fdata: ForecastData, name: str):
-    """The in-graph baseline ``name`` (``naive``, ``seasonal_naive(m=M)``,
-    ``seasonal_drift(m=M)``, as ``autoseq.baselines`` names them) as a raw-in, raw-out Keras
-    model, and its configuration (its window); ``None`` for any other baseline."""
+    """The in-graph baseline ``name`` (see ``baseline_spec``) as a raw-in, raw-out Keras model
+    and its window rows."""
     import keras
 
     from autoseq.layers import Anchor
 
-    h = fdata.horizon
-    if name == "naive":
-        mode, m, width = "last", 1, 1
-    elif name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
-        m = int(name.split("=")[1].rstrip(")"))
-        mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
-        width = m * max(-(-h // m), 2 if mode == "seasonal_drift" else 1)
-    else:
-        return None
+    mode, m, width = baseline_spec(fdata, name)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
-    out = Anchor(mode=mode, horizon=h, lookback=width, season=m,
+    out = Anchor(mode=mode, horizon=fdata.horizon, lookback=width, season=m,
                  target_idx=list(fdata.target_idx), name="baseline", dtype="float32")(window)
-    return keras.Model(window, out, name="baseline"), {"lookback": width}
+    return keras.Model(window, out, name="baseline"), width
 
 
 def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
                       fdata: ForecastData, *, steps: bool):
     """The mean of a forecaster (taking ``origin_step`` when ``steps``) and an in-graph
     baseline, on the wider of their windows."""
-    import keras
-
-    from autoseq.layers_forecast import LastSteps
-
-    width = max(model_width, baseline_width)
-    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
-    step = keras.Input((), dtype="int32", name=STEP) if steps else None
-
-    def read(own: int, name: str):
-        return window if own == width else LastSteps(steps=own, name=name)(window)
-
-    x = read(model_width, "model_window")
-    a = model({WINDOW: x, STEP: step} if steps else x)
-    b = baseline(read(baseline_width, "baseline_window"))
-    inputs: Any = {WINDOW: window, STEP: step} if steps else window
-    return keras.Model(inputs, keras.layers.Average(name="blend_mean")([a, b]),
-                       name="autoseq_blend")
+    return _mean_model([("model", model, model_width, steps),
+                        ("baseline", baseline, baseline_width, False)], fdata,
+                       layer="blend_mean", name="autoseq_blend")
 
 
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:

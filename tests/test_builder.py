@@ -40,11 +40,16 @@ def test_stacked_bidirectional_model_shapes():
     assert model.predict(np.zeros((5, 6, 3), "float32"), verbose=0).shape == (5, 4, 2)
 
 
+def _anchored(anchor, *, horizon, season, n_inputs=1):
+    """A tiny GRU correcting ``anchor`` over a 6-step window (its correction starts at zero)."""
+    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": anchor}, builder="rnn",
+                         horizon=horizon, season=season, max_lookback=10)
+    return build_model(cfg, ModelContext(lookback=6, n_inputs=n_inputs, horizon=horizon,
+                                         n_targets=1, season=season))
+
+
 def test_seasonal_anchor_starts_at_the_seasonal_naive_forecast():
-    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": "seasonal"}, builder="rnn",
-                         horizon=5, season=3, max_lookback=10)
-    model = build_model(cfg, ModelContext(lookback=6, n_inputs=2, horizon=5, n_targets=1,
-                                          season=3))
+    model = _anchored("seasonal", horizon=5, season=3, n_inputs=2)
     x = np.random.default_rng(0).normal(size=(2, 6, 2)).astype("float32")
     expected = x[:, [3, 4, 5, 3, 4], :1]  # same step one season earlier
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
@@ -52,10 +57,7 @@ def test_seasonal_anchor_starts_at_the_seasonal_naive_forecast():
 
 @pytest.mark.parametrize("mode", ["drift", "seasonal_drift"])
 def test_trend_anchors_start_at_their_forecast_and_follow_a_line(mode):
-    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": mode}, builder="rnn",
-                         horizon=5, season=3, max_lookback=10)
-    model = build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=5, n_targets=1,
-                                          season=3))
+    model = _anchored(mode, horizon=5, season=3)
     x = np.random.default_rng(0).normal(size=(2, 6, 1)).astype("float32")
     if mode == "drift":
         expected = x[:, -1:, :] + (x[:, -1:, :] - x[:, :1, :]) / 5 * np.arange(1, 6)[:, None]
@@ -70,9 +72,6 @@ def test_trend_anchors_start_at_their_forecast_and_follow_a_line(mode):
 
 
 def test_seasonal_drift_is_seasonal_naive_when_the_window_holds_less_than_two_seasons():
-    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": "seasonal_drift"}, builder="rnn",
-                         horizon=4, season=4, max_lookback=10)
-    model = build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=4, n_targets=1,
-                                          season=4))
+    model = _anchored("seasonal_drift", horizon=4, season=4)
     x = np.random.default_rng(1).normal(size=(2, 6, 1)).astype("float32")
     np.testing.assert_allclose(model.predict(x, verbose=0), x[:, [2, 3, 4, 5], :], atol=1e-6)

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -72,30 +73,40 @@ def mstl_operator(periods: tuple[int, ...], history: int) -> np.ndarray:
     Shipped with autoseq for half-hourly and hourly seasons (``autoseq/data/operators``, one
     column checked against a fresh decomposition when loaded); otherwise computed from
     ``history`` impulse decompositions on first use (1–3 minutes for daily seasons over six
-    years) and cached in ``$AUTOSEQ_CACHE`` (default ``~/.cache/autoseq``).
+    years) and cached in ``$AUTOSEQ_CACHE`` (default ``~/.cache/autoseq``). Kept in memory
+    for the process (read-only): every model and data variant of a run uses the same one.
     """
     periods = tuple(sorted(int(m) for m in periods))
     if any(2 * m > history for m in periods):
         raise ValueError(f"history {history} must hold every season twice. Received: "
                          f"periods={periods}")
+    return _operator(periods, int(history))
+
+
+@functools.lru_cache(maxsize=8)
+def _operator(periods: tuple[int, ...], history: int) -> np.ndarray:
     name = f"mstl-{'-'.join(map(str, periods))}-h{history}-v{_VERSION}.npy"
     for path in (SHIPPED / name, _cache_dir() / name):
         op = _load(path, periods, history)
         if op is not None:
+            op.setflags(write=False)
             return op
     path = _cache_dir() / name
     start = time.perf_counter()
-    op = np.zeros((sum(periods), history))
-    impulse = np.zeros(history)
-    for i in range(history):
-        impulse[i] = 1.0
-        comps = decompose(impulse, periods)
-        impulse[i] = 0.0
-        op[:, i] = np.concatenate([c[-m:] for m, c in zip(periods, comps, strict=True)])
+    op = np.stack([_impulse_column(i, periods, history) for i in range(history)], axis=1)
     logger.info("MSTL operator for seasons %s over %d rows: %.1f s (cached in %s)",
                 ",".join(map(str, periods)), history, time.perf_counter() - start, path.parent)
     _save(path, op)
+    op.setflags(write=False)
     return op
+
+
+def _impulse_column(i: int, periods: tuple[int, ...], history: int) -> np.ndarray:
+    """Column ``i`` of the operator: the seasons' last cycles of a unit impulse at row ``i``."""
+    impulse = np.zeros(history)
+    impulse[i] = 1.0
+    return np.concatenate([c[-m:] for m, c in zip(periods, decompose(impulse, periods),
+                                                  strict=True)])
 
 
 def _load(path: Path, periods: tuple[int, ...], history: int) -> np.ndarray | None:
@@ -108,11 +119,7 @@ def _load(path: Path, periods: tuple[int, ...], history: int) -> np.ndarray | No
     if op is None or op.shape != (sum(periods), history):
         return None
     i = history // 2
-    impulse = np.zeros(history)
-    impulse[i] = 1.0
-    column = np.concatenate([c[-m:] for m, c in zip(periods, decompose(impulse, periods),
-                                                    strict=True)])
-    return op if np.allclose(op[:, i], column, atol=1e-6) else None
+    return op if np.allclose(op[:, i], _impulse_column(i, periods, history), atol=1e-6) else None
 
 
 def _cache_dir() -> Path:

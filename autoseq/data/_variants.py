@@ -8,7 +8,8 @@ a scaler, both fitted on the training rows only:
   the position in the season. The network sees and predicts ``y - profile(step)``; the profile
   is added back to its forecasts. Fitted once per data set, shared by every trial.
 * ``transform="rolling_mstl"``: the same decomposition **refitted at every origin** on the
-  ``history`` rows before it (2–6 cycles of the longest season, as the series allows): MSTL
+  ``history`` rows before it (six cycles of the longest season; from two cycles in, a shorter
+  past extended backwards by whole cycles): MSTL
   without robustness weights is linear, so each refit is one product with a fixed operator
   (``autoseq.data._mstl``), and the exported model computes the same profile from its raw window.
   Never fitted on anything a window forecasts, and never stale.
@@ -68,8 +69,9 @@ class SeasonalProfile:
 class RollingProfile:
     """MSTL seasonal tables refitted at ``points`` (rows; every row from two longest cycles
     on): a window whose origin is ``points[k]`` uses ``tables[k]``, fitted on the ``history``
-    rows before it (extended backwards by whole cycles where the series is shorter). ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle,
-    indexed by ``row mod period``, the seasons one after the other."""
+    rows before it (extended backwards by whole cycles where the series is shorter).
+    ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle, indexed by
+    ``row mod period``, the seasons one after the other."""
 
     periods: tuple[int, ...]
     history: int
@@ -95,23 +97,9 @@ class RollingProfile:
         return out
 
 
-def rolling_tables(values: np.ndarray, points: np.ndarray, *, periods: tuple[int, ...],
-                   history: int, first_step: int = 0) -> np.ndarray:
-    """``[points, sum(periods), n_targets]`` MSTL tables of ``values`` (``[rows, targets]``,
-    row 0 at step ``first_step``) fitted on at most ``history`` rows before each point; the
-    seasons those rows hold twice."""
-    out = np.zeros((len(points), sum(periods), values.shape[1]))
-    for k, point in enumerate(points):
-        lo = max(0, int(point) - history)
-        for j in range(values.shape[1]):
-            out[k, :, j] = _season_tables(values[lo:point, j], periods,
-                                          first_step=first_step + lo)
-    return out
-
-
-def _season_tables(x: np.ndarray, periods: tuple[int, ...], *, first_step: int) -> np.ndarray:
-    """Each season's last MSTL cycle of ``x`` (starting at ``first_step``), indexed by
-    ``step mod period``, the seasons concatenated."""
+def _season_tables(x: np.ndarray, periods: tuple[int, ...]) -> np.ndarray:
+    """Each season's last MSTL cycle of ``x`` (statsforecast's ``mstl``), indexed by
+    ``row mod period``, the seasons concatenated."""
     from statsforecast.mstl import mstl
 
     usable = [m for m in periods if 2 * m <= len(x)]
@@ -122,7 +110,7 @@ def _season_tables(x: np.ndarray, periods: tuple[int, ...], *, first_step: int) 
         warnings.simplefilter("ignore")
         parts = mstl(x, period=usable)
     offset = 0
-    rows = first_step + np.arange(len(x))
+    rows = np.arange(len(x))
     for m in periods:
         if m in usable:
             comp = parts[f"seasonal{m}" if len(usable) > 1 else "seasonal"].to_numpy()
@@ -181,9 +169,8 @@ def fit_profile(data: ForecastData) -> SeasonalProfile | None:
     periods = tuple(m for m in data.seasons if m > 1 and 2 * m < train)
     if not periods:
         return None
-    # One fit on every training row: the rolling tables of the single point ``train``.
-    stacked = rolling_tables(data.raw[:, data.target_idx], np.array([train]), periods=periods,
-                             history=train)[0]
+    stacked = np.stack([_season_tables(data.raw[:train, j], periods) for j in data.target_idx],
+                       axis=-1)
     starts = np.cumsum((0,) + periods[:-1])
     return SeasonalProfile(periods=periods, tables=tuple(
         stacked[a:a + m] for a, m in zip(starts, periods, strict=True)))
