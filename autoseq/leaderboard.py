@@ -11,7 +11,7 @@ import pandas as pd
 from autoseq._io import write_text_atomic
 from autoseq.backends import TrialRecord
 from autoseq.baselines import BaselineScore
-from autoseq.builder import describe
+from autoseq.model._builder import describe
 
 HYPERPARAMETERS = ("cell", "depth", "units", "bidirectional", "dropout", "recurrent_dropout",
                    "clipnorm", "clipvalue", "learning_rate", "lookback", "batch_size", "anchor")

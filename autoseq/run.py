@@ -109,9 +109,9 @@ def load_trial_model(run: Run, number: int, data: ForecastData | SequenceData | 
     Raises:
         SearchError: the trial has no saved weights (failed, or killed before it finished).
     """
-    from autoseq._objective import WEIGHTS, load_trial_json
-    from autoseq.builder import ModelContext, build_model, sequence_context
     from autoseq.data._variants import calendar_dicts
+    from autoseq.model._builder import ModelContext, build_model, sequence_context
+    from autoseq.trial._objective import WEIGHTS, load_trial_json
 
     folder = run.trial_dir(number)
     if not (folder / WEIGHTS).is_file():

@@ -31,7 +31,7 @@ def _seconds_per_epoch(config: dict, size: dict, mixed: bool) -> float:
     import keras
     import numpy as np
 
-    from autoseq.builder import ModelContext, build_model, resolve_config
+    from autoseq.model._builder import ModelContext, build_model, resolve_config
 
     keras.backend.clear_session()
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")

@@ -78,8 +78,8 @@ def _windows(data, part: str, lookback: int):
 
 
 def _autoseq_trial(data, config: dict, epochs: int, out: Path):
-    from autoseq._objective import TrialSettings, run_trial
     from autoseq.space import Fixed, SearchSpace
+    from autoseq.trial._objective import TrialSettings, run_trial
 
     space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
     settings = TrialSettings(max_epochs=epochs, patience=epochs + 1, seed=0)
@@ -171,7 +171,7 @@ def _case(case: str, repeats: int, profile: bool, report: common.Report) -> list
 
 def _one(name: str, data, config: dict, c: Case, *, repeats: int, profile: bool,
          report: common.Report) -> float:
-    from autoseq._objective import frozen_survivors
+    from autoseq.trial._objective import frozen_survivors
 
     epochs, lookback = c.epochs, config["lookback"]
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():
@@ -213,7 +213,7 @@ def _compile_cost(name: str, data, config: dict, report: common.Report) -> None:
     with XLA), for the compiled and the plain model: the once-per-trial price of each path."""
     import keras
 
-    from autoseq.builder import ModelContext, build_model
+    from autoseq.model._builder import ModelContext, build_model
 
     x, y = _windows(data, "train", config["lookback"])
     xv, yv = _windows(data, "val", config["lookback"])

@@ -77,7 +77,7 @@ def _autoseq_batches(seqs, labels, folder: Path):
 def _model(nan_padding: bool = False):
     import keras
 
-    from autoseq.layers import PaddingMask
+    from autoseq.model.layers import PaddingMask
 
     model = keras.Sequential([
         keras.Input((None, FEATURES)),

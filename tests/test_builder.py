@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from autoseq.builder import (
+from autoseq.model._builder import (
     ModelContext,
     build_model,
     cudnn_eligible,

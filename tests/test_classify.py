@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq.builder import build_model, resolve_for, sequence_context
 from autoseq.cli import main
 from autoseq.data import SequenceData, load_sequences
 from autoseq.exceptions import DataError, ModelError
 from autoseq.metrics import classification_metrics
+from autoseq.model._builder import build_model, resolve_for, sequence_context
 from autoseq.run import load_trial_model, open_run
 from tests.conftest import make_sequences_csv
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq._objective import TrialSettings, check_compile, run_trial, worth_compiling
-from autoseq.builder import register_builder, resolve_config
 from autoseq.cli import main
 from autoseq.data import ForecastData, load_series
 from autoseq.exceptions import SearchError
+from autoseq.model._builder import register_builder, resolve_config
 from autoseq.space import Fixed, SearchSpace
+from autoseq.trial._objective import TrialSettings, check_compile, run_trial, worth_compiling
 from tests.conftest import EXAMPLES, make_sequences_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -44,7 +44,7 @@ def test_compiled_trial_scores_within_one_percent_of_the_plain_one(airline_csv, 
 
 
 def test_masked_variable_length_sequences_compile(tmp_path):
-    from autoseq._search import _sequence_data
+    from autoseq.searching._search import _sequence_data
 
     csv = make_sequences_csv(tmp_path / "seq.csv", n=30, min_len=4, max_len=12)
     data = _sequence_data(csv, ["label"], covariates=None, id_col="seq", step_col="t",

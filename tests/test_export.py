@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq._export import raw_windows
 from autoseq.cli import main
 from autoseq.exceptions import ModelError
+from autoseq.exporting._export import raw_windows
 from autoseq.run import load_trial_model, open_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -146,7 +146,7 @@ def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
 
 
 def test_non_finite_weights_are_refused(run_dir):
-    from autoseq._export import _check_finite
+    from autoseq.exporting._export import _check_finite
 
     model, _, _ = load_trial_model(open_run(run_dir), 0)
     weights = model.get_weights()

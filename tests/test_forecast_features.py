@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq._forecast_wrap import raw_inputs, trial_variant
 from autoseq.data import ForecastData, load_series
 from autoseq.data._calendar import calendar_features, calendar_spec, steps_from
 from autoseq.data._variants import data_variant
 from autoseq.exceptions import SearchSpaceError
+from autoseq.exporting._forecast_wrap import raw_inputs, trial_variant
 from autoseq.run import load_trial_model, open_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -142,7 +142,7 @@ print(json.dumps(out["output_0"].numpy()[0, :, 0].tolist()))
 
 
 def test_folds_expand_the_training_part(data):
-    from autoseq._folds import make_folds
+    from autoseq.trial._folds import make_folds
 
     folds = make_folds(data, 3)
     assert folds[-1] is data
@@ -154,8 +154,8 @@ def test_folds_expand_the_training_part(data):
 
 
 def test_too_many_folds_is_a_clear_error(data):
-    from autoseq._folds import make_folds
     from autoseq.exceptions import DataError
+    from autoseq.trial._folds import make_folds
 
     with pytest.raises(DataError, match="--folds 9 leaves .* training rows in the first fold"):
         make_folds(data, 9)
@@ -176,7 +176,7 @@ def test_search_with_folds_and_mae_objective(series_csv, tmp_path):
 
 
 def test_starting_points_are_cut_to_the_space_and_tried_first(series_csv, tmp_path):
-    from autoseq._portfolio import starting_points
+    from autoseq.searching._portfolio import starting_points
 
     space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Int("units", 2, 4),
                                  autoseq.Choice("anchor", ("none", "seasonal")),

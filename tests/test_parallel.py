@@ -13,12 +13,12 @@ import optuna
 import pytest
 
 import autoseq
-from autoseq._parallel import parse_gpus, worker_command, worker_env
-from autoseq._worker import device_setup
 from autoseq.backends import OptunaBackend
 from autoseq.backends._optuna import _ahead
 from autoseq.cli import main
 from autoseq.exceptions import SearchError
+from autoseq.searching._parallel import parse_gpus, worker_command, worker_env
+from autoseq.searching._worker import device_setup
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -111,7 +111,7 @@ def test_a_sqlite_run_folder_is_not_resumed_by_several_processes(series_csv, tin
 def test_mixed_precision_keeps_the_head_in_float32_and_is_undone_after():
     import keras
 
-    from autoseq.builder import ModelContext, build_model, resolve_config
+    from autoseq.model._builder import ModelContext, build_model, resolve_config
 
     cfg = resolve_config({"cell": "gru", "units": 4, "anchor": "last"}, builder="rnn", horizon=3,
                          season=7, max_lookback=20)
@@ -204,7 +204,7 @@ def test_a_queued_retry_holds_its_slot_against_a_fresh_trial_started_after_it(tm
 
 
 def test_what_is_still_queued_when_the_total_is_reached_is_dropped_with_a_reason(tmp_path):
-    from autoseq._objective import TrialResult
+    from autoseq.trial._objective import TrialResult
 
     engine = OptunaBackend(storage=str(tmp_path / "study.journal"), study_name="autoseq",
                            lock_dir=tmp_path)
@@ -273,7 +273,7 @@ def test_sigterm_to_a_jobs_search_stops_every_worker_and_queues_their_trials(ser
 
 
 def test_a_worker_whose_trial_was_declared_lost_goes_on_with_the_next(tmp_path):
-    from autoseq._objective import TrialResult
+    from autoseq.trial._objective import TrialResult
 
     journal = str(tmp_path / "study.journal")
     engine = OptunaBackend(storage=journal, study_name="autoseq", lock_dir=tmp_path)

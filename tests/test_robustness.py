@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import autoseq
-from autoseq.builder import register_builder
 from autoseq.cli import main
 from autoseq.exceptions import AllTrialsFailedError
+from autoseq.model._builder import register_builder
 from autoseq.space import Choice, Fixed, SearchSpace
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -172,7 +172,7 @@ def test_a_storage_password_never_reaches_logs_run_json_or_the_leaderboard(serie
 def test_models_we_build_have_no_lambda_and_load_in_safe_mode(config, tmp_path):
     import keras
 
-    from autoseq.builder import ModelContext, build_model, resolve_config
+    from autoseq.model._builder import ModelContext, build_model, resolve_config
 
     cfg = resolve_config(config | {"units": 3, "lookback": "2x season"}, builder="rnn",
                          horizon=4, season=7, max_lookback=50)

@@ -83,7 +83,7 @@ def test_rolling_windows_are_deseasonalised_per_origin_and_inverted_exactly(data
 
 
 def test_mean_anchor_repeats_the_mean_of_the_last_season():
-    from autoseq.builder import ModelContext, build_model, resolve_config
+    from autoseq.model._builder import ModelContext, build_model, resolve_config
 
     cfg = resolve_config({"cell": "gru", "units": 2, "lookback": 10, "anchor": "mean"},
                          builder="rnn", horizon=4, season=7, max_lookback=20)

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from autoseq._objective import Reporter, TrialResult
 from autoseq.exceptions import SearchError
 from autoseq.space import Suggester
+from autoseq.trial._objective import Reporter, TrialResult
 
 TrialFn = Callable[[Suggester, Reporter, int], TrialResult]
 """Runs one trial: ``(suggester, reporter, trial_number) -> TrialResult``."""

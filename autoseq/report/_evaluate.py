@@ -67,7 +67,7 @@ def predict(model, data: ForecastData, origins: np.ndarray, lookback: int) -> np
 
 def _on_batch(model, x: np.ndarray, origins: np.ndarray):
     """``model.predict_on_batch``, giving the windows' origins to a model that takes them
-    (``autoseq._forecast_wrap.StandardScaledView``: calendar features, MSTL profile)."""
+    (``autoseq.exporting._forecast_wrap.StandardScaledView``: calendar features, MSTL profile)."""
     if getattr(model, "takes_origins", False):
         return model.predict_on_batch(x, origins=origins)
     return model.predict_on_batch(x)

@@ -586,7 +586,7 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     except (AutoseqError, OSError, ValueError) as exc:
         ev.model_note = f"The best model could not be reloaded ({exc})."
         return ev
-    from autoseq._forecast_wrap import StandardScaledView
+    from autoseq.exporting._forecast_wrap import StandardScaledView
 
     # The network may carry its own transforms (MSTL profile, scaler, calendar features).
     model = StandardScaledView(model, ev.data, ev.config)

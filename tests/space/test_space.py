@@ -1,7 +1,7 @@
 import pytest
 
-from autoseq.builder import check_space
 from autoseq.exceptions import SearchSpaceError
+from autoseq.model._builder import check_space
 from autoseq.space import (
     Bool,
     Choice,

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autoseq._objective import Reporter, TrialResult, TrialSettings, run_trial
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.data import ForecastData, Scaler, Split
 from autoseq.exceptions import DataError
 from autoseq.space import SearchSpace, Suggester
+from autoseq.trial._objective import Reporter, TrialResult, TrialSettings, run_trial
 
 
 def make_folds(data: ForecastData, folds: int) -> list[ForecastData]:

@@ -81,15 +81,20 @@ def run_worker(
     Example:
         >>> autoseq.run_worker("postgresql://autoseq@db/autoseq", study="airline")
     """
-    from autoseq._folds import make_folds, run_trial_folds
     from autoseq._interrupt import check as check_interrupt
     from autoseq._interrupt import check_grace, deferred_interrupts
-    from autoseq._objective import TrialSettings, check_compile, frozen_survivors
-    from autoseq._search import _check_run_dir, _default_name, _enable_determinism, write_run_file
     from autoseq.backends import OptunaBackend, count_done, read_study_meta
-    from autoseq.builder import check_space
+    from autoseq.model._builder import check_space
     from autoseq.run import RUN_FILE, trial_dir
+    from autoseq.searching._search import (
+        _check_run_dir,
+        _default_name,
+        _enable_determinism,
+        write_run_file,
+    )
     from autoseq.space import SearchSpace
+    from autoseq.trial._folds import make_folds, run_trial_folds
+    from autoseq.trial._objective import TrialSettings, check_compile, frozen_survivors
 
     emit = on_event or (lambda e: None)
     meta = read_study_meta(storage, study)
@@ -197,7 +202,7 @@ def _study_data(meta: dict[str, Any], study: str, data: str | Path | None):
         raise DataError(f"{recorded}: study '{study}' was made from this file, which is not on "
                         "this machine; pass this machine's copy with --data")
     if s.get("task") in ("classify", "regress"):
-        from autoseq._search import _sequence_fingerprint
+        from autoseq.searching._search import _sequence_fingerprint
 
         sequences = _sequence_study_data(meta, study, source)
         _same_data(_sequence_fingerprint(sequences), meta, study, source)
@@ -219,7 +224,7 @@ def _same_data(fingerprint: str, meta: dict[str, Any], study: str, source: Path)
 
 def _sequence_study_data(meta: dict[str, Any], study: str, source: Path):
     """The labelled sequences of a classification/regression study, split as the search did."""
-    from autoseq._search import _sequence_data
+    from autoseq.searching._search import _sequence_data
 
     s = meta["settings"]
     test_file = s.get("test_file")

@@ -18,17 +18,17 @@ import numpy as np
 from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq._tf import quiet_tensorflow_logger
-from autoseq.builder import (
+from autoseq.data import ForecastData, SequenceData
+from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
+from autoseq.exceptions import SearchError
+from autoseq.metrics import objective_value
+from autoseq.model._builder import (
     ModelContext,
     build_model,
     cudnn_eligible,
     resolve_for,
     sequence_context,
 )
-from autoseq.data import ForecastData, SequenceData
-from autoseq.data._variants import calendar_dicts, data_variant, uses_steps
-from autoseq.exceptions import SearchError
-from autoseq.metrics import objective_value
 from autoseq.space import SearchSpace, Suggester
 
 WEIGHTS = "model.weights.h5"

@@ -14,12 +14,9 @@ from typing import Any
 import pandas as pd
 
 from autoseq import __version__
-from autoseq._folds import make_folds, run_trial_folds, score_fold_baselines
 from autoseq._interrupt import DEFAULT_GRACE, Terminated, check_grace, deferred_interrupts
 from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic
-from autoseq._objective import TrialSettings, check_compile, frozen_survivors
-from autoseq._portfolio import starting_points
 from autoseq.backends import (
     TrialRecord,
     count_done,
@@ -29,7 +26,6 @@ from autoseq.backends import (
 )
 from autoseq.backends._base import meta_difference
 from autoseq.baselines import BaselineScore, score_baselines
-from autoseq.builder import check_space
 from autoseq.data import ForecastData, SequenceData, load_sequences, load_series
 from autoseq.exceptions import AllTrialsFailedError, DataError, SearchError
 from autoseq.leaderboard import (
@@ -39,9 +35,13 @@ from autoseq.leaderboard import (
     write_leaderboard,
 )
 from autoseq.metrics import OBJECTIVES
+from autoseq.model._builder import check_space
 from autoseq.run import LEADERBOARD, RUN_FILE, open_run, trial_dir
+from autoseq.searching._portfolio import starting_points
 from autoseq.space import SearchSpace, load_search_space
 from autoseq.stat_baselines import BackgroundBaselines, cached_stat_baselines
+from autoseq.trial._folds import make_folds, run_trial_folds, score_fold_baselines
+from autoseq.trial._objective import TrialSettings, check_compile, frozen_survivors
 
 logger = logging.getLogger("autoseq")
 
@@ -180,7 +180,7 @@ def search(
             default), ``mae``, ``rmse``, ``smape`` or ``mase`` (data units).
         folds: walk-forward (expanding window) folds; trials and baselines are scored on the
             mean over them (each trial trains ``folds`` times).
-        warm_start: try the forecasting starting points (``autoseq._portfolio``) first, in a
+        warm_start: try the forecasting starting points (``autoseq.searching._portfolio``) first, in a
             new study of a backend that can queue trials.
         calendar: let trials whose ``calendar`` parameter is on use calendar features.
         stat_baselines: also rank MSTL + AutoETS / AutoARIMA (``statsforecast``) baselines.
@@ -341,14 +341,14 @@ def search(
 
     try:
         if spawn:
-            from autoseq._parallel import run_workers
+            from autoseq.searching._parallel import run_workers
 
             state["stopped"] = run_workers(
                 engine, storage=storage, study=study, run_dir=run_dir, jobs=jobs, gpus=gpu_list,
                 precision=precision, compile=compile, trials=trials, timeout=timeout,
                 max_failures=max_failures, grace=grace, on_record=on_record)
         else:
-            from autoseq._worker import device_setup
+            from autoseq.searching._worker import device_setup
 
             with (deferred_interrupts(grace=grace), device_setup(precision=precision),
                   frozen_survivors()):
@@ -396,8 +396,8 @@ def write_run_file(run_dir: Path, meta: dict[str, Any], *, storage: str, study: 
 def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, backend: str,
                     space: SearchSpace) -> tuple[list[str], bool]:
     """Validate ``jobs``/``gpus``/``precision``; return the GPUs and whether to start workers."""
-    from autoseq._parallel import parse_gpus
-    from autoseq._worker import PRECISIONS
+    from autoseq.searching._parallel import parse_gpus
+    from autoseq.searching._worker import PRECISIONS
 
     if not isinstance(jobs, int) or jobs < 1:
         raise SearchError(f"--jobs must be at least 1. Received: {jobs}")

@@ -57,7 +57,7 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
     without, each worker sees what this process sees. The storage URL travels in the environment
     rather than on the command line, where ``ps`` would show its password.
     """
-    from autoseq._worker import THREADS_ENV
+    from autoseq.searching._worker import THREADS_ENV
 
     env = dict(os.environ if base is None else base)
     if gpus:

@@ -9,7 +9,8 @@ import traceback
 import click
 
 from autoseq import __version__
-from autoseq._cli_options import (
+from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now, terminate_immediately
+from autoseq.cli._options import (
     SIZE,
     STORAGE_ENV,
     compile_option,
@@ -18,7 +19,6 @@ from autoseq._cli_options import (
     precision_option,
     quiet_option,
 )
-from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now, terminate_immediately
 from autoseq.exceptions import AutoseqError
 
 
@@ -114,8 +114,8 @@ def cli() -> None:
 @debug_option
 def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
-    from autoseq._cli_render import SearchProgress, print_result
-    from autoseq._search import search as run_search
+    from autoseq.cli._render import SearchProgress, print_result
+    from autoseq.searching._search import search as run_search
 
     covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
                                      if c.strip()]
@@ -152,7 +152,7 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
 @debug_option
 def worker(storage, study, quiet, **kwargs) -> None:
     """Join an existing study and run its trials with the settings stored in it."""
-    from autoseq._worker import run_worker
+    from autoseq.searching._worker import run_worker
 
     _setup_logging(quiet)
     _heavy()
@@ -180,8 +180,8 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @debug_option
 def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
-    from autoseq._cli_render import print_export
-    from autoseq._export import export as run_export
+    from autoseq.cli._render import print_export
+    from autoseq.exporting._export import export as run_export
 
     _setup_logging(quiet)
     _heavy()
@@ -200,8 +200,8 @@ def predict(model, data, out, all_origins) -> None:
     """Forecast the steps after the last row of DATA, or classify each sequence of DATA, with an
     exported MODEL folder."""
     from autoseq._io import write_text_atomic
-    from autoseq._predict import load_model
     from autoseq.leaderboard import escape_formulas
+    from autoseq.predict._predict import load_model
 
     _heavy()
     loaded = load_model(model)
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         result = getattr(exc, "result", None) or getattr(exc.__cause__, "result", None)
         if result is not None:
-            from autoseq._cli_render import print_result
+            from autoseq.cli._render import print_result
 
             print_result(result, interrupted=True)
         code = exit_code_of(exc)

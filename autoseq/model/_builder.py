@@ -186,7 +186,7 @@ def resolve_for(space_config: dict[str, Any], data: Any, *, builder: str) -> dic
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
     """The ``ModelContext`` of a ``SequenceData`` (forecasting contexts depend on the lookback
-    and the calendar: see ``autoseq._objective``)."""
+    and the calendar: see ``autoseq.trial._objective``)."""
     return ModelContext(lookback=data.max_length, n_inputs=data.n_inputs, horizon=1, n_targets=1,
                         seed=seed, task=data.task, n_classes=data.n_classes)
 
@@ -304,7 +304,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     x = inputs
     future = None
     if config.get("calendar") and ctx.calendar:
-        from autoseq.layers_forecast import CalendarFeatures, ProfileSplit
+        from autoseq.model.layers_forecast import CalendarFeatures, ProfileSplit
 
         step = keras.Input((), dtype="int32", name="origin_step")
         model_inputs = {"window": inputs, "origin_step": step}
@@ -330,7 +330,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction",
                                        dtype="float32")(x)
     if anchor != "none":
-        from autoseq.layers import Anchor
+        from autoseq.model.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
                       target_idx=list(range(ctx.n_targets)), name="anchor",
@@ -348,7 +348,7 @@ def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
     """NaN-padded sequences → recurrent stack → last state or pooled states → softmax / linear."""
     import keras
 
-    from autoseq.layers import MaskedPooling, PaddingMask
+    from autoseq.model.layers import MaskedPooling, PaddingMask
 
     inputs = keras.Input((None, ctx.n_inputs), name="sequences")
     x = PaddingMask(name="padding_mask")(inputs)

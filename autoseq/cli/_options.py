@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from autoseq._interrupt import DEFAULT_GRACE
-from autoseq._parallel import STORAGE_ENV
 from autoseq.exceptions import DataError
+from autoseq.searching._parallel import STORAGE_ENV
 
 __all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "grace_option",
            "precision_option", "quiet_option"]

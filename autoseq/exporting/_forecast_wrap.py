@@ -62,7 +62,7 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     """``model`` inside its transforms, as one Keras model on raw inputs."""
     import keras
 
-    from autoseq.layers_forecast import (
+    from autoseq.model.layers_forecast import (
         LastSteps,
         ProfileSplit,
         RollingSeasonalProfile,
@@ -146,7 +146,7 @@ def _mean_model(parts: list[tuple[str, Any, int, bool]], fdata: ForecastData, *,
     the widest of their windows: each reads the last rows it needs."""
     import keras
 
-    from autoseq.layers_forecast import LastSteps
+    from autoseq.model.layers_forecast import LastSteps
 
     width = max(own for _, _, own, _ in parts)
     steps = any(takes for _, _, _, takes in parts)
@@ -179,7 +179,7 @@ def baseline_forecaster(fdata: ForecastData, name: str):
     and its window rows."""
     import keras
 
-    from autoseq.layers import Anchor
+    from autoseq.model.layers import Anchor
 
     mode, m, width = baseline_spec(fdata, name)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)

@@ -1,7 +1,7 @@
 """``export(...)``: the chosen trial as a SavedModel that takes raw data and answers in units.
 
 Forecasting models take raw windows (here); classification and regression models take raw
-sequences right-padded with NaN (``autoseq._export_sequences``).
+sequences right-padded with NaN (``autoseq.exporting._sequences``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from typing import Any
 import numpy as np
 
 from autoseq import __version__
-from autoseq._folds import training_and_validation
-from autoseq._forecast_wrap import (
+from autoseq._io import replace_dir_atomic, write_json_atomic
+from autoseq.baselines import baseline_forecasts
+from autoseq.data import ForecastData
+from autoseq.data._variants import calendar_dicts, uses_steps
+from autoseq.exceptions import ModelError
+from autoseq.exporting._forecast_wrap import (
     STEP,
     average_forecasters,
     baseline_forecaster,
@@ -34,17 +38,13 @@ from autoseq._forecast_wrap import (
     window_length,
     wrap_forecaster,
 )
-from autoseq._io import replace_dir_atomic, write_json_atomic
-from autoseq._manifest import FORMAT_VERSION, MANIFEST, file_checksums
-from autoseq._objective import load_trial_json
-from autoseq.baselines import baseline_forecasts
-from autoseq.builder import ModelContext, build_model
-from autoseq.data import ForecastData
-from autoseq.data._variants import calendar_dicts, uses_steps
-from autoseq.exceptions import ModelError
+from autoseq.exporting._manifest import FORMAT_VERSION, MANIFEST, file_checksums
 from autoseq.leaderboard import best_trial_row
 from autoseq.metrics import forecast_metrics
+from autoseq.model._builder import ModelContext, build_model
 from autoseq.run import Run, load_trial_model, open_run
+from autoseq.trial._folds import training_and_validation
+from autoseq.trial._objective import load_trial_json
 
 logger = logging.getLogger("autoseq")
 
@@ -112,7 +112,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         result = _export_forecaster(run, trial=trial, out=out, format=format, refit=refit,
                                     data=data, ensemble=ensemble)
     else:
-        from autoseq._export_sequences import export_sequences
+        from autoseq.exporting._sequences import export_sequences
 
         result = export_sequences(run, trial=trial, out=out, format=format, refit=refit,
                                   data=data, ensemble=ensemble or 1)

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoseq._manifest import read_manifest
 from autoseq.data import load_series, pad_sequences, sequences_from_frame
 from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError, ModelError
+from autoseq.exporting._manifest import read_manifest
 
 logger = logging.getLogger("autoseq")
 

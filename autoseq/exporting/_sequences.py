@@ -1,6 +1,6 @@
 """Export of classification and regression runs: a SavedModel over raw NaN-padded sequences.
 
-The model folder is written like a forecaster's (``autoseq._export``: SavedModel, checksummed
+The model folder is written like a forecaster's (``autoseq.exporting._export``: SavedModel, checksummed
 manifest, optional ``model.keras``); the network sits between the input scaling and, for
 regression, the inverse target scaling. ``ensemble=K`` averages the K best complete trials.
 """
@@ -12,7 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autoseq._export import (
+from autoseq.baselines import sequence_baselines
+from autoseq.data import TRUNCATION, SequenceData
+from autoseq.exceptions import ModelError
+from autoseq.exporting._export import (
     KERAS_FILE,
     ExportResult,
     _check_finite,
@@ -20,14 +23,11 @@ from autoseq._export import (
     versions,
     write_model_folder,
 )
-from autoseq._manifest import FORMAT_VERSION
-from autoseq._objective import load_trial_json
-from autoseq.baselines import sequence_baselines
-from autoseq.builder import build_model, sequence_context
-from autoseq.data import TRUNCATION, SequenceData
-from autoseq.exceptions import ModelError
+from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.metrics import classification_report
+from autoseq.model._builder import build_model, sequence_context
 from autoseq.run import Run, load_trial_model
+from autoseq.trial._objective import load_trial_json
 
 logger = logging.getLogger("autoseq")
 

@@ -1,0 +1,5 @@
+"""``python -m autoseq.cli``."""
+
+from autoseq.cli import main
+
+main()
