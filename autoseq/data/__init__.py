@@ -6,12 +6,12 @@ from autoseq.data._sequence_data import (
     TRUNCATION,
     SequenceData,
     pad_sequences,
-    resolve_task,
     stratified_split,
 )
 from autoseq.data._sequences import SequenceTable, load_sequences, sequences_from_frame
 from autoseq.data._series import TimeSeries, load_series
 from autoseq.data._split import Scaler, Split, resolve_split
+from autoseq.data._targets import resolve_task
 from autoseq.data._windows import ForecastData
 
 __all__ = [

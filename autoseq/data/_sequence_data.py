@@ -10,68 +10,17 @@ import pandas as pd
 
 from autoseq.data._sequences import SequenceTable, length_summary
 from autoseq.data._split import DEFAULT_TEST_SIZE, DEFAULT_VAL_SIZE, Scaler
+from autoseq.data._targets import TargetEncoding, target_encoding
 from autoseq.exceptions import DataError
-from autoseq.metrics import classification_metrics, regression_metrics
 
 logger = logging.getLogger("autoseq")
 
-TASKS = ("classify", "regress")
 PAD_VALUE = float("nan")
 """Padding of every sequence tensor: NaN can never be data (missing values are filled or refused),
 so it marks padding unambiguously before and after scaling."""
 TRUNCATION = "keep the last max_length steps"
 SPLIT_SEED = 0
-_MAX_INFERRED_CLASSES = 20
 BUCKET_BATCHES = 16
-
-
-def resolve_task(labels: tuple[str, ...], task: str | None, *, source: str = "",
-                 target: str = "") -> str:
-    """``classify`` or ``regress``: ``task`` if given, else inferred from the labels.
-
-    Non-numeric labels, or few distinct integers (at most 20, and at most half the number of
-    sequences), mean classification; other numbers mean regression.
-
-    Raises:
-        DataError: ``task`` is unknown, or regression is asked for non-numeric labels.
-    """
-    if task is not None and task not in TASKS:
-        raise DataError(f"--task must be one of {', '.join(TASKS)} for sequences. "
-                        f"Received: {task}")
-    numbers = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy()
-    if task == "regress":
-        bad = np.isnan(numbers) | np.isinf(numbers)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{source}: target '{target}' holds '{labels[i]}', not a finite "
-                            "number; --task regress needs numeric targets")
-        return task
-    if task == "classify":
-        return task
-    n_unique = len(set(labels))
-    if np.isnan(numbers).any():
-        how = "labels are not all numbers"
-        inferred = "classify"
-    elif (np.all(numbers == np.round(numbers)) and n_unique <= _MAX_INFERRED_CLASSES
-          and n_unique <= max(2, len(labels) // 2)):
-        how = f"{n_unique} distinct integer labels"
-        inferred = "classify"
-    else:
-        how = f"{n_unique} distinct numeric targets"
-        inferred = "regress"
-    other = "regress" if inferred == "classify" else "classify"
-    logger.info("%s: task inferred as %s (%s); pass --task %s to change it", source, inferred,
-                how, other)
-    return inferred
-
-
-def sort_classes(labels) -> tuple[str, ...]:
-    """Distinct labels, in numeric order when all are numbers, else in text order."""
-    unique = sorted(set(labels))
-    numbers = pd.to_numeric(pd.Series(unique), errors="coerce")
-    if numbers.notna().all():
-        unique = [u for _, u in sorted(zip(numbers, unique, strict=True))]
-    return tuple(unique)
 
 
 def stratified_split(strata: np.ndarray, size: float | int, *, flag: str, seed: int = SPLIT_SEED,
@@ -144,22 +93,14 @@ class SequenceData:
         if test is not None and test_size is not None:
             raise DataError("--test-size and --test-file exclude each other: the test file is "
                             "the test part")
-        self.task = resolve_task(table.labels, task, source=table.source, target=table.target)
+        self.encoding: TargetEncoding = target_encoding(table.labels, task, source=table.source,
+                                                        target=table.target)
         labels = table.labels + (test.labels if test is not None else ())
-        self.classes: tuple[str, ...] = ()
-        if self.task == "classify":
-            self.classes = sort_classes(table.labels)
-            if len(self.classes) < 2:
-                raise DataError(f"{table.source}: target '{table.target}' has a single class "
-                                f"'{self.classes[0]}'; classification needs at least two classes")
-            self.y = self._class_index(labels, test)
-        else:
-            resolve_task(labels, "regress", source=test.source if test else table.source,
-                         target=table.target)
-            self.y = np.asarray(labels, dtype="float64")
+        self.y = self.encoding.encode(labels, source=test.source if test else table.source)
         self.ids = table.ids + (test.ids if test is not None else ())
         self.split_seed = SPLIT_SEED
         self.parts = self._split(len(table.ids), val_size, test_size)
+        self.encoding = self.encoding.fitted(self.y[self.parts["train"]])
         train_file_max = int(table.lengths.max())
         self.max_length = int(max_length) if max_length is not None else train_file_max
         if self.max_length < 1:
@@ -175,10 +116,23 @@ class SequenceData:
         train = self.parts["train"]
         self.scaler = Scaler.fit(np.concatenate([self.raw[i] for i in train]))
         self.scaled = [self.scaler.transform(s).astype("float32") for s in self.raw]
-        self.target_scaler = (Scaler.fit(self.y[train][:, None]) if self.task == "regress"
-                              else None)
 
     # -- facts the trial, builder, baselines and export need --------------------------------------
+    @property
+    def task(self) -> str:
+        """``classify`` or ``regress``: the kind of target (``encoding.task``)."""
+        return self.encoding.task
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The training classes in order (empty for regression)."""
+        return self.encoding.classes
+
+    @property
+    def target_scaler(self) -> Scaler | None:
+        """The target scaler fitted on the training sequences (None for classification)."""
+        return self.encoding.scaler
+
     @property
     def n_inputs(self) -> int:
         return len(self.table.features)
@@ -191,23 +145,10 @@ class SequenceData:
     @property
     def metric_columns(self) -> tuple[str, ...]:
         """Leaderboard columns beside ``val_loss`` and ``val_mae``."""
-        return ("val_accuracy", "val_f1") if self.task == "classify" else ("val_rmse",)
-
-    def _class_index(self, labels: tuple[str, ...], test: SequenceTable | None) -> np.ndarray:
-        index = {c: i for i, c in enumerate(self.classes)}
-        unknown = [lab for lab in labels if lab not in index]
-        if unknown:
-            raise DataError(f"{test.source if test else self.source}: class '{unknown[0]}' of "
-                            f"'{self.table.target}' does not occur in the training file "
-                            f"{self.source}; the model can only predict the training classes")
-        return np.array([index[lab] for lab in labels], dtype="int64")
+        return self.encoding.metric_columns
 
     def _strata(self, positions: np.ndarray) -> np.ndarray:
-        y = self.y[positions]
-        if self.task == "classify":
-            return y
-        edges = np.quantile(y, [0.2, 0.4, 0.6, 0.8])
-        return np.searchsorted(edges, y, side="right")
+        return self.encoding.strata(self.y[positions])
 
     def _split(self, n_file: int, val_size, test_size) -> dict[str, np.ndarray]:
         pool = np.arange(n_file)
@@ -224,14 +165,7 @@ class SequenceData:
                            "--val-size")
         keep, take = stratified_split(self._strata(pool), val_count, flag="--val-size",
                                       seed=self.split_seed + 1, source=self.source)
-        train, val = pool[keep], pool[take]
-        if self.task == "classify":
-            missing = [self.classes[c] for c in range(len(self.classes))
-                       if not (self.y[train] == c).any()]
-            if missing:
-                raise DataError(f"{self.source}: class '{missing[0]}' has no training sequence "
-                                "left after the validation split; add sequences of it")
-        return {"train": train, "val": val, "test": test}
+        return {"train": pool[keep], "val": pool[take], "test": test}
 
     def indices(self, part: str) -> np.ndarray:
         """Positions of the sequences of ``part`` (``train``, ``val``, ``test``, ``train+val``),
@@ -246,16 +180,11 @@ class SequenceData:
 
     def targets(self, part: str, *, scaled: bool = True) -> np.ndarray:
         """Class indices ``[n]``, or regression targets ``[n, 1]`` (scaled or in units)."""
-        y = self.y[self.indices(part)]
-        if self.task == "classify":
-            return y
-        y = y[:, None]
-        return self.target_scaler.transform(y).astype("float32") if scaled else y
+        return self.encoding.targets(self.y[self.indices(part)], scaled=scaled)
 
     def class_weights(self) -> np.ndarray:
         """Balanced weights ``n / (n_classes · n_c)`` from the training class counts."""
-        counts = np.bincount(self.y[self.parts["train"]], minlength=self.n_classes)
-        return counts.sum() / (self.n_classes * np.maximum(counts, 1))
+        return self.encoding.class_weights(self.y[self.parts["train"]])
 
     def padded(self, part: str, *, scaled: bool = False) -> np.ndarray:
         """Every sequence of ``part`` in one float32 array padded with NaN to the part's longest."""
@@ -290,8 +219,9 @@ class SequenceData:
         columns = []
         if targets:
             columns.append(tf.constant(self.targets(part)))
-            if class_weight == "balanced" and self.task == "classify":
-                weights = self.class_weights()[self.targets(part)].astype("float32")
+            weights = (self.encoding.sequence_weights(self.y[self.parts["train"]], self.y[idx])
+                       if class_weight == "balanced" else None)
+            if weights is not None:
                 columns.append(tf.constant(weights))
 
         def gather(pos):
@@ -333,13 +263,7 @@ class SequenceData:
             ``(loss, metrics)``: the loss the search minimises (log loss; MSE on the scaled
             target) and the metrics (accuracy, macro F1, log loss; MAE and RMSE in units).
         """
-        if self.task == "classify":
-            metrics = classification_metrics(pred, self.targets(part))
-            return metrics["log_loss"], metrics
-        truth = self.targets(part)
-        loss = float(np.mean((pred - truth) ** 2))
-        units = self.target_scaler.inverse(pred, [0])
-        return loss, regression_metrics(units, self.targets(part, scaled=False))
+        return self.encoding.evaluate(pred, self.y[self.indices(part)])
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready split description: sizes, class counts, lengths, scalers."""
@@ -352,14 +276,9 @@ class SequenceData:
             idx = self.parts[part]
             entry: dict[str, Any] = {"sequences": int(len(idx)),
                                      "lengths": length_summary(self.lengths[idx])}
-            if self.task == "classify":
-                counts = np.bincount(self.y[idx], minlength=self.n_classes)
-                entry["classes"] = {c: int(n) for c, n in zip(self.classes, counts, strict=True)}
-            out[part] = entry
+            out[part] = entry | self.encoding.describe_part(self.y[idx])
         out["scaler"] = self.scaler.to_dict()
-        if self.target_scaler is not None:
-            out["target_scaler"] = self.target_scaler.to_dict()
-        return out
+        return out | self.encoding.describe()
 
 
 def pad_sequences(sequences: list[np.ndarray], length: int | None = None) -> np.ndarray:
