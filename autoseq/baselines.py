@@ -59,28 +59,33 @@ def sequence_baselines(data: SequenceData, part: str) -> dict[str, np.ndarray]:
     frequencies as its probabilities; ``train_mean`` predicts the training mean (0 scaled).
     """
     n = len(data.indices(part))
-    if data.task == "classify":
+    if data.n_classes:
         counts = np.bincount(data.y[data.parts["train"]], minlength=data.n_classes)
         return {"majority_class": np.tile(counts / counts.sum(), (n, 1))}
     return {"train_mean": np.zeros((n, 1), dtype="float32")}
 
 
-def score_baselines(data: ForecastData | SequenceData, part: str = "val", *,
+def score_sequence_baselines(data: SequenceData, part: str = "val", *,
+                             metric: str = "mse") -> list[BaselineScore]:
+    """Score the sequence baselines on ``part`` on the task's own loss (log loss, or MSE on the
+    scaled target), like sequence trials; best first. ``metric`` is not used: sequence searches
+    are ranked on their loss."""
+    scores = []
+    for name, pred in sequence_baselines(data, part).items():
+        loss, metrics = data.evaluate(pred, part)
+        scores.append(BaselineScore(name=name, loss=loss, mae=metrics.get("mae"),
+                                    rmse=metrics.get("rmse"),
+                                    metrics={f"{part}_{k}": v for k, v in metrics.items()}))
+    return sorted(scores, key=lambda s: s.loss)
+
+
+def score_baselines(data: ForecastData, part: str = "val", *,
                     metric: str = "mse") -> list[BaselineScore]:
-    """Score every baseline on ``part``; best (lowest loss) first.
+    """Score every forecasting baseline on ``part``; best (lowest loss) first.
 
     ``loss`` is the search's objective ``metric`` (``objective_value``): MSE in scaled units by
-    default, like the trials' ``val_loss``. Sequence baselines are scored on the task's own loss
-    (log loss, or MSE on the scaled target), like sequence trials.
+    default, like the trials' ``val_loss``.
     """
-    if isinstance(data, SequenceData):
-        scores = []
-        for name, pred in sequence_baselines(data, part).items():
-            loss, metrics = data.evaluate(pred, part)
-            scores.append(BaselineScore(name=name, loss=loss, mae=metrics.get("mae"),
-                                        rmse=metrics.get("rmse"),
-                                        metrics={f"{part}_{k}": v for k, v in metrics.items()}))
-        return scores
     from autoseq.metrics import objective_value
 
     truth = data.targets(part)

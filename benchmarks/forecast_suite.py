@@ -312,7 +312,7 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
     if not (run_dir / "run.json").is_file():
         return f"{ds.name}: the search wrote no run folder (exit {done['search_rc']}; see logs/)"
     run = open_run(run_dir)
-    fdata = run.forecast_data()
+    fdata = run.data()
     y = fdata.raw[:, fdata.target_idx[0]].astype("float64")
     origins = fdata.origins("test")
     subset = origins[::stat_every]

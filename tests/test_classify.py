@@ -11,8 +11,9 @@ from autoseq.cli import main
 from autoseq.data import SequenceData, load_sequences
 from autoseq.exceptions import DataError, ModelError
 from autoseq.metrics import classification_metrics
-from autoseq.model._builder import build_model, resolve_for, sequence_context
+from autoseq.model._builder import build_model, sequence_context
 from autoseq.run import load_trial_model, open_run
+from autoseq.tasks import SEQUENCES
 from tests.conftest import make_sequences_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -138,8 +139,8 @@ def test_padding_does_not_change_a_prediction(files):
         padded[i, : len(s)] = s
     for cell, pooling, bidirectional in (("lstm", "last", True), ("gru", "mean", False),
                                          ("lstm", "max", True), ("simple_rnn", "last", False)):
-        cfg = resolve_for({"cell": cell, "units": 4, "pooling": pooling,
-                           "bidirectional": bidirectional}, data, builder="rnn")
+        cfg = SEQUENCES.resolve_config({"cell": cell, "units": 4, "pooling": pooling,
+                                        "bidirectional": bidirectional}, data, builder="rnn")
         model = build_model(cfg, sequence_context(data))
         alone = np.concatenate([model(s[None], training=False).numpy() for s in seqs])
         np.testing.assert_allclose(model(padded, training=False).numpy(), alone, atol=1e-5,

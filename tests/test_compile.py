@@ -44,12 +44,11 @@ def test_compiled_trial_scores_within_one_percent_of_the_plain_one(airline_csv, 
 
 
 def test_masked_variable_length_sequences_compile(tmp_path):
-    from autoseq.searching._search import _sequence_data
+    from autoseq.tasks import SEQUENCES, DataOptions
 
     csv = make_sequences_csv(tmp_path / "seq.csv", n=30, min_len=4, max_len=12)
-    data = _sequence_data(csv, ["label"], covariates=None, id_col="seq", step_col="t",
-                          format="long", test_file=None, task=None, val_size=0.2,
-                          test_size=0.2, max_length=None)
+    data = SEQUENCES.read(DataOptions(csv, ("label",), id_col="seq", step_col="t",
+                                      val_size=0.2, test_size=0.2))
     assert not worth_compiling(data, {"batch_size": 8}, epochs=1000)  # several lengths
     config = {"cell": "gru", "units": 4, "batch_size": 8, "pooling": "mean"}
     plain = _trial(data, config, "off", tmp_path)

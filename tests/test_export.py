@@ -9,7 +9,6 @@ import pytest
 import autoseq
 from autoseq.cli import main
 from autoseq.exceptions import ModelError
-from autoseq.exporting._export import raw_windows
 from autoseq.run import load_trial_model, open_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -32,6 +31,12 @@ def run_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(run_dir):
     return autoseq.export(run_dir, ensemble=1)  # the trial itself, never a blend
+
+
+def raw_windows(fdata, origins: np.ndarray, lookback: int) -> np.ndarray:
+    """Raw (unscaled) float32 input windows ending just before each origin."""
+    idx = origins[:, None] + np.arange(-lookback, 0)[None, :]
+    return fdata.raw[idx].astype("float32")
 
 
 def test_savedmodel_on_raw_windows_equals_the_descaled_keras_model(run_dir, exported):
@@ -146,14 +151,14 @@ def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
 
 
 def test_non_finite_weights_are_refused(run_dir):
-    from autoseq.exporting._export import _check_finite
+    from autoseq.exporting._common import check_finite
 
     model, _, _ = load_trial_model(open_run(run_dir), 0)
     weights = model.get_weights()
     weights[0] = np.full_like(weights[0], np.nan)
     model.set_weights(weights)
     with pytest.raises(ModelError, match="non-finite weights"):
-        _check_finite(model, 0)
+        check_finite(model, 0)
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -217,7 +222,7 @@ def _check_auto_selection(run, tmp_path):
         assert sel["chosen"] == f"{best_net} + {sel['blend']}"
     assert sel["best_baseline"]["name"].startswith(("naive", "seasonal"))
     # The score is the exported model's own on the validation windows.
-    data = open_run(run).forecast_data()
+    data = open_run(run).data()
     origins = data.origins("val")
     lookback = res.manifest["lookback"]
     windows = data.raw[origins[:, None] + np.arange(-lookback, 0)[None, :]].astype("float32")
@@ -248,7 +253,7 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
     assert sel["val_mae"]["seasonal_drift(m=7)"] < 1e-3 < sel["val_mae"]["best trial"]
     assert res.manifest["lookback"] == 14  # two seasons for the drift
     assert res.manifest["transforms"][-1]["kind"] == "blend_mean"
-    data = open_run(run).forecast_data()
+    data = open_run(run).data()
     origins = data.origins("val")
     windows = data.raw[origins[:, None] + np.arange(-14, 0)[None, :]].astype("float32")
     pred = autoseq.load_model(res.path).predict_windows(windows)

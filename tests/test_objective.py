@@ -11,7 +11,8 @@ from autoseq.backends import OptunaBackend
 from autoseq.data import ForecastData, load_series
 from autoseq.exceptions import SearchError
 from autoseq.model._builder import ModelContext, build_model, resolve_config
-from autoseq.trial._objective import _collect_garbage, _val_scores, frozen_survivors
+from autoseq.trial._fit import _val_scores
+from autoseq.trial._objective import _collect_garbage, frozen_survivors
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from autoseq.exceptions import SearchError
 from autoseq.space import Suggester
-from autoseq.trial._objective import Reporter, TrialResult
+from autoseq.trial._result import Reporter, TrialResult
 
 TrialFn = Callable[[Suggester, Reporter, int], TrialResult]
 """Runs one trial: ``(suggester, reporter, trial_number) -> TrialResult``."""

@@ -209,8 +209,7 @@ def predict(model, data, out, all_origins) -> None:
     text = escape_formulas(frame).to_csv(index=False)
     if out:
         write_text_atomic(out, text)
-        what = "forecast rows" if loaded.task == "forecast" else "sequence predictions"
-        click.echo(f"{len(frame)} {what} written to {out}", err=True)
+        click.echo(f"{len(frame)} {loaded.predicts} written to {out}", err=True)
     else:
         click.echo(text, nl=False)
 

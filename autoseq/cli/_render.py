@@ -94,18 +94,9 @@ class SearchProgress:
 
 
 def _data_line(data: Any) -> str:
-    if data.task == "forecast":
-        split = data.split
-        return (f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
-                f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
-                f"{data.horizon}, seasons {data.seasons or 'none'}")
-    n = [len(data.parts[p]) for p in ("train", "val", "test")]
-    lengths = data.lengths
-    what = (f"{data.n_classes} classes" if data.task == "classify"
-            else f"regression of '{data.table.target}'")
-    return (f"data: {len(data.ids)} sequences of {data.n_inputs} features, lengths "
-            f"{lengths.min()}–{lengths.max()} (max {data.max_length}), {what}, split "
-            f"{n[0]}/{n[1]}/{n[2]} (train/val/test)")
+    from autoseq.tasks import task_of_data
+
+    return task_of_data(data).describe(data)
 
 
 _METRIC_NAMES = {"val_accuracy": "accuracy", "val_f1": "macro-F1", "val_log_loss": "log loss",

@@ -12,13 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autoseq._run_folder import RunFolder, load_trial
 from autoseq.baselines import sequence_baselines
 from autoseq.data import TRUNCATION, SequenceData
 from autoseq.exceptions import ModelError
-from autoseq.exporting._export import (
+from autoseq.exporting._common import (
     KERAS_FILE,
     ExportResult,
-    _check_finite,
+    check_finite,
     pick_members,
     versions,
     write_model_folder,
@@ -26,29 +27,27 @@ from autoseq.exporting._export import (
 from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.metrics import classification_report
 from autoseq.model._builder import build_model, sequence_context
-from autoseq.run import Run, load_trial_model
-from autoseq.trial._objective import load_trial_json
+from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
 
 SEQUENCE_INPUT = "sequences"
 
 
-def export_sequences(run: Run, *, trial: int | None, out: str | Path | None, format: str,
-                     refit: bool, data: str | Path | None, ensemble: int) -> ExportResult:
+def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, out: str | Path | None, format: str,
+                     refit: bool, ensemble: int) -> ExportResult:
     """``autoseq.export`` for a classification or regression run (see there)."""
     if format == "tflite":
         raise ModelError(f"--format tflite is for forecasting models; export this {run.task} "
                          "model as savedmodel or keras")
-    sdata = run.sequence_data(data)
     numbers = pick_members(run, trial, ensemble)
     members = []
     for n in numbers:
-        model, config, _ = load_trial_model(run, n, sdata)
+        model, config = load_trial(run, n, lambda _: sequence_context(sdata))
         info = load_trial_json(run.trial_dir(n))
         if refit:
             model = _refit(run, config, sdata, epochs=int(info.get("best_epoch") or info["epochs"]))
-        _check_finite(model, n)
+        check_finite(model, n)
         members.append((n, model, config, info))
     core = members[0][1] if len(members) == 1 else _average([(n, m) for n, m, _, _ in members])
     raw_model = wrap_sequences(core, sdata)
@@ -79,7 +78,7 @@ def wrap_sequences(model, data: SequenceData):
     x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
                                    name="scale_inputs")(inputs)
     y = model(x)
-    if data.task == "regress":
+    if data.target_scaler is not None:
         t = data.target_scaler
         y = keras.layers.Normalization(mean=t.mean.tolist(), variance=(t.scale ** 2).tolist(),
                                        invert=True, name="unscale_target")(y)
@@ -96,16 +95,16 @@ def _average(members: list[tuple[int, Any]]):
                        name="autoseq_ensemble")
 
 
-def _refit(run: Run, config: dict[str, Any], data: SequenceData, *, epochs: int):
+def _refit(run: RunFolder, config: dict[str, Any], data: SequenceData, *, epochs: int):
     """Retrain ``config`` on the training and validation sequences for ``epochs`` epochs (the
     scaler stays the training sequences')."""
     import keras
 
-    seed = int(run.settings.get("seed", 0)) * 1000 + 999
+    seed = run.settings.seed * 1000 + 999
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = build_model(config, sequence_context(data, seed=seed),
-                        builder=run.settings.get("builder", "rnn"))
+                        builder=run.settings.builder)
     model.fit(data.batches("train+val", config, shuffle=True, seed=seed), epochs=max(1, epochs),
               shuffle=False, verbose=0)
     logger.info("refitted on train + validation (%d sequences) for %d epochs",
@@ -117,13 +116,13 @@ def _score_test(raw_model, data: SequenceData) -> dict[str, Any]:
     """The exported model on the raw test sequences, next to the baselines."""
     pred = raw_model.predict(data.dataset("test", batch_size=256, scaled=False, targets=False),
                              verbose=0)
-    if data.task == "regress":
+    if data.target_scaler is not None:
         pred = data.target_scaler.transform(pred)
     _, metrics = data.evaluate(pred, "test")
     baselines = {name: data.evaluate(p, "test")[1]
                  for name, p in sequence_baselines(data, "test").items()}
     out = {"model": metrics, "baselines": baselines, "sequences": int(len(pred))}
-    if data.task == "classify":
+    if data.n_classes:
         out["report"] = classification_report(pred, data.targets("test"), data.classes)
     return out
 
@@ -143,12 +142,12 @@ def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit:
                    "scale": data.scaler.scale.tolist(), "fitted_on": "training sequences only"},
                   {"kind": "padding_mask", "where": "inside the model (layer padding_mask)",
                    "rule": "a step whose features are all NaN is padding and is skipped"}]
-    if data.task == "regress":
+    if data.target_scaler is not None:
         transforms.append({"kind": "inverse_standard_scale", "where": "inside the model (layer "
                            "unscale_target)", "columns": [table.target],
                            "mean": data.target_scaler.mean.tolist(),
                            "scale": data.target_scaler.scale.tolist()})
-    classify = data.task == "classify"
+    classify = bool(data.n_classes)
     out = "class probabilities" if classify else "the value in the target's units"
     manifest = {
         "format_version": FORMAT_VERSION,

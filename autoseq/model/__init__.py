@@ -3,6 +3,14 @@
 Importing this package does not import Keras; ``layers`` and ``layers_forecast`` do.
 """
 
-from autoseq.model._builder import ModelContext, build_model, register_builder
+from autoseq.model._builder import (
+    ModelContext,
+    build_model,
+    forecast_context,
+    register_builder,
+    resolve_config,
+    sequence_context,
+)
 
-__all__ = ["ModelContext", "build_model", "register_builder"]
+__all__ = ["ModelContext", "build_model", "forecast_context", "register_builder", "resolve_config",
+           "sequence_context"]

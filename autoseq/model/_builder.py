@@ -57,7 +57,9 @@ class ModelContext:
     ``task`` is ``forecast`` (windows ``[batch, lookback, n_inputs]`` → ``[batch, horizon,
     n_targets]``), ``classify`` (NaN-padded sequences ``[batch, time, n_inputs]`` → class
     probabilities ``[batch, n_classes]``) or ``regress`` (sequences → ``[batch, 1]``); for the
-    sequence tasks ``lookback`` is the longest sequence.
+    sequence tasks ``lookback`` is the longest sequence. ``sequences`` says which of the two
+    input shapes the network takes (windows, or NaN-padded sequences); ``n_classes`` > 0 means
+    class probabilities out. ``task`` names the kind of run, for builders that want to know.
     """
 
     lookback: int
@@ -70,6 +72,7 @@ class ModelContext:
     calendar: tuple[dict, ...] = ()
     task: str = "forecast"
     n_classes: int = 0
+    sequences: bool = False
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -150,17 +153,17 @@ def check_space(space: SearchSpace) -> None:
 
 
 def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int = 1,
-                   season: int = 1, max_lookback: int = 1, task: str = "forecast"
+                   season: int = 1, max_lookback: int = 1, sequences: bool = False
                    ) -> dict[str, Any]:
     """Fill defaults, resolve the lookback to steps and the clipping to optimizer arguments.
 
-    Defaults that only the other kind of task uses (lookback, anchor, transforms… for sequence
-    tasks; pooling and class weights for forecasting) are left out.
+    Defaults that only the other kind of input uses (lookback, anchor, transforms… for
+    ``sequences``; pooling and class weights for forecasting windows) are left out.
     """
     b = get_builder(builder)
-    unused = _SEQUENCE_ONLY if task == "forecast" else _FORECAST_ONLY
+    unused = _FORECAST_ONLY if sequences else _SEQUENCE_ONLY
     config = {k: v for k, v in b.defaults.items() if k not in unused} | dict(space_config)
-    if task == "forecast":
+    if not sequences:
         config["lookback"] = resolve_lookback(config["lookback"], horizon=horizon, season=season,
                                               max_lookback=max_lookback)
     clipping = config.get("clipping", "none")
@@ -176,19 +179,19 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int =
     return config
 
 
-def resolve_for(space_config: dict[str, Any], data: Any, *, builder: str) -> dict[str, Any]:
-    """``resolve_config`` against a ``ForecastData`` or ``SequenceData``."""
-    if data.task == "forecast":
-        return resolve_config(space_config, builder=builder, horizon=data.horizon,
-                              season=data.main_season, max_lookback=data.max_lookback)
-    return resolve_config(space_config, builder=builder, task=data.task)
+def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
+    """The ``ModelContext`` of a ``ForecastData`` for a resolved ``config`` (its lookback)."""
+    from autoseq.data._variants import calendar_dicts
+
+    return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
+                        horizon=data.horizon, n_targets=data.n_targets, seed=seed,
+                        season=data.main_season, calendar=calendar_dicts(data))
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
-    """The ``ModelContext`` of a ``SequenceData`` (forecasting contexts depend on the lookback
-    and the calendar: see ``autoseq.trial._objective``)."""
+    """The ``ModelContext`` of a ``SequenceData``: padded sequences in, classes or a value out."""
     return ModelContext(lookback=data.max_length, n_inputs=data.n_inputs, horizon=1, n_targets=1,
-                        seed=seed, task=data.task, n_classes=data.n_classes)
+                        seed=seed, task=data.task, n_classes=data.n_classes, sequences=True)
 
 
 def resolve_lookback(value: int | str, *, horizon: int, season: int, max_lookback: int) -> int:
@@ -245,7 +248,7 @@ def build_model(config: dict[str, Any], context: ModelContext, *, builder: str =
     """
     model = get_builder(builder).fn(config, context)
     if not getattr(model, "compiled", False) or model.optimizer is None:
-        if context.task == "classify":
+        if context.n_classes:
             model.compile(optimizer=make_optimizer(config),
                           loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         else:
@@ -296,7 +299,7 @@ def _recurrent(x, config: dict[str, Any], ctx: ModelContext, *, sequences: bool 
 def _rnn(config: dict[str, Any], ctx: ModelContext):
     import keras
 
-    if ctx.task != "forecast":
+    if ctx.sequences:
         return _sequence_rnn(config, ctx)
     cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
@@ -356,7 +359,7 @@ def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
     x = _recurrent(x, config, ctx, sequences=pooling != "last")
     if pooling != "last":
         x = MaskedPooling(mode=pooling, name="pooling")(x)
-    if ctx.task == "classify":
+    if ctx.n_classes:
         outputs = keras.layers.Dense(ctx.n_classes, activation="softmax", name="head")(x)
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:

@@ -14,8 +14,7 @@ import pandas as pd
 from autoseq.data import load_series, pad_sequences, sequences_from_frame
 from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
-from autoseq.exceptions import DataError, ModelError
-from autoseq.exporting._manifest import read_manifest
+from autoseq.exceptions import DataError
 
 logger = logging.getLogger("autoseq")
 
@@ -29,6 +28,8 @@ class Forecaster:
     """
 
     task = "forecast"
+    predicts = "forecast rows"
+    """What ``predict`` returns a row of (the CLI says how many it wrote)."""
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
         import tensorflow as tf
@@ -134,6 +135,7 @@ class SequenceModel:
         self.folder = folder
         self.manifest = manifest
         self.task = manifest["task"]
+        self.predicts = "sequence predictions"
         self._serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
 
     @property
@@ -160,7 +162,7 @@ class SequenceModel:
                            "%d steps", longer, self.max_length, self.max_length)
         sequences = [np.asarray(s, dtype="float32")[-self.max_length:] for s in sequences]
         order = np.argsort([len(s) for s in sequences], kind="stable")
-        width = len(self.classes) if self.task == "classify" else 1
+        width = len(self.classes) or 1
         out = np.zeros((len(sequences), width), dtype="float32")
         for start in range(0, len(order), _BATCH):
             chunk = order[start:start + _BATCH]
@@ -186,7 +188,7 @@ class SequenceModel:
         m = self.manifest
         if all_origins:
             raise DataError("--all-origins is for forecasting models; this model "
-                            f"{'classifies' if self.task == 'classify' else 'regresses'} "
+                            f"{'classifies' if self.classes else 'regresses'} "
                             "whole sequences")
         if isinstance(data, pd.DataFrame):
             with tempfile.TemporaryDirectory() as tmp:
@@ -209,14 +211,14 @@ class SequenceModel:
                                      format=m["format"])
         pred = self.predict_sequences(list(table.sequences))
         out = pd.DataFrame({"id": list(table.ids)})
-        if self.task == "classify":
+        if self.classes:
             out["prediction"] = [self.classes[i] for i in np.argmax(pred, axis=1)]
             for j, c in enumerate(self.classes):
                 out[f"prob_{c}"] = pred[:, j]
         else:
             out["prediction"] = pred[:, 0]
         if table.labels is not None:
-            out["actual"] = (list(table.labels) if self.task == "classify"
+            out["actual"] = (list(table.labels) if self.classes
                              else pd.to_numeric(pd.Series(table.labels)).to_numpy())
         return out
 
@@ -249,28 +251,3 @@ def _long_format(pred: np.ndarray, origins: np.ndarray, frame: pd.DataFrame,
             actual[inside] = frame[t].to_numpy()[pos[inside]]
             out[f"{t}_actual"] = actual
     return out
-
-
-def load_model(folder: str | Path, *, verify: bool = True) -> Forecaster | SequenceModel:
-    """Load an exported model folder after verifying its checksums.
-
-    Returns:
-        A ``Forecaster`` (forecasting) or a ``SequenceModel`` (classification, regression).
-
-    Raises:
-        ModelError: not a model folder, or a file was altered since export.
-
-    Example:
-        >>> model = autoseq.load_model("results/airline/export")
-        >>> model.predict("examples/airline.csv").head()
-    """
-    folder = Path(folder)
-    manifest = read_manifest(folder, verify=verify)
-    if any(d.get("name") == "seasonal_profile" for d in manifest.get("derived_inputs") or []):
-        raise ModelError(f"{folder}: this model (format {manifest.get('format_version')}) takes "
-                         "a client-computed seasonal_profile, which this autoseq no longer "
-                         "computes; re-export the run with this version (the profile is now "
-                         "refitted inside the model)")
-    if manifest.get("task", "forecast") == "forecast":
-        return Forecaster(folder, manifest)
-    return SequenceModel(folder, manifest)

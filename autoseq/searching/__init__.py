@@ -4,7 +4,24 @@ Named ``searching`` because ``autoseq.search`` is the public function: a subpack
 would replace it on the ``autoseq`` package once imported.
 """
 
-from autoseq.searching._search import SearchInterrupted, SearchResult, search
-from autoseq.searching._worker import WorkerSummary, run_worker
+from __future__ import annotations
 
-__all__ = ["SearchInterrupted", "SearchResult", "WorkerSummary", "run_worker", "search"]
+import importlib
+from typing import Any
+
+# Loaded on first use: the stage's own modules import this package's siblings freely.
+_LAZY = {
+    "SearchInterrupted": "autoseq.searching._search",
+    "SearchResult": "autoseq.searching._search",
+    "search": "autoseq.searching._search",
+    "WorkerSummary": "autoseq.searching._worker",
+    "run_worker": "autoseq.searching._worker",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

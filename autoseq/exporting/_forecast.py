@@ -1,0 +1,389 @@
+"""Export of forecasting runs: one trial, the mean of the best, or a blend with a baseline."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autoseq._run_folder import RunFolder, load_trial
+from autoseq.baselines import baseline_forecasts
+from autoseq.data import ForecastData
+from autoseq.data._folds import training_and_validation
+from autoseq.data._variants import uses_steps
+from autoseq.exceptions import ModelError
+from autoseq.exporting._common import (
+    INPUT_NAME,
+    KERAS_FILE,
+    TFLITE_FILE,
+    ExportResult,
+    best_complete,
+    check_finite,
+    pick_members,
+    versions,
+    write_model_folder,
+)
+from autoseq.exporting._forecast_wrap import (
+    STEP,
+    average_forecasters,
+    baseline_forecaster,
+    baseline_spec,
+    blend_forecasters,
+    needs_steps,
+    raw_inputs,
+    transform_manifest,
+    trial_variant,
+    window_length,
+    wrap_forecaster,
+)
+from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.metrics import forecast_metrics
+from autoseq.model import build_model, forecast_context
+from autoseq.trial._result import load_trial_json
+
+logger = logging.getLogger("autoseq")
+
+
+def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None, out: str | Path | None, format: str,
+                       refit: bool, ensemble: int | None
+                       ) -> ExportResult:
+    """``export`` for a forecasting run: one trial, the mean of the ``ensemble`` best, or
+    (``ensemble=None``) whichever of those validates best."""
+    if ensemble not in (None, 1) and format == "tflite":
+        raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
+                         "keras")
+    auto = ensemble is None and trial is None and format != "tflite"
+    numbers = (best_complete(run, max(AUTO_SIZES)) if auto
+               else pick_members(run, trial, ensemble or 1))
+    members = []
+    for number in numbers:
+        model, config = load_trial(run, number, partial(forecast_context, fdata))
+        check_finite(model, number)
+        members.append(_Member(number, model, config, load_trial_json(run.trial_dir(number)),
+                               wrap_forecaster(model, fdata, config)))
+    selection = None
+    if auto:
+        selection = select_ensemble(members, fdata) | {"best_baseline": _best_baseline(run)}
+        members = members[: selection["size"]]
+        numbers = [m.number for m in members]
+        logger.info("export: %s (validation MAE %s)", selection["chosen"],
+                    ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
+    wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
+    if refit:
+        for m in members:
+            m.model = _refit(run, m.config, wdata,
+                             epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
+            check_finite(m.model, m.number)
+            m.raw = wrap_forecaster(m.model, wdata, m.config)
+    best = members[0]
+    raw_model = best.raw if len(members) == 1 else average_forecasters(
+        [(m.number, m.raw, m.config) for m in members], wdata)
+    width = max(window_length(wdata, m.config) for m in members)
+    steps = any(needs_steps(wdata, m.config) for m in members)
+    if selection is not None and selection["blend"]:
+        base, base_width = baseline_forecaster(wdata, selection["blend"])
+        raw_model = blend_forecasters(raw_model, width, base, base_width, wdata, steps=steps)
+        width = max(width, base_width)
+    out = Path(out) if out else run.path / "export"
+
+    def fill(tmp: Path) -> dict[str, Any]:
+        test = _score_test(raw_model, fdata, best.config, steps=steps, width=width)
+        _add_stat_baselines(test, run, fdata)
+        extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
+                              builder=run.settings.builder)
+        manifest = _manifest(run, fdata, best.number, best.config, best.info, test, refit=refit,
+                             extra=extra, wrap_data=wdata)
+        if len(members) > 1:
+            _ensemble_manifest(manifest, members, wdata, width=width)
+        if selection is not None:
+            manifest["selection"] = selection
+            _blend_manifest(manifest, selection, wdata, width=width)
+        return manifest
+
+    manifest = write_model_folder(out, raw_model, fill)
+    return ExportResult(path=out, trial=best.number, manifest=manifest,
+                        members=tuple(numbers) if len(numbers) > 1 else ())
+
+
+@dataclass
+class _Member:
+    """One trial of an export: its network, configuration, trial record and raw wrapper."""
+
+    number: int
+    model: Any
+    config: dict[str, Any]
+    info: dict[str, Any]
+    raw: Any
+
+
+def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: ForecastData,
+                       *, width: int) -> None:
+    """Make the best member's manifest describe the ensemble (its inputs, members, transforms)."""
+    described = [transform_manifest(fdata, m.config) for m in members]
+    steps = [d for des in described for d in des["derived_inputs"] if d["name"] == STEP]
+    derived = steps[:1]  # the only derived input, the same for every member
+    manifest["lookback"] = width
+    manifest["derived_inputs"] = derived
+    sig = manifest["signature"]
+    sig["inputs"] = [INPUT_NAME] + [d["name"] for d in derived]
+    sig["input_shape"] = [None, width, fdata.n_inputs]
+    manifest["transforms"] = [{
+        "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
+        "rule": "each member reads the last rows of the window it needs and applies "
+                "its own transforms; the forecasts in the data's units are averaged"}]
+    manifest["ensemble"] = {
+        "trials": [m.number for m in members],
+        "combine": "mean of the members' forecasts in the data's units",
+        "members": [{"trial": m.number, "lookback": int(m.config["lookback"]),
+                     "window": window_length(fdata, m.config),
+                     "hyperparameters": m.config,
+                     "val": {"loss": m.info.get("val_loss"), "mae": m.info.get("val_mae")},
+                     "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
+
+
+def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
+    """Which candidate forecasts the validation windows best (MAE in the data's units; ties go
+    to the simpler): the mean of the first k ``members`` (best first; k in ``AUTO_SIZES``), or
+    the best of those averaged with the best in-graph baseline (naive, seasonal naive, seasonal
+    drift) when that validates better.
+
+    The single best trial was itself picked on these windows, so its score is the most
+    optimistic of the candidates: an ensemble or a blend chosen here beat that optimism. A
+    baseline alone is scored too; when it beats every candidate the blend is exported (a
+    SavedModel of networks is what export makes) and the log says so.
+
+    Returns:
+        ``{"size", "blend", "chosen", "val_mae": {candidate: MAE}, "windows", "rule"}``:
+        ``blend`` names the baseline averaged in (``None`` for none).
+    """
+    from autoseq.baselines import baseline_forecasts
+
+    origins = fdata.origins("val")
+    truth = fdata.targets("val", scaled=False)
+    preds = [np.asarray(m.raw.predict(raw_inputs(fdata, origins, m.config), verbose=0))
+             for m in members]
+    scores: dict[str, float] = {}
+    nets: dict[int, np.ndarray] = {}
+    for k in AUTO_SIZES:
+        if k > len(preds):
+            break
+        nets[k] = np.mean(preds[:k], axis=0)
+        scores[_candidate(k)] = _mae(nets[k], truth)
+    size = min(nets, key=lambda k: (scores[_candidate(k)], k))
+    chosen, blend = _candidate(size), None
+    bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
+             for name, scaled in baseline_forecasts(fdata, "val").items()
+             if baseline_spec(fdata, name) is not None}
+    if bases:
+        base = min(bases, key=lambda n: _mae(bases[n], truth))
+        scores[base] = _mae(bases[base], truth)
+        mixed = f"{_candidate(size)} + {base}"
+        scores[mixed] = _mae((nets[size] + bases[base]) / 2, truth)
+        if scores[mixed] < scores[chosen] - 1e-12 or scores[base] < scores[chosen] - 1e-12:
+            chosen, blend = mixed, base
+            if scores[base] < scores[mixed]:
+                logger.warning("export: baseline %s beats every network on validation (MAE %.4g "
+                               "vs %.4g): the networks are averaged with it", base, scores[base],
+                               scores[_candidate(size)])
+    return {"size": size, "blend": blend, "chosen": chosen, "val_mae": scores,
+            "windows": int(len(origins)),
+            "rule": "lowest validation MAE among the best trial, the means of the "
+                    f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials, and the best "
+                    "of those averaged with the best in-graph baseline"}
+
+
+def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,
+                    *, width: int) -> None:
+    """Make the manifest describe a blend with a baseline: its window and the averaging."""
+    if not selection["blend"]:
+        return
+    manifest["lookback"] = width
+    manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
+    manifest["transforms"] = [*manifest["transforms"], {
+        "kind": "blend_mean", "where": "inside the model (layer blend_mean)",
+        "baseline": selection["blend"],
+        "rule": "the networks' forecast (as above) and the baseline's, both in the data's units, "
+                "are averaged; each reads the last rows of the window it needs"}]
+
+
+def _candidate(k: int) -> str:
+    return "best trial" if k == 1 else f"mean of {k} best"
+
+
+def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred - truth)))
+
+
+def _best_baseline(run: RunFolder) -> dict[str, Any] | None:
+    """The leaderboard's baseline with the lowest validation MAE (its name says on how many
+    windows when that is a subset)."""
+    board = run.leaderboard()
+    rows = board[(board["state"] == "baseline") & board["val_mae"].notna()]
+    if rows.empty:
+        return None
+    row = rows.loc[rows["val_mae"].astype(float).idxmin()]
+    return {"name": str(row["model"]), "val_mae": float(row["val_mae"])}
+
+
+def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epochs: int):
+    import keras
+
+    seed = run.settings.seed * 1000 + 999
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    lookback = int(config["lookback"])
+    model = build_model(config, forecast_context(fdata, config, seed=seed),
+                        builder=run.settings.builder)
+    origins = fdata.origins("train", lookback)  # training + validation rows (see export)
+    variant = trial_variant(fdata, config)
+    ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
+                       shuffle=True, seed=seed, origins=origins, values=variant.values,
+                       with_steps=uses_steps(config, fdata), rolling=variant.rolling)
+    model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
+    logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
+    return model
+
+
+def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
+                steps: bool | None = None, width: int | None = None) -> dict[str, Any]:
+    origins = fdata.origins("test")
+    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps, width=width),
+                             verbose=0)
+    truth = fdata.targets("test", scaled=False)
+    train = fdata.raw[: fdata.split.train][:, fdata.target_idx]
+    season = fdata.main_season
+    model_metrics = forecast_metrics(pred, truth, train=train, season=season)
+    baselines = {}
+    for name, scaled in baseline_forecasts(fdata, "test").items():
+        units = fdata.scaler.inverse(scaled, fdata.target_idx)
+        baselines[name] = forecast_metrics(units, truth, train=train, season=season)
+    return {"model": model_metrics, "baselines": baselines, "windows": int(len(origins)),
+            "pred": pred}
+
+
+def _add_stat_baselines(test: dict[str, Any], run: RunFolder, fdata: ForecastData) -> None:
+    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines."""
+    opts = run.info.get("stat_baselines") or {}
+    if not opts.get("enabled"):
+        return
+    from autoseq.stat_baselines import stat_test_metrics
+
+    stat = stat_test_metrics(fdata, test["pred"], max_origins=int(opts.get("max_origins", 24)),
+                             train=fdata.raw[: fdata.split.train][:, fdata.target_idx],
+                             season=fdata.main_season)
+    test["stat"] = {"windows": stat["windows"], "of": stat["of"], "model": stat["model"]}
+    for name, metrics in stat["baselines"].items():
+        label = name if stat["windows"] == stat["of"] else (
+            f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
+        test["baselines"][label] = metrics
+
+
+def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,
+                  config: dict[str, Any], builder: str) -> dict[str, Any]:
+    if format == "keras":
+        raw_model.save(str(folder / KERAS_FILE))
+        return {"keras": KERAS_FILE}
+    if format == "tflite":
+        return {"tflite": _write_tflite(raw_model, folder, fdata, core=core, config=config,
+                                        builder=builder)}
+    return {}
+
+
+def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config: dict[str, Any],
+                  builder: str) -> str:
+    """TFLite with builtin ops only: the recurrent layers are unrolled over the fixed lookback
+    (a while loop would need the Flex delegate, which phones rarely ship)."""
+    import tensorflow as tf
+
+    ctx = dataclasses.replace(forecast_context(fdata, config), unroll=True)
+    unrolled = build_model(config, ctx, builder=builder)
+    unrolled.set_weights(core.get_weights())
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wrap_forecaster(unrolled, fdata, config).export(tmp, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        try:
+            blob = converter.convert()
+        except Exception as exc:  # noqa: BLE001 - the converter raises many kinds
+            raise ModelError(f"this model cannot be converted to TFLite builtin ops "
+                             f"({str(exc).splitlines()[0][:200]}); export as savedmodel") from None
+    (folder / TFLITE_FILE).write_bytes(blob)
+    inputs = raw_inputs(fdata, fdata.origins("test"), config)
+    feeds = ([{k: v[i:i + 1] for k, v in inputs.items()} for i in range(len(inputs[INPUT_NAME]))]
+             if isinstance(inputs, dict) else [{INPUT_NAME: w[None]} for w in inputs])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf.lite.Interpreter announces its successor
+        try:
+            runner = tf.lite.Interpreter(model_content=blob).get_signature_runner(
+                "serving_default")
+            got = np.concatenate([runner(**feed)["output_0"] for feed in feeds])
+        except (ValueError, RuntimeError) as exc:  # e.g. the rolling MSTL's einsum
+            raise ModelError(f"this model converts to TFLite but does not run there "
+                             f"({str(exc).splitlines()[0][:200]}); export as savedmodel"
+                             ) from None
+    want = raw_model.predict(inputs, verbose=0)
+    windows = feeds
+    gap = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3)))
+    if gap > 1e-3:
+        raise ModelError(f"TFLite conversion changed the forecasts (max relative gap {gap:.2g}); "
+                         "export as savedmodel instead")
+    logger.info("TFLite parity on %d test windows: max relative gap %.2g", len(windows), gap)
+    return TFLITE_FILE
+
+
+def _manifest(run: RunFolder, fdata: ForecastData, number: int, config: dict[str, Any],
+              info: dict[str, Any], test: dict[str, Any], *, refit: bool,
+              extra: dict[str, Any], wrap_data: ForecastData | None = None) -> dict[str, Any]:
+    series = fdata.series
+    lookback = window_length(wrap_data or fdata, config)  # rows of raw window the model takes
+    wrapped = transform_manifest(wrap_data or fdata, config)
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": "forecast",
+        "inputs": list(series.columns),
+        "targets": list(series.targets),
+        "covariates": list(series.covariates),
+        "time_col": series.time_col,
+        "lookback": lookback,
+        "horizon": fdata.horizon,
+        "frequency": series.freq,
+        "seasons": fdata.seasons,
+        "max_gap": run.settings.data.get("max_gap", 12),
+        "t0": wrapped["t0"],
+        "derived_inputs": wrapped["derived_inputs"],
+        "transforms": wrapped["transforms"],
+        "classes": None,
+        "signature": {"name": "serving_default", "input": INPUT_NAME,
+                      "inputs": [INPUT_NAME] + [d["name"] for d in wrapped["derived_inputs"]],
+                      "input_shape": [None, lookback, fdata.n_inputs], "dtype": "float32",
+                      "output": "output_0", "output_shape": [None, fdata.horizon,
+                                                             fdata.n_targets],
+                      "units": "raw in, raw out (the data's own units)"},
+        "trial": number,
+        "hyperparameters": config,
+        "refit": refit,
+        "metrics": {
+            "val": {"loss": info.get("val_loss"), "mae": info.get("val_mae")},
+            "test": test["model"] | {"windows": test["windows"]},
+            "test_baselines": test["baselines"],
+        } | ({"test_stat_windows": test["stat"]} if "stat" in test else {}),
+        "data": {"source": series.source, "fingerprint": series.fingerprint,
+                 "rows": len(series.frame), "start": series.frame.index[0].isoformat(),
+                 "end": series.frame.index[-1].isoformat(), "split": fdata.describe()},
+        "versions": versions(),
+        "files_extra": extra,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+AUTO_SIZES = (1, 3, 5, 10)
+"""The ensembles ``export`` weighs by default: the best trial and the means of the 3, 5, 10 best."""

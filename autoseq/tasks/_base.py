@@ -1,0 +1,141 @@
+"""The task seam: what differs between kinds of run, behind one interface.
+
+A kind of run (forecasting one series, classifying or regressing labelled sequences, …) is a
+``Task``. It reads its data from the search's options, says what of them a run records, reads
+that data again later, gives the model context its networks are built with, trains and scores
+a trial, scores its baselines, exports, loads a predictor, and writes the report's own sections.
+Search, trial, export, predict, report and CLI ask the task; none of them compares the name of
+a kind of run. A new kind of run is one new module here and one line in ``autoseq.tasks``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from autoseq._run_folder import RunFolder, RunSettings
+from autoseq.exceptions import DataError
+from autoseq.model import ModelContext
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How the search was asked to read its data (the arguments of ``autoseq.search``)."""
+
+    data: str | Path
+    targets: tuple[str, ...]
+    time_col: str | None = None
+    covariates: list[str] | None = None
+    horizon: int = 1
+    val_size: float | int | None = None
+    test_size: float | int | None = None
+    max_gap: int = 12
+    calendar: bool = True
+    id_col: str | None = None
+    step_col: str | None = None
+    format: str = "long"
+    test_file: str | Path | None = None
+    task: str | None = None
+    max_length: int | None = None
+
+
+class Task(ABC):
+    """One kind of run. Instances are stateless; ``autoseq.tasks`` holds one of each."""
+
+    names: ClassVar[tuple[str, ...]]
+    """The ``task`` values (in ``run.json``, a study, a manifest) this task serves."""
+    default_space: ClassVar[str]
+    max_epochs: ClassVar[int]
+    patience: ClassVar[int]
+    prune_warmup: ClassVar[int | None] = None
+    stat_baselines: ClassVar[bool] = False
+    """Whether the statistical forecasters (MSTL + ETS / ARIMA) have anything to say."""
+    recorded: ClassVar[tuple[str, ...]]
+    """The common settings a run of this kind records in ``run.json``."""
+
+    # -- reading the data --------------------------------------------------------------------
+    @abstractmethod
+    def check_options(self, options: DataOptions, *, metric: str, folds: int) -> None:
+        """Refuse search options this kind of run cannot use (``DataError``/``SearchError``)."""
+
+    @abstractmethod
+    def read(self, options: DataOptions):
+        """Read, validate, split and scale the search's data."""
+
+    @abstractmethod
+    def data_settings(self, data, options: DataOptions) -> dict[str, Any]:
+        """The data options a run records (``RunSettings.data``), so ``rebuild`` reads the same."""
+
+    @abstractmethod
+    def fingerprint(self, data) -> str:
+        """The data's fingerprint: a resumed search or a joining worker must match it."""
+
+    @abstractmethod
+    def summary(self, data) -> dict[str, Any]:
+        """The ``data`` entry of ``run.json``; its ``source`` is the file to read again."""
+
+    @abstractmethod
+    def rebuild(self, settings: RunSettings, summary: dict[str, Any], *,
+                source: str | Path | None = None):
+        """Read a run's data again from ``source`` (default: the recorded file), split and
+        scaled as the search did (the caller checks the fingerprint: ``check_same_data``)."""
+
+    # -- trials ------------------------------------------------------------------------------
+    @abstractmethod
+    def resolve_config(self, space_config: dict[str, Any], data, *,
+                       builder: str) -> dict[str, Any]:
+        """A sampled configuration with its defaults filled (and a lookback in steps)."""
+
+    @abstractmethod
+    def model_context(self, data, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
+        """What the builder needs to know about the data for ``config``."""
+
+    @abstractmethod
+    def fit_and_score(self, data, config: dict[str, Any]):
+        """The function that trains a built model and scores it on validation
+        (``autoseq.trial._fit``), with this data's own arguments bound."""
+
+    @abstractmethod
+    def training_shape(self, data, config: dict[str, Any]) -> tuple[int, int] | None:
+        """``(steps per input, training inputs)`` when every batch has one shape (so compiling
+        can pay); ``None`` when shapes vary."""
+
+    @abstractmethod
+    def baselines(self, data, part: str = "val", *, metric: str = "mse") -> list:
+        """The simple baselines scored on ``part`` (``BaselineScore``), best first."""
+
+    # -- after the search --------------------------------------------------------------------
+    @abstractmethod
+    def export(self, run: RunFolder, data, *, trial: int | None, out: str | Path | None,
+               format: str, refit: bool, ensemble: int | None):
+        """``autoseq.export`` of ``run`` (whose data is ``data``): an ``ExportResult``."""
+
+    @abstractmethod
+    def load_predictor(self, folder: Path, manifest: dict[str, Any]):
+        """The predictor of an exported model folder (``Forecaster``, ``SequenceModel``…)."""
+
+    @abstractmethod
+    def report_sections(self, ev) -> list:
+        """The report's sections that belong to this kind of run."""
+
+    @abstractmethod
+    def describe(self, data) -> str:
+        """One line about the data, as the CLI prints it when a search starts."""
+
+    def settings(self, data, options: DataOptions, **trial: Any) -> RunSettings:
+        """The ``RunSettings`` of a new search over ``data`` (``trial``: max_epochs, …)."""
+        return RunSettings(task=data.task, data=self.data_settings(data, options),
+                           recorded=self.recorded, **trial)
+
+
+def check_same_data(fingerprint: str, expected: str, *, source: str | Path, where: str) -> None:
+    """Refuse data whose fingerprint is not the one ``where`` (a run, a study) was made from.
+
+    Raises:
+        DataError: the fingerprints differ.
+    """
+    if fingerprint != expected:
+        raise DataError(f"{source}: not the data of {where} (fingerprint {fingerprint[:12]}…, "
+                        f"{where}'s is {expected[:12]}…); pass the CSV it was made from")

@@ -1,0 +1,110 @@
+"""Forecasting one series (or several targets of one table): windows in, the horizon out."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from autoseq._run_folder import RunFolder, RunSettings
+from autoseq.baselines import score_baselines
+from autoseq.data import ForecastData, load_series
+from autoseq.data._variants import data_variant, uses_steps
+from autoseq.exceptions import DataError
+from autoseq.exporting._forecast import export_forecaster
+from autoseq.model import ModelContext, forecast_context, resolve_config
+from autoseq.predict._predict import Forecaster
+from autoseq.tasks._base import DataOptions, Task
+from autoseq.trial._fit import fit_windows
+
+_SEQUENCE_FLAGS = (("--test-file", "test_file"), ("--max-length", "max_length"),
+                   ("--step-col", "step_col"))
+
+
+class ForecastTask(Task):
+    """A time-indexed CSV; trials forecast ``horizon`` steps from a lookback window."""
+
+    names: ClassVar[tuple[str, ...]] = ("forecast",)
+    default_space = "default"
+    max_epochs = 20
+    patience = 5
+    stat_baselines = True
+    recorded = ("max_epochs", "patience", "seed", "builder", "metric", "folds", "deterministic")
+
+    def check_options(self, options: DataOptions, *, metric: str, folds: int) -> None:
+        if options.task not in (None, "forecast"):
+            raise DataError(f"--task {options.task} needs sequences: pass --id-col (one row per "
+                            "sequence step) or --format wide (one row per sequence)")
+        for flag, name in _SEQUENCE_FLAGS:
+            if getattr(options, name) is not None:
+                raise DataError(f"{flag} is for sequences: pass --id-col or --format wide too")
+
+    def read(self, options: DataOptions) -> ForecastData:
+        series = load_series(options.data, targets=list(options.targets),
+                             time_col=options.time_col, covariates=options.covariates,
+                             max_gap=options.max_gap)
+        return ForecastData(series, horizon=options.horizon, val_size=options.val_size,
+                            test_size=options.test_size, calendar=options.calendar)
+
+    def data_settings(self, data: ForecastData, options: DataOptions) -> dict[str, Any]:
+        series = data.series
+        return {"targets": list(series.targets), "covariates": list(series.covariates),
+                "time_col": series.time_col, "horizon": data.horizon,
+                "val_rows": data.split.val, "test_rows": data.split.test,
+                "seasons": data.seasons, "calendar": bool(data.calendar),
+                "max_gap": options.max_gap}
+
+    def fingerprint(self, data: ForecastData) -> str:
+        return data.series.fingerprint
+
+    def summary(self, data: ForecastData) -> dict[str, Any]:
+        return data.series.summary() | {"source": str(Path(data.series.source).resolve())}
+
+    def rebuild(self, settings: RunSettings, summary: dict[str, Any], *,
+                source: str | Path | None = None) -> ForecastData:
+        s = settings.data
+        series = load_series(Path(source or summary["source"]), targets=s["targets"],
+                             time_col=s["time_col"], covariates=s["covariates"],
+                             max_gap=s["max_gap"])
+        return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
+                            test_size=s["test_rows"], seasons=s["seasons"],
+                            calendar=bool(s.get("calendar", False)))
+
+    def resolve_config(self, space_config: dict[str, Any], data: ForecastData, *,
+                       builder: str) -> dict[str, Any]:
+        return resolve_config(space_config, builder=builder, horizon=data.horizon,
+                              season=data.main_season, max_lookback=data.max_lookback)
+
+    def model_context(self, data: ForecastData, config: dict[str, Any], *,
+                      seed: int = 0) -> ModelContext:
+        return forecast_context(data, config, seed=seed)
+
+    def fit_and_score(self, data: ForecastData, config: dict[str, Any]):
+        variant = data_variant(data, transform=config.get("transform", "none"),
+                               scaler=config.get("scaler", "standard"))
+        return partial(fit_windows, data=data, variant=variant,
+                       with_steps=uses_steps(config, data))
+
+    def training_shape(self, data: ForecastData, config: dict[str, Any]) -> tuple[int, int]:
+        lookback = int(config["lookback"])
+        return lookback, len(data.origins("train", lookback))
+
+    def baselines(self, data: ForecastData, part: str = "val", *, metric: str = "mse") -> list:
+        return score_baselines(data, part, metric=metric)
+
+    def export(self, run: RunFolder, data: ForecastData, *, trial: int | None,
+               out: str | Path | None, format: str, refit: bool, ensemble: int | None):
+        return export_forecaster(run, data, trial=trial, out=out, format=format, refit=refit,
+                                 ensemble=ensemble)
+
+    def load_predictor(self, folder: Path, manifest: dict[str, Any]) -> Forecaster:
+        return Forecaster(folder, manifest)
+
+    def report_sections(self, ev) -> list:
+        raise NotImplementedError  # wired to the report's forecasting sections
+
+    def describe(self, data: ForecastData) -> str:
+        split = data.split
+        return (f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
+                f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
+                f"{data.horizon}, seasons {data.seasons or 'none'}")
