@@ -102,3 +102,21 @@ def value(name: str, v: Any) -> str:
     if isinstance(v, float | int) and not isinstance(v, bool):
         return num(v)
     return str(v)
+
+
+def when(iso: str | None) -> str:
+    """``2024-03-01T00:00:00`` → ``2024-03-01``; ``…T13:30:00`` → ``2024-03-01 13:30``."""
+    if not iso:
+        return MISSING
+    try:
+        t = pd.Timestamp(iso)
+    except ValueError:
+        return str(iso)
+    if t == t.normalize():
+        return t.strftime("%Y-%m-%d")
+    return t.strftime("%Y-%m-%d %H:%M" if t.second == 0 else "%Y-%m-%d %H:%M:%S")
+
+
+def capital(s: str) -> str:
+    """The sentence ``s`` with its first letter upper-case."""
+    return s[:1].upper() + s[1:]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from autoseq.report import _figures as figs
-from autoseq.report import _format as fmt
+import autoseq.report._figures as figs
+import autoseq.report._format as fmt
 from autoseq.report._content import Paragraph, Section, Table
 
 _CELL_ORDER = {"SimpleRNN": 0, "LSTM": 1, "GRU": 2}

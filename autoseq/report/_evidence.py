@@ -1,0 +1,53 @@
+"""What the report knows about a run: read from its folder and computed once, for every section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from autoseq.report._evaluate import Importance, PartForecast
+    from autoseq.report._lags import LagBlock
+    from autoseq.run import Run
+
+
+@dataclass
+class Evidence:
+    """Everything read or computed once and shared by the sections.
+
+    The forecast fields (``val`` … ``by_column``) are filled for forecasting runs, ``sequences``
+    for classification and regression runs, by the run kind's ``evaluate``.
+    """
+
+    run: Run
+    board: pd.DataFrame
+    study: Any = None
+    data: Any = None  # a ForecastData or a SequenceData, as the run folder rebuilds it
+    data_note: str = ""
+    best: pd.Series | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    model_note: str = ""
+    val: PartForecast | None = None
+    test: PartForecast | None = None
+    blocks: list[LagBlock] = field(default_factory=list)
+    by_block: Importance | None = None
+    by_column: Importance | None = None
+    sequences: dict[str, Any] = field(default_factory=dict)  # part → SequenceScores
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.run.settings
+
+    @property
+    def freq(self) -> str | None:
+        return (self.run.info.get("data") or {}).get("freq")
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        return self.board[~self.board["state"].eq("baseline")]
+
+    @property
+    def lookback(self) -> int:
+        return int(self.config.get("lookback") or 0)
