@@ -53,8 +53,8 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if format not in FORMATS:
         raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
     run = open_run(run_dir)
-    result = run.kind.export(run, trial=trial, out=out, format=format, refit=refit, data=data,
-                             ensemble=ensemble)
+    result = run.kind.export(run, run.data(data), trial=trial, out=out, format=format,
+                             refit=refit, ensemble=ensemble)
     if report:
         try_write_report(run.path, data=data)
     return result

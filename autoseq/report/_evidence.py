@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from autoseq._run_folder import RunFolder, RunSettings
+
 if TYPE_CHECKING:
     from autoseq.report._evaluate import Importance, PartForecast
     from autoseq.report._lags import LagBlock
-    from autoseq.run import Run
 
 
 @dataclass
@@ -21,7 +22,8 @@ class Evidence:
     for classification and regression runs, by the run kind's ``evaluate``.
     """
 
-    run: Run
+    run: RunFolder
+    """An ``autoseq.run.Run`` (its ``kind`` is the run's task)."""
     board: pd.DataFrame
     study: Any = None
     data: Any = None  # a ForecastData or a SequenceData, as the run folder rebuilds it
@@ -37,7 +39,7 @@ class Evidence:
     sequences: dict[str, Any] = field(default_factory=dict)  # part → SequenceScores
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> RunSettings:
         return self.run.settings
 
     @property

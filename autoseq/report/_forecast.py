@@ -8,6 +8,7 @@ objects; nothing here writes files.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +16,21 @@ import numpy as np
 
 import autoseq.report._figures as figs
 import autoseq.report._format as fmt
+from autoseq._run_folder import load_trial
 from autoseq.exceptions import AutoseqError
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evaluate import forecast_part, permutation_importance
 from autoseq.report._evidence import Evidence
 from autoseq.report._lags import LagBlock, duration, lag_blocks, share_sentence
 from autoseq.report._shared import shared_sections, winner_words
-from autoseq.run import load_trial_model
 
 logger = logging.getLogger("autoseq")
 
 
 def forecast_headline(ev: Evidence) -> tuple[str, str]:
     """What the report's title names: the targets, and what the model does."""
-    return (", ".join(ev.settings.get("targets", [])),
-            f"forecast {ev.settings.get('horizon')} step(s) ahead")
+    return (", ".join(ev.settings.data.get("targets", [])),
+            f"forecast {ev.settings.data.get('horizon')} step(s) ahead")
 
 
 def forecast_sections(ev: Evidence) -> list[Section]:
@@ -45,7 +46,8 @@ def evaluate_forecast(ev: Evidence, *, importance: bool = True) -> None:
     """Score the best network on the validation and test windows next to the baselines and,
     with ``importance``, measure what it looks at. A failure becomes a note in the report."""
     try:
-        model, ev.config, _ = load_trial_model(ev.run, int(ev.best["trial"]), ev.data)
+        model, ev.config = load_trial(ev.run, int(ev.best["trial"]),
+                                     partial(ev.run.kind.model_context, ev.data))
     except (AutoseqError, OSError, ValueError) as exc:
         ev.model_note = f"The best model could not be reloaded ({exc})."
         return
@@ -60,7 +62,7 @@ def evaluate_forecast(ev: Evidence, *, importance: bool = True) -> None:
             ev.blocks = lag_blocks(ev.lookback, horizon=ev.data.horizon,
                                    seasons=ev.data.seasons, freq=ev.freq)
             ev.by_block, ev.by_column = permutation_importance(
-                model, ev.data, ev.lookback, ev.blocks, seed=int(ev.settings.get("seed") or 0))
+                model, ev.data, ev.lookback, ev.blocks, seed=ev.settings.seed)
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
@@ -107,7 +109,7 @@ def data_section(ev: Evidence) -> Section:
     split = info.get("split") or {}
     sec = Section("data", "Data")
     filled = {k: int(v) for k, v in (d.get("filled") or {}).items() if v}
-    seasons = split.get("seasons") or ev.settings.get("seasons") or []
+    seasons = split.get("seasons") or ev.settings.data.get("seasons") or []
     derived = d.get("derived") or []
     sec.add(Facts((
         ("file", Path(d.get("source", "?")).name),
@@ -123,8 +125,8 @@ def data_section(ev: Evidence) -> Section:
         ("targets", ", ".join(d.get("targets", [])) or "–"),
         ("covariates (past values)", ", ".join(d.get("covariates", [])) or "none"),
         ("derived columns", ", ".join(derived) or "none"),
-        ("horizon", f"{ev.settings.get('horizon')} steps "
-                    f"({duration(int(ev.settings.get('horizon', 1)), d.get('freq'))})"),
+        ("horizon", f"{ev.settings.data.get('horizon')} steps "
+                    f"({duration(int(ev.settings.data.get('horizon', 1)), d.get('freq'))})"),
     )))
     rows = []
     for part, name in (("train", "train"), ("val", "validation"), ("test", "test")):
@@ -316,7 +318,7 @@ def looks_at_section(ev: Evidence) -> Section:
     sec.add(figs.lag_figure(imp.labels, imp.shares, [b.lags for b in blocks], ev.lookback,
                             duration(1, ev.freq).removeprefix("1 ")))
     cols = ev.by_column
-    roles = {c: "target" for c in ev.settings.get("targets", [])}
+    roles = {c: "target" for c in ev.settings.data.get("targets", [])}
     sec.add(Paragraph(share_sentence(cols.labels, cols.shares, what="input column",
                                      prefix="Among the input columns"), kind="key"))
     sec.add(Table(("input column", "role", "share of the prediction",

@@ -3,7 +3,7 @@ then the run kind's sections assembled into a ``Report`` (``build_report``).
 
 Data flows one way: the run folder (``run.json``, ``leaderboard.csv``, the study, each trial's
 weights) → ``Evidence`` → ``Section`` objects; nothing here writes files, and which sections a
-kind of run gets is the kind's business (``_kinds.report_kind_for``), not this module's.
+kind of run gets is the kind's business (``Task.report``), not this module's.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from autoseq.exceptions import AutoseqError
 from autoseq.leaderboard import best_trial_row
 from autoseq.report._content import Paragraph, Report
 from autoseq.report._evidence import Evidence
-from autoseq.report._kinds import report_kind_for
 from autoseq.report._lags import share_sentence
 from autoseq.report._shared import winner_words
 from autoseq.report._study import load_study
 from autoseq.run import Run
+from autoseq.tasks import task_of
 
 
 def gather(run: Run, *, data: str | Path | None = None, importance: bool = True) -> Evidence:
@@ -30,7 +30,7 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     board = run.leaderboard()
     ev = Evidence(run=run, board=board, study=load_study(run))
     ev.best = best_trial_row(board)
-    kind = report_kind_for(run.settings)
+    kind = task_of(run.settings).report
     try:
         ev.data = run.data(data)
     except (AutoseqError, OSError) as exc:
@@ -43,7 +43,7 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
 
 def build_report(run: Run, ev: Evidence, *, started: float) -> Report:
     """Assemble every section from the evidence gathered by ``write_report``."""
-    kind = report_kind_for(run.settings)
+    kind = task_of(run.settings).report
     info = run.info
     src = Path((info.get("data") or {}).get("source", "data")).name
     targets, what = kind.headline(ev)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,10 @@ import numpy as np
 
 import autoseq.report._figures as figs
 import autoseq.report._format as fmt
+from autoseq._run_folder import load_trial
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
 from autoseq.report._shared import shared_sections, winner_words
-from autoseq.run import load_trial_model
 
 logger = logging.getLogger("autoseq")
 
@@ -63,7 +64,8 @@ def evaluate_sequences(ev: Evidence, *, importance: bool = True) -> None:
     """Score the best network once on the validation and test sequences; a failure becomes a
     note in the report. ``importance`` (lookback blocks, input columns) is not measured here."""
     try:
-        model, ev.config, _ = load_trial_model(ev.run, int(ev.best["trial"]), ev.data)
+        model, ev.config = load_trial(ev.run, int(ev.best["trial"]),
+                                     partial(ev.run.kind.model_context, ev.data))
         ev.sequences = {part: score_sequences(model, ev.data, part) for part in ("val", "test")}
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
@@ -77,7 +79,7 @@ def evaluate_sequences(ev: Evidence, *, importance: bool = True) -> None:
 
 def sequence_headline(ev: Evidence) -> tuple[str, str]:
     """What the report's title names: the target, and what the model does."""
-    return str(ev.settings.get("target", "")), _wording(ev).what
+    return str(ev.settings.data.get("target", "")), _wording(ev).what
 
 
 def sequence_sections(ev: Evidence) -> list[Section]:
@@ -220,7 +222,7 @@ def _class_results(sec: Section, ev: Evidence, test: SequenceScores) -> Section:
 
 def _number_results(sec: Section, ev: Evidence, test: SequenceScores) -> Section:
     """Predicted against actual on the test sequences, and the errors' bias and spread."""
-    sec.add(figs.scatter_figure(test.truth, test.pred, ev.settings.get("target", "target")))
+    sec.add(figs.scatter_figure(test.truth, test.pred, ev.settings.data.get("target", "target")))
     err = test.truth - test.pred
     return sec.add(Paragraph(f"Errors (actual − predicted): mean {fmt.num(float(np.mean(err)))}, "
                              f"standard deviation {fmt.num(float(np.std(err)))}."))

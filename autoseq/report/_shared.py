@@ -112,9 +112,9 @@ def search_section(ev: Evidence) -> Section:
         ("search space", str((ev.run.info.get("space") or {}).get("name", "?"))),
         ("trials", ", ".join(f"{int(n)} {s}" for s, n in counts.items()) or "none"),
         ("total training time", fmt.seconds(trials["seconds"].sum(min_count=1))),
-        ("epochs per trial", f"at most {ev.settings.get('max_epochs')}, early stopping after "
-                             f"{ev.settings.get('patience')} without improvement"),
-        ("seed", str(ev.settings.get("seed"))),
+        ("epochs per trial", f"at most {ev.settings.max_epochs}, early stopping after "
+                             f"{ev.settings.patience} without improvement"),
+        ("seed", str(ev.settings.seed)),
     )))
     hist = pd.DataFrame({"trial": trials["trial"].astype(float),
                          "state": trials["state"],
@@ -122,7 +122,7 @@ def search_section(ev: Evidence) -> Section:
     base = ev.board[ev.board["state"].eq("baseline")].sort_values("val_loss")
     sec.add(figs.history_figure(hist, [(str(r["model"]), float(r["val_loss"]))
                                        for _, r in base.iterrows()]))
-    imp = param_importances(ev.study, seed=int(ev.settings.get("seed") or 0))
+    imp = param_importances(ev.study, seed=ev.settings.seed)
     if imp.values:
         names = list(imp.values)
         sec.add(figs.bars_figure("importances", "Hyperparameter importances (Optuna, fANOVA)",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from autoseq.run import Run
+from autoseq._run_folder import RunFolder as Run
 
 logger = logging.getLogger("autoseq")
 

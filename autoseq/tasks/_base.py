@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.exceptions import DataError
 from autoseq.model import ModelContext
+from autoseq.report._kinds import ReportKind
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class Task(ABC):
     """Whether the statistical forecasters (MSTL + ETS / ARIMA) have anything to say."""
     recorded: ClassVar[tuple[str, ...]]
     """The common settings a run of this kind records in ``run.json``."""
+    report: ClassVar[ReportKind]
+    """The report's parts for this kind of run: scoring the best network, headline, sections."""
 
     # -- reading the data --------------------------------------------------------------------
     @abstractmethod
@@ -115,10 +118,6 @@ class Task(ABC):
     @abstractmethod
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):
         """The predictor of an exported model folder (``Forecaster``, ``SequenceModel``…)."""
-
-    @abstractmethod
-    def report_sections(self, ev) -> list:
-        """The report's sections that belong to this kind of run."""
 
     @abstractmethod
     def describe(self, data) -> str:

@@ -14,6 +14,13 @@ from autoseq.exceptions import DataError
 from autoseq.exporting._forecast import export_forecaster
 from autoseq.model import ModelContext, forecast_context, resolve_config
 from autoseq.predict._predict import Forecaster
+from autoseq.report._forecast import (
+    evaluate_forecast,
+    forecast_headline,
+    forecast_sections,
+    forecast_skill,
+)
+from autoseq.report._kinds import ReportKind
 from autoseq.tasks._base import DataOptions, Task
 from autoseq.trial._fit import fit_windows
 
@@ -29,6 +36,7 @@ class ForecastTask(Task):
     max_epochs = 20
     patience = 5
     stat_baselines = True
+    report = ReportKind(evaluate_forecast, forecast_headline, forecast_skill, forecast_sections)
     recorded = ("max_epochs", "patience", "seed", "builder", "metric", "folds", "deterministic")
 
     def check_options(self, options: DataOptions, *, metric: str, folds: int) -> None:
@@ -99,9 +107,6 @@ class ForecastTask(Task):
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]) -> Forecaster:
         return Forecaster(folder, manifest)
-
-    def report_sections(self, ev) -> list:
-        raise NotImplementedError  # wired to the report's forecasting sections
 
     def describe(self, data: ForecastData) -> str:
         split = data.split

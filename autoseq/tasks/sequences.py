@@ -13,6 +13,13 @@ from autoseq.exceptions import DataError, SearchError
 from autoseq.exporting._sequences import export_sequences
 from autoseq.model import ModelContext, resolve_config, sequence_context
 from autoseq.predict._predict import SequenceModel
+from autoseq.report._kinds import ReportKind
+from autoseq.report._sequences import (
+    evaluate_sequences,
+    sequence_headline,
+    sequence_sections,
+    sequence_skill,
+)
 from autoseq.tasks._base import DataOptions, Task
 from autoseq.trial._fit import fit_sequences
 
@@ -32,6 +39,7 @@ class SequenceTask(Task):
     max_epochs = 100
     patience = 10
     prune_warmup = 10
+    report = ReportKind(evaluate_sequences, sequence_headline, sequence_skill, sequence_sections)
     recorded = ("max_epochs", "patience", "prune_warmup", "seed", "builder", "deterministic")
 
     def check_options(self, options: DataOptions, *, metric: str, folds: int) -> None:
@@ -122,9 +130,6 @@ class SequenceTask(Task):
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]) -> SequenceModel:
         return SequenceModel(folder, manifest)
-
-    def report_sections(self, ev) -> list:
-        raise NotImplementedError  # wired to the report's sequence sections
 
     def describe(self, data: SequenceData) -> str:
         n = [len(data.parts[p]) for p in ("train", "val", "test")]

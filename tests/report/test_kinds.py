@@ -1,13 +1,13 @@
-"""The one table that maps a run's task to the report's parts for it."""
+"""Each task brings its own parts of the report."""
 
 from __future__ import annotations
 
 import pytest
 
-from autoseq.exceptions import SearchError
+from autoseq.exceptions import DataError
 from autoseq.report._forecast import forecast_sections
-from autoseq.report._kinds import report_kind_for
 from autoseq.report._sequences import sequence_sections
+from autoseq.tasks import task_of
 
 
 @pytest.mark.parametrize(("settings", "sections"), [
@@ -17,9 +17,9 @@ from autoseq.report._sequences import sequence_sections
     ({"task": "regress"}, sequence_sections),
 ])
 def test_each_task_gets_its_sections(settings, sections):
-    assert report_kind_for(settings).sections is sections
+    assert task_of(settings).report.sections is sections
 
 
 def test_an_unknown_task_is_named():
-    with pytest.raises(SearchError, match="task 'cluster' has no report.*forecast, regress"):
-        report_kind_for({"task": "cluster"})
+    with pytest.raises(DataError, match="forecast, classify, regress. Received: cluster"):
+        task_of({"task": "cluster"})
