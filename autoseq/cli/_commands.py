@@ -201,7 +201,7 @@ def predict(model, data, out, all_origins) -> None:
     exported MODEL folder."""
     from autoseq._io import write_text_atomic
     from autoseq.leaderboard import escape_formulas
-    from autoseq.predict._predict import load_model
+    from autoseq.predict import load_model
 
     _heavy()
     loaded = load_model(model)

@@ -137,4 +137,4 @@ def check_same_data(fingerprint: str, expected: str, *, source: str | Path, wher
     """
     if fingerprint != expected:
         raise DataError(f"{source}: not the data of {where} (fingerprint {fingerprint[:12]}…, "
-                        f"{where}'s is {expected[:12]}…); pass the CSV it was made from")
+                        f"expected {expected[:12]}…); pass the CSV it was made from")
