@@ -44,7 +44,7 @@ def test_compiled_trial_scores_within_one_percent_of_the_plain_one(airline_csv, 
 
 
 def test_masked_variable_length_sequences_compile(tmp_path):
-    from autoseq.searching._search import _sequence_data
+    from autoseq.searching._task_data import _sequence_data
 
     csv = make_sequences_csv(tmp_path / "seq.csv", n=30, min_len=4, max_len=12)
     data = _sequence_data(csv, ["label"], covariates=None, id_col="seq", step_col="t",
