@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "autoseq"
-MAX_FUNCTION_LINES = 80
+MAX_FUNCTION_LINES = 80  # signature and code; the docstring aside
 # Comparing the kind of run is the task seam's business (autoseq/tasks/), nobody else's.
 TASK_COMPARISON = re.compile(
     r"""task\s*(==|!=|\bin\b|\bnot\s+in\b)|\.get\(\s*["']task["']"""
@@ -90,12 +90,21 @@ def test_the_checker_sees_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
+def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """A docstring is documentation, not length: it does not count."""
+    first = node.body[0]
+    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
 def test_no_function_longer_than_the_limit():
     long = []
     for path in MODULES.values():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                lines = node.end_lineno - node.lineno + 1
+                lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node)
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} "
                                 f"{node.name} ({lines} lines)")

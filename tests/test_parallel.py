@@ -17,8 +17,8 @@ from autoseq.backends import OptunaBackend
 from autoseq.backends._optuna import _ahead
 from autoseq.cli import main
 from autoseq.exceptions import SearchError
-from autoseq.searching._parallel import parse_gpus, worker_command, worker_env
-from autoseq.searching._worker import device_setup
+from autoseq.searching._devices import device_setup, parse_gpus
+from autoseq.searching._parallel import worker_command, worker_env
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -84,6 +84,45 @@ def test_each_worker_is_pinned_to_one_gpu_and_gets_the_storage_privately(tmp_pat
     assert parse_gpus("0, 1") == ["0", "1"]
     with pytest.raises(SearchError, match="--gpus must be device indices"):
         parse_gpus("0,gpu1")
+
+
+def test_workers_start_through_the_library_and_keep_the_cli_contract(tmp_path, capsys):
+    from autoseq.searching._entry import main as worker_main
+
+    cmd = worker_command(0, study="nope", run_dir=tmp_path, trials=2, timeout=None,
+                         max_failures=3, precision="float32")
+    assert "autoseq.cli" not in " ".join(cmd) and "autoseq.searching._entry" in cmd[2]
+    journal = tmp_path / "study.journal"
+    done = subprocess.run(cmd, capture_output=True, text=True,
+                          env=os.environ | {"AUTOSEQ_STORAGE": str(journal)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: no study 'nope'") and done.stderr.count("\n") == 1
+    with pytest.raises(SystemExit) as exit_:
+        worker_main(["--storage", str(journal), "--precision", "half"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: argument --precision") and err.count("\n") == 1
+
+
+def test_the_search_stage_never_imports_the_cli():
+    import ast
+
+    for path in (Path(autoseq.__file__).parent / "searching").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            assert not any(n == "autoseq.cli" or n.startswith("autoseq.cli.") for n in names), \
+                path.name
+
+
+def test_a_worker_backend_carries_its_index_and_tags(tmp_path):
+    from autoseq.backends import make_backend
+
+    engine = make_backend("optuna", run_dir=tmp_path, storage=str(tmp_path / "s.journal"),
+                          study_name="autoseq", seed=3, algorithm=None, prune_warmup=10,
+                          worker_index=1, tags={"precision": "mixed"})
+    assert (engine.worker_index, engine.tags, engine.warmup) == (1, {"precision": "mixed"}, 10)
+    assert (engine.algorithm, engine.pruner) == ("tpe", "median")
 
 
 def test_parallel_settings_are_checked_before_anything_is_written(series_csv, tiny_space,

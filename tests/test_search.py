@@ -136,9 +136,12 @@ def test_run_folder_refuses_different_settings(series_csv, tiny_space, tmp_path)
     run = tmp_path / "run"
     autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1, max_epochs=1,
                    out=run, report=False)
-    with pytest.raises(SearchError, match=r"different settings \(horizon: 5 then, 6 now\)"):
+    with pytest.raises(SearchError, match=r"different settings \(horizon: 5 then, 6 now\)") as exc:
         autoseq.search(series_csv, target="y", horizon=6, space=tiny_space, trials=1,
                        max_epochs=1, out=run)
+    assert str(exc.value) == (f"{run}: this run folder holds a search with different settings "
+                              "(horizon: 5 then, 6 now); pass a new --out to start another "
+                              "search")
 
 
 def test_a_finished_search_leaves_no_trial_queued_or_running(series_csv, tiny_space, tmp_path):
@@ -174,3 +177,35 @@ def test_searches_with_other_seeds_join_one_study_and_sample_differently(series_
     assert "study 'autoseq' was created with different settings (max_epochs: 1 then, 2 now)" \
         in err
     assert not (tmp_path / "d").exists()
+
+
+def test_the_failure_policy_stops_on_a_timeout_or_a_run_of_failures(monkeypatch):
+    from autoseq.backends import TrialRecord
+    from autoseq.searching._failures import FailurePolicy
+
+    policy = FailurePolicy(timeout=None, max_failures=2)
+    policy.record(TrialRecord(0, "failed", {}, reason="nan loss"))
+    policy.record(TrialRecord(1, "complete", {}))
+    policy.record(TrialRecord(2, "failed", {}, reason="oom"))
+    assert not policy.should_stop() and policy.stopped is None, "a result resets the run"
+    policy.record(TrialRecord(3, "failed", {}, reason="oom"))
+    assert policy.should_stop()
+    assert policy.stopped == "2 trials in a row failed (last: oom)"
+    clock = FailurePolicy(timeout=0, max_failures=10)
+    assert clock.should_stop() and clock.stopped == "timeout of 0 s reached"
+
+
+def test_search_keeps_its_public_signature_and_docstring():
+    import inspect
+
+    params = inspect.signature(autoseq.search).parameters
+    assert list(params)[:2] == ["data", "target"] and params["data"].kind.name == \
+        "POSITIONAL_OR_KEYWORD"
+    assert all(p.kind.name == "KEYWORD_ONLY" for p in list(params.values())[1:])
+    assert {k: params[k].default for k in ("trials", "seed", "backend", "jobs", "precision",
+                                           "compile", "format", "on_event")} == {
+        "trials": 20, "seed": 0, "backend": "optuna", "jobs": 1, "precision": "float32",
+        "compile": "auto", "format": "long", "on_event": None}
+    doc = inspect.getdoc(autoseq.search)
+    assert doc.startswith("Search recurrent architectures for a forecasting or sequence CSV")
+    assert all(f"    {name}:" in doc for name in ("data", "target", "trials", "max_length"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from autoseq.backends._base import Backend, TrialFn, TrialRecord, count_done
 from autoseq.backends._kerastuner import KerasTunerBackend
@@ -20,12 +21,14 @@ def default_storage(run_dir: Path) -> str:
 
 def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, seed: int,
                  algorithm: str | None, prune_warmup: int | None = None,
-                 pruner: str | None = None) -> Backend:
+                 pruner: str | None = None, worker_index: int | None = None,
+                 tags: dict[str, Any] | None = None) -> Backend:
     """The backend called ``name``, set up for one run folder.
 
     The only place a backend is chosen by name. ``prune_warmup``: epochs before Optuna's median
     pruner may stop a trial (default: its own); KerasTuner's Hyperband budgets are not verdicts
-    on noisy losses and ignore it.
+    on noisy losses and ignore it. ``worker_index`` (offsets the sampler's seed among the
+    workers of ``--jobs``) and ``tags`` (stored with each trial) are for Optuna's workers.
 
     Raises:
         SearchError: unknown backend or algorithm, or an option the backend does not take.
@@ -33,7 +36,7 @@ def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, see
     if name == "optuna":
         return OptunaBackend(storage=storage, study_name=study_name, seed=seed,
                              algorithm=algorithm or "tpe", pruner=pruner or "median",
-                             lock_dir=run_dir,
+                             lock_dir=run_dir, worker_index=worker_index, tags=tags,
                              **({} if prune_warmup is None else {"warmup": prune_warmup}))
     if name == "keras-tuner":
         if pruner is not None:
@@ -42,9 +45,11 @@ def make_backend(name: str, *, run_dir: Path, storage: str, study_name: str, see
         if storage != default_storage(run_dir) or study_name != DEFAULT_STUDY:
             raise SearchError("--storage and --study apply to the optuna backend only; "
                               "keras-tuner keeps its state in the run folder (--out)")
+        if worker_index is not None or tags:
+            raise SearchError("workers (autoseq worker, --jobs) need the optuna backend. "
+                              "Received: --backend keras-tuner")
         return KerasTunerBackend(run_dir=run_dir, seed=seed, algorithm=algorithm or "random")
     raise SearchError(f"--backend must be one of {', '.join(BACKENDS)}. Received: {name}")
-
 
 __all__ = ["BACKENDS", "DEFAULT_STUDY", "Backend", "KerasTunerBackend", "OptunaBackend",
            "TrialFn", "TrialRecord", "count_done", "default_storage", "is_journal", "make_backend",

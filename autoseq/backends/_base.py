@@ -69,17 +69,23 @@ def count_done(records: list[TrialRecord]) -> int:
     return sum(r.state in ("complete", "pruned") for r in records)
 
 
-def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str,
-               new_search: str) -> None:
+RESUME_REFUSAL = ("{owner} was created with different {what} ({detail}); {new_search} for a new "
+                  "search, or the original {what} to resume it")
+
+
+def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str, new_search: str,
+               refusal: str = RESUME_REFUSAL) -> None:
     """Refuse to resume a search with other data, space or settings than it was created with.
 
     Per-worker settings (``PER_WORKER``) may differ: each process that joins brings its own.
 
     Args:
-        stored: the meta the backend stored when the search was created.
+        stored: the meta stored when the search was created (by the backend, or ``run.json``).
         meta: this run's meta (``fingerprint``, ``space``, ``settings``).
         owner: what holds the search, for the message (``study 'autoseq'``).
         new_search: how to start a new search instead (``use another --out folder``).
+        refusal: the message, with ``{owner}``, ``{new_search}``, ``{what}`` (data, search space
+            or settings) and ``{detail}`` (the first differing entry, both values) filled in.
 
     Raises:
         SearchError: the first of data, space or settings that differs, naming the first
@@ -88,8 +94,8 @@ def check_meta(stored: dict[str, Any], meta: dict[str, Any], *, owner: str,
     found = meta_difference(stored, meta)
     if found is not None:
         what, detail = found
-        raise SearchError(f"{owner} was created with different {what} ({detail}); {new_search} "
-                          f"for a new search, or the original {what} to resume it")
+        raise SearchError(refusal.format(owner=owner, new_search=new_search, what=what,
+                                         detail=detail))
 
 
 def meta_difference(stored: dict[str, Any], meta: dict[str, Any]) -> tuple[str, str] | None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 import traceback
 
 import click
 
 from autoseq import __version__
+from autoseq._console import INTERRUPTED_NOTE, TERMINATED_NOTE, log_to_stderr
 from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now, terminate_immediately
 from autoseq.cli._options import (
     SIZE,
@@ -119,7 +119,7 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
 
     covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
                                      if c.strip()]
-    _setup_logging(quiet)
+    log_to_stderr(quiet)
     if kwargs["jobs"] == 1 and not kwargs["gpus"]:
         _heavy()  # with workers, only they train: this process stays light
     kwargs["precision"] = kwargs["precision"] or "float32"
@@ -152,14 +152,11 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
 @debug_option
 def worker(storage, study, quiet, **kwargs) -> None:
     """Join an existing study and run its trials with the settings stored in it."""
-    from autoseq.searching._worker import run_worker
+    from autoseq.searching._worker import run_worker, summary_line
 
-    _setup_logging(quiet)
+    log_to_stderr(quiet)
     _heavy()
-    s = run_worker(storage, study=study, **kwargs)
-    note = f" (stopped: {s.stopped_reason})" if s.stopped_reason else ""
-    click.echo(f"worker done: {s.ran} trial{'s' * (s.ran != 1)} run here; study '{study}' "
-               f"holds {s.done} of {s.total}{note}")
+    click.echo(summary_line(run_worker(storage, study=study, **kwargs), study=study))
 
 
 @cli.command()
@@ -183,7 +180,7 @@ def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> Non
     from autoseq.cli._render import print_export
     from autoseq.exporting._export import export as run_export
 
-    _setup_logging(quiet)
+    log_to_stderr(quiet)
     _heavy()
     print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
                             report=not no_report, ensemble=ensemble))
@@ -225,7 +222,7 @@ def report(run_dir, data, importance, quiet) -> None:
     """Write RUN/report.html (self-contained) and RUN/report.md (figures in RUN/report_files)."""
     from autoseq.report import write_report
 
-    _setup_logging(quiet)
+    log_to_stderr(quiet)
     _heavy()
     paths = write_report(run_dir, data=data, importance=importance)
     click.echo(f"report: {paths.html}")
@@ -252,26 +249,6 @@ def _heavy() -> None:
         from autoseq._tf import import_tensorflow_quietly
 
         import_tensorflow_quietly()
-
-
-def _setup_logging(quiet: bool) -> None:
-    log = logging.getLogger("autoseq")
-    log.setLevel(logging.WARNING if quiet else logging.INFO)
-    # Bind to the current stderr each time: an in-process caller (tests, notebooks) may have
-    # swapped sys.stderr since the last command, and a handler on a closed stream fails.
-    for handler in [h for h in log.handlers if getattr(h, "_autoseq_cli", False)]:
-        log.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    handler._autoseq_cli = True
-    log.addHandler(handler)
-    log.propagate = False
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        msg = record.getMessage()
-        return f"{record.levelname.lower()}: {msg}" if record.levelno >= logging.WARNING else msg
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -305,13 +282,11 @@ def main(argv: list[str] | None = None) -> None:
             print_result(result, interrupted=True)
         code = exit_code_of(exc)
         if code == EXIT_TERMINATED:
-            click.echo("terminated (SIGTERM): the running trial is queued again; finished "
-                       "trials are kept", err=True)
+            click.echo(TERMINATED_NOTE, err=True)
             if argv is None:
                 exit_now(code)
         else:
-            click.echo("interrupted: finished trials are kept; run the same command to resume",
-                       err=True)
+            click.echo(INTERRUPTED_NOTE, err=True)
         sys.exit(code)
     sys.exit(0)
 

@@ -1,8 +1,9 @@
 """``--jobs N`` / ``--gpus``: N worker processes on this machine share one study.
 
 Processes, not threads: TensorFlow keeps one runtime per process, and a process per GPU is the
-only clean way to pin each worker to its device. Each worker is ``autoseq worker`` on the same
-study; this parent only starts them, watches the study for progress, and collects the result.
+only clean way to pin each worker to its device. Each worker runs ``run_worker`` on the same
+study (through ``autoseq.searching._entry``, as ``autoseq worker`` would); this parent only starts
+them, watches the study for progress, and collects the result.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from autoseq._interrupt import DEFAULT_GRACE, EXIT_TERMINATED, Terminated
 from autoseq.exceptions import SearchError
+from autoseq.searching._devices import THREADS_ENV
 
 if TYPE_CHECKING:
     from autoseq.backends import TrialRecord
@@ -31,24 +33,6 @@ _STOP_MARGIN_SECONDS = 5.0
 LOGS = "workers"
 
 
-def parse_gpus(gpus: str | list | tuple | None) -> list[str]:
-    """``"0,1"`` → ``["0", "1"]``; each entry is a device index or a ``GPU-…`` UUID.
-
-    Raises:
-        SearchError: an entry is neither.
-    """
-    if gpus is None or gpus == "":
-        return []
-    items = [str(g).strip() for g in (gpus.split(",") if isinstance(gpus, str) else gpus)]
-    for g in items:
-        if not (g.isdigit() or g.startswith(("GPU-", "MIG-"))):
-            raise SearchError("--gpus must be device indices separated by commas (e.g. 0,1) or "
-                              f"GPU UUIDs. Received: {','.join(items)}")
-    if len(set(items)) != len(items):
-        raise SearchError(f"--gpus lists a device twice. Received: {','.join(items)}")
-    return items
-
-
 def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
                base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of worker ``index``: its GPU, memory growth, its share of the cores.
@@ -57,8 +41,6 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
     without, each worker sees what this process sees. The storage URL travels in the environment
     rather than on the command line, where ``ps`` would show its password.
     """
-    from autoseq.searching._worker import THREADS_ENV
-
     env = dict(os.environ if base is None else base)
     if gpus:
         env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
@@ -76,16 +58,17 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
     return env
 
 
-# ``python -m autoseq.cli`` would put the current folder first on sys.path, so a source checkout
-# of another autoseq there would run instead of ours: drop it, and find ours via PYTHONPATH.
-_BOOT = "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nfrom autoseq.cli import main\nmain()"
+# ``python -m`` would put the current folder first on sys.path, so a source checkout of another
+# autoseq there would run instead of ours: drop it, and find ours via PYTHONPATH.
+_BOOT = ("import sys\nif sys.path[:1] == ['']: del sys.path[0]\n"
+         "from autoseq.searching._entry import main\nmain()")
 
 
 def worker_command(index: int, *, study: str, run_dir: Path, trials: int,
                    timeout: float | None, max_failures: int, precision: str,
                    compile: str = "auto", grace: float = DEFAULT_GRACE) -> list[str]:
-    """The command line of worker ``index`` (``autoseq worker`` in this Python)."""
-    cmd = [sys.executable, "-c", _BOOT, "worker", "--study", study,
+    """The command line of worker ``index`` (``autoseq.searching._entry`` in this Python)."""
+    cmd = [sys.executable, "-c", _BOOT, "--study", study,
            "--run-dir", str(Path(run_dir).resolve()), "--trials", str(trials), "--max-failures",
            str(max_failures), "--precision", precision, "--compile", compile,
            "--worker-index", str(index), "--grace", f"{grace:g}"]

@@ -9,21 +9,31 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoseq._interrupt import DEFAULT_GRACE
+from autoseq._interrupt import DEFAULT_GRACE, check_grace, deferred_interrupts
+from autoseq._run_folder import RunSettings
+from autoseq.backends import Backend, TrialRecord, count_done, make_backend, read_study_meta
 from autoseq.exceptions import DataError, SearchError
+from autoseq.model._builder import check_space
+from autoseq.run import RUN_FILE, trial_dir
+from autoseq.searching._devices import (
+    check_precision,
+    device_setup,
+    enable_determinism,
+    env_threads,
+)
+from autoseq.searching._failures import FailurePolicy
+from autoseq.searching._study import check_run_dir, default_name, worker_run_dir, write_run_file
+from autoseq.space import SearchSpace
+from autoseq.tasks import check_same_data, task_of
+from autoseq.trial._folds import make_folds, run_trial_folds
+from autoseq.trial._objective import TrialSettings, check_compile, frozen_survivors
 
 logger = logging.getLogger("autoseq")
-
-PRECISIONS = ("float32", "mixed")
-THREADS_ENV = "AUTOSEQ_THREADS"
-"""TensorFlow threads per worker process; ``--jobs`` sets it so N workers share the cores."""
 
 
 @dataclass
@@ -81,210 +91,148 @@ def run_worker(
     Example:
         >>> autoseq.run_worker("postgresql://autoseq@db/autoseq", study="airline")
     """
-    from autoseq._interrupt import check as check_interrupt
-    from autoseq._interrupt import check_grace, deferred_interrupts
-    from autoseq.backends import OptunaBackend, count_done, read_study_meta
-    from autoseq.model._builder import check_space
-    from autoseq.run import RUN_FILE, trial_dir
-    from autoseq.searching._search import (
-        _check_run_dir,
-        _default_name,
-        _enable_determinism,
-        write_run_file,
-    )
-    from autoseq.space import SearchSpace
-    from autoseq.trial._folds import make_folds, run_trial_folds
-    from autoseq.trial._objective import TrialSettings, check_compile, frozen_survivors
-
-    emit = on_event or (lambda e: None)
     meta = read_study_meta(storage, study)
-    s = meta["settings"]
-    space = SearchSpace.from_dict(meta["space"], source=f"study '{study}'")
-    check_space(space)
-    total = trials or meta.get("target")
-    if not total or total < 1:
-        raise SearchError(f"study '{study}' records no total of trials; pass --trials N")
-    precision = precision or meta.get("precision") or "float32"
-    if precision not in PRECISIONS:
-        raise SearchError(f"--precision must be one of {', '.join(PRECISIONS)}. "
-                          f"Received: {precision}")
-    compile = check_compile(compile or meta.get("compile") or "auto")
-    check_grace(grace)
-    seed = s["seed"] if seed is None else seed
-    fdata = _study_data(meta, study, data)
-    run_dir = _worker_run_dir(run_dir, storage, meta, default=_default_name(
-        meta["data"]["source"], list(s.get("targets") or [s["target"]])))
-    _check_run_dir(run_dir, meta, "optuna")
-    engine = OptunaBackend(storage=storage, study_name=study, seed=seed,
-                           algorithm=meta.get("algorithm") or "tpe",
-                           pruner=meta.get("pruner") or "median", lock_dir=run_dir,
-                           worker_index=worker_index,
-                           **({"warmup": s["prune_warmup"]} if s.get("prune_warmup") else {}),
-                           tags={"precision": precision,
-                                 "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")})
-    run_dir.mkdir(parents=True, exist_ok=True)
-    engine.open(meta=meta)
-    if not (run_dir / RUN_FILE).exists():
-        write_run_file(run_dir, meta, storage=storage, study=study,
-                       algorithm=meta.get("algorithm"),
-                       extra={"precision": precision, "compile": compile})
-    settings = TrialSettings(max_epochs=s["max_epochs"], patience=s["patience"], seed=seed,
-                             builder=space.builder, metric=s.get("metric", "mse"),
-                             compile=compile)
-    folds = make_folds(fdata, int(s.get("folds", 1)))
-    policy = FailurePolicy(timeout=timeout, max_failures=max_failures)
-    ran = 0
-
-    def trial_fn(suggester, reporter, number):
-        emit({"kind": "trial_start", "number": number})
-        return run_trial_folds(suggester, reporter, number=number, folds=folds, space=space,
-                               settings=settings, trial_dir=trial_dir(run_dir, number))
-
-    def should_stop() -> bool:
-        check_interrupt()
-        return policy.should_stop()
-
-    def on_record(record) -> None:
-        nonlocal ran
-        ran += 1
-        policy.record(record)
-        logger.info("trial %d %s%s", record.number, record.state,
-                    f" val_loss {record.val_loss:.4g}" if record.val_loss is not None
-                    else f": {record.reason}")
-        emit({"kind": "trial", "record": record, "total": total})
-
-    try:
-        with (deferred_interrupts(grace=grace),
-              device_setup(precision=precision, threads=_env_threads()), frozen_survivors()):
-            if s.get("deterministic"):
-                _enable_determinism(seed)
-            engine.run(trial_fn, total=total, should_stop=should_stop, on_record=on_record)
-        done = count_done(engine.records())
-    finally:
-        engine.close()
-    return WorkerSummary(run_dir=run_dir, ran=ran, done=done, total=total,
-                         stopped_reason=policy.stopped)
+    job = _job(meta, study, trials=trials, precision=precision, compile=compile, seed=seed,
+               grace=grace)
+    fdata = _study_data(job.run, meta, study, data)
+    home = _run_dir(meta, storage, run_dir)
+    engine = _join(job, storage=storage, study=study, run_dir=home, worker_index=worker_index)
+    loop = _WorkerLoop(engine, job, run_dir=home,
+                       folds=make_folds(fdata, job.run.folds),
+                       policy=FailurePolicy(timeout=timeout, max_failures=max_failures),
+                       emit=on_event or _ignore)
+    return loop.run(grace=grace)
 
 
-class FailurePolicy:
-    """When to stop starting trials: a timeout, or too many failures in a row."""
-
-    def __init__(self, *, timeout: float | None, max_failures: int):
-        self.timeout = timeout
-        self.max_failures = max_failures
-        self.started = time.monotonic()
-        self.failures = 0
-        self.last_reason: str | None = None
-        self.stopped: str | None = None
-
-    def record(self, record) -> None:
-        if record.state in ("complete", "pruned"):
-            self.failures = 0
-        else:
-            self.failures += 1
-            self.last_reason = record.reason
-
-    def should_stop(self) -> bool:
-        if self.timeout is not None and time.monotonic() - self.started >= self.timeout:
-            self.stopped = f"timeout of {self.timeout:g} s reached"
-        elif self.failures >= self.max_failures:
-            self.stopped = f"{self.failures} trials in a row failed (last: {self.last_reason})"
-        return self.stopped is not None
-
-
-def _study_data(meta: dict[str, Any], study: str, data: str | Path | None):
-    from autoseq.data import ForecastData, load_series
-
-    s = meta["settings"]
+def _study_data(settings: RunSettings, meta: dict[str, Any], study: str,
+                data: str | Path | None):
+    """The study's data read on this machine (``data``: its copy of the CSV), checked to be the
+    study's own."""
     recorded = (meta.get("data") or {}).get("source")
     source = Path(data or recorded or "")
     if not data and not source.is_file():
         raise DataError(f"{recorded}: study '{study}' was made from this file, which is not on "
                         "this machine; pass this machine's copy with --data")
-    if s.get("task") in ("classify", "regress"):
-        from autoseq.searching._search import _sequence_fingerprint
-
-        sequences = _sequence_study_data(meta, study, source)
-        _same_data(_sequence_fingerprint(sequences), meta, study, source)
-        return sequences
-    series = load_series(source, targets=s["targets"], time_col=s["time_col"],
-                         covariates=s["covariates"], max_gap=s["max_gap"])
-    _same_data(series.fingerprint, meta, study, source)
-    return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
-                        test_size=s["test_rows"], seasons=s["seasons"],
-                        calendar=bool(s.get("calendar", False)))
+    kind = task_of(settings)
+    fdata = kind.rebuild(settings, meta["data"], source=source)
+    check_same_data(kind.fingerprint(fdata), meta["fingerprint"], source=source,
+                    where=f"study '{study}'")
+    return fdata
 
 
-def _same_data(fingerprint: str, meta: dict[str, Any], study: str, source: Path) -> None:
-    if fingerprint != meta["fingerprint"]:
-        raise DataError(f"{source}: not the data of study '{study}' (fingerprint "
-                        f"{fingerprint[:12]}…, the study's is {meta['fingerprint'][:12]}…);"
-                        " every worker must train on the same CSV as the search")
+def summary_line(summary: WorkerSummary, *, study: str) -> str:
+    """The line a worker process ends on: trials run here, and the study's progress."""
+    note = f" (stopped: {summary.stopped_reason})" if summary.stopped_reason else ""
+    return (f"worker done: {summary.ran} trial{'s' * (summary.ran != 1)} run here; study "
+            f"'{study}' holds {summary.done} of {summary.total}{note}")
 
 
-def _sequence_study_data(meta: dict[str, Any], study: str, source: Path):
-    """The labelled sequences of a classification/regression study, split as the search did."""
-    from autoseq.searching._search import _sequence_data
+@dataclass(frozen=True)
+class _Job:
+    """A worker's settings: the study's, with this worker's own choices resolved."""
 
-    s = meta["settings"]
-    test_file = s.get("test_file")
-    if test_file and not Path(test_file).is_file():
-        raise DataError(f"{test_file}: study '{study}' was made with this --test-file, which is "
-                        "not on this machine at that path")
-    return _sequence_data(source, [s["target"]], covariates=list(s["features"]),
-                          id_col=s["id_col"], step_col=s["step_col"], format=s["format"],
-                          test_file=test_file, task=s["task"], val_size=s["val_sequences"],
-                          test_size=s["test_sequences"], max_length=s["max_length"])
+    meta: dict[str, Any]
+    run: RunSettings
+    space: SearchSpace
+    total: int
+    precision: str
+    compile: str
+    seed: int
 
-
-def _worker_run_dir(run_dir: str | Path | None, storage: str, meta: dict[str, Any], *,
-                    default: str) -> Path:
-    from autoseq.backends import is_journal
-
-    if is_journal(storage):
-        # Local processes sharing a journal file must share its folder: that is where they see
-        # each other alive (a journal has no heartbeats).
-        home = Path(storage).resolve().parent
-        if run_dir is not None and Path(run_dir).resolve() != home:
-            raise SearchError(f"--run-dir {run_dir}: a worker on the journal file {storage} "
-                              f"must use its folder {home}; leave --run-dir out")
-        return home
-    return Path(run_dir) if run_dir else Path("results") / default
+    @property
+    def settings(self) -> TrialSettings:
+        return TrialSettings(max_epochs=self.run.max_epochs, patience=self.run.patience,
+                             seed=self.seed, builder=self.space.builder, metric=self.run.metric,
+                             compile=self.compile)
 
 
-def _env_threads() -> int | None:
-    raw = os.environ.get(THREADS_ENV)
-    return int(raw) if raw and raw.isdigit() and int(raw) > 0 else None
+def _job(meta: dict[str, Any], study: str, *, trials: int | None, precision: str | None,
+         compile: str | None, seed: int | None, grace: float) -> _Job:
+    """The study's settings and this worker's options, checked before any data is read."""
+    s = RunSettings.from_dict(meta["settings"])
+    space = SearchSpace.from_dict(meta["space"], source=f"study '{study}'")
+    check_space(space)
+    total = trials or meta.get("target")
+    if not total or total < 1:
+        raise SearchError(f"study '{study}' records no total of trials; pass --trials N")
+    precision = check_precision(precision or meta.get("precision") or "float32")
+    compile = check_compile(compile or meta.get("compile") or "auto")
+    check_grace(grace)
+    return _Job(meta=meta, run=s, space=space, total=total, precision=precision,
+                compile=compile, seed=s.seed if seed is None else seed)
 
 
-@contextmanager
-def device_setup(*, precision: str = "float32", threads: int | None = None) -> Iterator[None]:
-    """Memory growth on every visible GPU, optional thread caps, and the precision policy.
+def _run_dir(meta: dict[str, Any], storage: str, run_dir: str | Path | None) -> Path:
+    """This worker's run folder, checked to hold this study's search or none."""
+    s = RunSettings.from_dict(meta["settings"]).data
+    home = worker_run_dir(run_dir, storage, default=default_name(
+        meta["data"]["source"], list(s.get("targets") or [s["target"]])))
+    check_run_dir(home, meta, "optuna")
+    return home
 
-    ``mixed`` sets Keras's ``mixed_float16`` policy (the builder keeps the head and outputs in
-    float32; Keras wraps the optimizer in loss scaling); the previous policy comes back on exit.
-    """
-    from autoseq._tf import import_tensorflow_quietly
 
-    import_tensorflow_quietly()
-    import keras
-    import tensorflow as tf
+def _join(job: _Job, *, storage: str, study: str, run_dir: Path,
+          worker_index: int | None) -> Backend:
+    """Open the study as one more worker; write ``run.json`` where this worker starts a folder."""
+    engine = make_backend("optuna", run_dir=run_dir, storage=storage, study_name=study,
+                          seed=job.seed, algorithm=job.meta.get("algorithm"),
+                          pruner=job.meta.get("pruner"),
+                          prune_warmup=job.run.prune_warmup or None,
+                          worker_index=worker_index,
+                          tags={"precision": job.precision,
+                                "gpu": os.environ.get("CUDA_VISIBLE_DEVICES")})
+    run_dir.mkdir(parents=True, exist_ok=True)
+    engine.open(meta=job.meta)
+    if not (run_dir / RUN_FILE).exists():
+        write_run_file(run_dir, job.meta, storage=storage, study=study,
+                       algorithm=job.meta.get("algorithm"),
+                       extra={"precision": job.precision, "compile": job.compile})
+    return engine
 
-    if threads:
+
+class _WorkerLoop:
+    """One worker's trials on an open study, until it holds its total or the policy stops."""
+
+    def __init__(self, engine: Backend, job: _Job, *, run_dir: Path, folds: list,
+                 policy: FailurePolicy, emit: Callable[[dict[str, Any]], None]):
+        self.engine = engine
+        self.job = job
+        self.run_dir = run_dir
+        self.folds = folds
+        self.settings = job.settings
+        self.policy = policy
+        self.emit = emit
+        self.ran = 0
+
+    def run(self, *, grace: float) -> WorkerSummary:
         try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
-        except RuntimeError:  # the runtime already started in this process: keep its threads
-            pass
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            pass
-    previous = keras.mixed_precision.global_policy().name
-    if precision == "mixed":
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
+            with (deferred_interrupts(grace=grace),
+                  device_setup(precision=self.job.precision, threads=env_threads()),
+                  frozen_survivors()):
+                if self.job.run.deterministic:
+                    enable_determinism(self.job.seed)
+                self.engine.run(self.trial_fn, total=self.job.total,
+                                should_stop=self.policy.should_stop, on_record=self.on_record)
+            done = count_done(self.engine.records())
+        finally:
+            self.engine.close()
+        return WorkerSummary(run_dir=self.run_dir, ran=self.ran, done=done, total=self.job.total,
+                             stopped_reason=self.policy.stopped)
+
+    def trial_fn(self, suggester, reporter, number: int):
+        self.emit({"kind": "trial_start", "number": number})
+        return run_trial_folds(suggester, reporter, number=number, folds=self.folds,
+                               space=self.job.space, settings=self.settings,
+                               trial_dir=trial_dir(self.run_dir, number))
+
+    def on_record(self, record: TrialRecord) -> None:
+        self.ran += 1
+        self.policy.record(record)
+        logger.info("trial %d %s%s", record.number, record.state,
+                    f" val_loss {record.val_loss:.4g}" if record.val_loss is not None
+                    else f": {record.reason}")
+        self.emit({"kind": "trial", "record": record, "total": self.job.total})
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    pass

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import autoseq
-from autoseq.backends import KerasTunerBackend, make_backend
+from autoseq.backends import KerasTunerBackend, default_storage, make_backend
 from autoseq.backends._kt_space import KerasTunerSuggester, kt_hyperparameters
 from autoseq.exceptions import SearchError
 from autoseq.space import Bool, Choice, Fixed, Float, Int, SearchSpace
@@ -180,6 +180,9 @@ def test_bad_options_are_refused(tmp_path):
     with pytest.raises(SearchError, match="--backend must be one of optuna, keras-tuner"):
         make_backend("ray", run_dir=tmp_path, storage="", study_name="autoseq", seed=0,
                      algorithm=None)
+    with pytest.raises(SearchError, match="workers .* need the optuna backend"):
+        make_backend("keras-tuner", run_dir=tmp_path, storage=default_storage(tmp_path),
+                     study_name="autoseq", seed=0, algorithm=None, worker_index=1)
 
 
 def test_cli_hyperband_search(series_csv, tmp_path, capsys):
