@@ -11,9 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import os
-from typing import Any
+
+from autoseq._lazy import lazy_attributes
 
 # TensorFlow's C++ start-up chatter (oneDNN notes, "no CUDA driver") is noise for our users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -59,13 +59,7 @@ _LAZY = {
 __all__ = sorted(_LAZY) + ["__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'autoseq' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -6,8 +6,7 @@ would replace it on the ``autoseq`` package once imported.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from autoseq._lazy import lazy_attributes
 
 # Loaded on first use: the stage's own modules import this package's siblings freely.
 _LAZY = {
@@ -16,9 +15,4 @@ _LAZY = {
 }
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)
