@@ -8,10 +8,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import NoReturn
+
+from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now
 
 INTERRUPTED_NOTE = "interrupted: finished trials are kept; run the same command to resume"
 TERMINATED_NOTE = ("terminated (SIGTERM): the running trial is queued again; finished trials are "
                    "kept")
+
+
+def exit_stopped(exc: BaseException, *, own: bool) -> NoReturn:
+    """End a stopped command: 130 on Ctrl-C, 143 on SIGTERM, after its one-line note.
+
+    ``own``: this is a process of its own (not a caller's in-process use), so SIGTERM ends it at
+    once: the study is already consistent and nothing else must run.
+    """
+    code = exit_code_of(exc)
+    if code == EXIT_TERMINATED:
+        print(TERMINATED_NOTE, file=sys.stderr)
+        if own:
+            exit_now(code)
+    else:
+        print(INTERRUPTED_NOTE, file=sys.stderr)
+    sys.exit(code)
 
 
 def log_to_stderr(quiet: bool) -> None:

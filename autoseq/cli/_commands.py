@@ -8,8 +8,8 @@ import traceback
 import click
 
 from autoseq import __version__
-from autoseq._console import INTERRUPTED_NOTE, TERMINATED_NOTE, log_to_stderr
-from autoseq._interrupt import EXIT_TERMINATED, exit_code_of, exit_now, terminate_immediately
+from autoseq._console import exit_stopped, log_to_stderr
+from autoseq._interrupt import terminate_immediately
 from autoseq.cli._options import (
     SIZE,
     STORAGE_ENV,
@@ -280,14 +280,7 @@ def main(argv: list[str] | None = None) -> None:
             from autoseq.cli._render import print_result
 
             print_result(result, interrupted=True)
-        code = exit_code_of(exc)
-        if code == EXIT_TERMINATED:
-            click.echo(TERMINATED_NOTE, err=True)
-            if argv is None:
-                exit_now(code)
-        else:
-            click.echo(INTERRUPTED_NOTE, err=True)
-        sys.exit(code)
+        exit_stopped(exc, own=argv is None)
     sys.exit(0)
 
 

@@ -12,14 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
 
-from autoseq._console import INTERRUPTED_NOTE, TERMINATED_NOTE, log_to_stderr
+from autoseq._console import exit_stopped, log_to_stderr
 from autoseq._interrupt import (
     DEFAULT_GRACE,
-    EXIT_TERMINATED,
-    exit_code_of,
-    exit_now,
     terminate_immediately,
 )
 from autoseq._tf import import_tensorflow_quietly
@@ -53,21 +49,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
-        _stopped(exc, own=own)
+        exit_stopped(exc, own=own)
     print(summary_line(summary, study=args.study))
     sys.exit(0)
-
-
-def _stopped(exc: KeyboardInterrupt, *, own: bool) -> NoReturn:
-    """End on Ctrl-C (130) or SIGTERM (143, at once: the study is already consistent)."""
-    code = exit_code_of(exc)
-    if code == EXIT_TERMINATED:
-        print(TERMINATED_NOTE, file=sys.stderr)
-        if own:
-            exit_now(code)
-    else:
-        print(INTERRUPTED_NOTE, file=sys.stderr)
-    sys.exit(code)
 
 
 class _Parser(argparse.ArgumentParser):
