@@ -10,12 +10,14 @@ import json
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from autoseq.exceptions import SearchError
+from autoseq.model import build_model
 
 RUN_FILE = "run.json"
 LEADERBOARD = "leaderboard.csv"
@@ -76,7 +78,7 @@ class RunFolder:
     path: Path
     info: dict[str, Any]
 
-    @property
+    @cached_property
     def settings(self) -> RunSettings:
         return RunSettings.from_dict(self.info["settings"])
 
@@ -105,8 +107,6 @@ def load_trial(run: RunFolder, number: int, context: Callable[[dict[str, Any]], 
     Raises:
         SearchError: the trial has no saved weights (failed, or killed before it finished).
     """
-    from autoseq.model import build_model
-
     folder = run.trial_dir(number)
     if not (folder / WEIGHTS).is_file():
         raise SearchError(f"{run.path}: trial {number} has no saved model (it failed or did not "

@@ -26,7 +26,6 @@ logger = logging.getLogger("autoseq")
 FORMATS = ("savedmodel", "keras", "tflite")
 
 
-INPUT_NAME = "window"
 
 
 KERAS_FILE = "model.keras"

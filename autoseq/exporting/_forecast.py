@@ -21,7 +21,6 @@ from autoseq.data._folds import training_and_validation
 from autoseq.data._variants import uses_steps
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
-    INPUT_NAME,
     KERAS_FILE,
     TFLITE_FILE,
     ExportResult,
@@ -50,6 +49,8 @@ from autoseq.model import build_model, forecast_context
 from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
+
+INPUT_NAME = "window"
 
 
 def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None, out: str | Path | None, format: str,

@@ -90,8 +90,7 @@ class ForecastTask(Task):
     def fit_and_score(self, data: ForecastData, config: dict[str, Any]):
         variant = data_variant(data, transform=config.get("transform", "none"),
                                scaler=config.get("scaler", "standard"))
-        return partial(fit_windows, data=data, variant=variant,
-                       with_steps=uses_steps(config, data))
+        return partial(fit_windows, variant=variant, with_steps=uses_steps(config, data))
 
     def training_shape(self, data: ForecastData, config: dict[str, Any]) -> tuple[int, int]:
         lookback = int(config["lookback"])
