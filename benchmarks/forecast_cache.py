@@ -43,7 +43,7 @@ def main(argv: list[str]) -> None:
     for transform in ("mstl", "rolling_mstl", "mstl", "rolling_mstl"):  # alternated, best kept
         v = data_variant(data, transform=transform)
         _, seconds = _timed(lambda v=v: list(data.dataset(
-            "train", lookback=96, batch_size=64, values=v.values, with_steps=True,
+            "train", lookback=96, batch_size=64, values=v.values, inputs=("origin_step",),
             rolling=v.rolling)))
         epochs[transform] = min(seconds, epochs.get(transform, seconds))
     print(f"one epoch of lazily gathered train windows (lookback 96): mstl "

@@ -11,7 +11,7 @@ import pytest
 import autoseq
 from autoseq.data import ForecastData, load_series
 from autoseq.data._calendar import calendar_features, calendar_spec, steps_from
-from autoseq.data._variants import data_variant
+from autoseq.data._variants import data_variant, network_inputs
 from autoseq.exceptions import SearchSpaceError
 from autoseq.exporting._forecast_wrap import raw_inputs, trial_variant
 from autoseq.run import load_trial_model, open_run
@@ -256,7 +256,8 @@ def assert_savedmodel_equals_keras_path(run_dir, exported):
     origins = data.origins("test")
     v = trial_variant(data, config)
     ds = data.dataset("test", lookback=int(config["lookback"]), batch_size=64, values=v.values,
-                      with_steps=True, origins=origins, rolling=v.rolling)
+                      inputs=network_inputs(config, data), origins=origins,
+                      rolling=v.rolling)
     expected = v.to_units(model.predict(ds, verbose=0), origins)
     inputs = raw_inputs(data, origins, config)
     serve = tf.saved_model.load(str(path)).signatures["serving_default"]

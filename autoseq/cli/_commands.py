@@ -39,6 +39,15 @@ def cli() -> None:
                    "every other numeric column).")
 @click.option("--covariates", "covariate_list",
               help="Past covariate columns, comma-separated (same as repeating --covariate).")
+@click.option("--future-covariate", "future_covariates", multiple=True,
+              help="Column known for the steps to forecast too (a weather forecast, holidays, "
+                   "a planned price); repeatable. The CSV may continue past the last target "
+                   "value with only these filled.")
+@click.option("--future-covariates", "future_list",
+              help="Known-future covariate columns, comma-separated.")
+@click.option("--categorical", multiple=True,
+              help="Covariate holding category codes, one-hot encoded (text columns always "
+                   "are); repeatable.")
 @click.option("--calendar/--no-calendar", default=True, show_default=True,
               help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
                    "frequency) as known-future inputs to trials whose space searches them.")
@@ -112,13 +121,15 @@ def cli() -> None:
 @grace_option
 @quiet_option
 @debug_option
-def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
+def search(data, target, covariates, covariate_list, future_covariates, future_list, quiet,
+           **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq.cli._render import SearchProgress, print_result
     from autoseq.searching._search import search as run_search
 
-    covariates = list(covariates) + [c.strip() for c in (covariate_list or "").split(",")
-                                     if c.strip()]
+    covariates = _listed(covariates, covariate_list)
+    kwargs["future_covariates"] = _listed(future_covariates, future_list)
+    kwargs["categorical"] = list(kwargs["categorical"])
     log_to_stderr(quiet)
     if kwargs["jobs"] == 1 and not kwargs["gpus"]:
         _heavy()  # with workers, only they train: this process stays light
@@ -128,6 +139,11 @@ def search(data, target, covariates, covariate_list, quiet, **kwargs) -> None:
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
     print_result(result)
+
+
+def _listed(repeated: tuple[str, ...], commas: str | None) -> list[str]:
+    """A repeatable option's values and a comma-separated one's, in order."""
+    return list(repeated) + [c.strip() for c in (commas or "").split(",") if c.strip()]
 
 
 @cli.command()

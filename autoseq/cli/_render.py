@@ -197,6 +197,9 @@ def print_export(res: Any) -> None:
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
+    future = res.manifest.get("future_input")
+    if future:
+        extra += f" + future [batch, {future['shape'][1]}, {future['shape'][2]}]"
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
                       f"{shape_in}{extra} → {shape_out} in the data's units)"))
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
+from autoseq.data._categorical import is_text, one_hot
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency
 from autoseq.exceptions import DataError
@@ -30,7 +31,8 @@ class TimeSeries:
     """A regular time series ready for windowing.
 
     Attributes:
-        frame: float64 columns ``targets + covariates`` on a regular ``DatetimeIndex``.
+        frame: float64 columns ``targets + covariates + future`` on a regular
+            ``DatetimeIndex``, up to the last row with a target value.
         targets: names of the forecast columns.
         covariates: names of the past-covariate columns.
         freq: pandas frequency string of the index.
@@ -39,6 +41,11 @@ class TimeSeries:
         fingerprint: SHA-256 of the CSV file.
         filled: values filled by interpolation, per column (missing steps included).
         missing_steps: steps absent from the file and added by re-gridding.
+        future: the known-future covariate columns (a categorical one as its indicator columns).
+        future_columns: the file's known-future covariate columns, as the user named them.
+        ahead: the known-future columns on the rows after the last target value (the steps to
+            forecast), on the series' grid; empty when the file ends with a target value.
+        categories: each categorical column's categories (its indicator columns, in order).
     """
 
     frame: pd.DataFrame
@@ -50,11 +57,20 @@ class TimeSeries:
     fingerprint: str
     filled: dict[str, int] = field(default_factory=dict)
     missing_steps: int = 0
+    future: tuple[str, ...] = ()
+    future_columns: tuple[str, ...] = ()
+    ahead: pd.DataFrame | None = None
+    categories: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Model input columns in order: targets first, then covariates."""
-        return self.targets + self.covariates
+        """Model input columns in order: targets, past covariates, known-future covariates."""
+        return self.targets + self.covariates + self.future
+
+    @property
+    def covariate_columns(self) -> tuple[str, ...]:
+        """The file's past-covariate columns (a categorical one once, not its indicators)."""
+        return tuple(dict.fromkeys(_source_of(c, self.categories) for c in self.covariates))
 
     def summary(self) -> dict:
         """A JSON-ready description of the series (for run.json and the report)."""
@@ -69,6 +85,10 @@ class TimeSeries:
             "time_col": self.time_col,
             "targets": list(self.targets),
             "covariates": list(self.covariates),
+            "future_covariates": list(self.future_columns),
+            "future": list(self.future),
+            "categories": dict(self.categories),
+            "rows_ahead": 0 if self.ahead is None else len(self.ahead),
             "missing_steps": self.missing_steps,
             "filled": dict(self.filled),
         }
@@ -82,6 +102,9 @@ def load_series(
     covariates: list[str] | tuple[str, ...] | None = None,
     max_gap: int = 12,
     max_missing: float = 0.5,
+    future: list[str] | tuple[str, ...] | None = None,
+    categorical: list[str] | tuple[str, ...] | None = None,
+    categories: dict[str, list[str]] | None = None,
 ) -> TimeSeries:
     """Read a forecasting CSV into a validated, regular ``TimeSeries``.
 
@@ -92,6 +115,12 @@ def load_series(
         covariates: past covariates; default all other numeric columns.
         max_gap: longest run of consecutive missing steps that may be interpolated.
         max_missing: largest fraction of missing values allowed in a column.
+        future: known-future covariates: columns known for the steps to forecast too. Rows
+            after the last target value may hold only these (the steps to forecast): they are
+            kept apart (``TimeSeries.ahead``).
+        categorical: columns to one-hot encode although they hold numbers (text columns among
+            ``covariates`` and ``future`` always are).
+        categories: the categories to encode each categorical column with (a model's).
 
     Returns:
         The series, sorted, re-gridded to its frequency and with gaps interpolated in time.
@@ -104,7 +133,9 @@ def load_series(
     """
     try:
         return _load_series(str(path), path, targets=targets, time_col=time_col,
-                            covariates=covariates, max_gap=max_gap, max_missing=max_missing)
+                            covariates=covariates, max_gap=max_gap, max_missing=max_missing,
+                            roles=_Roles(tuple(future or ()), tuple(categorical or ()),
+                                         dict(categories or {})))
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever else a malformed file trips is bad input too
@@ -114,8 +145,17 @@ def load_series(
                         "and numeric columns (--debug shows where it failed)") from exc
 
 
+@dataclass(frozen=True)
+class _Roles:
+    """Known-future and categorical columns, as asked for."""
+
+    future: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+    categories: dict[str, list[str]] = field(default_factory=dict)
+
+
 def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, max_gap,
-                 max_missing) -> TimeSeries:
+                 max_missing, roles: _Roles = _Roles()) -> TimeSeries:
     raw, fingerprint = read_csv_file(path, text_columns=lambda header: _time_candidates(
         header, time_col))
     columns = list(raw.columns)
@@ -128,10 +168,12 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
             raise DataError(f"{src}: target column '{t}' not found{suggest_column(t, columns)}")
         if t == time_col:
             raise DataError(f"{src}: column '{t}' is the time column and cannot be a target")
+    _check_roles(src, columns, time_col, targets, covariates, roles)
     times = _parse_times(src, raw[time_col], time_col)
     # Warnings wait until the data have passed every check: a refused file gets one line.
     notes: list[tuple] = []
-    values = _numeric_columns(src, raw, time_col, list(targets), covariates, notes)
+    values, categories = _input_columns(src, raw, time_col, list(targets), covariates, roles,
+                                        notes)
     values.index = times
     if not times.is_monotonic_increasing:
         notes.append(("%s: rows are not in time order; sorted them by '%s'", src, time_col))
@@ -142,6 +184,8 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         row = int(np.flatnonzero(times == first)[1]) + 2
         raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
                         "keep one row per time step (aggregate duplicates first)")
+    future = tuple(c for c in values.columns if _source_of(c, categories) in roles.future)
+    values, ahead = _split_ahead(values, list(targets), future)
     if len(values) < 3:
         raise DataError(f"{src}: only {len(values)} row{'s' if len(values) != 1 else ''}; a series needs at least 3 to show its "
                         "frequency and many more to train on: pass a longer series")
@@ -149,22 +193,16 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
     grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
     missing_steps = len(grid) - len(values)
     values = values.reindex(grid)
+    ahead = _ahead_on_grid(src, ahead, grid, freq, time_col)
     filled = _fill(src, values, max_gap=max_gap, max_missing=max_missing)
-    for note in notes:
-        logger.warning(*note)
-    if missing_steps:
-        logger.info("%s: %d missing time steps re-gridded at frequency %s", src, missing_steps, freq)
-    for col, n in filled.items():
-        if n:
-            logger.info("%s: column '%s': filled %d missing values by time interpolation",
-                        src, col, n)
+    _log_notes(src, notes, missing_steps, freq, filled)
     for t in targets:
         if float(values[t].std()) == 0.0:
             logger.warning("%s: target '%s' is constant (%g); every model will predict it "
                            "trivially", src, t, values[t].iloc[0])
-    covs = tuple(c for c in values.columns if c not in targets)
+    covs = tuple(c for c in values.columns if c not in targets and c not in future)
     return TimeSeries(
-        frame=values[list(targets) + list(covs)],
+        frame=values[list(targets) + list(covs) + list(future)],
         targets=tuple(targets),
         covariates=covs,
         freq=freq,
@@ -173,7 +211,82 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         fingerprint=fingerprint,
         filled=filled,
         missing_steps=missing_steps,
+        future=future,
+        future_columns=roles.future,
+        ahead=ahead,
+        categories=categories,
     )
+
+
+def _log_notes(src: str, notes: list[tuple], missing_steps: int, freq: str,
+               filled: dict[str, int]) -> None:
+    for note in notes:
+        logger.warning(*note)
+    if missing_steps:
+        logger.info("%s: %d missing time steps re-gridded at frequency %s", src, missing_steps, freq)
+    for col, n in filled.items():
+        if n:
+            logger.info("%s: column '%s': filled %d missing values by time interpolation",
+                        src, col, n)
+
+
+def _check_roles(src: str, columns: list[str], time_col: str, targets, covariates,
+                 roles: _Roles) -> None:
+    """Refuse a known-future or categorical column that is unknown, the time column, a target,
+    or (for a known-future one) also a past covariate."""
+    for flag, names in (("--future-covariate", roles.future), ("--categorical", roles.categorical)):
+        for c in names:
+            if c not in columns:
+                raise DataError(f"{src}: {flag} column '{c}' not found"
+                                f"{suggest_column(c, columns)}")
+            if c == time_col or c in targets:
+                role = "the time column" if c == time_col else "a target"
+                raise DataError(f"{src}: {flag} column '{c}' is {role}; a covariate must be "
+                                "another column")
+    for c in roles.future:
+        if covariates is not None and c in covariates:
+            raise DataError(f"{src}: column '{c}' is listed both as a past covariate and as a "
+                            "known-future covariate; a known-future covariate's past is used "
+                            "too: list it once, with --future-covariate")
+    for c in roles.categorical:
+        if covariates is not None and c not in covariates and c not in roles.future:
+            raise DataError(f"{src}: --categorical column '{c}' is not an input; list it with "
+                            "--covariate or --future-covariate too")
+
+
+def _source_of(column: str, categories: dict[str, list[str]]) -> str:
+    """The file's column an input column comes from (an indicator column's categorical)."""
+    for name, cats in categories.items():
+        if column.startswith(f"{name}=") and column[len(name) + 1:] in cats:
+            return name
+    return column
+
+
+def _split_ahead(values: pd.DataFrame, targets: list[str], future: tuple[str, ...]
+                 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows after the last target value (the steps to forecast) apart, when there are
+    known-future covariates; their other columns are dropped."""
+    if not future:
+        return values, None
+    seen = np.flatnonzero(values[targets].notna().any(axis=1).to_numpy())
+    last = int(seen[-1]) + 1 if len(seen) else len(values)
+    return values.iloc[:last], values.iloc[last:][list(future)]
+
+
+def _ahead_on_grid(src: str, ahead: pd.DataFrame | None, grid: pd.DatetimeIndex, freq: str,
+                   time_col: str) -> pd.DataFrame | None:
+    """The rows to forecast on the steps after ``grid`` (missing steps as empty rows)."""
+    if ahead is None:
+        return None
+    if ahead.empty:
+        return ahead
+    steps = pd.date_range(grid[-1], ahead.index[-1], freq=freq)[1:]
+    off = ~ahead.index.isin(steps)
+    if off.any():
+        raise DataError(f"{src}: '{time_col}' {ahead.index[off][0]}, after the last target "
+                        f"value, is not on the series' {freq} grid; give the steps to forecast "
+                        "at the same frequency")
+    return ahead.reindex(steps)
 
 
 def _pick_time_col(src: str, raw: pd.DataFrame, time_col: str | None) -> str:
@@ -274,39 +387,80 @@ def _to_datetime(text: pd.Series, *, utc: bool) -> pd.Series:
         return pd.to_datetime(text, errors="coerce", format="mixed", utc=utc)
 
 
-def _numeric_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[str],
+def _covariate_columns(src: str, raw: pd.DataFrame, skip: str, taken: list[str],
+                       covariates: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The past covariates: ``covariates`` (each must be a column), or every column but
+    ``skip`` and those ``taken`` by another role."""
+    others = [c for c in raw.columns if c != skip and c not in taken]
+    if covariates is None:
+        return others
+    for c in covariates:
+        if c not in raw.columns or c == skip:
+            raise DataError(f"{src}: covariate column '{c}' not found"
+                            f"{suggest_column(c, others)}")
+    return [c for c in others if c in covariates]
+
+
+def _input_columns(src: str, raw: pd.DataFrame, time_col: str, targets: list[str],
+                   covariates: list[str] | tuple[str, ...] | None, roles: _Roles,
+                   notes: list[tuple]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The targets, past covariates and known-future covariates as float columns (a categorical
+    one as its indicator columns), and each categorical column's categories."""
+    others = _covariate_columns(src, raw, time_col, [*targets, *roles.future], covariates)
+    out: dict[str, np.ndarray] = {}
+    categories: dict[str, list[str]] = {}
+    for col in targets + others + list(roles.future):
+        asked = col in targets or covariates is not None or col in roles.future
+        if col not in targets and (col in roles.categorical or col in roles.categories
+                                   or (asked and is_text(raw[col]))):
+            frame, categories[col] = one_hot(src, raw[col], col, roles.categories.get(col))
+            out.update({c: frame[c].to_numpy() for c in frame.columns})
+            continue
+        num = _numeric_column(src, raw[col], col, asked=asked, notes=notes)
+        if num is not None:
+            out[col] = num
+    return pd.DataFrame(out), categories
+
+
+def _numeric_columns(src: str, raw: pd.DataFrame, skip: str, targets: list[str],
                      covariates: list[str] | tuple[str, ...] | None,
                      notes: list[tuple]) -> pd.DataFrame:
-    others = [c for c in raw.columns if c != time_col and c not in targets]
-    if covariates is not None:
-        for c in covariates:
-            if c not in raw.columns or c == time_col:
-                raise DataError(f"{src}: covariate column '{c}' not found"
-                                f"{suggest_column(c, others)}")
-        others = [c for c in others if c in covariates]
+    """``targets`` and ``covariates`` (default: every other column but ``skip``) as float
+    columns, with no categorical encoding (sequence features)."""
+    others = _covariate_columns(src, raw, skip, targets, covariates)
     out = {}
     for col in targets + others:
-        num, text = _to_numbers(raw[col])
-        bad = num.isna() & text.notna() & (text != "")
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            if col in targets or covariates is not None:
-                raise DataError(f"{src}: row {row + 2}: column '{col}' holds '{text.iloc[row]}', "
-                                "not a number; fix or blank the cell")
-            notes.append(("%s: column '%s' is not numeric (row %d: %r); ignored", src, col,
-                          row + 2, text.iloc[row]))
-            continue
-        num = num.astype("float64")
-        if col not in targets and covariates is None and num.isna().all():
-            notes.append(("%s: column '%s' has no values; ignored", src, col))
-            continue
-        inf = np.isinf(num.to_numpy())
-        if inf.any():
-            row = int(np.flatnonzero(inf)[0])
-            raise DataError(f"{src}: row {row + 2}: column '{col}' holds an infinite value; "
-                            "replace it with a number or blank it")
-        out[col] = num.to_numpy()
+        num = _numeric_column(src, raw[col], col, asked=col in targets or covariates is not None,
+                              notes=notes)
+        if num is not None:
+            out[col] = num
     return pd.DataFrame(out)
+
+
+def _numeric_column(src: str, column: pd.Series, col: str, *, asked: bool,
+                    notes: list[tuple]) -> np.ndarray | None:
+    """A column as float64; ``None`` (with a note) for a column nobody asked for that holds text
+    or nothing. An infinite value, or text in a column asked for, is refused."""
+    num, text = _to_numbers(column)
+    bad = num.isna() & text.notna() & (text != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        if asked:
+            raise DataError(f"{src}: row {row + 2}: column '{col}' holds '{text.iloc[row]}', "
+                            "not a number; fix or blank the cell")
+        notes.append(("%s: column '%s' is not numeric (row %d: %r); ignored (a categorical "
+                      "input: --categorical)", src, col, row + 2, text.iloc[row]))
+        return None
+    num = num.astype("float64")
+    if not asked and num.isna().all():
+        notes.append(("%s: column '%s' has no values; ignored", src, col))
+        return None
+    inf = np.isinf(num.to_numpy())
+    if inf.any():
+        row = int(np.flatnonzero(inf)[0])
+        raise DataError(f"{src}: row {row + 2}: column '{col}' holds an infinite value; "
+                        "replace it with a number or blank it")
+    return num.to_numpy()
 
 
 def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -35,7 +35,7 @@ import numpy as np
 
 from autoseq.data._mstl import mstl_operator, relative_tables
 from autoseq.data._split import Scaler
-from autoseq.data._windows import ForecastData, RollingOffsets
+from autoseq.data._windows import FUTURE, STEP, ForecastData, RollingOffsets
 from autoseq.exceptions import SearchSpaceError
 
 logger = logging.getLogger("autoseq")
@@ -265,3 +265,14 @@ def calendar_dicts(data: ForecastData) -> tuple[dict, ...]:
 def uses_steps(config: dict, data: ForecastData) -> bool:
     """Whether a configuration's network takes ``origin_step`` (it uses calendar features)."""
     return bool(config.get("calendar")) and bool(data.calendar)
+
+
+def uses_future(config: dict, data: ForecastData) -> bool:
+    """Whether a configuration's network takes the known-future covariates (``future``)."""
+    return bool(config.get("future")) and data.n_future > 0
+
+
+def network_inputs(config: dict, data: ForecastData) -> tuple[str, ...]:
+    """The inputs a configuration's network takes beside its window (``STEP``, ``FUTURE``)."""
+    return ((STEP,) if uses_steps(config, data) else ()) + (
+        (FUTURE,) if uses_future(config, data) else ())

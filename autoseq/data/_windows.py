@@ -13,6 +13,12 @@ from autoseq.data._series import TimeSeries
 from autoseq.data._split import Scaler, Split, resolve_split
 from autoseq.exceptions import DataError
 
+WINDOW = "window"
+STEP = "origin_step"
+FUTURE = "future"
+"""The names of a forecaster's inputs: the window, the first forecast step's row number (for
+calendar features and seasonal tables), the known-future covariates over the horizon."""
+
 
 class ForecastData:
     """A ``TimeSeries`` split chronologically, scaled on its training rows, ready for windows.
@@ -45,6 +51,7 @@ class ForecastData:
         self.scaled = self.scaler.transform(raw).astype("float32")
         self.raw = raw
         self.target_idx = list(range(len(series.targets)))
+        self.future_idx = [series.columns.index(c) for c in series.future]
         self.seasons = seasons if seasons is not None else seasons_for(series.freq)
         # Calendar cycles a trial may use as known inputs; step 0 is the first row.
         self.calendar = calendar_spec(series.freq, series.frame.index[0]) if calendar else []
@@ -56,6 +63,19 @@ class ForecastData:
     @property
     def n_targets(self) -> int:
         return len(self.target_idx)
+
+    @property
+    def n_future(self) -> int:
+        """Known-future covariate columns (the ``future`` input's width)."""
+        return len(self.future_idx)
+
+    def future_values(self, origins: np.ndarray, *, values: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """The known-future covariates over each origin's horizon ``[windows, horizon,
+        n_future]``: raw, or from ``values`` (a scaled variant)."""
+        src = self.raw if values is None else values
+        rows = np.asarray(origins)[:, None] + np.arange(self.horizon)[None, :]
+        return src[:, self.future_idx][rows]
 
     @property
     def max_lookback(self) -> int:
@@ -84,12 +104,13 @@ class ForecastData:
 
     def dataset(self, part: str, *, lookback: int, batch_size: int, shuffle: bool = False,
                 seed: int | None = None, origins: np.ndarray | None = None,
-                values: np.ndarray | None = None, with_steps: bool = False,
+                values: np.ndarray | None = None, inputs: tuple[str, ...] = (),
                 rolling: RollingOffsets | None = None, drop_remainder: bool = False):
         """A ``tf.data.Dataset`` of ``(inputs, targets)`` batches for ``part``, built lazily.
 
-        ``values`` replaces the scaled series (a transformed variant); ``with_steps`` makes the
-        inputs ``{"window": …, "origin_step": …}``, the origin's row number being its step;
+        ``values`` replaces the scaled series (a transformed variant); ``inputs`` names the
+        network's inputs beside the window (``STEP``: the origin's row number; ``FUTURE``: the
+        known-future covariates over the horizon), which make the inputs a dict;
         ``rolling`` subtracts each origin's own seasonal profile from its window and targets
         (origins before its first refit point are left out). ``drop_remainder`` leaves out the
         last, partial batch when at least ``_DROP_FROM_BATCHES`` full ones remain (shuffled: other
@@ -107,6 +128,7 @@ class ForecastData:
         src = self.scaled if values is None else values
         values = tf.constant(src)
         targets = tf.constant(src[:, self.target_idx])
+        known = tf.constant(src[:, self.future_idx]) if FUTURE in inputs else None
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(0, self.horizon, dtype=tf.int64)
         if rolling is not None:  # [targets, inputs]: a target's profile lands on its column
@@ -119,9 +141,14 @@ class ForecastData:
                 prof = rolling.tf_around(o, lookback, self.horizon)
                 window = window - tf.einsum("blt,ti->bli", prof[:, :lookback], columns)
                 target = target - prof[:, lookback:]
-            if with_steps:
-                return {"window": window, "origin_step": tf.cast(o, tf.int32)}, target
-            return window, target
+            if not inputs:
+                return window, target
+            feed = {WINDOW: window}
+            if STEP in inputs:
+                feed[STEP] = tf.cast(o, tf.int32)
+            if known is not None:
+                feed[FUTURE] = tf.gather(known, o[:, None] + ahead[None, :])
+            return feed, target
 
         drop = drop_remainder and len(origins) >= _DROP_FROM_BATCHES * batch_size
         ds = _origin_batches(origins, batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop)

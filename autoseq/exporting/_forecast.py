@@ -18,7 +18,7 @@ from autoseq._run_folder import RunFolder, load_trial
 from autoseq.baselines import baseline_forecasts
 from autoseq.data import ForecastData
 from autoseq.data._folds import training_and_validation
-from autoseq.data._variants import uses_steps
+from autoseq.data._variants import network_inputs
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     KERAS_FILE,
@@ -31,12 +31,14 @@ from autoseq.exporting._common import (
     write_model_folder,
 )
 from autoseq.exporting._forecast_wrap import (
+    FUTURE,
     STEP,
     average_forecasters,
     baseline_forecaster,
     baseline_spec,
     blend_forecasters,
-    needs_steps,
+    extra_inputs,
+    ordered_inputs,
     raw_inputs,
     transform_manifest,
     trial_variant,
@@ -88,15 +90,15 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     raw_model = best.raw if len(members) == 1 else average_forecasters(
         [(m.number, m.raw, m.config) for m in members], wdata)
     width = max(window_length(wdata, m.config) for m in members)
-    steps = any(needs_steps(wdata, m.config) for m in members)
+    extras = ordered_inputs(n for m in members for n in extra_inputs(wdata, m.config))
     if selection is not None and selection["blend"]:
         base, base_width = baseline_forecaster(wdata, selection["blend"])
-        raw_model = blend_forecasters(raw_model, width, base, base_width, wdata, steps=steps)
+        raw_model = blend_forecasters(raw_model, width, base, base_width, wdata, extras=extras)
         width = max(width, base_width)
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
-        test = _score_test(raw_model, fdata, best.config, steps=steps, width=width)
+        test = _score_test(raw_model, fdata, best.config, extras=extras, width=width)
         _add_stat_baselines(test, run, fdata)
         extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
                               builder=run.settings.builder)
@@ -107,6 +109,7 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
         if selection is not None:
             manifest["selection"] = selection
             _blend_manifest(manifest, selection, wdata, width=width)
+        _inputs_manifest(manifest, wdata, extras)
         return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
@@ -215,6 +218,26 @@ def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: 
                 "are averaged; each reads the last rows of the window it needs"}]
 
 
+def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
+                     extras: tuple[str, ...]) -> None:
+    """The model's inputs in the manifest: the signature's names, and what ``future`` holds."""
+    manifest["signature"]["inputs"] = [INPUT_NAME, *extras]
+    series = fdata.series
+    manifest["covariate_columns"] = list(series.covariate_columns)
+    manifest["future_covariates"] = list(series.future_columns)
+    manifest["categories"] = dict(series.categories)
+    manifest["roles"] = (
+        {c: "target" for c in series.targets} | {c: "past covariate" for c in series.covariates}
+        | {c: "known-future covariate (its past in the window too)" for c in series.future})
+    if FUTURE in extras:
+        manifest["future_input"] = {
+            "name": FUTURE, "dtype": "float32", "shape": [None, fdata.horizon, fdata.n_future],
+            "columns": list(series.future),
+            "how": "the known-future covariates at each forecast step (the rows after the "
+                   "window), raw, in these columns (a categorical one as 0/1 indicators of the "
+                   "categories in 'categories'); scaled inside the model (layer scale_future)"}
+
+
 def _candidate(k: int) -> str:
     return "best trial" if k == 1 else f"mean of {k} best"
 
@@ -247,16 +270,17 @@ def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epoch
     variant = trial_variant(fdata, config)
     ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
                        shuffle=True, seed=seed, origins=origins, values=variant.values,
-                       with_steps=uses_steps(config, fdata), rolling=variant.rolling)
+                       inputs=network_inputs(config, fdata), rolling=variant.rolling)
     model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
 
 
 def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
-                steps: bool | None = None, width: int | None = None) -> dict[str, Any]:
+                extras: tuple[str, ...] | None = None, width: int | None = None
+                ) -> dict[str, Any]:
     origins = fdata.origins("test")
-    pred = raw_model.predict(raw_inputs(fdata, origins, config, steps=steps, width=width),
+    pred = raw_model.predict(raw_inputs(fdata, origins, config, extras=extras, width=width),
                              verbose=0)
     truth = fdata.targets("test", scaled=False)
     train = fdata.raw[: fdata.split.train][:, fdata.target_idx]

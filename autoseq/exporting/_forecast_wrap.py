@@ -1,7 +1,8 @@
 """The raw-in, raw-out forecaster around a trial's network, with every transform inside it.
 
 ``window [batch, W, n_inputs]`` (raw) and, when the trial needs it, ``origin_step [batch]``
-(int32: data steps from the training data's first row ``t0`` to the first forecast step) →
+(int32: data steps from the training data's first row ``t0`` to the first forecast step) and
+``future [batch, horizon, n_future]`` (raw known-future covariates over the horizon) →
 ``[batch, horizon, n_targets]`` in the data's units:
 
     window ─ (− seasonal profile at the window's steps) ─ scale ─ network ─ unscale
@@ -21,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
-from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_steps
+from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
+from autoseq.data._windows import FUTURE, STEP, WINDOW
 
-WINDOW = "window"
-STEP = "origin_step"
+__all__ = ["FUTURE", "STEP", "WINDOW"]
 
 
 def trial_variant(fdata: ForecastData, config: dict[str, Any]) -> Variant:
@@ -37,6 +38,18 @@ def needs_steps(fdata: ForecastData, config: dict[str, Any]) -> bool:
     """Whether the exported model takes ``origin_step`` (calendar features or an MSTL profile)."""
     profile = trial_variant(fdata, config).profile
     return uses_steps(config, fdata) or (profile is not None and not rolling(fdata, config))
+
+
+def extra_inputs(fdata: ForecastData, config: dict[str, Any]) -> tuple[str, ...]:
+    """The exported model's inputs beside its window (``STEP``, ``FUTURE``), in that order."""
+    return ((STEP,) if needs_steps(fdata, config) else ()) + (
+        (FUTURE,) if uses_future(config, fdata) else ())
+
+
+def ordered_inputs(names) -> tuple[str, ...]:
+    """Input names in the exported models' order."""
+    given = set(names)
+    return tuple(n for n in (STEP, FUTURE) if n in given)
 
 
 def rolling_profile(fdata: ForecastData) -> RollingProfile:
@@ -73,12 +86,8 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     lookback = int(config["lookback"])
     variant = trial_variant(fdata, config)
     width = window_length(fdata, config)
-    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
-    inputs: Any = window
-    step = None
-    if needs_steps(fdata, config):
-        step = keras.Input((), dtype="int32", name=STEP)
-        inputs = {WINDOW: window, STEP: step}
+    window, inputs = _raw_inputs(fdata, width, extra_inputs(fdata, config))
+    step = inputs[STEP] if isinstance(inputs, dict) and STEP in inputs else None
     x = window if width == lookback else LastSteps(steps=lookback, name="lookback")(window)
     future = None
     if isinstance(variant.profile, RollingProfile):
@@ -101,7 +110,15 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     s, t = variant.scaler, list(fdata.target_idx)
     x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
                                    name="scale_inputs")(x)
-    y = model({WINDOW: x, STEP: step} if uses_steps(config, fdata) else x)
+    feed = {WINDOW: x}
+    if uses_steps(config, fdata):
+        feed[STEP] = step
+    if uses_future(config, fdata):
+        idx = fdata.future_idx
+        feed[FUTURE] = keras.layers.Normalization(
+            mean=s.mean[idx].tolist(), variance=(s.scale[idx] ** 2).tolist(),
+            name="scale_future")(inputs[FUTURE])
+    y = model(feed if len(feed) > 1 else x)
     out = keras.layers.Normalization(mean=s.mean[t].tolist(), variance=(s.scale[t] ** 2).tolist(),
                                      invert=True, name="unscale_targets")(y)
     if future is not None:
@@ -109,20 +126,38 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
     return keras.Model(inputs, out, name="autoseq_forecaster")
 
 
-def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any], *,
-               steps: bool | None = None, width: int | None = None,
-               windows: np.ndarray | None = None):
-    """The exported model's inputs for ``origins``: raw windows (and origin steps).
+def _raw_inputs(fdata: ForecastData, width: int, extras: tuple[str, ...]):
+    """Keras inputs of an exported model: its raw window and ``extras``; ``(window, inputs)``
+    where ``inputs`` is the window alone or a dict of every input."""
+    import keras
 
-    ``steps`` overrides whether the model takes ``origin_step`` and ``width`` how many rows its
-    window holds (an ensemble takes the widest and the steps when any member does);
+    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
+    inputs: dict[str, Any] = {WINDOW: window}
+    if STEP in extras:
+        inputs[STEP] = keras.Input((), dtype="int32", name=STEP)
+    if FUTURE in extras:
+        inputs[FUTURE] = keras.Input((fdata.horizon, fdata.n_future), name=FUTURE)
+    return window, (inputs if len(inputs) > 1 else window)
+
+
+def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any], *,
+               extras: tuple[str, ...] | None = None, width: int | None = None,
+               windows: np.ndarray | None = None):
+    """The exported model's inputs for ``origins``: raw windows (and origin steps, known-future
+    covariates).
+
+    ``extras`` overrides which inputs beside the window the model takes and ``width`` how many
+    rows its window holds (an ensemble takes the widest, and an input when any member does);
     ``windows`` replaces the raw windows of ``origins``."""
     width = window_length(fdata, config) if width is None else width
+    extras = extra_inputs(fdata, config) if extras is None else extras
     if windows is None:
         windows = fdata.raw[origins[:, None] + np.arange(-width, 0)[None, :]]
     feed = {WINDOW: np.asarray(windows, dtype="float32")}
-    if needs_steps(fdata, config) if steps is None else steps:
+    if STEP in extras:
         feed[STEP] = np.asarray(origins).astype("int32")
+    if FUTURE in extras:
+        feed[FUTURE] = fdata.future_values(np.asarray(origins)).astype("float32")
     return feed if len(feed) > 1 else feed[WINDOW]
 
 
@@ -135,28 +170,27 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
     import keras
 
     parts = [(f"t{number}", keras.Model(model.input, model.output, name=f"trial_{number}"),
-              window_length(fdata, cfg), needs_steps(fdata, cfg))
+              window_length(fdata, cfg), extra_inputs(fdata, cfg))
              for number, model, cfg in members]
     return _mean_model(parts, fdata, layer="ensemble_mean", name="autoseq_ensemble")
 
 
-def _mean_model(parts: list[tuple[str, Any, int, bool]], fdata: ForecastData, *, layer: str,
-                name: str):
-    """The mean of raw-in, raw-out models ``(label, model, window rows, takes origin_step)`` on
-    the widest of their windows: each reads the last rows it needs."""
+def _mean_model(parts: list[tuple[str, Any, int, tuple[str, ...]]], fdata: ForecastData, *,
+                layer: str, name: str):
+    """The mean of raw-in, raw-out models ``(label, model, window rows, inputs beside the
+    window)`` on the widest of their windows: each reads the last rows it needs, and the other
+    inputs it takes."""
     import keras
 
     from autoseq.model.layers_forecast import LastSteps
 
     width = max(own for _, _, own, _ in parts)
-    steps = any(takes for _, _, _, takes in parts)
-    window = keras.Input((width, fdata.n_inputs), name=WINDOW)
-    step = keras.Input((), dtype="int32", name=STEP) if steps else None
+    extras = ordered_inputs(n for _, _, _, takes in parts for n in takes)
+    window, inputs = _raw_inputs(fdata, width, extras)
     outputs = []
     for label, model, own, takes in parts:
         x = window if own == width else LastSteps(steps=own, name=f"last_{own}_{label}")(window)
-        outputs.append(model({WINDOW: x, STEP: step} if takes else x))
-    inputs: Any = {WINDOW: window, STEP: step} if steps else window
+        outputs.append(model({WINDOW: x} | {n: inputs[n] for n in takes} if takes else x))
     return keras.Model(inputs, keras.layers.Average(name=layer)(outputs), name=name)
 
 
@@ -189,11 +223,11 @@ def baseline_forecaster(fdata: ForecastData, name: str):
 
 
 def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
-                      fdata: ForecastData, *, steps: bool):
-    """The mean of a forecaster (taking ``origin_step`` when ``steps``) and an in-graph
+                      fdata: ForecastData, *, extras: tuple[str, ...]):
+    """The mean of a forecaster (taking ``extras`` beside its window) and an in-graph
     baseline, on the wider of their windows."""
-    return _mean_model([("model", model, model_width, steps),
-                        ("baseline", baseline, baseline_width, False)], fdata,
+    return _mean_model([("model", model, model_width, extras),
+                        ("baseline", baseline, baseline_width, ())], fdata,
                        layer="blend_mean", name="autoseq_blend")
 
 
@@ -270,17 +304,24 @@ class StandardScaledView:
         self.raw = wrap_forecaster(model, fdata, config)
         self.fdata = fdata
         self.config = config
-        self.timed = needs_steps(fdata, config) or rolling(fdata, config)
+        self.timed = bool(extra_inputs(fdata, config)) or rolling(fdata, config)
+        self.takes_future = uses_future(config, fdata)
 
-    def predict_on_batch(self, x: np.ndarray, origins: np.ndarray | None = None) -> np.ndarray:
+    def predict_on_batch(self, x: np.ndarray, origins: np.ndarray | None = None,
+                         future: np.ndarray | None = None) -> np.ndarray:
+        """Forecasts for scaled windows ``x`` (first forecast rows ``origins``); ``future``
+        (raw ``[windows, horizon, n_future]``) replaces the data's known-future covariates."""
         s, t = self.fdata.scaler, list(self.fdata.target_idx)
         raw = (np.asarray(x) * s.scale + s.mean).astype("float32")
         feed: Any = raw
         if self.timed:
             if origins is None:
                 raise ValueError("this trial's forecasts depend on the time of each window "
-                                 "(calendar features or MSTL profile); pass origins")
+                                 "(calendar features, MSTL profile, known-future covariates); "
+                                 "pass origins")
             # A rolling profile reads a longer window than ``x``: take it from the data.
             feed = raw_inputs(self.fdata, np.asarray(origins), self.config,
                               windows=None if rolling(self.fdata, self.config) else raw)
+            if future is not None and self.takes_future:
+                feed[FUTURE] = np.asarray(future, dtype="float32")
         return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]

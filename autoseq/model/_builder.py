@@ -29,6 +29,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "transform": "none",
     "scaler": "standard",
     "calendar": False,
+    "future": True,
     "head": "dense",
     "loss": "mse",
     "pooling": "last",
@@ -45,7 +46,8 @@ _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
             "pooling": POOLINGS, "class_weight": CLASS_WEIGHTS}
 # Parameters that only one kind of task uses: a default is left out of the other's configurations
 # (a sequence model's loss follows its task: log loss, or MSE on the scaled target).
-_FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "head", "loss")
+_FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "future", "head",
+                  "loss")
 _SEQUENCE_ONLY = ("pooling", "class_weight")
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
@@ -60,6 +62,8 @@ class ModelContext:
     sequence tasks ``lookback`` is the longest sequence. ``sequences`` says which of the two
     input shapes the network takes (windows, or NaN-padded sequences); ``n_classes`` > 0 means
     class probabilities out. ``task`` names the kind of run, for builders that want to know.
+    ``n_future`` > 0: known-future covariates ``[batch, horizon, n_future]`` (input ``future``)
+    that a configuration with ``future`` takes.
     """
 
     lookback: int
@@ -73,6 +77,7 @@ class ModelContext:
     task: str = "forecast"
     n_classes: int = 0
     sequences: bool = False
+    n_future: int = 0
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -185,7 +190,8 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
 
     return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
                         horizon=data.horizon, n_targets=data.n_targets, seed=seed,
-                        season=data.main_season, calendar=calendar_dicts(data))
+                        season=data.main_season, calendar=calendar_dicts(data),
+                        n_future=data.n_future)
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
@@ -221,6 +227,7 @@ def describe(config: dict[str, Any]) -> str:
     bi = "bidirectional " if config.get("bidirectional") else ""
     extras = [e for e, on in (("seq2seq", config.get("head") == "seq2seq"),
                               ("calendar", bool(config.get("calendar"))),
+                              ("future covariates", bool(config.get("future"))),
                               ("mstl", config.get("transform") == "mstl"),
                               ("rolling mstl", config.get("transform") == "rolling_mstl")) if on]
     more = f" + {' + '.join(extras)}" if extras else ""
@@ -303,19 +310,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         return _sequence_rnn(config, ctx)
     cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
-    model_inputs: Any = inputs
-    x = inputs
-    future = None
-    if config.get("calendar") and ctx.calendar:
-        from autoseq.model.layers_forecast import CalendarFeatures, ProfileSplit
-
-        step = keras.Input((), dtype="int32", name="origin_step")
-        model_inputs = {"window": inputs, "origin_step": step}
-        known = CalendarFeatures(cycles=list(ctx.calendar), lookback=ctx.lookback,
-                                 horizon=ctx.horizon, name="calendar")(step)
-        x = keras.layers.Concatenate(name="window_and_calendar")(
-            [inputs, ProfileSplit(lookback=ctx.lookback, part="past", name="calendar_past")(known)])
-        future = ProfileSplit(lookback=ctx.lookback, part="future", name="calendar_future")(known)
+    model_inputs, x, future = _known_future(inputs, config, ctx)
     seq2seq = config.get("head", "dense") == "seq2seq"
     x = _recurrent(x, config, ctx)
     anchor = config.get("anchor", "none")
@@ -347,6 +342,33 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     return model
 
 
+def _known_future(window, config: dict[str, Any], ctx: ModelContext):
+    """The network's inputs, its window (with the calendar features of its steps when the
+    configuration uses them) and what is known over the horizon: that step's calendar features
+    and known-future covariates (``None`` when neither is used)."""
+    import keras
+
+    inputs: dict[str, Any] = {"window": window}
+    x, known = window, []
+    if config.get("calendar") and ctx.calendar:
+        from autoseq.model.layers_forecast import CalendarFeatures, ProfileSplit
+
+        step = inputs["origin_step"] = keras.Input((), dtype="int32", name="origin_step")
+        features = CalendarFeatures(cycles=list(ctx.calendar), lookback=ctx.lookback,
+                                    horizon=ctx.horizon, name="calendar")(step)
+        x = keras.layers.Concatenate(name="window_and_calendar")(
+            [window, ProfileSplit(lookback=ctx.lookback, part="past",
+                                  name="calendar_past")(features)])
+        known.append(ProfileSplit(lookback=ctx.lookback, part="future",
+                                  name="calendar_future")(features))
+    if config.get("future") and ctx.n_future:
+        known.append(inputs.setdefault("future", keras.Input((ctx.horizon, ctx.n_future),
+                                                             name="future")))
+    future = (None if not known else known[0] if len(known) == 1
+              else keras.layers.Concatenate(name="known_future")(known))
+    return (inputs if len(inputs) > 1 else window), x, future
+
+
 def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
     """NaN-padded sequences → recurrent stack → last state or pooled states → softmax / linear."""
     import keras
@@ -372,7 +394,8 @@ def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
 
 def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, init):
     """Encoder–decoder head: a recurrent decoder runs over the horizon, fed at each step with
-    the encoder's summary and (when the trial uses them) that step's known calendar features."""
+    the encoder's summary and (when the trial uses them) that step's known calendar features
+    and known-future covariates."""
     import keras
 
     x = keras.layers.RepeatVector(ctx.horizon, name="repeat_state")(state)

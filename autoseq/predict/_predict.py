@@ -51,23 +51,26 @@ class Forecaster:
         """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
         return list(self.manifest.get("derived_inputs") or [])
 
-    def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None
-                        ) -> np.ndarray:
+    def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None,
+                        future: np.ndarray | None = None) -> np.ndarray:
         """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``.
 
         ``origin_steps`` (int, ``[batch]``): steps of the data's frequency from the manifest's
         ``t0`` to each window's first forecast step; required when the model lists the derived
-        input ``origin_step``.
+        input ``origin_step``. ``future`` (``[batch, horizon, n_future]``, raw): the known-future
+        covariates at the forecast steps; required when the model takes ``future``.
         """
         import tensorflow as tf
 
         sig = self.manifest["signature"]
-        names = {d["name"] for d in self.derived_inputs}
-        given = {"origin_step": (origin_steps, tf.int32)}
+        names = {d["name"] for d in self.derived_inputs} | (
+            {"future"} if "future" in sig.get("inputs", ()) else set())
+        given = {"origin_step": (origin_steps, tf.int32), "future": (future, tf.float32)}
         for name in names:
             if given[name][0] is None:
                 raise DataError(f"this model needs {name} (its forecasts depend on the time of "
-                                "each window); see the manifest's derived_inputs")
+                                "each window, or on covariates known ahead); see the manifest's "
+                                "signature")
         out = []
         for start in range(0, len(windows), 1024):
             feed = {sig["input"]: tf.constant(windows[start:start + 1024], dtype=tf.float32)}
@@ -83,15 +86,19 @@ class Forecaster:
         """Forecast the next ``horizon`` steps after the last row (or from every origin).
 
         Args:
-            data: a CSV path or a DataFrame with the time column and every input column.
-            all_origins: one forecast from every origin with a full lookback (a backtest).
+            data: a CSV path or a DataFrame with the time column and every input column; for a
+                model with known-future covariates, followed by the rows to forecast with those
+                filled (and the target empty).
+            all_origins: one forecast from every origin with a full lookback (a backtest; with
+                known-future covariates, every origin whose horizon they cover).
 
         Returns:
             Long format: ``origin, step, timestamp, <target>…`` (plus ``<target>_actual`` where
             the data hold the actual value).
 
         Raises:
-            DataError: missing columns, another frequency, or too few rows.
+            DataError: missing columns, another frequency, too few rows, or a known-future
+                covariate missing at a step to forecast.
         """
         m = self.manifest
         if isinstance(data, pd.DataFrame):
@@ -102,7 +109,9 @@ class Forecaster:
         source = str(data)
         _check_columns(data, m, source)
         series = load_series(data, targets=m["targets"], time_col=m["time_col"],
-                             covariates=m["covariates"], max_gap=m.get("max_gap", 12))
+                             covariates=m.get("covariate_columns", m["covariates"]),
+                             max_gap=m.get("max_gap", 12), future=m.get("future_covariates"),
+                             categories=m.get("categories"))
         if series.freq != m["frequency"]:
             raise DataError(f"{source}: frequency {series.freq} differs from the model's "
                             f"{m['frequency']}; resample the data to {m['frequency']}")
@@ -112,13 +121,50 @@ class Forecaster:
             raise DataError(f"{source}: {n} rows after re-gridding, but the model needs at least "
                             f"{lookback} rows of history (its window)")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
+        known = None
+        if "future" in m["signature"].get("inputs", ()):
+            origins, known = _known_ahead(series, origins, self.horizon, source,
+                                          all_origins=all_origins)
         steps = None
         if self.derived_inputs:
             first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
             steps = origins + first
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
-        pred = self.predict_windows(windows, steps)
+        pred = self.predict_windows(windows, steps, known)
         return _long_format(pred, origins, series.frame, m)
+
+
+def _known_ahead(series, origins: np.ndarray, horizon: int, source: str, *,
+                 all_origins: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The known-future covariates over each origin's horizon, from the series and the rows
+    after its last target value; a backtest keeps the origins they cover.
+
+    Raises:
+        DataError: a value is missing at a step to forecast after the last target value.
+    """
+    cols = list(series.future)
+    ahead = series.ahead if series.ahead is not None else pd.DataFrame(columns=cols)
+    table = pd.concat([series.frame[cols], ahead[cols]])
+    values = table.to_numpy("float32")
+    rows = origins[:, None] + np.arange(horizon)[None, :]
+    covered = (rows < len(values)).all(axis=1)
+    covered[covered] = ~np.isnan(values[rows[covered]]).any(axis=(1, 2))
+    if not covered[-1] and not all_origins:
+        n = len(series.frame)
+        need = table.reindex(pd.date_range(table.index[n - 1], periods=horizon + 1,
+                                           freq=series.freq)[1:])
+        col = next(c for c in cols if need[c].isna().any())
+        when = need.index[int(np.flatnonzero(need[col].isna().to_numpy())[0])]
+        name = next((k for k, cats in series.categories.items() if col.startswith(f"{k}=")),
+                    col)
+        raise DataError(f"{source}: known-future covariate '{name}' has no value at {when}, a "
+                        f"step to forecast; add rows after the last target value (target empty) "
+                        f"with every known-future covariate filled for the next {horizon} steps")
+    if all_origins and not covered.any():
+        raise DataError(f"{source}: no origin has its known-future covariates for all "
+                        f"{horizon} steps ahead; add the rows to forecast")
+    kept = origins[covered]
+    return kept, values[kept[:, None] + np.arange(horizon)[None, :]]
 
 
 class SequenceModel:
@@ -226,7 +272,9 @@ class SequenceModel:
 def _check_columns(path, m: dict[str, Any], source: str) -> None:
     frame, _ = read_csv_file(path)
     cols = list(frame.columns)
-    for c in [m["time_col"], *m["inputs"]]:
+    needed = [m["time_col"], *m["targets"], *m.get("covariate_columns", m["covariates"]),
+              *(m.get("future_covariates") or [])]
+    for c in needed:
         if c not in cols:
             raise DataError(f"{source}: column '{c}', which the model was trained on, is missing"
                             f"{suggest_column(c, cols)}")

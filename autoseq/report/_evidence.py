@@ -10,7 +10,7 @@ import pandas as pd
 from autoseq._run_folder import RunFolder, RunSettings
 
 if TYPE_CHECKING:
-    from autoseq.report._evaluate import Importance, PartForecast
+    from autoseq.report._evaluate import Dependence, Importance, PartForecast
     from autoseq.report._lags import LagBlock
 
 
@@ -36,6 +36,7 @@ class Evidence:
     blocks: list[LagBlock] = field(default_factory=list)
     by_block: Importance | None = None
     by_column: Importance | None = None
+    dependence: Dependence | None = None
     sequences: dict[str, Any] = field(default_factory=dict)  # part → SequenceScores
 
     @property

@@ -185,6 +185,27 @@ def bars_figure(name: str, title: str, labels: Sequence[str], values: Sequence[f
 
 
 @_themed
+def dependence_figure(dep, target: str) -> Figure:
+    """The mean forecast against the value of a known-future covariate (partial dependence)."""
+    fig, axes = _new(3.4, width=7.0)
+    ax = axes[0, 0]
+    if dep.categorical:
+        ax.bar(np.arange(len(dep.values)), dep.forecast, color=MODEL, width=0.6)
+        ax.set_xticks(np.arange(len(dep.values)), [text(v) for v in dep.values])
+        low = min(dep.forecast)
+        ax.set_ylim(low - 0.1 * (max(dep.forecast) - low + 1e-9), None)
+    else:
+        ax.plot(dep.values, dep.forecast, marker="o", color=MODEL)
+    _style(ax, xlabel=f"{dep.column} at every forecast step", ylabel=f"mean forecast of {target}")
+    return _finish(fig, "dependence", f"Forecast vs {dep.column}",
+                   f"Every one of {dep.windows} validation windows forecast with {dep.column} "
+                   "set to each value over the whole horizon (the other inputs as they were); "
+                   "the forecasts averaged. Values: "
+                   + ("each category." if dep.categorical
+                      else "5th to 95th percentile of the training rows."))
+
+
+@_themed
 def curves_figure(curves: dict[str, dict[str, list[float]]]) -> Figure:
     """Training (dashed) and validation (solid) loss per epoch of a few trials."""
     fig, axes = _new(4.4)

@@ -19,7 +19,7 @@ import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial
 from autoseq.exceptions import AutoseqError
 from autoseq.report._content import Facts, Paragraph, Section, Table
-from autoseq.report._evaluate import forecast_part, permutation_importance
+from autoseq.report._evaluate import forecast_part, future_dependence, permutation_importance
 from autoseq.report._evidence import Evidence
 from autoseq.report._lags import LagBlock, duration, lag_blocks, share_sentence
 from autoseq.report._shared import shared_sections, winner_words
@@ -63,14 +63,25 @@ def evaluate_forecast(ev: Evidence, *, importance: bool = True) -> None:
                                    seasons=ev.data.seasons, freq=ev.freq)
             ev.by_block, ev.by_column = permutation_importance(
                 model, ev.data, ev.lookback, ev.blocks, seed=ev.settings.seed)
+            ev.dependence = _dependence(model, ev)
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
-        ev.val = ev.test = ev.by_block = ev.by_column = None
+        ev.val = ev.test = ev.by_block = ev.by_column = ev.dependence = None
     finally:
         import keras
 
         keras.backend.clear_session()
+
+
+def _dependence(model, ev: Evidence):
+    """The forecast's partial dependence on the known-future covariate it relies on most."""
+    cols = ev.by_column
+    ahead = [(share, label) for label, role, share in zip(cols.labels, cols.roles, cols.shares,
+                                                          strict=True) if role == "known ahead"]
+    if not ahead:
+        return None
+    return future_dependence(model, ev.data, ev.lookback, max(ahead)[1])
 
 
 # -- skill against the baselines ------------------------------------------------------------
@@ -317,20 +328,7 @@ def looks_at_section(ev: Evidence) -> Section:
                   numeric=(False, False, False, True, True), name="lag_importance"))
     sec.add(figs.lag_figure(imp.labels, imp.shares, [b.lags for b in blocks], ev.lookback,
                             duration(1, ev.freq).removeprefix("1 ")))
-    cols = ev.by_column
-    roles = {c: "target" for c in ev.settings.data.get("targets", [])}
-    sec.add(Paragraph(share_sentence(cols.labels, cols.shares, what="input column",
-                                     prefix="Among the input columns"), kind="key"))
-    sec.add(Table(("input column", "role", "share of the prediction",
-                   "validation MSE increase"),
-                  tuple((c, roles.get(c, "covariate"), fmt.percent(s), fmt.num(v, 3))
-                        for c, s, v in zip(cols.labels, cols.shares, cols.increase,
-                                           strict=True)),
-                  numeric=(False, False, True, True), name="column_importance"))
-    if len(cols.labels) > 1:
-        sec.add(figs.bars_figure("columns", "What the model looks at: input columns",
-                                 cols.labels, cols.shares, xlabel="share of the prediction",
-                                 percent=True, color=figs.ACCENT))
+    _columns_part(sec, ev)
     sec.add(Paragraph(
         f"Method: permutation importance on {imp.windows} validation windows, {imp.repeats} "
         f"shuffles each. A block (every column at those lags) or a column (every lag) is swapped "
@@ -339,6 +337,40 @@ def looks_at_section(ev: Evidence) -> Section:
         "Parts that are correlated share credit, so read shares as a ranking, not as exact "
         "fractions.", kind="note"))
     return sec
+
+
+def _columns_part(sec: Section, ev: Evidence) -> None:
+    """The input columns' (and known-future covariates') shares, and the partial dependence."""
+    cols = ev.by_column
+    roles = cols.roles or [("target" if c in ev.settings.data.get("targets", []) else
+                            "covariate") for c in cols.labels]
+    span = duration(ev.data.horizon, ev.freq)
+    ahead = f"over the next {span.removeprefix('1 ')}"
+    labels = [f"{c} {ahead}" if r == "known ahead" else c
+              for c, r in zip(cols.labels, roles, strict=True)]
+    sec.add(Paragraph(share_sentence(labels, cols.shares, what="input column",
+                                     prefix="Among the input columns"), kind="key"))
+    sec.add(Table(("input column", "role", "share of the prediction",
+                   "validation MSE increase"),
+                  tuple((c, r, fmt.percent(s), fmt.num(v, 3))
+                        for c, r, s, v in zip(labels, roles, cols.shares, cols.increase,
+                                              strict=True)),
+                  numeric=(False, False, True, True), name="column_importance"))
+    if len(cols.labels) > 1:
+        sec.add(figs.bars_figure("columns", "What the model looks at: input columns",
+                                 labels, cols.shares, xlabel="share of the prediction",
+                                 percent=True, color=figs.ACCENT))
+    dep = ev.dependence
+    if dep is not None:
+        share = dict(zip(labels, cols.shares, strict=True))[f"{dep.column} {ahead}"]
+        sec.add(Paragraph(f"{dep.column} {ahead} carries {share:.0%} of the forecast.",
+                          kind="key"))
+        sec.add(figs.dependence_figure(dep, ev.settings.data.get("targets", [""])[0]))
+    if "known ahead" in roles:
+        sec.add(Paragraph(
+            "The known-future covariates are scored with their recorded values at the forecast "
+            "steps (ex-post, as if forecast perfectly): forecasts made from a weather forecast "
+            "or a plan carry its errors too, and score somewhat worse.", kind="note"))
 
 
 def _time_back(block: LagBlock, freq: str | None) -> str:

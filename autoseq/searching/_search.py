@@ -45,6 +45,8 @@ def search(
     target: str | list[str],
     time_col: str | None = None,
     covariates: list[str] | None = None,
+    future_covariates: list[str] | None = None,
+    categorical: list[str] | None = None,
     horizon: int = 1,
     space: str | Path | SearchSpace | None = None,
     trials: int = 20,
@@ -98,6 +100,9 @@ def search(
             target: column(s) to forecast; other numeric columns are past covariates. For
                 sequences: the label column.
             covariates: past covariates (forecasting) or feature columns (sequences).
+            future_covariates: columns known for the steps to forecast too (forecasting): the
+                CSV may continue past the last target value with only these filled.
+            categorical: numeric columns to one-hot encode (text covariates always are).
             horizon: steps to forecast.
             space: a built-in space name, a YAML path, or a ``SearchSpace`` (default ``default``;
                 ``classify`` for sequences).
@@ -163,7 +168,8 @@ def search(
                  folds=folds, stat_baselines=stat_baselines, deterministic=deterministic,
                  jobs=jobs, gpus=gpus, precision=precision, compile=compile, grace=grace,
                  id_col=id_col, step_col=step_col, format=format, test_file=test_file,
-                 task=task, max_length=max_length)
+                 task=task, max_length=max_length,
+                 roles=(tuple(future_covariates or ()), tuple(categorical or ())))
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
                          precision=precision, compile=compile, stat_origins=stat_origins)
@@ -206,7 +212,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
           calendar: bool, metric: str, folds: int, stat_baselines: bool, deterministic: bool,
           jobs: int, gpus: str | list[str] | None, precision: str, compile: str, grace: float,
           id_col: str | None, step_col: str | None, format: str,
-          test_file: str | Path | None, task: str | None, max_length: int | None) -> _Plan:
+          test_file: str | Path | None, task: str | None, max_length: int | None,
+          roles: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> _Plan:
     """Check the options, read the data, and check the run folder: nothing is written yet."""
     if trials < 1:
         raise SearchError(f"--trials must be at least 1. Received: {trials}")
@@ -215,7 +222,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     options = DataOptions(data, tuple(targets), time_col=time_col, covariates=covariates,
                           horizon=horizon, val_size=val_size, test_size=test_size,
                           max_gap=max_gap, calendar=calendar, id_col=id_col, step_col=step_col,
-                          format=format, test_file=test_file, task=task, max_length=max_length)
+                          format=format, test_file=test_file, task=task, max_length=max_length,
+                          future_covariates=roles[0], categorical=roles[1])
     kind = task_for_options(options)
     space = load_search_space(space or kind.default_space)
     check_space(space)
@@ -224,6 +232,7 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     check_grace(grace)
     kind.check_options(options, metric=metric, folds=folds)
     fdata = kind.read(options)
+    space = kind.adapt_space(space, fdata)
     run_dir = Path(out) if out else Path("results") / default_name(data, targets)
     if metric not in OBJECTIVES:
         raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")

@@ -19,6 +19,7 @@ from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.exceptions import DataError
 from autoseq.model import ModelContext
 from autoseq.report._kinds import ReportKind
+from autoseq.space import SearchSpace
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class DataOptions:
     test_file: str | Path | None = None
     task: str | None = None
     max_length: int | None = None
+    future_covariates: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
 
 
 class Task(ABC):
@@ -84,6 +87,10 @@ class Task(ABC):
                 source: str | Path | None = None):
         """Read a run's data again from ``source`` (default: the recorded file), split and
         scaled as the search did (the caller checks the fingerprint: ``check_same_data``)."""
+
+    def adapt_space(self, space: SearchSpace, data) -> SearchSpace:
+        """The space searched over ``data``: ``space``, plus what only such data offer."""
+        return space
 
     # -- trials ------------------------------------------------------------------------------
     @abstractmethod

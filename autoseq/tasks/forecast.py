@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.baselines import score_baselines
 from autoseq.data import ForecastData, load_series
-from autoseq.data._variants import data_variant, uses_steps
+from autoseq.data._variants import data_variant, network_inputs
 from autoseq.exceptions import DataError
 from autoseq.exporting._forecast import export_forecaster
 from autoseq.model import ModelContext, forecast_context, resolve_config
@@ -21,6 +21,7 @@ from autoseq.report._forecast import (
     forecast_skill,
 )
 from autoseq.report._kinds import ReportKind
+from autoseq.space import Bool, SearchSpace
 from autoseq.tasks._base import DataOptions, Task
 from autoseq.trial._fit import fit_windows
 
@@ -50,17 +51,18 @@ class ForecastTask(Task):
     def read(self, options: DataOptions) -> ForecastData:
         series = load_series(options.data, targets=list(options.targets),
                              time_col=options.time_col, covariates=options.covariates,
-                             max_gap=options.max_gap)
+                             max_gap=options.max_gap, future=options.future_covariates,
+                             categorical=options.categorical)
         return ForecastData(series, horizon=options.horizon, val_size=options.val_size,
                             test_size=options.test_size, calendar=options.calendar)
 
     def data_settings(self, data: ForecastData, options: DataOptions) -> dict[str, Any]:
         series = data.series
-        return {"targets": list(series.targets), "covariates": list(series.covariates),
+        return {"targets": list(series.targets), "covariates": list(series.covariate_columns),
                 "time_col": series.time_col, "horizon": data.horizon,
                 "val_rows": data.split.val, "test_rows": data.split.test,
                 "seasons": data.seasons, "calendar": bool(data.calendar),
-                "max_gap": options.max_gap}
+                "max_gap": options.max_gap} | _future_settings(series)
 
     def fingerprint(self, data: ForecastData) -> str:
         return data.series.fingerprint
@@ -73,15 +75,28 @@ class ForecastTask(Task):
         s = settings.data
         series = load_series(Path(source or summary["source"]), targets=s["targets"],
                              time_col=s["time_col"], covariates=s["covariates"],
-                             max_gap=s["max_gap"])
+                             max_gap=s["max_gap"], future=s.get("future_covariates"),
+                             categories=s.get("categories"))
         return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
                             test_size=s["test_rows"], seasons=s["seasons"],
                             calendar=bool(s.get("calendar", False)))
 
+    def adapt_space(self, space: SearchSpace, data: ForecastData) -> SearchSpace:
+        """With known-future covariates, whether a trial uses them is searched too (so the
+        leaderboard shows what they are worth), unless the space says."""
+        if not data.n_future or space.builder != "rnn" or "future" in space.names:
+            return space
+        return SearchSpace([*space.parameters, Bool("future")], name=space.name,
+                           description=space.description, builder=space.builder,
+                           source=space.source)
+
     def resolve_config(self, space_config: dict[str, Any], data: ForecastData, *,
                        builder: str) -> dict[str, Any]:
-        return resolve_config(space_config, builder=builder, horizon=data.horizon,
-                              season=data.main_season, max_lookback=data.max_lookback)
+        config = resolve_config(space_config, builder=builder, horizon=data.horizon,
+                                season=data.main_season, max_lookback=data.max_lookback)
+        if "future" in config and not data.n_future:  # nothing known ahead: say it is unused
+            config["future"] = False
+        return config
 
     def model_context(self, data: ForecastData, config: dict[str, Any], *,
                       seed: int = 0) -> ModelContext:
@@ -90,7 +105,7 @@ class ForecastTask(Task):
     def fit_and_score(self, data: ForecastData, config: dict[str, Any]):
         variant = data_variant(data, transform=config.get("transform", "none"),
                                scaler=config.get("scaler", "standard"))
-        return partial(fit_windows, variant=variant, with_steps=uses_steps(config, data))
+        return partial(fit_windows, variant=variant, inputs=network_inputs(config, data))
 
     def training_shape(self, data: ForecastData, config: dict[str, Any]) -> tuple[int, int]:
         lookback = int(config["lookback"])
@@ -111,4 +126,17 @@ class ForecastTask(Task):
         split = data.split
         return (f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
                 f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
-                f"{data.horizon}, seasons {data.seasons or 'none'}")
+                f"{data.horizon}, seasons {data.seasons or 'none'}"
+                + (f", known-future covariates {', '.join(data.series.future_columns)}"
+                   if data.series.future_columns else ""))
+
+
+def _future_settings(series) -> dict[str, Any]:
+    """The known-future and categorical columns a run records (only when there are some, so
+    runs without them record what they always did)."""
+    out: dict[str, Any] = {}
+    if series.future_columns:
+        out["future_covariates"] = list(series.future_columns)
+    if series.categories:
+        out["categories"] = dict(series.categories)
+    return out

@@ -52,6 +52,9 @@ class SequenceTask(Task):
         if folds != 1:
             raise SearchError(f"--folds {folds} is for forecasting (walk-forward); sequence "
                               "trials validate on a stratified share of the training sequences")
+        if options.future_covariates or options.categorical:
+            raise DataError("--future-covariate and --categorical are for forecasting a time "
+                            "series; drop them, or drop --id-col / --format wide")
         if len(options.targets) != 1:
             raise DataError(f"sequences take one --target (the label column). Received: "
                             f"{', '.join(options.targets)}")

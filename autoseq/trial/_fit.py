@@ -25,7 +25,7 @@ _ONE_EVAL_BATCH_UP_TO = 8192  # validation windows scored in one batch by a comp
 
 def fit_windows(model: Any, result: TrialResult, *, data: ForecastData, ctx: ModelContext,
                    settings: TrialSettings, reporter: Reporter, number: int,
-                   trial_dir: Path, variant: Any, with_steps: bool) -> None:
+                   trial_dir: Path, variant: Any, inputs: tuple[str, ...]) -> None:
     """Train ``model``, fill ``result`` in place, write the best weights when it succeeded."""
     result.params = int(model.count_params())
     batch_size = result.config["batch_size"]
@@ -34,10 +34,10 @@ def fit_windows(model: Any, result: TrialResult, *, data: ForecastData, ctx: Mod
         windows = len(data.origins("val", ctx.lookback))
         eval_batch_size = windows if windows <= _ONE_EVAL_BATCH_UP_TO else eval_batch_size
     train = data.dataset("train", lookback=ctx.lookback, batch_size=batch_size,
-                         shuffle=True, seed=ctx.seed, values=variant.values, with_steps=with_steps,
+                         shuffle=True, seed=ctx.seed, values=variant.values, inputs=inputs,
                          rolling=variant.rolling, drop_remainder=result.compiled)
     val = data.dataset("val", lookback=ctx.lookback, batch_size=eval_batch_size,
-                       values=variant.values, with_steps=with_steps, rolling=variant.rolling)
+                       values=variant.values, inputs=inputs, rolling=variant.rolling)
     # Epoch losses are in the variant's scale; the pruner compares them in the common one.
     factor = float(np.mean((variant.scaler.scale[data.target_idx]
                             / data.scaler.scale[data.target_idx]) ** 2))

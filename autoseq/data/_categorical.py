@@ -1,0 +1,65 @@
+"""Categorical columns (text such as ``clear`` / ``rain``, or codes declared with
+``--categorical``) as one indicator column per category: ``weathersit=clear``, …
+
+The categories are the values the file holds, sorted; a model records them (``categories`` in
+its manifest) and ``predict`` encodes new data with exactly those, refusing a value the model
+never saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from autoseq.exceptions import DataError
+
+SEPARATOR = "="
+
+
+def indicator_name(column: str, category: str) -> str:
+    """The name of the indicator column of ``category`` of ``column``."""
+    return f"{column}{SEPARATOR}{category}"
+
+
+def is_text(column: pd.Series) -> bool:
+    """Whether a column read from a CSV holds categories as text: most of its cells are not
+    numbers (a numeric column with a stray word is a typo, refused where it is read)."""
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return False
+    text = column.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").isna().mean() > 0.5)
+
+
+def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None = None
+            ) -> tuple[pd.DataFrame, list[str]]:
+    """``column`` as float indicator columns (an empty cell is NaN in every one, to be filled
+    like any missing value), and its categories.
+
+    Args:
+        src: the file, for messages.
+        column: the column as read.
+        name: its name.
+        categories: the categories to encode with (a model's); default: those in the column.
+
+    Raises:
+        DataError: a value outside ``categories``, naming the row.
+    """
+    text = column.astype(str).where(column.notna()).str.strip()
+    if pd.api.types.is_float_dtype(column):  # 1.0 and 1 are one category
+        whole = column.dropna()
+        if (whole == whole.round()).all():
+            text = column.astype("Int64").astype(str).where(column.notna())
+    text = text.where(text != "")
+    seen = sorted(text.dropna().unique().tolist())
+    if categories is None:
+        categories = seen
+    unknown = text.notna() & ~text.isin(categories)
+    if unknown.any():
+        row = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise DataError(f"{src}: row {row + 2}: column '{name}' holds '{text.iloc[row]}', a "
+                        f"category the model was not trained on (it knows "
+                        f"{', '.join(categories)}); map it to one of those")
+    out = {indicator_name(name, c): (text == c).astype("float64").where(text.notna())
+           for c in categories}
+    return pd.DataFrame(out, index=column.index), list(categories)
