@@ -40,6 +40,7 @@ class DataOptions:
     test_file: str | Path | None = None
     task: str | None = None
     max_length: int | None = None
+    series_col: str | None = None
 
 
 class Task(ABC):
