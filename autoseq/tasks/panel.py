@@ -16,8 +16,10 @@ from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.data._panel import load_panel
 from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
 from autoseq.exceptions import DataError, SearchError
+from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, resolve_config
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score_panel_baselines
+from autoseq.predict._panel import PanelForecaster
 from autoseq.report._kinds import ReportKind
 from autoseq.report._panel import evaluate_panel, panel_headline, panel_sections, panel_skill
 from autoseq.tasks._base import DataOptions, Task
@@ -115,14 +117,10 @@ class PanelTask(Task):
 
     def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
                out: str | Path | None, format: str, refit: bool, ensemble: int | None):
-        from autoseq.exporting._panel import export_panel
-
         return export_panel(run, data, trial=trial, out=out, format=format, refit=refit,
                             ensemble=ensemble)
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):
-        from autoseq.predict._panel import PanelForecaster
-
         return PanelForecaster(folder, manifest)
 
     def describe(self, data: PanelData) -> str:
