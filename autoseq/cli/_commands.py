@@ -55,11 +55,13 @@ def cli() -> None:
               help="Steps to forecast.")
 @click.option("--id-col", help="Sequence id column: DATA holds labelled sequences, one row per "
                                "step (classification / regression).")
+@click.option("--series-col", help="Series key column: DATA is a long CSV of many series "
+                                   "(series, timestamp, value), forecast by one global network.")
 @click.option("--step-col", help="Column ordering the steps of each sequence [default: the "
                                  "--time-col, else file order].")
 @click.option("--format", "format", type=click.Choice(["long", "wide"]), default="long",
               show_default=True, help="wide: one row per sequence, one column per step.")
-@click.option("--task", type=click.Choice(["forecast", "classify", "regress"]),
+@click.option("--task", type=click.Choice(["forecast", "classify", "regress", "panel"]),
               help="[default: forecast; for sequences inferred from the labels].")
 @click.option("--test-file", type=click.Path(dir_okay=False, path_type=str),
               help="CSV of test sequences [default: a stratified share of DATA].")

@@ -175,7 +175,7 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
 
 def print_export(res: Any) -> None:
     """Print where the model went and its test metrics next to the baselines'."""
-    if res.manifest["task"] != "forecast":
+    if "windows" not in res.manifest["metrics"]["test"]:  # per sequence, not per window
         _print_sequence_export(res)
         return
     m = res.manifest["metrics"]

@@ -83,6 +83,7 @@ def search(
     test_file: str | Path | None = None,
     task: str | None = None,
     max_length: int | None = None,
+    series_col: str | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting or sequence CSV and rank them.
@@ -146,6 +147,8 @@ def search(
             test_file: a CSV of test sequences (default: a stratified share of ``data``).
             task: ``forecast``, ``classify`` or ``regress``.
             max_length: longer sequences keep their last ``max_length`` steps.
+            series_col: the series key column of a long CSV of many series (a panel): one
+                global network forecasts every series, ranked on M4's OWA against Naive2.
 
         Returns:
             A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -168,7 +171,7 @@ def search(
                  folds=folds, stat_baselines=stat_baselines, deterministic=deterministic,
                  jobs=jobs, gpus=gpus, precision=precision, compile=compile, grace=grace,
                  id_col=id_col, step_col=step_col, format=format, test_file=test_file,
-                 task=task, max_length=max_length,
+                 task=task, max_length=max_length, series_col=series_col,
                  roles=(tuple(future_covariates or ()), tuple(categorical or ())))
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
@@ -213,6 +216,7 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
           jobs: int, gpus: str | list[str] | None, precision: str, compile: str, grace: float,
           id_col: str | None, step_col: str | None, format: str,
           test_file: str | Path | None, task: str | None, max_length: int | None,
+          series_col: str | None = None,
           roles: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> _Plan:
     """Check the options, read the data, and check the run folder: nothing is written yet."""
     if trials < 1:
@@ -223,7 +227,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
                           horizon=horizon, val_size=val_size, test_size=test_size,
                           max_gap=max_gap, calendar=calendar, id_col=id_col, step_col=step_col,
                           format=format, test_file=test_file, task=task, max_length=max_length,
-                          future_covariates=roles[0], categorical=roles[1])
+                          future_covariates=roles[0], categorical=roles[1],
+                          series_col=series_col)
     kind = task_for_options(options)
     space = load_search_space(space or kind.default_space)
     check_space(space)

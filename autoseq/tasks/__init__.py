@@ -19,11 +19,14 @@ from autoseq._run_folder import RunSettings
 from autoseq.exceptions import DataError
 from autoseq.tasks._base import DataOptions, Task, check_same_data
 from autoseq.tasks.forecast import ForecastTask
+from autoseq.tasks.panel import PanelTask
 from autoseq.tasks.sequences import SequenceTask
 
 FORECAST = ForecastTask()
 SEQUENCES = SequenceTask()
-_TASKS: dict[str, Task] = {name: task for task in (FORECAST, SEQUENCES) for name in task.names}
+PANEL = PanelTask()
+_TASKS: dict[str, Task] = {name: task for task in (FORECAST, SEQUENCES, PANEL)
+                           for name in task.names}
 _DEFAULT = "forecast"  # runs, studies and manifests made before the task was recorded
 FORMATS = ("long", "wide")
 
@@ -58,8 +61,9 @@ def task_of_data(data) -> Task:
 
 
 def task_for_options(options: DataOptions) -> Task:
-    """The task the search's options describe: sequences with ``id_col`` or ``format="wide"``,
-    else forecasting; then the task checks the rest of the options it cannot use.
+    """The task the search's options describe: a panel with ``series_col``, sequences with
+    ``id_col`` or ``format="wide"``, else forecasting; then the task checks the rest of the
+    options it cannot use.
 
     Raises:
         DataError: an unknown ``--task`` or ``--format``, or options of the other kind of run.
@@ -68,9 +72,11 @@ def task_for_options(options: DataOptions) -> Task:
         raise DataError(f"--format must be long or wide. Received: {options.format}")
     if options.task is not None:
         get_task(options.task)
+    if options.series_col is not None:
+        return PANEL
     sequences = options.id_col is not None or options.format == "wide"
     return SEQUENCES if sequences else FORECAST
 
 
-__all__ = ["FORECAST", "SEQUENCES", "DataOptions", "Task", "check_same_data", "get_task",
+__all__ = ["FORECAST", "PANEL", "SEQUENCES", "DataOptions", "Task", "check_same_data", "get_task",
            "task_for_options", "task_name", "task_of", "task_of_data"]

@@ -43,6 +43,7 @@ class DataOptions:
     max_length: int | None = None
     future_covariates: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
+    series_col: str | None = None
 
 
 class Task(ABC):

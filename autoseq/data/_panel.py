@@ -1,0 +1,260 @@
+"""Many series in one long CSV (``series, timestamp, value``): CSV → validated ``Panel``.
+
+Every series shares one frequency (inferred from the longest series; every row of every
+series must lie on its grid), has no duplicate timestamps, and has its gaps (missing rows or
+empty values) filled by linear interpolation up to ``max_gap`` steps, as for one series. All of
+it is vectorised over the rows: no Python loop runs per row or per series.
+
+Example:
+    >>> panel = load_panel("m4_weekly_train.csv", series_col="series", target="value")
+    >>> panel.n_series, panel.freq
+    (359, 'W-MON')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from autoseq.data._csv import read_csv_file, suggest_column
+from autoseq.data._frequency import infer_frequency
+from autoseq.data._series import _parse_times, _pick_time_col
+from autoseq.exceptions import DataError
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Gap-filled series on one grid, stored end to end.
+
+    Attributes:
+        names: the series' keys (text), in order of first appearance in the file.
+        values: float64 values of every series, one after the other.
+        offsets: ``values[offsets[i]:offsets[i + 1]]`` is series ``i`` (length ``n_series + 1``).
+        first: each series' first timestamp.
+        freq: the shared pandas frequency.
+        filled: values filled by interpolation (missing rows and empty cells).
+    """
+
+    names: np.ndarray
+    values: np.ndarray
+    offsets: np.ndarray
+    first: pd.DatetimeIndex
+    freq: str
+    source: str
+    series_col: str
+    time_col: str
+    target: str
+    fingerprint: str
+    filled: int = 0
+    rows: int = 0
+    grid: _Grid | None = field(default=None, repr=False)
+
+    @property
+    def n_series(self) -> int:
+        return len(self.names)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def series(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i]:self.offsets[i + 1]]
+
+    def timestamps(self, series: np.ndarray, position: np.ndarray) -> pd.DatetimeIndex:
+        """The timestamps of ``position`` (steps from each series' start) of ``series``."""
+        grid = self.grid or _grid(self.freq, self.first[:1])
+        return grid.timestamps(grid.ordinals(self.first)[series] + position)
+
+    def select(self, keep: np.ndarray) -> Panel:
+        """The panel of the series where ``keep`` (a boolean mask) is true."""
+        lengths = self.lengths[keep]
+        idx = np.concatenate([np.arange(a, b) for a, b in zip(self.offsets[:-1][keep],
+                                                              self.offsets[1:][keep],
+                                                              strict=True)] or [[]]).astype(int)
+        return Panel(self.names[keep], self.values[idx],
+                     np.concatenate([[0], np.cumsum(lengths)]).astype("int64"), self.first[keep],
+                     self.freq, self.source, self.series_col, self.time_col, self.target,
+                     self.fingerprint, self.filled, self.rows, self.grid)
+
+    def summary(self) -> dict:
+        """A JSON-ready description (for run.json and the report)."""
+        lengths = self.lengths
+        return {"source": self.source, "fingerprint": self.fingerprint, "rows": self.rows,
+                "series": self.n_series, "freq": self.freq, "series_col": self.series_col,
+                "time_col": self.time_col, "targets": [self.target], "filled": self.filled,
+                "min_length": int(lengths.min()), "max_length": int(lengths.max()),
+                "start": self.first.min().isoformat(), "covariates": []}
+
+
+class _Grid:
+    """Timestamps ↔ integer steps of one frequency (fixed steps, or calendar periods)."""
+
+    def __init__(self, freq: str, anchor: pd.Timestamp):
+        self.freq = freq
+        offset = pd.tseries.frequencies.to_offset(freq)
+        self.step = _fixed_step(offset)
+        self.anchor = anchor
+        self.period = None if self.step is not None else _period_freq(freq)
+
+    def ordinals(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """Each timestamp's step on the grid; ``-2**62`` where it lies off the grid."""
+        if self.step is not None:
+            delta = index.asi8 - self.anchor.value
+            step = self.step.value
+            return np.where(delta % step == 0, delta // step, _OFF)
+        ords = index.to_period(self.period).asi8
+        back = self.timestamps(ords)
+        return np.where(back.asi8 == index.asi8, ords, _OFF)
+
+    def timestamps(self, ordinals: np.ndarray) -> pd.DatetimeIndex:
+        if self.step is not None:
+            return pd.DatetimeIndex(self.anchor.value + np.asarray(ordinals) * self.step.value)
+        periods = pd.PeriodIndex.from_ordinals(np.asarray(ordinals), freq=self.period)
+        end = self.freq.startswith(("ME", "QE", "YE", "BME", "BQE", "BYE", "M", "Q-", "Y-"))
+        stamps = periods.to_timestamp(how="end" if end and not self.freq.endswith("S")
+                                      else "start")
+        return stamps.normalize() if end else stamps
+
+
+_OFF = -(2 ** 62)
+
+
+def _fixed_step(offset) -> pd.Timedelta | None:
+    if offset.name.startswith("W"):
+        return pd.Timedelta(days=7 * (offset.n or 1))
+    try:
+        return pd.Timedelta(offset)
+    except (ValueError, TypeError):
+        return None
+
+
+def _period_freq(freq: str) -> str:
+    base = pd.tseries.frequencies.to_offset(freq)
+    name = base.name
+    for prefix, period in (("Q", "Q"), ("BQ", "Q"), ("Y", "Y"), ("BY", "Y"), ("A", "Y")):
+        if name.startswith(prefix):
+            return f"{base.n}{period}" if base.n != 1 else period
+    return f"{base.n}M" if base.n != 1 else "M"
+
+
+def _grid(freq: str, anchor: pd.DatetimeIndex) -> _Grid:
+    return _Grid(freq, anchor[0])
+
+
+def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str | None = None,
+               max_gap: int = 12) -> Panel:
+    """Read a long CSV of many series (one row per series and step) into a ``Panel``.
+
+    Args:
+        path: CSV with a series key column, a timestamp column and the target column.
+        series_col: the column naming each row's series.
+        target: the column to forecast.
+        time_col: the timestamp column; detected when obvious.
+        max_gap: longest run of missing steps interpolated in a series.
+
+    Returns:
+        The panel, each series sorted and gap-filled.
+
+    Raises:
+        DataError: a missing column, an unparsable time, a duplicate timestamp in a series, a
+            series off the shared grid, or a gap over ``max_gap``: naming the series and row.
+
+    Example:
+        >>> load_panel("panel.csv", series_col="series", target="value").n_series
+        359
+    """
+    src = str(path)
+    raw, fingerprint = read_csv_file(path, text_columns=lambda header: [
+        c for c in header if c in (series_col, time_col) or c.lower() in _TIME_NAMES])
+    columns = list(raw.columns)
+    for col, flag in ((series_col, "--series-col"), (target, "--target")):
+        if col not in columns:
+            raise DataError(f"{src}: {flag} '{col}' is not a column"
+                            f"{suggest_column(col, columns)}")
+    time_col = _pick_time_col(src, raw.drop(columns=[series_col]), time_col)
+    keys = raw[series_col]
+    if keys.isna().any():
+        row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 2
+        raise DataError(f"{src}: row {row}: empty series key in '{series_col}'")
+    values = pd.to_numeric(raw[target], errors="coerce").to_numpy("float64")
+    bad = np.isnan(values) & raw[target].notna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{src}: row {row + 2}: '{raw[target].iloc[row]}' in '{target}' is not "
+                        "a number")
+    times = _parse_times(src, raw[time_col], time_col)
+    codes, names = pd.factorize(keys.astype(str), sort=False)
+    order = np.lexsort((times.asi8, codes))
+    codes, times, values = codes[order], times[order], values[order]
+    _check_duplicates(src, codes, times, order, names, time_col)
+    freq, grid = _shared_grid(src, codes, times, order, names)
+    return _assemble(src, codes, grid.ordinals(times), values, names=np.asarray(names, dtype=str),
+                     grid=grid, freq=freq, max_gap=max_gap, order=order,
+                     meta=(series_col, time_col, target, fingerprint, len(raw)))
+
+
+_TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")
+
+
+def _check_duplicates(src: str, codes: np.ndarray, times: pd.DatetimeIndex, order: np.ndarray,
+                      names, time_col: str) -> None:
+    same = (codes[1:] == codes[:-1]) & (times.asi8[1:] == times.asi8[:-1])
+    if same.any():
+        i = int(np.flatnonzero(same)[0]) + 1
+        raise DataError(f"{src}: row {int(order[i]) + 2}: series '{names[codes[i]]}' has "
+                        f"timestamp {times[i]} twice in '{time_col}' (also row "
+                        f"{int(order[i - 1]) + 2}); keep one row per series and step")
+
+
+def _shared_grid(src: str, codes: np.ndarray, times: pd.DatetimeIndex, order: np.ndarray,
+                 names) -> tuple[str, _Grid]:
+    """The frequency of the longest series, and its grid; every row must lie on it."""
+    counts = np.bincount(codes)
+    longest = int(np.argmax(counts))
+    start = int(np.searchsorted(codes, longest))
+    ref = times[start:start + counts[longest]]
+    freq = infer_frequency(ref, source=src, time_col=f"series '{names[longest]}'")
+    grid = _Grid(freq, ref[0])
+    off = grid.ordinals(times) == _OFF
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise DataError(f"{src}: row {int(order[i]) + 2}: series '{names[codes[i]]}' is off the "
+                        f"shared {freq} grid (timestamp {times[i]}; series '{names[longest]}' "
+                        f"starts {ref[0]}); every series must share one frequency and phase")
+    return freq, grid
+
+
+def _assemble(src: str, codes: np.ndarray, ords: np.ndarray, values: np.ndarray, *,
+              names: np.ndarray, grid: _Grid, freq: str, max_gap: int, order: np.ndarray,
+              meta: tuple) -> Panel:
+    """Missing values dropped, gaps checked and interpolated, series laid end to end."""
+    known = ~np.isnan(values)
+    present = np.bincount(codes[known], minlength=len(names)) > 0
+    codes, ords, values, order = codes[known], ords[known], values[known], order[known]
+    first_idx = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    first_ord = np.repeat(ords[first_idx], np.diff(np.r_[first_idx, len(codes)]))
+    pos = ords - first_ord
+    new = np.r_[True, codes[1:] != codes[:-1]]
+    gap = np.where(new, 0, np.r_[0, np.diff(pos)] - 1)
+    if len(gap) and gap.max() > max_gap:
+        i = int(np.argmax(gap))
+        raise DataError(f"{src}: series '{names[codes[i]]}': a gap of {int(gap[i])} steps before "
+                        f"row {int(order[i]) + 2} is longer than the limit of {max_gap} "
+                        "(--max-gap); fill it or raise the limit")
+    lengths = np.zeros(len(names), dtype="int64")
+    lengths[codes[first_idx]] = pos[np.r_[first_idx[1:] - 1, len(pos) - 1]] + 1
+    lengths = lengths[present]
+    offsets = np.r_[0, np.cumsum(lengths)].astype("int64")
+    dense = np.searchsorted(np.flatnonzero(present), codes)
+    where = offsets[dense] + pos
+    filled = np.interp(np.arange(offsets[-1]), where, values)
+    series_col, time_col, target, fingerprint, rows = meta
+    return Panel(names[present], filled, offsets, grid.timestamps(ords[first_idx]), freq, src,
+                 series_col, time_col, target, fingerprint, int(offsets[-1] - len(values)),
+                 rows, grid)
+
+
+__all__ = ["Panel", "load_panel"]

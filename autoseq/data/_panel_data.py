@@ -1,0 +1,220 @@
+"""A panel split per series and cut into windows for one global model.
+
+Every series is split chronologically: its last ``test`` steps are test, the ``val`` steps
+before them validation, the rest training (the search never sees test). A window is
+``lookback`` steps of one series and the ``horizon`` after; windows that would start before a
+series' first value are padded with that value. Each window is normalised by its own scale (the
+mean absolute value of its lookback, ``window_scale``): the network sees scale-free inputs and
+forecasts, so one network serves series of any size. The exported model divides and multiplies
+by the same scale itself (``autoseq.model.layers_panel``).
+
+A training epoch draws ``windows_per_epoch`` windows: a series uniformly, then one of its
+training windows uniformly, so an epoch stays short however many series there are, and long
+series do not outweigh short ones.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from autoseq.data._frequency import seasons_for
+from autoseq.data._panel import Panel
+from autoseq.exceptions import DataError
+from autoseq.panel_metrics import m4_season, mase_scale
+
+logger = logging.getLogger("autoseq")
+
+SCALE_FLOOR = 1e-6  # the scale of an all-zero window: its forecast is 0, not NaN
+WINDOWS_PER_EPOCH = 8192
+_PARTS = ("train", "val", "test")
+
+
+def window_scale(x: np.ndarray) -> np.ndarray:
+    """Each window's scale: mean absolute value over its lookback, floored. ``[W, L]`` → ``[W]``."""
+    return np.maximum(np.abs(x).mean(axis=1), SCALE_FLOOR)
+
+
+def _rows(size: float | int | None, lengths: np.ndarray, horizon: int, flag: str) -> np.ndarray:
+    if size is None:
+        return np.full(len(lengths), horizon, dtype="int64")
+    if isinstance(size, float) and 0 < size < 1:
+        return np.maximum(np.round(size * lengths).astype("int64"), horizon)
+    if size < 1 or float(size) != int(size):
+        raise DataError(f"{flag} must be a row count ≥ 1 or a fraction in (0, 1). "
+                        f"Received: {size}")
+    if int(size) < horizon:
+        raise DataError(f"{flag} {int(size)} is shorter than --horizon {horizon}: each series' "
+                        "part must hold one whole forecast")
+    return np.full(len(lengths), int(size), dtype="int64")
+
+
+class PanelData:
+    """A ``Panel`` split per series, with windows, datasets and M4 scales.
+
+    Args:
+        panel: the series.
+        horizon: steps to forecast.
+        val_size: validation steps per series, or a fraction of each series (default
+            ``horizon``).
+        test_size: test steps per series, or a fraction (default ``horizon``).
+        windows_per_epoch: windows drawn per training epoch (at most the training windows).
+
+    Series too short for one training window (``horizon + 1`` training steps) are dropped and
+    listed in ``dropped``.
+    """
+
+    task = "panel"
+    metric_columns = ("val_smape", "val_mase", "val_owa")
+    n_inputs = 1
+    n_targets = 1
+
+    def __init__(self, panel: Panel, *, horizon: int, val_size=None, test_size=None,
+                 windows_per_epoch: int = WINDOWS_PER_EPOCH):
+        self.horizon = int(horizon)
+        self.val_size, self.test_size = val_size, test_size
+        val = _rows(val_size, panel.lengths, horizon, "--val-size")
+        test = _rows(test_size, panel.lengths, horizon, "--test-size")
+        keep = panel.lengths - val - test >= horizon + 1
+        self.dropped = tuple(str(n) for n in panel.names[~keep])
+        if not keep.any():
+            raise DataError(f"{panel.source}: no series is long enough for one training window "
+                            f"(needs {horizon + 1} steps before validation and test)")
+        if self.dropped:
+            logger.warning("%s: %d series too short for one training window were dropped: %s%s",
+                           panel.source, len(self.dropped), ", ".join(self.dropped[:10]),
+                           " …" if len(self.dropped) > 10 else "")
+            panel = panel.select(keep)
+        self.panel = panel
+        self.val, self.test = val[keep], test[keep]
+        self.lengths = panel.lengths
+        self.train_end = self.lengths - self.val - self.test
+        self.windows_per_epoch = int(windows_per_epoch)
+        seasons = seasons_for(panel.freq)
+        self.main_season = seasons[0] if seasons else 1
+        self.seasons = seasons
+        self.m4_season = m4_season(panel.freq)
+        self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season), 1024))
+        self._padded = None
+        self.memo: dict = {}  # per-part results shared by trials (Naive2's scores, MASE scales)
+
+    # -- facts -------------------------------------------------------------------------------
+    @property
+    def n_series(self) -> int:
+        return self.panel.n_series
+
+    @property
+    def fingerprint(self) -> str:
+        return self.panel.fingerprint
+
+    def describe(self) -> dict:
+        """The split, as ``run.json`` records it."""
+        return {"series": self.n_series, "dropped": list(self.dropped),
+                "val_rows": int(self.val.max()), "test_rows": int(self.test.max()),
+                "train_rows": int(self.train_end.sum()), "horizon": self.horizon,
+                "windows_per_epoch": self.windows_per_epoch}
+
+    def part_end(self, part: str) -> np.ndarray:
+        """Each series' end (exclusive) of ``part``: ``train``, ``val``, ``test``/``all``."""
+        ends = {"train": self.train_end, "val": self.train_end + self.val,
+                "test": self.lengths, "all": self.lengths}
+        return ends[part]
+
+    def mase_scales(self, part: str = "val") -> np.ndarray:
+        """Each series' MASE scale, from the steps before ``part`` (M4's seasonal period)."""
+        if ("mase", part) not in self.memo:
+            start = {"val": self.train_end, "test": self.train_end + self.val,
+                     "future": self.lengths}[part]
+            self.memo["mase", part] = np.array([
+                mase_scale(self.panel.series(i)[:start[i]], self.m4_season)
+                for i in range(self.n_series)])
+        return self.memo["mase", part]
+
+    # -- windows -----------------------------------------------------------------------------
+    def origins(self, part: str, lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(series, position)`` of every window of ``part``: the forecast covers steps
+        ``position … position + horizon - 1`` of that series. ``future``: one window per
+        series, after its last step. Training windows need one real step in their lookback."""
+        h = self.horizon
+        if part == "future":
+            return np.arange(self.n_series), self.lengths.copy()
+        if part == "train":
+            lo = np.maximum(1, np.minimum(h, self.train_end - h))
+            hi = self.train_end - h
+        else:
+            lo = self.train_end if part == "val" else self.train_end + self.val
+            hi = lo + (self.val if part == "val" else self.test) - h
+        counts = hi - lo + 1
+        series = np.repeat(np.arange(self.n_series), counts)
+        first = np.repeat(lo - np.r_[0, np.cumsum(counts)[:-1]], counts)
+        return series, first + np.arange(counts.sum())
+
+    def _pad(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every series preceded by ``max_lookback`` copies of its first value."""
+        if self._padded is None:
+            p, lengths, offsets = self.max_lookback, self.lengths, self.panel.offsets
+            starts = np.r_[0, np.cumsum(lengths + p)[:-1]]
+            seg = np.repeat(np.arange(self.n_series), lengths + p)
+            k = np.arange(int((lengths + p).sum())) - starts[seg]
+            values = self.panel.values[offsets[:-1][seg] + np.maximum(k - p, 0)]
+            self._padded = (values.astype("float32"), starts + p)
+        return self._padded
+
+    def windows(self, series: np.ndarray, position: np.ndarray, lookback: int, *,
+                targets: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw windows ``[W, lookback]`` and their truth ``[W, horizon]`` (``None`` when not
+        ``targets``), in the series' units."""
+        values, zero = self._pad()
+        at = zero[series] + position
+        x = values[at[:, None] + np.arange(-lookback, 0)[None, :]]
+        if not targets:
+            return x, None
+        return x, values[at[:, None] + np.arange(self.horizon)[None, :]]
+
+    def normalised(self, part: str, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Windows of ``part`` divided by their scale: ``x [W, L, 1]``, ``y [W, H, 1]``, scale."""
+        x, y = self.windows(*self.origins(part), lookback)
+        scale = window_scale(x)
+        return (x / scale[:, None])[..., None], (y / scale[:, None])[..., None], scale
+
+    def train_dataset(self, lookback: int, *, batch_size: int, seed: int = 0,
+                      drop_remainder: bool = False):
+        """``tf.data``: each epoch ``windows_per_epoch`` normalised training windows, a series
+        drawn uniformly and then one of its windows, freshly drawn every epoch."""
+        import tensorflow as tf
+
+        series, position = self.origins("train")
+        counts = np.bincount(series, minlength=self.n_series)
+        first = np.r_[0, np.cumsum(counts)[:-1]]
+        values, zero = self._pad()
+        n = min(self.windows_per_epoch, len(series))
+        consts = {k: tf.constant(v) for k, v in (
+            ("counts", counts.astype("int64")), ("first", first.astype("int64")),
+            ("at", (zero[series] + position).astype("int64")), ("values", values))}
+        back = tf.range(-lookback, 0, dtype=tf.int64)
+        ahead = tf.range(self.horizon, dtype=tf.int64)
+
+        def batch(r):
+            s = tf.math.floormod(r[:, 0], self.n_series)
+            w = tf.math.floormod(r[:, 1], tf.gather(consts["counts"], s))
+            at = tf.gather(consts["at"], tf.gather(consts["first"], s) + w)
+            x = tf.gather(consts["values"], at[:, None] + back[None, :])
+            y = tf.gather(consts["values"], at[:, None] + ahead[None, :])
+            scale = tf.maximum(tf.reduce_mean(tf.abs(x), axis=1, keepdims=True), SCALE_FLOOR)
+            return (x / scale)[..., None], (y / scale)[..., None]
+
+        pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
+            lambda r: tf.math.abs(r)).batch(2).take(n)
+        return (pairs.batch(batch_size, drop_remainder=drop_remainder).map(batch)
+                .prefetch(tf.data.AUTOTUNE))
+
+    def eval_dataset(self, part: str, lookback: int, *, batch_size: int = 1024):
+        """``tf.data`` of the normalised windows of ``part`` (in order) and their truth."""
+        import tensorflow as tf
+
+        x, y, _ = self.normalised(part, lookback)
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+
+
+__all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "window_scale"]

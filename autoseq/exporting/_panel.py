@@ -1,0 +1,117 @@
+"""Export of a panel run: one SavedModel taking raw windows of any series.
+
+The model takes ``[batch, lookback, 1]`` windows in each series' own units and returns the
+forecast ``[batch, horizon, 1]`` in the same units: it divides each window by its own scale,
+runs the trained network and multiplies back (``autoseq.model.layers_panel``). The manifest
+records what ``autoseq predict`` needs to cut the windows from a long CSV (series, time and
+target columns, frequency, lookback, the padding rule) and the test scores.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from autoseq._run_folder import RunFolder, load_trial
+from autoseq.data._panel_data import PanelData
+from autoseq.exceptions import ModelError
+from autoseq.exporting._common import (
+    KERAS_FILE,
+    ExportResult,
+    check_finite,
+    pick_members,
+    versions,
+    write_model_folder,
+)
+from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.model import ModelContext
+from autoseq.panel_baselines import score, simple_forecasts
+from autoseq.trial._result import load_trial_json
+
+PANEL_INPUT = "window"
+
+
+def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str | Path | None,
+                 format: str, refit: bool, ensemble: int | None) -> ExportResult:
+    """``autoseq.export`` for a panel run: the best (or ``trial``'s) network, scale-free."""
+    from autoseq.model.layers_panel import scale_free
+
+    if format == "tflite" or refit or (ensemble or 1) > 1:
+        raise ModelError("a panel model exports as savedmodel or keras, one trial, without "
+                         "--refit (ensembles and refitting are not supported for panels yet)")
+    number = pick_members(run, trial, 1)[0]
+    model, config = load_trial(run, number, lambda c: ModelContext(
+        lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
+        season=data.main_season))
+    check_finite(model, number)
+    lookback = int(config["lookback"])
+    raw_model = scale_free(model, lookback=lookback)
+    info = load_trial_json(run.trial_dir(number))
+    out = Path(out) if out else run.path / "export"
+
+    def fill(folder: Path) -> dict[str, Any]:
+        extra = {}
+        if format == "keras":
+            raw_model.save(str(folder / KERAS_FILE))
+            extra = {"keras": KERAS_FILE}
+        return _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
+                         extra=extra, max_gap=run.settings.data.get("max_gap", 12))
+
+    manifest = write_model_folder(out, raw_model, fill)
+    return ExportResult(path=out, trial=number, manifest=manifest)
+
+
+def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:
+    """The exported model on every series' raw test windows, next to the simple baselines."""
+    x, _ = data.windows(*data.origins("test"), lookback)
+    pred = raw_model.predict(x[..., None], batch_size=1024, verbose=0)[..., 0]
+    baselines = {name: score(data, "test", fc) for name, fc in
+                 simple_forecasts(data, "test").items()}
+    return {"model": score(data, "test", pred.astype("float64")), "baselines": baselines,
+            "windows": int(len(x))}
+
+
+def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],
+              test: dict[str, Any], *, extra: dict[str, Any], max_gap: int) -> dict[str, Any]:
+    panel = data.panel
+    lookback = int(config["lookback"])
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": data.task,
+        "series_col": panel.series_col,
+        "time_col": panel.time_col,
+        "target": panel.target,
+        "targets": [panel.target],
+        "inputs": [panel.target],
+        "frequency": panel.freq,
+        "lookback": lookback,
+        "horizon": data.horizon,
+        "max_gap": max_gap,
+        "padding": {"side": "left", "value": "the series' first value",
+                    "rule": f"a series shorter than {lookback} steps is padded on the left "
+                            "with its first value"},
+        "transforms": [{"kind": "window_scale", "where": "inside the model (layers "
+                        "normalise and window_scale)",
+                        "rule": "each window is divided by the mean absolute value of its "
+                                "lookback (at least 1e-6); the forecast is multiplied by it"}],
+        "signature": {"name": "serving_default", "input": PANEL_INPUT,
+                      "input_shape": [None, lookback, 1], "dtype": "float32",
+                      "output": "output_0", "output_shape": [None, data.horizon, 1],
+                      "units": "raw windows in each series' units, the forecast in the same"},
+        "trial": number,
+        "hyperparameters": config,
+        "refit": False,
+        "metrics": {"val": {"loss": info.get("val_loss")} | {
+            k.removeprefix("val_"): v for k, v in (info.get("metrics") or {}).items()},
+            "test": test["model"] | {"windows": test["windows"]},
+            "test_baselines": test["baselines"]},
+        "data": {"source": panel.source, "fingerprint": panel.fingerprint,
+                 "series": data.n_series, "split": data.describe()},
+        "versions": versions(),
+        "files_extra": extra,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+__all__ = ["PANEL_INPUT", "export_panel"]

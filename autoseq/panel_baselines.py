@@ -1,0 +1,131 @@
+"""Baselines and scores over a panel: M4's benchmarks on the same windows as the trials.
+
+Naive, seasonal naive (the frequency's main season; naive where a window's history is shorter),
+Naive2 (M4's), and per-series statistical models from ``statsforecast`` (AutoETS, AutoTheta; MSTL
+with AutoETS when the frequency has two seasons and the series are long enough), all scored with
+M4's sMAPE, MASE and OWA against Naive2. A panel search ranks on OWA by default (``--metric
+smape`` or ``mase`` for those): scale-free, so every series weighs the same.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from autoseq.baselines import BaselineScore
+from autoseq.data._panel_data import PanelData
+from autoseq.panel_metrics import naive2, owa, panel_scores
+
+logger = logging.getLogger("autoseq")
+
+PANEL_OBJECTIVES = {"mse": "owa", "owa": "owa", "smape": "smape", "mase": "mase"}
+STAT_MAX_SERIES = 20_000
+# The statistical models fit the last steps of each history: AutoETS and AutoTheta on 359 M4
+# weekly series took 290 s on their whole histories (up to 2,597 steps), 25 s on the last 300.
+STAT_HISTORY = 300
+
+
+def histories(data: PanelData, part: str):
+    """``(series, position)`` of ``part``'s windows and each window's history (its steps
+    before ``position``)."""
+    series, position = data.origins(part)
+    panel = data.panel
+    return series, position, [panel.series(s)[:p] for s, p in zip(series, position, strict=True)]
+
+
+def truth(data: PanelData, part: str) -> np.ndarray:
+    """The actual values of ``part``'s windows ``[W, horizon]``."""
+    series, position = data.origins(part)
+    return data.windows(series, position, 1)[1].astype("float64")
+
+
+def naive2_forecasts(data: PanelData, part: str) -> np.ndarray:
+    _, _, hist = histories(data, part)
+    return np.stack([naive2(h, data.horizon, data.m4_season) for h in hist])
+
+
+def simple_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
+    """Naive, seasonal naive and Naive2 forecasts of ``part``'s windows ``[W, horizon]``."""
+    series, position, hist = histories(data, part)
+    h = data.horizon
+    out = {"naive": np.stack([np.repeat(x[-1], h) for x in hist])}
+    m = data.main_season
+    if m > 1:
+        out[f"seasonal_naive(m={m})"] = np.stack([
+            x[len(x) - m + np.arange(h) % m] if len(x) >= m else np.repeat(x[-1], h)
+            for x in hist])
+    out["naive2"] = naive2_forecasts(data, part)
+    return out
+
+
+def stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
+    """AutoETS and AutoTheta (``statsforecast``, M4's season) per window of ``part``; empty when
+    statsforecast is missing or there are too many windows."""
+    series, position, hist = histories(data, part)
+    if len(hist) > STAT_MAX_SERIES:
+        return {}
+    try:
+        import pandas as pd
+        from statsforecast import StatsForecast
+        from statsforecast.models import AutoETS, AutoTheta
+    except ImportError:
+        logger.info("statsforecast is not installed: no statistical baselines")
+        return {}
+    m = data.m4_season
+    hist = [x[-max(STAT_HISTORY, 10 * m):] for x in hist]
+    lengths = np.array([len(x) for x in hist])
+    frame = pd.DataFrame({"unique_id": np.repeat(np.arange(len(hist)), lengths),
+                          "ds": np.concatenate([np.arange(n) for n in lengths]),
+                          "y": np.concatenate(hist)})
+    models = [AutoETS(season_length=m), AutoTheta(season_length=m)]
+    fc = StatsForecast(models=models, freq=1, n_jobs=1).forecast(df=frame, h=data.horizon)
+    fc = fc.sort_values(["unique_id", "ds"])
+    return {name.lower(): fc[col].to_numpy("float64").reshape(len(hist), data.horizon)
+            for name, col in (("AutoETS", "AutoETS"), ("AutoTheta", "AutoTheta"))}
+
+
+def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | None = None
+          ) -> dict[str, float]:
+    """M4 scores of forecasts ``[W, horizon]`` (series units) of ``part``'s windows: mean over
+    series of sMAPE, MASE, MAE and RMSE, and OWA against Naive2 (``reference``: Naive2's
+    per-series scores, computed when not given)."""
+    series, _ = data.origins(part)
+    scales = data.mase_scales(part)
+    actual = truth(data, part)
+    mine = panel_scores(pred, actual, series, scales, data.n_series)
+    if reference is None:
+        if ("naive2", part) not in data.memo:
+            data.memo["naive2", part] = panel_scores(naive2_forecasts(data, part), actual,
+                                                     series, scales, data.n_series)
+        reference = data.memo["naive2", part]
+    ref = reference
+    out = {k: float(np.nanmean(mine[k])) for k in ("smape", "mase", "mae", "rmse")}
+    out["owa"] = owa(mine["smape"], mine["mase"], ref["smape"], ref["mase"])
+    return out
+
+
+def per_series(data: PanelData, part: str, pred: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-series scores (``panel_scores``) of forecasts of ``part``'s windows."""
+    series, _ = data.origins(part)
+    return panel_scores(pred, truth(data, part), series, data.mase_scales(part), data.n_series)
+
+
+def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "mse",
+                          stat: bool = True) -> list[BaselineScore]:
+    """Every panel baseline scored on ``part``, ranked on ``metric``'s objective; best first."""
+    forecasts = simple_forecasts(data, part)
+    if stat:
+        forecasts |= stat_forecasts(data, part)
+    ref = per_series(data, part, forecasts["naive2"])
+    key = PANEL_OBJECTIVES[metric]
+    out = []
+    for name, pred in forecasts.items():
+        s = score(data, part, pred, reference=ref)
+        out.append(BaselineScore(name=name, loss=s[key], mae=s["mae"], rmse=s["rmse"],
+                                 metrics={f"{part}_{k}": s[k] for k in ("smape", "mase", "owa")}))
+    return sorted(out, key=lambda b: b.loss)
+
+
+__all__ = ["PANEL_OBJECTIVES", "histories", "naive2_forecasts", "per_series", "score",
+           "score_panel_baselines", "simple_forecasts", "stat_forecasts", "truth"]

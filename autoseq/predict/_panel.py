@@ -1,0 +1,105 @@
+"""An exported panel model: forecast the next horizon of every series of a long CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from autoseq.data._panel import Panel, load_panel
+from autoseq.exceptions import DataError
+
+_BATCH = 4096
+
+
+class PanelForecaster:
+    """An exported panel model: ``.predict(csv)`` forecasts the ``horizon`` steps after the
+    last row of every series, as ``series, origin, step, timestamp, value``.
+
+    Loaded with plain TensorFlow from the SavedModel; the manifest says which columns it reads,
+    the frequency and the lookback. Series shorter than the lookback are padded on the left with
+    their first value, as in training.
+    """
+
+    predicts = "forecast rows"
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]):
+        import tensorflow as tf
+
+        self.folder = folder
+        self.manifest = manifest
+        self.task = manifest["task"]
+        self._serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
+
+    @property
+    def lookback(self) -> int:
+        return int(self.manifest["lookback"])
+
+    @property
+    def horizon(self) -> int:
+        return int(self.manifest["horizon"])
+
+    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
+        """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]``."""
+        import tensorflow as tf
+
+        windows = np.asarray(windows, dtype="float32")
+        if windows.ndim != 2 or windows.shape[1] != self.lookback:
+            raise DataError(f"windows must be [n, {self.lookback}] (the model's lookback). "
+                            f"Received: shape {list(windows.shape)}")
+        sig = self.manifest["signature"]
+        out = [self._serve(**{sig["input"]: tf.constant(windows[i:i + _BATCH, :, None])})
+               [sig["output"]].numpy()[..., 0] for i in range(0, len(windows), _BATCH)]
+        return np.concatenate(out) if out else np.zeros((0, self.horizon), dtype="float32")
+
+    def last_windows(self, panel: Panel) -> np.ndarray:
+        """Each series' last ``lookback`` values, left-padded with its first value."""
+        lengths = panel.lengths
+        k = np.arange(-self.lookback, 0)[None, :] + lengths[:, None]
+        return panel.values[panel.offsets[:-1][:, None] + np.maximum(k, 0)]
+
+    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
+                ) -> pd.DataFrame:
+        """Forecast the next ``horizon`` steps of every series of ``data``.
+
+        Args:
+            data: a long CSV (or DataFrame) with the series, time and target columns the model
+                was trained on; series may differ in length and start.
+
+        Returns:
+            ``series, origin, step, timestamp, value``: ``origin`` is the series' last
+            timestamp, ``step`` 1…horizon.
+
+        Raises:
+            DataError: missing columns, a series off the grid, duplicates or long gaps.
+        """
+        if all_origins:
+            raise DataError("--all-origins is not supported for panel models yet")
+        if isinstance(data, pd.DataFrame):
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "frame.csv"
+                data.to_csv(path, index=False)
+                return self.predict(path)
+        m = self.manifest
+        panel = load_panel(data, series_col=m["series_col"], target=m["target"],
+                           time_col=m["time_col"], max_gap=int(m.get("max_gap") or 12))
+        if panel.freq != m["frequency"]:
+            raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
+                            f"{m['frequency']}")
+        pred = self.predict_windows(self.last_windows(panel))
+        n, h = pred.shape
+        series = np.repeat(np.arange(n), h)
+        steps = np.tile(np.arange(1, h + 1), n)
+        last = panel.lengths - 1
+        return pd.DataFrame({"series": panel.names[series],
+                             "origin": panel.timestamps(np.arange(n), last)[series],
+                             "step": steps,
+                             "timestamp": panel.timestamps(series, last[series] + steps),
+                             "value": pred.reshape(-1)})
+
+
+__all__ = ["PanelForecaster"]

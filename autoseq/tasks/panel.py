@@ -1,0 +1,145 @@
+"""Forecasting many series with one global network (``--series-col``): a panel.
+
+The CSV is long (``series, timestamp, value``); each series is split at its own end (its last
+``--test-size`` steps are test, the ``--val-size`` before them validation). One network is
+trained on windows drawn from every series, each window normalised by its own scale, and is
+scored on every series' validation window with M4's sMAPE, MASE and OWA against Naive2, next to
+naive, seasonal naive, Naive2, AutoETS and AutoTheta on the same windows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from autoseq._run_folder import RunFolder, RunSettings
+from autoseq.data._panel import load_panel
+from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
+from autoseq.exceptions import DataError, SearchError
+from autoseq.exporting._panel import export_panel
+from autoseq.model import ModelContext, resolve_config
+from autoseq.panel_baselines import PANEL_OBJECTIVES, score_panel_baselines
+from autoseq.predict._panel import PanelForecaster
+from autoseq.report._kinds import ReportKind
+from autoseq.report._panel import evaluate_panel, panel_headline, panel_sections, panel_skill
+from autoseq.tasks._base import DataOptions, Task
+from autoseq.trial._fit_panel import fit_panel
+
+_NOT_FOR_PANELS = (("--id-col", "id_col"), ("--step-col", "step_col"),
+                   ("--test-file", "test_file"), ("--max-length", "max_length"))
+
+
+class PanelTask(Task):
+    """Many series of one frequency; one network forecasts ``horizon`` steps of any of them."""
+
+    names: ClassVar[tuple[str, ...]] = ("panel",)
+    default_space = "panel"
+    max_epochs = 30
+    patience = 5
+    report = ReportKind(evaluate_panel, panel_headline, panel_skill, panel_sections)
+    recorded = ("max_epochs", "patience", "seed", "builder", "metric", "deterministic")
+
+    def check_options(self, options: DataOptions, *, metric: str, folds: int) -> None:
+        if options.task not in (None, "forecast", "panel"):
+            raise DataError(f"--task {options.task} reads labelled sequences: drop --series-col")
+        for flag, name in _NOT_FOR_PANELS:
+            if getattr(options, name) is not None:
+                raise DataError(f"{flag} is for labelled sequences, not with --series-col")
+        if options.format != "long":
+            raise DataError("--series-col reads a long CSV (series, timestamp, value); "
+                            f"--format {options.format} is not supported for panels yet")
+        if len(options.targets) != 1:
+            raise DataError(f"a panel forecasts one --target per series. Received: "
+                            f"{', '.join(options.targets)}")
+        covariates = [*(options.covariates or ()), *options.future_covariates,
+                      *options.categorical]
+        if covariates:
+            raise DataError("covariates are not supported with --series-col yet. Received: "
+                            f"{', '.join(covariates)}")
+        if metric not in PANEL_OBJECTIVES:
+            raise SearchError(f"--metric {metric} is in each series' units; a panel is ranked "
+                              "on OWA (default), or on --metric smape or mase")
+        if folds != 1:
+            raise SearchError(f"--folds {folds} is not supported with --series-col: a panel "
+                              "validates on every series' last window")
+
+    def read(self, options: DataOptions) -> PanelData:
+        return _read(options.data, series_col=options.series_col, target=options.targets[0],
+                     time_col=options.time_col, max_gap=options.max_gap,
+                     horizon=options.horizon, val_size=options.val_size,
+                     test_size=options.test_size)
+
+    def data_settings(self, data: PanelData, options: DataOptions) -> dict[str, Any]:
+        panel = data.panel
+        return {"targets": [panel.target], "series_col": panel.series_col,
+                "time_col": panel.time_col, "horizon": data.horizon,
+                "val_size": data.val_size, "test_size": data.test_size,
+                "max_gap": options.max_gap, "windows_per_epoch": data.windows_per_epoch,
+                "covariates": []}
+
+    def fingerprint(self, data: PanelData) -> str:
+        return data.fingerprint
+
+    def summary(self, data: PanelData) -> dict[str, Any]:
+        return data.panel.summary() | {"source": str(Path(data.panel.source).resolve())}
+
+    def rebuild(self, settings: RunSettings, summary: dict[str, Any], *,
+                source: str | Path | None = None) -> PanelData:
+        s = settings.data
+        return _read(Path(source or summary["source"]), series_col=s["series_col"],
+                     target=s["targets"][0], time_col=s["time_col"], max_gap=s["max_gap"],
+                     horizon=s["horizon"], val_size=s["val_size"], test_size=s["test_size"],
+                     windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH))
+
+    def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
+                       builder: str) -> dict[str, Any]:
+        config = resolve_config(space_config, builder=builder, horizon=data.horizon,
+                                season=data.main_season, max_lookback=data.max_lookback)
+        # The panel's windows carry the target only, normalised by the window's scale.
+        return config | {k: v for k, v in (("transform", "none"), ("calendar", False),
+                                           ("scaler", "window")) if k in config}
+
+    def model_context(self, data: PanelData, config: dict[str, Any], *,
+                      seed: int = 0) -> ModelContext:
+        return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
+                            n_targets=1, seed=seed, season=data.main_season)
+
+    def fit_and_score(self, data: PanelData, config: dict[str, Any]):
+        return fit_panel
+
+    def training_shape(self, data: PanelData, config: dict[str, Any]) -> tuple[int, int]:
+        windows = len(data.origins("train")[0])
+        return int(config["lookback"]), min(windows, data.windows_per_epoch)
+
+    def baselines(self, data: PanelData, part: str = "val", *, metric: str = "mse") -> list:
+        key = ("baselines", part, metric)
+        if key not in data.memo:
+            data.memo[key] = score_panel_baselines(data, part, metric=metric)
+        return data.memo[key]
+
+    def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
+               out: str | Path | None, format: str, refit: bool, ensemble: int | None):
+        return export_panel(run, data, trial=trial, out=out, format=format, refit=refit,
+                            ensemble=ensemble)
+
+    def load_predictor(self, folder: Path, manifest: dict[str, Any]):
+        return PanelForecaster(folder, manifest)
+
+    def describe(self, data: PanelData) -> str:
+        lengths = data.lengths
+        dropped = f", {len(data.dropped)} too short dropped" if data.dropped else ""
+        return (f"data: {data.n_series} series at {data.panel.freq} ({lengths.min()}–"
+                f"{lengths.max()} steps{dropped}), last {int(data.test.max())} steps of each "
+                f"for test, {int(data.val.max())} before for validation, horizon {data.horizon}")
+
+
+def _read(source: str | Path, *, series_col: str, target: str, time_col: str | None,
+          max_gap: int, horizon: int, val_size, test_size,
+          windows_per_epoch: int = WINDOWS_PER_EPOCH) -> PanelData:
+    panel = load_panel(source, series_col=series_col, target=target, time_col=time_col,
+                       max_gap=max_gap)
+    return PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
+                     windows_per_epoch=windows_per_epoch)
+
+
+__all__ = ["PanelTask"]

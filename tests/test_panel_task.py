@@ -1,0 +1,90 @@
+"""A panel run end to end: CLI search with --series-col, export, predict, the task's checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from autoseq.cli import cli
+from autoseq.exceptions import DataError, SearchError
+from autoseq.tasks import PANEL, DataOptions, get_task, task_for_options
+from tests.data.test_panel import make_panel_csv
+
+
+@pytest.fixture(scope="module")
+def panel_run(tmp_path_factory) -> tuple[Path, Path]:
+    """One tiny search over a 6-series panel (2 trials of 2 epochs), shared by the tests."""
+    root = tmp_path_factory.mktemp("panel")
+    csv = make_panel_csv(root / "panel.csv")
+    out = root / "run"
+    result = CliRunner().invoke(cli, [
+        "search", str(csv), "--series-col", "series", "--target", "value", "--horizon", "4",
+        "--trials", "2", "--max-epochs", "2", "--space", "panel_fast", "--out", str(out),
+        "--no-report", "--quiet"])
+    assert result.exit_code == 0, result.output
+    return csv, out
+
+
+def test_search_ranks_the_network_with_m4_baselines(panel_run):
+    _, out = panel_run
+    board = pd.read_csv(out / "leaderboard.csv")
+    baselines = set(board.loc[board["state"] == "baseline", "model"])
+    assert {"naive", "naive2", "seasonal_naive(m=7)", "autoets", "autotheta"} <= baselines
+    assert (board["state"] == "complete").sum() == 2
+    naive2 = board[board["model"] == "naive2"].iloc[0]
+    assert naive2["val_loss"] == pytest.approx(1.0)  # OWA against itself
+    assert board["val_owa"].notna().all() and board["val_mase"].notna().all()
+
+
+def test_export_and_predict_agree_with_the_saved_model(panel_run, tmp_path):
+    import tensorflow as tf
+
+    import autoseq
+    from autoseq.run import load_trial_model, open_run
+
+    csv, out = panel_run
+    res = autoseq.export(out, out=tmp_path / "model")
+    m = res.manifest
+    assert m["task"] == "panel" and m["signature"]["input_shape"] == [None, m["lookback"], 1]
+    assert set(m["metrics"]["test"]) >= {"smape", "mase", "owa"}
+    model = autoseq.load_model(tmp_path / "model")
+    frame = model.predict(csv)
+    raw = pd.read_csv(csv, parse_dates=["date"]).sort_values(["series", "date"])
+    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value"]
+    assert len(frame) == raw["series"].nunique() * 4
+    lookback = m["lookback"]
+    windows, names = [], []
+    for name, rows in raw.groupby("series", sort=False):
+        v = rows["value"].to_numpy("float32")
+        windows.append(np.r_[np.repeat(v[0], max(0, lookback - len(v))), v][-lookback:])
+        names.append(name)
+        got = frame[frame["series"] == name]
+        assert (got["origin"] == rows["date"].iloc[-1]).all()
+        assert list(got["timestamp"]) == list(pd.date_range(rows["date"].iloc[-1], periods=5,
+                                                            freq="D")[1:])
+    serve = tf.saved_model.load(str(tmp_path / "model")).signatures["serving_default"]
+    direct = serve(window=tf.constant(np.stack(windows)[..., None]))["output_0"].numpy()
+    mine = np.stack([frame[frame["series"] == n]["value"].to_numpy() for n in names])
+    np.testing.assert_allclose(mine, direct[..., 0], rtol=1e-5)
+    # The exported model is the trained network between the window's scale and its inverse.
+    net, _, _ = load_trial_model(open_run(out), res.trial)
+    x = np.stack(windows)[..., None]
+    scale = np.maximum(np.abs(x).mean(axis=1, keepdims=True), 1e-6)
+    np.testing.assert_allclose(net.predict(x / scale, verbose=0) * scale, direct, rtol=1e-4)
+
+
+def test_series_col_selects_the_panel_task(tmp_path):
+    options = DataOptions(tmp_path / "x.csv", ("value",), series_col="series")
+    assert task_for_options(options) is PANEL and get_task("panel") is PANEL
+    PANEL.check_options(options, metric="mse", folds=1)
+    with pytest.raises(DataError, match="covariates are not supported"):
+        PANEL.check_options(DataOptions("x.csv", ("value",), series_col="series",
+                                        covariates=["c"]), metric="mse", folds=1)
+    with pytest.raises(SearchError, match="--metric mae"):
+        PANEL.check_options(options, metric="mae", folds=1)
+    with pytest.raises(SearchError, match="--folds 2"):
+        PANEL.check_options(options, metric="mse", folds=2)
