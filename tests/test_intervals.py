@@ -140,3 +140,25 @@ def test_cli_refuses_a_bad_level_in_one_line(exported, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert "(0, 100)" in err and "120" in err and len(err.splitlines()) == 1
+
+
+def test_report_shows_the_bands_and_says_how_they_covered(exported):
+    res, _ = exported
+    paths = autoseq.write_report(res.path.parent, importance=False)
+    md = paths.markdown.read_text()
+    assert "Calibrated intervals on the test split" in md
+    assert "of the test outcomes fell inside the 95% band" in md
+    assert (paths.files / "fan.png").is_file() and (paths.files / "coverage.png").is_file()
+
+
+def test_interval_sentence_compares_with_the_best_statistical_baseline():
+    from autoseq.report._intervals import interval_sentence
+
+    test = {"80": {"coverage": 0.8, "width": 10.0, "msis": 5.0},
+            "95": {"coverage": 0.95, "width": 20.0, "msis": 7.0}}
+    others = {"mstl_arima(m=48)": {"levels": {"95": {"coverage": 0.78, "width": 16.0,
+                                                     "msis": 7.95}}},
+              "naive": {"levels": {"95": {"coverage": 0.9, "width": 50.0, "msis": 9.0}}}}
+    assert interval_sentence(test, others) == (
+        "95% of the test outcomes fell inside the 95% band; it is 25% wider than "
+        "mstl_arima(m=48)'s, which covered 78% (MSIS 7 vs 7.95 on the same windows).")
