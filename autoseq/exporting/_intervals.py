@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
+from autoseq.exceptions import ModelError
 from autoseq.exporting._forecast_wrap import WINDOW, raw_inputs
 from autoseq.interval_metrics import quantile_metrics, seasonal_scale
 from autoseq.intervals import Calibration, IntervalSpec, calibrate, conformal_offsets
@@ -27,9 +28,13 @@ POINT = "output_0"
 def calibrate_forecaster(raw_model, fdata: ForecastData, config: dict[str, Any], *,
                          steps: bool, width: int, spec: IntervalSpec) -> Calibration | None:
     """Conformal offsets of ``raw_model``'s forecasts on ``fdata``'s validation windows."""
-    if not spec.taus:
+    origins = fdata.origins("val")
+    if not spec.taus or not len(origins):
+        if spec.taus and spec.explicit:
+            raise ModelError("intervals are calibrated on the validation windows, and this run "
+                             "has none; search again with a larger --val-size")
         return None
-    feed = raw_inputs(fdata, fdata.origins("val"), config, steps=steps, width=width)
+    feed = raw_inputs(fdata, origins, config, steps=steps, width=width)
     pred = np.asarray(raw_model.predict(feed, verbose=0), dtype="float64")
     window = feed[WINDOW] if isinstance(feed, dict) else feed
     return calibrate(pred, fdata.targets("val", scaled=False),
