@@ -1,4 +1,4 @@
-"""The layer that turns a point forecast into calibrated quantiles inside the exported model."""
+"""Layers that calibrate an exported model's outputs: forecast quantiles, class probabilities."""
 
 from __future__ import annotations
 
@@ -43,3 +43,22 @@ class ConformalBands(keras.layers.Layer):
     def get_config(self):
         return super().get_config() | {"offsets": self.offsets, "target_idx": self.target_idx,
                                        "scale": self.scale, "lag": self.lag, "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class TemperatureScale(keras.layers.Layer):
+    """Class probabilities ``[batch, classes]`` → ``softmax(log p / temperature)``: the
+    temperature fitted on validation (``autoseq.probability_calibration``), a constant."""
+
+    def __init__(self, *, temperature: float, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, prob):
+        return ops.softmax(ops.log(ops.clip(prob, 1e-7, 1.0)) / self.temperature, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return super().get_config() | {"temperature": self.temperature}
