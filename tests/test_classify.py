@@ -271,6 +271,7 @@ def test_report_shows_the_confusion_matrix_and_per_class_metrics(run_dir, export
     acc = float(metrics.loc[metrics.model == "best model", "test accuracy"].iloc[0])
     assert acc == pytest.approx(exported.test_metrics["accuracy"], abs=1e-4)
     assert paths.figures >= 4 and "forecast" not in md.split("\n")[2]
+    assert "Reliability of the test probabilities" in md and "temperature-scaled" in md
 
 
 def test_probabilities_are_temperature_scaled_on_validation(exported):
