@@ -162,3 +162,23 @@ def test_interval_sentence_compares_with_the_best_statistical_baseline():
     assert interval_sentence(test, others) == (
         "95% of the test outcomes fell inside the 95% band; it is 25% wider than "
         "mstl_arima(m=48)'s, which covered 78% (MSIS 7 vs 7.95 on the same windows).")
+
+
+@pytest.mark.parametrize(("scale", "lag"), [("naive", 1), ("seasonal", 4), ("none", 1)])
+def test_conformal_bands_layer_computes_the_numpy_window_scale(scale, lag):
+    from autoseq.intervals import window_scale
+    from autoseq.model.layers_intervals import ConformalBands
+
+    rng = np.random.default_rng(2)
+    window = rng.normal(size=(3, 12, 2)).astype("float32")  # target: column 1
+    point = rng.normal(size=(3, 5, 1)).astype("float32")
+    offsets = np.sort(rng.normal(size=(5, 1, 3)), axis=-1)
+    layer = ConformalBands(offsets=offsets.tolist(), target_idx=[1], scale=scale, lag=lag,
+                           floor=[0.01])
+    got = np.asarray(layer([point, window]))
+    s = window_scale(window[..., [1]].astype("float64"), kind=scale, lag=lag,
+                     floor=np.array([0.01]))
+    np.testing.assert_allclose(got, point[..., None] + s[:, None, :, None] * offsets[None],
+                               rtol=1e-5, atol=1e-5)
+    clone = ConformalBands.from_config(layer.get_config())
+    np.testing.assert_allclose(np.asarray(clone([point, window])), got)

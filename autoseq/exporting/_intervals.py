@@ -126,7 +126,11 @@ def add_interval_manifest(manifest: dict[str, Any], calib: Calibration, *, test:
                           val: dict[str, Any], baselines: dict[str, Any]) -> None:
     """Describe the ``quantiles`` output and record the interval scores (``metrics``:
     ``val_intervals``, ``test_intervals``, ``test_baselines_intervals``)."""
-    manifest["intervals"] = interval_manifest(calib)
+    manifest["intervals"] = interval_manifest(calib) | {
+        "calibrated": "the exported point forecast as a whole (an ensemble's mean or a blend, "
+                      "not each member)" + ("; before --refit, whose model has seen the "
+                                            "validation windows" if manifest.get("refit")
+                                            else "")}
     sig = manifest["signature"]
     sig["outputs"] = {POINT: sig["output_shape"],
                       QUANTILES: [*sig["output_shape"], len(calib.taus)]}
