@@ -37,6 +37,9 @@ DEFAULT_LEVELS = (80.0, 95.0)
 SCALES = ("none", "naive", "seasonal")
 """Per-window scales a calibration weighs: none (plain residuals), the window's mean absolute
 step-to-step change, or its mean absolute change over the main season."""
+FALLBACK_SCALE = "naive"
+"""The scale when the validation windows are too few to compare them: residuals relative to the
+window's own variability follow a level that moves between validation and test."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
                                                       targets_windows.shape[1] > 2 * season)]
     tried = _compare_scales(pred, truth, targets_windows, spec, usable, season=season,
                             floor=floor)
-    best = min(tried, key=tried.get) if tried else "none"
+    best = min(tried, key=tried.get) if tried else (
+        usable[0] if len(usable) == 1 else FALLBACK_SCALE)
     lag = season if best == "seasonal" else 1
     scale = window_scale(targets_windows, kind=best, lag=lag, floor=floor)
     offsets, pooled = conformal_offsets((truth - pred) / scale[:, None, :], spec.taus)
