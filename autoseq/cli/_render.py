@@ -198,6 +198,10 @@ def print_export(res: Any) -> None:
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
+    iv = res.manifest.get("intervals")
+    if iv:
+        shape_out += (f" + quantiles [batch, {res.manifest['horizon']}, "
+                      f"{len(res.manifest['targets'])}, {len(iv['quantiles'])}]")
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
                       f"{shape_in}{extra} → {shape_out} in the data's units)"))
 
