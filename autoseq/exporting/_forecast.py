@@ -319,9 +319,8 @@ def _add_stat_baselines(test: dict[str, Any], run: RunFolder, fdata: ForecastDat
             f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
         test["baselines"][label[name]] = metrics
     if "intervals" in stat:
-        test["stat_intervals"] = {label.get(k, f"model ({stat['windows']} of {stat['of']} "
-                                               "windows)"): v
-                                  for k, v in stat["intervals"].items()}
+        mine = f"exported model ({stat['windows']} of {stat['of']} windows)"
+        test["stat_intervals"] = {label.get(k, mine): v for k, v in stat["intervals"].items()}
 
 
 def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,

@@ -32,6 +32,9 @@ from autoseq.report._figures import (
 
 logger = logging.getLogger("autoseq")
 
+FANS = 6
+"""Forecasts the fan chart draws at most (the last of the test split)."""
+
 
 def intervals_section(ev: Evidence) -> Section | None:
     """The section, or ``None`` when the run has no export with intervals."""
@@ -69,14 +72,14 @@ def interval_sentence(test: dict[str, Any], others: dict[str, Any]) -> str:
     head = (f"{fmt.percent(test[level]['coverage'])} of the test outcomes fell inside the "
             f"{level}% band")
     rivals = {n: v["levels"][level] for n, v in others.items()
-              if level in v.get("levels", {}) and not n.startswith("model")
+              if level in v.get("levels", {}) and not n.startswith("exported model")
               and v["levels"][level].get("msis") is not None}
     stat = {n: v for n, v in rivals.items() if n.startswith(("mstl_", "auto_"))} or rivals
     if not stat:
         return head + "."
     name = min(stat, key=lambda n: stat[n]["msis"])
     subset = [v["levels"][level] for n, v in others.items()
-              if n.startswith("model") and level in v.get("levels", {})]
+              if n.startswith("exported model") and level in v.get("levels", {})]
     mine = subset[0] if subset and name.startswith(("mstl_", "auto_")) else test[level]
     if not stat[name]["width"]:
         return head + "."
@@ -102,12 +105,13 @@ def _table(test: dict[str, Any], others: dict[str, Any]) -> Table:
 
 
 def fan_figure(ev: Evidence, folder, manifest: dict[str, Any]) -> Figure:
-    """The exported model's bands from every ``horizon``-th test origin, tiling the split."""
+    """The exported model's bands from every ``horizon``-th test origin (the last ``FANS``),
+    tiling the end of the split."""
     from autoseq.intervals import level_bounds
     from autoseq.predict._predict import Forecaster
 
     data, h = ev.data, int(manifest["horizon"])
-    origins = data.origins("test")[::h]
+    origins = data.origins("test")[::h][-FANS:]  # more would squeeze the bands into lines
     width = int(manifest["lookback"])
     windows = data.raw[origins[:, None] + np.arange(-width, 0)[None, :]].astype("float32")
     model = Forecaster(folder, manifest)
@@ -141,8 +145,8 @@ def _fan(index, actual, origins, h, point, q, bands, target: str) -> Figure:
     _dates(ax)
     ax.legend(loc="upper left", ncols=4)
     return _finish(fig, "fan", "Forecast bands over the test split",
-                   f"One forecast every {h} steps from the test origins, with the exported "
-                   "model's calibrated bands.")
+                   f"The last {len(origins)} forecasts from the test origins, one every {h} "
+                   "steps, with the exported model's calibrated bands.")
 
 
 @_themed
@@ -157,6 +161,6 @@ def coverage_figure(test: dict[str, Any], horizon: int) -> Figure:
                 linewidth=1.2, label=f"{lv}% band")
         ax.axhline(float(lv), color=color, linestyle="--", linewidth=0.9)
     _style(ax, xlabel="steps ahead", ylabel="test coverage (%)")
-    ax.legend(loc="lower left")
+    ax.legend(loc="best")
     return _finish(fig, "coverage", "Coverage by horizon step",
                    "Dashed: the nominal level. Each step's coverage is over every test window.")
