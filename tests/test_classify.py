@@ -301,3 +301,8 @@ def test_fit_temperature_recovers_an_overconfident_model():
     assert 2.2 < t < 2.8
     assert expected_calibration_error(temper(sharp, t), labels) < \
         expected_calibration_error(sharp, labels) / 2
+
+
+def test_levels_are_refused_for_sequence_runs(run_dir, tmp_path):
+    with pytest.raises(ModelError, match="--levels and --quantiles are for forecasting runs"):
+        autoseq.export(run_dir, out=tmp_path / "l", levels="80")
