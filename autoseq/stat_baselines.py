@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,8 @@ class StatForecasts:
     forecasts: dict[str, np.ndarray]
     total_origins: int
     seconds: float
+    bands: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    """statsforecast's own prediction intervals, ``{name: {level: (lo, hi)}}`` (``levels``)."""
 
 
 def stat_origins(data: ForecastData, part: str, *, max_origins: int) -> np.ndarray:
@@ -72,8 +74,10 @@ def history_cap(data: ForecastData) -> int:
 
 
 def stat_forecasts(data: ForecastData, part: str, *,
-                   max_origins: int = DEFAULT_MAX_ORIGINS) -> StatForecasts:
-    """Forecast ``part``'s (subset of) windows with MSTL + AutoETS and MSTL + AutoARIMA.
+                   max_origins: int = DEFAULT_MAX_ORIGINS,
+                   levels: tuple[float, ...] = ()) -> StatForecasts:
+    """Forecast ``part``'s (subset of) windows with MSTL + AutoETS and MSTL + AutoARIMA (and
+    their prediction intervals at ``levels`` %, the seasonal forecast added to both ends).
 
     Returns:
         ``StatForecasts`` whose arrays are ``[origins, horizon, n_targets]`` in the data's units.
@@ -83,16 +87,20 @@ def stat_forecasts(data: ForecastData, part: str, *,
     cap = history_cap(data)
     seasons = usable_seasons(data, min(int(origins[0]), cap))
     out: dict[str, np.ndarray] = {}
-    per_target = [_forecast_target(data.raw[:, col], origins, data.horizon, seasons, cap=cap)
-                  for col in data.target_idx]
+    per_target = [_forecast_target(data.raw[:, col], origins, data.horizon, seasons, cap=cap,
+                                   levels=levels) for col in data.target_idx]
+    bands: dict[str, dict[float, tuple[np.ndarray, np.ndarray]]] = {}
     for kind in STAT_MODELS:
         if all(p.get(kind) is not None for p in per_target):
-            out[_name(kind, seasons)] = np.stack([p[kind] for p in per_target], axis=-1)
+            out[_name(kind, seasons)] = np.stack([p[kind][..., 0] for p in per_target], axis=-1)
+            bands[_name(kind, seasons)] = {
+                lv: tuple(np.stack([p[kind][..., 1 + 2 * i + e] for p in per_target], axis=-1)
+                          for e in (0, 1)) for i, lv in enumerate(levels)}
     seconds = time.perf_counter() - start
     logger.info("statistical baselines on %d of %d %s origins in %.1f s", len(origins),
                 len(data.origins(part)), part, seconds)
     return StatForecasts(origins=origins, forecasts=out, total_origins=len(data.origins(part)),
-                         seconds=seconds)
+                         seconds=seconds, bands=bands)
 
 
 def score_stat_baselines(data: ForecastData, part: str = "val", *,
@@ -138,13 +146,16 @@ def _model(kind: str, seasons: list[int]):
 
 
 def _forecast_target(y: np.ndarray, origins: np.ndarray, horizon: int,
-                     seasons: list[int], *, cap: int) -> dict[str, np.ndarray | None]:
-    """Every statistical model's forecasts from each origin for one target column.
+                     seasons: list[int], *, cap: int, levels: tuple[float, ...] = ()
+                     ) -> dict[str, np.ndarray | None]:
+    """Every statistical model's forecasts ``[origins, horizon, 1 + 2·levels]`` from each origin
+    for one target column: the mean, then each level's lower and upper end.
 
     The decomposition at an origin is shared by the trend models (it is most of the cost): this
     is what ``MSTL.forward`` does for each model, done once.
     """
     models: dict[str, object] = {}
+    asked = [int(lv) if float(lv).is_integer() else float(lv) for lv in levels]  # their keys
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for kind in STAT_MODELS:
@@ -158,14 +169,12 @@ def _forecast_target(y: np.ndarray, origins: np.ndarray, horizon: int,
         preds: dict[str, list[np.ndarray]] = {kind: [] for kind in models}
         for o in origins:
             past = y[max(0, o - cap):o]
-            if seasons:
-                x_sa, seas = _decompose(past, seasons, horizon)
-                for kind, model in models.items():
-                    preds[kind].append(model.trend_forecaster.forward(y=x_sa, h=horizon)["mean"]
-                                       + seas)
-            else:
-                for kind, model in models.items():
-                    preds[kind].append(model.forward(y=past, h=horizon)["mean"])
+            x_sa, seas = _decompose(past, seasons, horizon) if seasons else (past, 0.0)
+            for kind, model in models.items():
+                fitted = model.trend_forecaster if seasons else model
+                res = fitted.forward(y=x_sa, h=horizon, level=asked or None)
+                cols = [res["mean"]] + [res[f"{e}-{lv}"] for lv in asked for e in ("lo", "hi")]
+                preds[kind].append(np.stack(cols, axis=-1) + np.asarray(seas)[..., None])
     return {kind: np.asarray(preds[kind], dtype="float64") if kind in preds else None
             for kind in STAT_MODELS}
 
@@ -200,7 +209,9 @@ def cached_stat_baselines(run_dir: Path, data: ForecastData, part: str, *,
 
 
 def stat_test_metrics(data: ForecastData, pred: np.ndarray, *, max_origins: int,
-                      train: np.ndarray, season: int) -> dict:
+                      train: np.ndarray, season: int, levels: tuple[float, ...] = (),
+                      quantiles: np.ndarray | None = None, taus: tuple[float, ...] = ()
+                      ) -> dict:
     """The statistical baselines on the test windows, and the model on the same windows.
 
     Args:
@@ -209,19 +220,36 @@ def stat_test_metrics(data: ForecastData, pred: np.ndarray, *, max_origins: int,
         max_origins: at most this many test windows (evenly spaced; 0: all).
         train, season: MASE's in-sample scale (as ``forecast_metrics`` takes them).
 
+        levels: also score statsforecast's intervals at these levels (%) and, given the
+            model's ``quantiles [windows, H, targets, Q]`` at ``taus``, the model's on the same
+            windows (``"intervals"``, as ``quantile_metrics`` without the quantile loss).
+
     Returns:
-        ``{"windows", "of", "model", "baselines": {name: metrics}}``.
+        ``{"windows", "of", "model", "baselines": {name: metrics}}`` (and ``"intervals":
+        {name: {"levels": …}}`` with ``levels``).
     """
+    from autoseq.interval_metrics import band_metrics, quantile_metrics, seasonal_scale
     from autoseq.metrics import forecast_metrics
 
-    res = stat_forecasts(data, "test", max_origins=max_origins)
+    res = stat_forecasts(data, "test", max_origins=max_origins, levels=tuple(levels))
     pos = np.searchsorted(data.origins("test"), res.origins)
     idx = res.origins[:, None] + np.arange(data.horizon)[None, :]
     truth = data.raw[:, data.target_idx][idx]
-    return {"windows": int(len(res.origins)), "of": int(res.total_origins),
-            "model": forecast_metrics(pred[pos], truth, train=train, season=season),
-            "baselines": {name: forecast_metrics(p, truth, train=train, season=season)
-                          for name, p in res.forecasts.items()}}
+    out = {"windows": int(len(res.origins)), "of": int(res.total_origins),
+           "model": forecast_metrics(pred[pos], truth, train=train, season=season),
+           "baselines": {name: forecast_metrics(p, truth, train=train, season=season)
+                         for name, p in res.forecasts.items()}}
+    if levels:
+        scale = seasonal_scale(train, season)
+        out["intervals"] = {name: {"levels": {f"{lv:g}": band_metrics(lo, hi, truth, lv,
+                                                                      scale=scale)
+                                              for lv, (lo, hi) in b.items()}}
+                            for name, b in res.bands.items()}
+        if quantiles is not None:
+            model = quantile_metrics(quantiles[pos], truth, taus, levels, train=train,
+                                     season=season)
+            out["intervals"]["model"] = {"levels": model["levels"]}
+    return out
 
 
 class BackgroundBaselines:

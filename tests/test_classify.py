@@ -78,9 +78,13 @@ def test_run_rebuilds_the_same_data(run_dir, files):
 def test_savedmodel_probabilities_equal_the_keras_model(run_dir, exported):
     import tensorflow as tf
 
+    from autoseq.probability_calibration import temper
+
     model, _, data = load_trial_model(open_run(run_dir), exported.trial)
     raw = data.padded("test")
-    expected = model.predict(data.padded("test", scaled=True), verbose=0)
+    # The exported model also carries the temperature fitted on validation.
+    expected = temper(model.predict(data.padded("test", scaled=True), verbose=0),
+                      exported.manifest["calibration"]["temperature"])
     serve = tf.saved_model.load(str(exported.path)).signatures["serving_default"]
     got = serve(sequences=tf.constant(raw))["output_0"].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -164,6 +168,8 @@ def test_keras_format_loads_in_safe_mode(run_dir, tmp_path, files):
 def test_ensemble_averages_the_best_trials(run_dir, tmp_path):
     import tensorflow as tf
 
+    from autoseq.probability_calibration import temper
+
     res = autoseq.export(run_dir, out=tmp_path / "e", ensemble=2)
     run = open_run(run_dir)
     board = run.leaderboard()
@@ -174,6 +180,7 @@ def test_ensemble_averages_the_best_trials(run_dir, tmp_path):
     scaled = data.padded("test", scaled=True)
     expected = np.mean([load_trial_model(run, t, data)[0].predict(scaled, verbose=0)
                         for t in best_two], axis=0)
+    expected = temper(expected, res.manifest["calibration"]["temperature"])  # the ensemble's
     serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
     got = serve(sequences=tf.constant(data.padded("test")))["output_0"].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -264,3 +271,38 @@ def test_report_shows_the_confusion_matrix_and_per_class_metrics(run_dir, export
     acc = float(metrics.loc[metrics.model == "best model", "test accuracy"].iloc[0])
     assert acc == pytest.approx(exported.test_metrics["accuracy"], abs=1e-4)
     assert paths.figures >= 4 and "forecast" not in md.split("\n")[2]
+    assert "Reliability of the test probabilities" in md and "temperature-scaled" in md
+
+
+def test_probabilities_are_temperature_scaled_on_validation(exported):
+    """The temperature lowers the validation log loss it was fitted on; the manifest records
+    the expected calibration error before and after, and the reliability bins."""
+    cal = exported.manifest["calibration"]
+    assert cal["method"] == "temperature scaling" and 0.05 <= cal["temperature"] <= 20
+    assert set(cal["ece"]) == {"val", "test"}
+    assert cal["ece"]["val"]["after"] <= cal["ece"]["val"]["before"] + 0.05
+    bins = cal["reliability"]["test"]["after"]
+    assert sum(b["count"] for b in bins) == 20
+
+
+def test_fit_temperature_recovers_an_overconfident_model():
+    from autoseq.probability_calibration import (
+        expected_calibration_error,
+        fit_temperature,
+        temper,
+    )
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4000, 3)) * 2
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(3, p=p) for p in true])
+    sharp = temper(true, 0.4)  # the model is too sure: its logits are 2.5 times too large
+    t = fit_temperature(sharp, labels)
+    assert 2.2 < t < 2.8
+    assert expected_calibration_error(temper(sharp, t), labels) < \
+        expected_calibration_error(sharp, labels) / 2
+
+
+def test_levels_are_refused_for_sequence_runs(run_dir, tmp_path):
+    with pytest.raises(ModelError, match="--levels and --quantiles are for forecasting runs"):
+        autoseq.export(run_dir, out=tmp_path / "l", levels="80")

@@ -134,7 +134,8 @@ def test_keras_format_loads_in_safe_mode(run_dir, tmp_path):
 
     res = autoseq.export(run_dir, out=tmp_path / "k", format="keras", report=False)
     model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
-    assert model.output_shape == (None, 5, 1)
+    # output_0 (the point forecast) and the calibrated quantiles (80 and 95 %: four)
+    assert model.output_shape == [(None, 5, 1), (None, 5, 1, 4)]
     assert not any(type(layer).__name__ == "Lambda" for layer in model._flatten_layers())
 
 
@@ -200,7 +201,7 @@ def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_pat
     ensemble = autoseq.load_model(res.path).predict(csv)["y"]
     np.testing.assert_allclose(ensemble, np.mean(singles, axis=0), rtol=1e-5, atol=1e-5)
     model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
-    assert model.output_shape == (None, 5, 1)
+    assert model.output_shape[0] == (None, 5, 1)  # then the ensemble's calibrated quantiles
     with pytest.raises(ModelError, match="tflite takes one trial"):
         autoseq.export(run, ensemble=2, format="tflite", report=False)
     _check_auto_selection(run, tmp_path)

@@ -59,6 +59,13 @@ def test_search_and_export_show_the_statistical_baselines(series_csv, tmp_path):
     metrics = res.manifest["metrics"]
     assert metrics["test_stat_windows"]["windows"] == 4
     assert any(k.startswith("mstl_arima(m=7; 4 of") for k in metrics["test_baselines"])
+    # statsforecast's own 80 / 95 % intervals, and the model's, on the same 4 windows
+    bands = metrics["test_baselines_intervals"]
+    arima = next(v for k, v in bands.items() if k.startswith("mstl_arima(m=7; 4 of"))
+    assert set(arima["levels"]) == {"80", "95"}
+    assert 0 <= arima["levels"]["95"]["coverage"] <= 1 and arima["levels"]["95"]["width"] > 0
+    assert arima["levels"]["95"]["width"] >= arima["levels"]["80"]["width"]
+    assert "model (4 of" in " ".join(bands)
 
 
 def test_no_stat_baselines_leaves_them_out(series_csv, tmp_path):

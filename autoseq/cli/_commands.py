@@ -16,6 +16,7 @@ from autoseq.cli._options import (
     compile_option,
     debug_option,
     grace_option,
+    intervals_options,
     precision_option,
     quiet_option,
 )
@@ -191,9 +192,11 @@ def worker(storage, study, quiet, **kwargs) -> None:
               help="Average the K best complete trials (forecasts, probabilities or values) "
                    "[default: forecasting: the best trial or the mean of the 3, 5 or 10 best, "
                    "whichever has the lowest validation MAE; sequences: the best trial].")
+@intervals_options
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> None:
+def export(run, trial, out, fmt, refit, data, no_report, ensemble, levels, quantiles,
+           quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq.cli._render import print_export
     from autoseq.exporting._export import export as run_export
@@ -201,7 +204,8 @@ def export(run, trial, out, fmt, refit, data, no_report, ensemble, quiet) -> Non
     log_to_stderr(quiet)
     _heavy()
     print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
-                            report=not no_report, ensemble=ensemble))
+                            report=not no_report, ensemble=ensemble, levels=levels,
+                            quantiles=quantiles))
 
 
 @cli.command()

@@ -9,7 +9,7 @@ from autoseq.exceptions import DataError
 from autoseq.searching._parallel import STORAGE_ENV
 
 __all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "grace_option",
-           "precision_option", "quiet_option"]
+           "intervals_options", "precision_option", "quiet_option"]
 
 
 def debug_option(f):
@@ -36,6 +36,17 @@ def grace_option(f):
                         help="Seconds from SIGTERM to exit 143: the running trial stops after "
                              "its current batch, or is abandoned when that takes longer; either "
                              "way it is queued again for another worker.")(f)
+
+
+def intervals_options(f):
+    f = click.option("--quantiles", metavar="Q1,Q2,…",
+                     help="Forecasting: also serve these quantiles, in (0, 1), increasing (e.g. "
+                          "0.1,0.5,0.9); predict writes <target>_q0.1….")(f)
+    return click.option("--levels", metavar="L1,L2,…",
+                        help="Forecasting: central intervals in percent, calibrated on the "
+                             "validation windows and served beside the point forecast; predict "
+                             "writes <target>_lo80, <target>_hi80… ('none': no interval) "
+                             "[default: 80,95].")(f)
 
 
 def quiet_option(f):

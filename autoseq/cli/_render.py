@@ -194,14 +194,28 @@ def print_export(res: Any) -> None:
         table.add_row(escape(name), *[_fmt(vals.get(k)) for k in keys])
     _out.print(table)
     _print_selection(res.manifest.get("selection"))
+    _print_intervals(m.get("test_intervals"))
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
     future = res.manifest.get("future_input")
     if future:
         extra += f" + future [batch, {future['shape'][1]}, {future['shape'][2]}]"
+    iv = res.manifest.get("intervals")
+    if iv:
+        shape_out += (f" + quantiles [batch, {res.manifest['horizon']}, "
+                      f"{len(res.manifest['targets'])}, {len(iv['quantiles'])}]")
     _out.print(escape(f"model folder: {res.path} (SavedModel, signature serving_default: raw "
                       f"{shape_in}{extra} → {shape_out} in the data's units)"))
+
+
+def _print_intervals(test: dict[str, Any] | None) -> None:
+    """One line: how the calibrated intervals covered the test outcomes."""
+    if not test:
+        return
+    parts = [f"{lv}% covered {100 * v['coverage']:.1f}% (width {_fmt(v['width'])}, MSIS "
+             f"{_fmt(v.get('msis'))})" for lv, v in test["levels"].items()]
+    _out.print(escape(f"calibrated intervals on the test windows: {'; '.join(parts)}"))
 
 
 def _print_selection(sel: dict[str, Any] | None) -> None:

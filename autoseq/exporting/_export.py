@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import FORMATS, ExportResult
+from autoseq.intervals import interval_spec
 from autoseq.report import try_write_report
 from autoseq.run import open_run
 
@@ -17,7 +18,8 @@ from autoseq.run import open_run
 def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
            format: str = "savedmodel", refit: bool = False,
            data: str | Path | None = None, report: bool = True,
-           ensemble: int | None = None) -> ExportResult:
+           ensemble: int | None = None, levels: str | list[float] | None = None,
+           quantiles: str | list[float] | None = None) -> ExportResult:
     """Export a trial (default: the best) as a SavedModel taking raw data.
 
     Forecasting: the ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]``
@@ -42,9 +44,16 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
             ``None`` (the default): for forecasting, whichever of the best trial and the means
             of its ``AUTO_SIZES`` best has the lowest validation MAE (the manifest's
             ``selection`` lists each candidate's score); one trial for the sequence tasks.
+        levels: forecasting: central intervals in percent (``"80,95"``, the default; ``"none"``
+            for none), conformally calibrated on the validation windows and served as a second
+            output ``quantiles [batch, horizon, n_targets, n_quantiles]`` (the manifest's
+            ``intervals`` says which quantile is which).
+        quantiles: forecasting: quantile levels in (0, 1), increasing (``"0.1,0.5,0.9"``),
+            calibrated and served the same way.
 
     Raises:
-        ModelError: no such trial, non-finite weights, or a TFLite parity failure.
+        ModelError: no such trial, non-finite weights, a TFLite parity failure, or levels /
+            quantiles out of range or needing more validation windows than there are.
 
     Example:
         >>> res = autoseq.export("results/airline")
@@ -52,9 +61,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     """
     if format not in FORMATS:
         raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
+    spec = interval_spec(levels=levels, quantiles=quantiles)
     run = open_run(run_dir)
     result = run.kind.export(run, run.data(data), trial=trial, out=out, format=format,
-                             refit=refit, ensemble=ensemble)
+                             refit=refit, ensemble=ensemble, intervals=spec)
     if report:
         try_write_report(run.path, data=data)
     return result

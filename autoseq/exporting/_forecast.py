@@ -45,7 +45,15 @@ from autoseq.exporting._forecast_wrap import (
     window_length,
     wrap_forecaster,
 )
+from autoseq.exporting._intervals import (
+    add_interval_manifest,
+    baseline_bands,
+    calibrate_forecaster,
+    score_bands,
+    with_bands,
+)
 from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
 from autoseq.trial._result import load_trial_json
@@ -56,10 +64,11 @@ INPUT_NAME = "window"
 
 
 def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None, out: str | Path | None, format: str,
-                       refit: bool, ensemble: int | None
+                       refit: bool, ensemble: int | None, intervals: IntervalSpec | None = None
                        ) -> ExportResult:
     """``export`` for a forecasting run: one trial, the mean of the ``ensemble`` best, or
-    (``ensemble=None``) whichever of those validates best."""
+    (``ensemble=None``) whichever of those validates best; with the calibrated ``intervals``
+    (default: 80 and 95 %) as a second output ``quantiles``."""
     if ensemble not in (None, 1) and format == "tflite":
         raise ModelError("--format tflite takes one trial; export the ensemble as savedmodel or "
                          "keras")
@@ -80,28 +89,28 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
     wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
+    raw_model, width, extras = _compose(members, fdata, selection)
+    # Calibrated before any refit: a refitted model has seen the validation windows.
+    calib = calibrate_forecaster(raw_model, fdata, members[0].config, extras=extras, width=width,
+                                 spec=intervals or IntervalSpec())
     if refit:
         for m in members:
             m.model = _refit(run, m.config, wdata,
                              epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
             check_finite(m.model, m.number)
             m.raw = wrap_forecaster(m.model, wdata, m.config)
+        raw_model, width, extras = _compose(members, wdata, selection)
     best = members[0]
-    raw_model = best.raw if len(members) == 1 else average_forecasters(
-        [(m.number, m.raw, m.config) for m in members], wdata)
-    width = max(window_length(wdata, m.config) for m in members)
-    extras = ordered_inputs(n for m in members for n in extra_inputs(wdata, m.config))
-    if selection is not None and selection["blend"]:
-        base, base_width = baseline_forecaster(wdata, selection["blend"])
-        raw_model = blend_forecasters(raw_model, width, base, base_width, wdata, extras=extras)
-        width = max(width, base_width)
+    served = with_bands(raw_model, calib, wdata) if calib else raw_model
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
         test = _score_test(raw_model, fdata, best.config, extras=extras, width=width)
-        _add_stat_baselines(test, run, fdata)
-        extra = _write_format(format, raw_model, tmp, wdata, core=best.model, config=best.config,
-                              builder=run.settings.builder)
+        bands = calib and score_bands(served, fdata, best.config, "test", extras=extras,
+                                      width=width, calib=calib)
+        _add_stat_baselines(test, run, fdata, bands=bands, calib=calib)
+        extra = _write_format(format, served if format == "keras" else raw_model, tmp, wdata,
+                              core=best.model, config=best.config, builder=run.settings.builder)
         manifest = _manifest(run, fdata, best.number, best.config, best.info, test, refit=refit,
                              extra=extra, wrap_data=wdata)
         if len(members) > 1:
@@ -110,11 +119,29 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
             manifest["selection"] = selection
             _blend_manifest(manifest, selection, wdata, width=width)
         _inputs_manifest(manifest, wdata, extras)
+        if calib:
+            add_interval_manifest(manifest, calib, test=bands, val=score_bands(
+                served, fdata, best.config, "val", extras=extras, width=width, calib=calib),
+                baselines=baseline_bands(fdata, calib) | test.get("stat_intervals", {}))
         return manifest
 
-    manifest = write_model_folder(out, raw_model, fill)
+    manifest = write_model_folder(out, served, fill)
     return ExportResult(path=out, trial=best.number, manifest=manifest,
                         members=tuple(numbers) if len(numbers) > 1 else ())
+
+
+def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
+    """The exported point forecaster of ``members`` (and the selection's blend), its window
+    rows and the inputs it takes beside its window."""
+    raw_model = members[0].raw if len(members) == 1 else average_forecasters(
+        [(m.number, m.raw, m.config) for m in members], fdata)
+    width = max(window_length(fdata, m.config) for m in members)
+    extras = ordered_inputs(n for m in members for n in extra_inputs(fdata, m.config))
+    if selection is not None and selection["blend"]:
+        base, base_width = baseline_forecaster(fdata, selection["blend"])
+        raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras)
+        width = max(width, base_width)
+    return raw_model, width, extras
 
 
 @dataclass
@@ -294,21 +321,30 @@ def _score_test(raw_model, fdata: ForecastData, config: dict[str, Any], *,
             "pred": pred}
 
 
-def _add_stat_baselines(test: dict[str, Any], run: RunFolder, fdata: ForecastData) -> None:
-    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines."""
+def _add_stat_baselines(test: dict[str, Any], run: RunFolder, fdata: ForecastData, *,
+                        bands: dict[str, Any] | None = None, calib=None) -> None:
+    """MSTL + AutoETS / AutoARIMA on the test windows, beside the naive baselines (and their
+    intervals beside the model's on the same windows, ``test["stat_intervals"]``)."""
     opts = run.info.get("stat_baselines") or {}
     if not opts.get("enabled"):
         return
     from autoseq.stat_baselines import stat_test_metrics
 
+    levels = tuple(calib.spec.levels) if calib else ()
     stat = stat_test_metrics(fdata, test["pred"], max_origins=int(opts.get("max_origins", 24)),
                              train=fdata.raw[: fdata.split.train][:, fdata.target_idx],
-                             season=fdata.main_season)
+                             season=fdata.main_season, levels=levels,
+                             quantiles=bands["q"] if bands else None,
+                             taus=calib.taus if calib else ())
     test["stat"] = {"windows": stat["windows"], "of": stat["of"], "model": stat["model"]}
+    label = {}
     for name, metrics in stat["baselines"].items():
-        label = name if stat["windows"] == stat["of"] else (
+        label[name] = name if stat["windows"] == stat["of"] else (
             f"{name[:-1]}; {stat['windows']} of {stat['of']} windows)")
-        test["baselines"][label] = metrics
+        test["baselines"][label[name]] = metrics
+    if "intervals" in stat:
+        mine = f"exported model ({stat['windows']} of {stat['of']} windows)"
+        test["stat_intervals"] = {label.get(k, mine): v for k, v in stat["intervals"].items()}
 
 
 def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,

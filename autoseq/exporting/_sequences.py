@@ -12,10 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from autoseq._run_folder import RunFolder, load_trial
 from autoseq.baselines import sequence_baselines
 from autoseq.data import TRUNCATION, SequenceData
 from autoseq.exceptions import ModelError
+from autoseq.exporting._class_calibration import (
+    calibration_manifest,
+    fit_class_calibration,
+    probabilities,
+)
 from autoseq.exporting._common import (
     KERAS_FILE,
     ExportResult,
@@ -44,13 +51,19 @@ def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, 
     members = []
     for n in numbers:
         model, config = load_trial(run, n, lambda _: sequence_context(sdata))
-        info = load_trial_json(run.trial_dir(n))
-        if refit:
-            model = _refit(run, config, sdata, epochs=int(info.get("best_epoch") or info["epochs"]))
         check_finite(model, n)
-        members.append((n, model, config, info))
-    core = members[0][1] if len(members) == 1 else _average([(n, m) for n, m, _, _ in members])
-    raw_model = wrap_sequences(core, sdata)
+        members.append((n, model, config, load_trial_json(run.trial_dir(n))))
+    # Fitted before any refit: a refitted model has seen the validation sequences.
+    calib = fit_class_calibration(wrap_sequences(_core(members), sdata), sdata)
+    if refit:
+        members = [(n, _refit(run, cfg, sdata, epochs=int(info.get("best_epoch")
+                                                          or info["epochs"])), cfg, info)
+                   for n, _, cfg, info in members]
+        for n, model, _, _ in members:
+            check_finite(model, n)
+    plain = wrap_sequences(_core(members), sdata)
+    raw_model = wrap_sequences(_core(members), sdata,
+                               temperature=calib.temperature if calib else None)
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
@@ -58,15 +71,26 @@ def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, 
         if format == "keras":
             raw_model.save(str(folder / KERAS_FILE))
             extra = {"keras": KERAS_FILE}
-        return _manifest(sdata, members, _score_test(raw_model, sdata), refit=refit, extra=extra)
+        manifest = _manifest(sdata, members, _score_test(raw_model, sdata), refit=refit,
+                             extra=extra)
+        if calib:
+            manifest["calibration"] = calibration_manifest(
+                calib, probabilities(plain, sdata, "test"), np.asarray(sdata.targets("test")))
+        return manifest
 
     manifest = write_model_folder(out, raw_model, fill)
     return ExportResult(path=out, trial=numbers[0], manifest=manifest,
                         members=tuple(numbers) if len(numbers) > 1 else ())
 
 
-def wrap_sequences(model, data: SequenceData):
-    """Raw NaN-padded sequences → scaling → ``model`` → probabilities, or the value in units.
+def _core(members: list):
+    """The members' network, or their mean."""
+    return members[0][1] if len(members) == 1 else _average([(n, m) for n, m, _, _ in members])
+
+
+def wrap_sequences(model, data: SequenceData, *, temperature: float | None = None):
+    """Raw NaN-padded sequences → scaling → ``model`` → probabilities (tempered by
+    ``temperature`` when given), or the value in units.
 
     NaN padding survives the scaling (NaN - mean is NaN), so the network's ``PaddingMask`` finds
     the same padding in raw and scaled sequences.
@@ -78,6 +102,10 @@ def wrap_sequences(model, data: SequenceData):
     x = keras.layers.Normalization(mean=s.mean.tolist(), variance=(s.scale ** 2).tolist(),
                                    name="scale_inputs")(inputs)
     y = model(x)
+    if temperature is not None:
+        from autoseq.model.layers_intervals import TemperatureScale
+
+        y = TemperatureScale(temperature=temperature, name="temperature")(y)
     if data.target_scaler is not None:
         t = data.target_scaler
         y = keras.layers.Normalization(mean=t.mean.tolist(), variance=(t.scale ** 2).tolist(),

@@ -15,6 +15,7 @@ from autoseq.data import load_series, pad_sequences, sequences_from_frame
 from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError
+from autoseq.intervals import band_columns
 
 logger = logging.getLogger("autoseq")
 
@@ -51,9 +52,16 @@ class Forecaster:
         """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
         return list(self.manifest.get("derived_inputs") or [])
 
+    @property
+    def intervals(self) -> dict[str, Any] | None:
+        """The manifest's ``intervals`` (which quantiles the model serves), if any."""
+        return self.manifest.get("intervals")
+
     def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None,
-                        future: np.ndarray | None = None) -> np.ndarray:
-        """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``.
+                        future: np.ndarray | None = None, *, output: str | None = None
+                        ) -> np.ndarray:
+        """Raw windows ``[batch, lookback, n_inputs]`` → forecasts ``[batch, horizon, targets]``
+        (or, ``output="quantiles"``, ``[batch, horizon, targets, n_quantiles]``).
 
         ``origin_steps`` (int, ``[batch]``): steps of the data's frequency from the manifest's
         ``t0`` to each window's first forecast step; required when the model lists the derived
@@ -77,9 +85,11 @@ class Forecaster:
             for name in names:
                 value, dtype = given[name]
                 feed[name] = tf.constant(value[start:start + 1024], dtype=dtype)
-            out.append(self._serve(**feed)[sig["output"]].numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.horizon,
-                                                        len(self.manifest["targets"])))
+            out.append(self._serve(**feed)[output or sig["output"]].numpy())
+        if out:
+            return np.concatenate(out)
+        extra = (len(self.intervals["quantiles"]),) if output and self.intervals else ()
+        return np.zeros((0, self.horizon, len(self.manifest["targets"]), *extra))
 
     def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
                 ) -> pd.DataFrame:
@@ -94,7 +104,9 @@ class Forecaster:
 
         Returns:
             Long format: ``origin, step, timestamp, <target>…`` (plus ``<target>_actual`` where
-            the data hold the actual value).
+            the data hold the actual value); a model with calibrated intervals adds
+            ``<target>_lo80, <target>_hi80…`` for each level and ``<target>_q0.1…`` for each
+            quantile it was exported with.
 
         Raises:
             DataError: missing columns, another frequency, too few rows, or a known-future
@@ -131,7 +143,13 @@ class Forecaster:
             steps = origins + first
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
         pred = self.predict_windows(windows, steps, known)
-        return _long_format(pred, origins, series.frame, m)
+        out = _long_format(pred, origins, series.frame, m)
+        if self.intervals:
+            quantiles = self.predict_windows(windows, steps, known,
+                                             output=self.intervals["output"])
+            for col, j, k in band_columns(self.intervals, m["targets"]):
+                out[col] = quantiles[:, :, j, k].reshape(-1)
+        return out
 
 
 def _known_ahead(series, origins: np.ndarray, horizon: int, source: str, *,

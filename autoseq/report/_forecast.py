@@ -21,6 +21,7 @@ from autoseq.exceptions import AutoseqError
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evaluate import forecast_part, future_dependence, permutation_importance
 from autoseq.report._evidence import Evidence
+from autoseq.report._intervals import intervals_section
 from autoseq.report._lags import LagBlock, duration, lag_blocks, share_sentence
 from autoseq.report._shared import shared_sections, winner_words
 
@@ -37,7 +38,7 @@ def forecast_sections(ev: Evidence) -> list[Section]:
     """Every section of a forecasting run's report, in order."""
     return [data_section(ev), winner_section(ev),
             *shared_sections(ev, metric="val_mae", label="val MAE", units="in the data's units"),
-            forecasts_section(ev), looks_at_section(ev)]
+            forecasts_section(ev), *filter(None, [intervals_section(ev)]), looks_at_section(ev)]
 
 
 # -- evaluation ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import numpy as np
 import autoseq.report._figures as figs
 import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial
+from autoseq.report._calibration import calibration_parts
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
 from autoseq.report._shared import shared_sections, winner_words
@@ -217,7 +218,10 @@ def _class_results(sec: Section, ev: Evidence, test: SequenceScores) -> Section:
                  for c, m in rep["per_class"].items())
     sec.add(Table(("class", "precision", "recall", "F1", "test sequences"), rows,
                   numeric=(False, True, True, True, True), name="per_class"))
-    return sec.add(Paragraph(_confusion_sentence(matrix, rep["classes"])))
+    sec.add(Paragraph(_confusion_sentence(matrix, rep["classes"])))
+    for part in calibration_parts(ev):
+        sec.add(part)
+    return sec
 
 
 def _number_results(sec: Section, ev: Evidence, test: SequenceScores) -> Section:

@@ -120,8 +120,9 @@ class Task(ABC):
     # -- after the search --------------------------------------------------------------------
     @abstractmethod
     def export(self, run: RunFolder, data, *, trial: int | None, out: str | Path | None,
-               format: str, refit: bool, ensemble: int | None):
-        """``autoseq.export`` of ``run`` (whose data is ``data``): an ``ExportResult``."""
+               format: str, refit: bool, ensemble: int | None, intervals=None):
+        """``autoseq.export`` of ``run`` (whose data is ``data``): an ``ExportResult``.
+        ``intervals``: an ``autoseq.intervals.IntervalSpec`` (``None``: the task's default)."""
 
     @abstractmethod
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):

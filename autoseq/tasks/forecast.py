@@ -115,9 +115,10 @@ class ForecastTask(Task):
         return score_baselines(data, part, metric=metric)
 
     def export(self, run: RunFolder, data: ForecastData, *, trial: int | None,
-               out: str | Path | None, format: str, refit: bool, ensemble: int | None):
+               out: str | Path | None, format: str, refit: bool, ensemble: int | None,
+               intervals=None):
         return export_forecaster(run, data, trial=trial, out=out, format=format, refit=refit,
-                                 ensemble=ensemble)
+                                 ensemble=ensemble, intervals=intervals)
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]) -> Forecaster:
         return Forecaster(folder, manifest)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.data._panel import load_panel
 from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
-from autoseq.exceptions import DataError, SearchError
+from autoseq.exceptions import DataError, ModelError, SearchError
 from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, resolve_config
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score_panel_baselines
@@ -118,7 +118,11 @@ class PanelTask(Task):
         return data.memo[key]
 
     def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
-               out: str | Path | None, format: str, refit: bool, ensemble: int | None):
+               out: str | Path | None, format: str, refit: bool, ensemble: int | None,
+               intervals=None):
+        if intervals is not None and intervals.explicit:
+            raise ModelError("--levels and --quantiles are not supported for panels yet; "
+                             "export without them")
         return export_panel(run, data, trial=trial, out=out, format=format, refit=refit,
                             ensemble=ensemble)
 

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.baselines import score_sequence_baselines
 from autoseq.data import SequenceData, load_sequences
-from autoseq.exceptions import DataError, SearchError
+from autoseq.exceptions import DataError, ModelError, SearchError
 from autoseq.exporting._sequences import export_sequences
 from autoseq.model import ModelContext, resolve_config, sequence_context
 from autoseq.predict._predict import SequenceModel
@@ -127,7 +127,11 @@ class SequenceTask(Task):
         return score_sequence_baselines(data, part)
 
     def export(self, run: RunFolder, data: SequenceData, *, trial: int | None,
-               out: str | Path | None, format: str, refit: bool, ensemble: int | None):
+               out: str | Path | None, format: str, refit: bool, ensemble: int | None,
+               intervals=None):
+        if intervals is not None and intervals.explicit:
+            raise ModelError("--levels and --quantiles are for forecasting runs; this run "
+                             "classifies or regresses whole sequences")
         return export_sequences(run, data, trial=trial, out=out, format=format, refit=refit,
                                 ensemble=ensemble or 1)
 

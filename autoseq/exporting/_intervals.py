@@ -1,0 +1,140 @@
+"""Calibrated intervals of an exported forecaster: fitted on validation, served by the model.
+
+The exported point forecaster (one trial, an ensemble's mean or a blend with a baseline) is
+conformalised as a whole on the validation windows (``autoseq.intervals.calibrate``): an
+ensemble's quantiles come from its own point forecast's residuals, which is sound whatever the
+members' errors are (averaging members' quantiles is not: the mean of quantiles is not a
+quantile of the mean). The offsets are constants of a ``ConformalBands`` layer, so the
+SavedModel returns ``output_0`` (the point forecast, as before) and ``quantiles
+[batch, horizon, n_targets, n_quantiles]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autoseq.data import ForecastData
+from autoseq.exceptions import ModelError
+from autoseq.exporting._forecast_wrap import WINDOW, raw_inputs
+from autoseq.interval_metrics import quantile_metrics, seasonal_scale
+from autoseq.intervals import Calibration, IntervalSpec, calibrate, conformal_offsets
+
+QUANTILES = "quantiles"
+POINT = "output_0"
+
+
+def calibrate_forecaster(raw_model, fdata: ForecastData, config: dict[str, Any], *,
+                         extras: tuple[str, ...], width: int, spec: IntervalSpec) -> Calibration | None:
+    """Conformal offsets of ``raw_model``'s forecasts on ``fdata``'s validation windows."""
+    origins = fdata.origins("val")
+    if not spec.taus or not len(origins):
+        if spec.taus and spec.explicit:
+            raise ModelError("intervals are calibrated on the validation windows, and this run "
+                             "has none; search again with a larger --val-size")
+        return None
+    feed = raw_inputs(fdata, origins, config, extras=extras, width=width)
+    pred = np.asarray(raw_model.predict(feed, verbose=0), dtype="float64")
+    window = feed[WINDOW] if isinstance(feed, dict) else feed
+    return calibrate(pred, fdata.targets("val", scaled=False),
+                     window[..., list(fdata.target_idx)].astype("float64"), spec,
+                     season=fdata.main_season, floor=_floor(fdata))
+
+
+def _floor(fdata: ForecastData) -> np.ndarray:
+    """The smallest window scale: a thousandth of the training data's mean step change, so a
+    flat window still gets a band."""
+    train = fdata.raw[: fdata.split.train][:, fdata.target_idx].astype("float64")
+    return np.maximum(1e-3 * seasonal_scale(train, 1), 1e-9)
+
+
+def with_bands(raw_model, calib: Calibration, fdata: ForecastData):
+    """``raw_model`` with a second output ``quantiles`` (its first stays ``output_0``)."""
+    import keras
+
+    from autoseq.model.layers_intervals import ConformalBands
+
+    inputs = raw_model.input
+    window = inputs[WINDOW] if isinstance(inputs, dict) else inputs
+    point = raw_model.output
+    bands = ConformalBands(offsets=calib.offsets.tolist(), target_idx=list(fdata.target_idx),
+                           scale=calib.scale, lag=calib.lag, floor=calib.floor.tolist(),
+                           name="conformal_bands")([point, window])
+    return keras.Model(inputs, {POINT: point, QUANTILES: bands}, name="autoseq_intervals")
+
+
+def interval_manifest(calib: Calibration) -> dict[str, Any]:
+    """The manifest's ``intervals``: what ``quantiles`` holds and how it was calibrated."""
+    scale = {"none": "1", "naive": "mean |x[t] - x[t-1]| of the target over the window",
+             "seasonal": f"mean |x[t] - x[t-{calib.lag}]| of the target over the window"}
+    return {
+        "output": QUANTILES, "quantiles": list(calib.taus),
+        "levels": [float(lv) for lv in calib.spec.levels],
+        "requested_quantiles": [float(q) for q in calib.spec.quantiles],
+        "level_quantiles": {f"{lv:g}": [round((1 - lv / 100) / 2, 9),
+                                        round(1 - (1 - lv / 100) / 2, 9)]
+                            for lv in calib.spec.levels},
+        "method": "split conformal on the validation windows, per horizon step and target"
+                  + (" (scores pooled over the steps: too few windows per step)"
+                     if calib.pooled else ""),
+        "scale": calib.scale, "scale_rule": scale[calib.scale], "floor": calib.floor.tolist(),
+        "scale_choice": calib.tried or None, "windows": calib.windows,
+        "rule": "quantile q = output_0 + scale(window) * offset[step, target, q]; offsets "
+                "are the validation scores' quantiles at rank ceil((n+1)q) above the median, "
+                "floor((n+1)q) below; sorted, so quantiles never cross",
+    }
+
+
+def score_bands(served, fdata: ForecastData, config: dict[str, Any], part: str, *,
+                extras: tuple[str, ...], width: int, calib: Calibration) -> dict[str, Any]:
+    """``quantile_metrics`` of the served model's quantiles on ``part``'s windows, and the
+    quantiles themselves (``"q"``)."""
+    feed = raw_inputs(fdata, fdata.origins(part), config, extras=extras, width=width)
+    q = np.asarray(served.predict(feed, verbose=0)[QUANTILES], dtype="float64")
+    return quantile_metrics(q, fdata.targets(part, scaled=False), calib.taus,
+                            calib.spec.levels, train=_train(fdata),
+                            season=fdata.main_season) | {"q": q}
+
+
+def baseline_bands(fdata: ForecastData, calib: Calibration) -> dict[str, dict[str, Any]]:
+    """Naive and seasonal-naive intervals on the test windows: their residuals' conformal
+    quantiles per step on the validation windows, as the model's are (no window scale)."""
+    from autoseq.baselines import baseline_forecasts
+
+    val, test = baseline_forecasts(fdata, "val"), baseline_forecasts(fdata, "test")
+    truth_val = fdata.targets("val", scaled=False)
+    truth = fdata.targets("test", scaled=False)
+    out = {}
+    for name in val:
+        if not name.startswith(("naive", "seasonal_naive")) or name not in test:
+            continue
+        pv = fdata.scaler.inverse(val[name], fdata.target_idx)
+        pt = fdata.scaler.inverse(test[name], fdata.target_idx)
+        offsets, _ = conformal_offsets(truth_val - pv, calib.taus)
+        out[name] = quantile_metrics(pt[..., None] + offsets[None], truth, calib.taus,
+                                     calib.spec.levels, train=_train(fdata),
+                                     season=fdata.main_season)
+    return out
+
+
+def _train(fdata: ForecastData) -> np.ndarray:
+    return fdata.raw[: fdata.split.train][:, fdata.target_idx].astype("float64")
+
+
+def add_interval_manifest(manifest: dict[str, Any], calib: Calibration, *, test: dict[str, Any],
+                          val: dict[str, Any], baselines: dict[str, Any]) -> None:
+    """Describe the ``quantiles`` output and record the interval scores (``metrics``:
+    ``val_intervals``, ``test_intervals``, ``test_baselines_intervals``)."""
+    manifest["intervals"] = interval_manifest(calib) | {
+        "calibrated": "the exported point forecast as a whole (an ensemble's mean or a blend, "
+                      "not each member)" + ("; before --refit, whose model has seen the "
+                                            "validation windows" if manifest.get("refit")
+                                            else "")}
+    sig = manifest["signature"]
+    sig["outputs"] = {POINT: sig["output_shape"],
+                      QUANTILES: [*sig["output_shape"], len(calib.taus)]}
+    metrics = manifest["metrics"]
+    metrics["val_intervals"] = {k: v for k, v in val.items() if k != "q"}
+    metrics["test_intervals"] = {k: v for k, v in test.items() if k != "q"}
+    metrics["test_baselines_intervals"] = baselines

@@ -1,0 +1,184 @@
+"""Calibrated forecast intervals: conformal coverage, no crossing, export, predict, bad input."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import autoseq
+from autoseq.cli import main
+from autoseq.exceptions import ModelError
+from autoseq.interval_metrics import quantile_metrics
+from autoseq.intervals import IntervalSpec, calibrate, conformal_offsets, interval_spec
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+def _simulated(n: int, horizon: int, rng, *, bias: float = 0.0):
+    """Windows of a seasonal series with known noise whose volatility changes slowly, and a
+    forecaster that knows the mean (plus ``bias``) but nothing of the noise."""
+    t = np.arange(n + horizon + 20)
+    vol = 1 + 0.8 * np.sin(2 * np.pi * t / 400)
+    y = 5 * np.sin(2 * np.pi * t / 12) + vol * rng.normal(size=len(t))
+    mean = 5 * np.sin(2 * np.pi * t / 12)
+    origins = np.arange(20, 20 + n)
+    idx = origins[:, None] + np.arange(horizon)[None, :]
+    win = origins[:, None] + np.arange(-20, 0)[None, :]
+    return (mean[idx][..., None] + bias, y[idx][..., None],
+            (y[win] - mean[win])[..., None])
+
+
+@pytest.mark.parametrize("bias", [0.0, 1.5])
+def test_conformal_coverage_is_near_nominal_on_a_series_with_known_noise(bias):
+    rng = np.random.default_rng(0)
+    pred, truth, windows = _simulated(6000, 4, rng, bias=bias)
+    cal, test = slice(0, 3000), slice(3000, 6000)
+    spec = IntervalSpec(levels=(80.0, 95.0))
+    calib = calibrate(pred[cal], truth[cal], windows[cal], spec, season=1,
+                      floor=np.array([1e-3]))
+    scale = np.ones((3000, 1)) if calib.scale == "none" else np.maximum(
+        np.abs(np.diff(windows[test], axis=1)).mean(axis=1), 1e-3)
+    q = pred[test, ..., None] + scale[:, None, :, None] * calib.offsets[None]
+    levels = quantile_metrics(q, truth[test], calib.taus, spec.levels)["levels"]
+    assert abs(levels["80"]["coverage"] - 0.80) < 0.04
+    assert abs(levels["95"]["coverage"] - 0.95) < 0.03
+
+
+def test_quantile_offsets_never_cross_even_when_pooled():
+    rng = np.random.default_rng(1)
+    taus = (0.025, 0.1, 0.5, 0.9, 0.975)
+    for n in (12, 500):  # 12 windows per step are too few for 0.025: pooled over the steps
+        offsets, pooled = conformal_offsets(rng.standard_t(3, size=(n, 6, 2)), taus)
+        assert offsets.shape == (6, 2, 5) and pooled == (n == 12)
+        assert np.all(np.diff(offsets, axis=-1) >= 0)
+
+
+@pytest.mark.parametrize(("levels", "quantiles", "message"), [
+    ("80,100", None, "(0, 100)"),
+    ("0", None, "(0, 100)"),
+    (None, "0.1,1.2", "(0, 1)"),
+    (None, "0.9,0.1", "increasing"),
+    (None, "0.1,0.1", "twice"),
+    ("80,80", None, "twice"),
+    ("eighty", None, "comma-separated"),
+])
+def test_bad_levels_and_quantiles_are_refused(levels, quantiles, message):
+    with pytest.raises(ModelError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        interval_spec(levels=levels, quantiles=quantiles)
+
+
+def test_a_level_the_validation_windows_cannot_support():
+    pred = np.zeros((20, 1, 1))
+    explicit = interval_spec(levels="99")
+    with pytest.raises(ModelError, match="99% .*needs 199 validation windows.*--val-size"):
+        calibrate(pred, pred + 1, np.zeros((20, 5, 1)), explicit, season=1,
+                  floor=np.array([1e-3]))
+    kept = calibrate(pred, pred + 1, np.zeros((20, 5, 1)), IntervalSpec(levels=(80.0, 99.0)),
+                     season=1, floor=np.array([1e-3]))  # the default: 99 dropped, 80 kept
+    assert kept.spec.levels == (80.0,) and kept.taus == (0.1, 0.9)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from tests.conftest import make_series_csv
+
+    tmp = tmp_path_factory.mktemp("intervals")
+    csv = make_series_csv(tmp / "series.csv", n=220)
+    space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 4),
+                                 autoseq.Choice("anchor", ("seasonal",)),
+                                 autoseq.Choice("lookback", ("2x season",))], name="one")
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
+                   out=tmp / "run", seed=0, report=False, stat_baselines=False)
+    return autoseq.export(tmp / "run", ensemble=1, quantiles="0.1,0.5,0.9", report=False), csv
+
+
+def test_savedmodel_serves_quantiles_beside_the_point_forecast(exported):
+    import tensorflow as tf
+
+    res, _ = exported
+    m = json.loads((res.path / "autoseq.json").read_text())
+    assert m["intervals"]["quantiles"] == [0.025, 0.1, 0.5, 0.9, 0.975]
+    assert m["intervals"]["levels"] == [80.0, 95.0]
+    assert m["signature"]["outputs"]["quantiles"] == [None, 5, 1, 5]
+    test = m["metrics"]["test_intervals"]
+    assert set(test["levels"]) == {"80", "95"} and "wql" in test
+    assert {"coverage", "width", "msis"} <= set(test["levels"]["95"])
+    assert "seasonal_naive(m=7)" in m["metrics"]["test_baselines_intervals"]
+    serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
+    window = np.random.default_rng(0).normal(10, 3, (3, m["lookback"], 2)).astype("float32")
+    out = serve(window=tf.constant(window))
+    assert out["quantiles"].shape == (3, 5, 1, 5)
+    assert np.all(np.diff(out["quantiles"].numpy(), axis=-1) >= 0)
+
+
+def test_predict_writes_the_savedmodels_quantiles(exported, tmp_path):
+    import tensorflow as tf
+
+    res, csv = exported
+    out = tmp_path / "pred.csv"
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(res.path), str(csv), "--out", str(out)])
+    assert exit_.value.code == 0
+    frame = pd.read_csv(out)
+    cols = ["y_lo80", "y_hi80", "y_lo95", "y_hi95", "y_q0.1", "y_q0.5", "y_q0.9"]
+    assert set(cols) <= set(frame.columns)
+    m = json.loads((res.path / "autoseq.json").read_text())
+    raw = pd.read_csv(csv)[m["inputs"]].to_numpy("float32")[-m["lookback"]:][None]
+    serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
+    q = serve(window=tf.constant(raw))["quantiles"].numpy()[0, :, 0]
+    np.testing.assert_allclose(frame[["y_lo95", "y_lo80", "y_q0.5", "y_hi80", "y_hi95"]],
+                               q, rtol=1e-5)
+    assert np.all(frame["y_lo95"] <= frame["y_lo80"]) and np.all(frame["y_hi80"] <= frame["y_hi95"])
+
+
+def test_cli_refuses_a_bad_level_in_one_line(exported, capsys):
+    res, _ = exported
+    run = res.path.parent
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(run), "--levels", "80,120", "--no-report", "-q"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "(0, 100)" in err and "120" in err and len(err.splitlines()) == 1
+
+
+def test_report_shows_the_bands_and_says_how_they_covered(exported):
+    res, _ = exported
+    paths = autoseq.write_report(res.path.parent, importance=False)
+    md = paths.markdown.read_text()
+    assert "Calibrated intervals on the test split" in md
+    assert "of the test outcomes fell inside the 95% band" in md
+    assert (paths.files / "fan.png").is_file() and (paths.files / "coverage.png").is_file()
+
+
+def test_interval_sentence_compares_with_the_best_statistical_baseline():
+    from autoseq.report._intervals import interval_sentence
+
+    test = {"80": {"coverage": 0.8, "width": 10.0, "msis": 5.0},
+            "95": {"coverage": 0.95, "width": 20.0, "msis": 7.0}}
+    others = {"mstl_arima(m=48)": {"levels": {"95": {"coverage": 0.78, "width": 16.0,
+                                                     "msis": 7.95}}},
+              "naive": {"levels": {"95": {"coverage": 0.9, "width": 50.0, "msis": 9.0}}}}
+    assert interval_sentence(test, others) == (
+        "95% of the test outcomes fell inside the 95% band; it is 25% wider than "
+        "mstl_arima(m=48)'s, which covered 78% (MSIS 7 vs 7.95 on the same windows).")
+
+
+@pytest.mark.parametrize(("scale", "lag"), [("naive", 1), ("seasonal", 4), ("none", 1)])
+def test_conformal_bands_layer_computes_the_numpy_window_scale(scale, lag):
+    from autoseq.intervals import window_scale
+    from autoseq.model.layers_intervals import ConformalBands
+
+    rng = np.random.default_rng(2)
+    window = rng.normal(size=(3, 12, 2)).astype("float32")  # target: column 1
+    point = rng.normal(size=(3, 5, 1)).astype("float32")
+    offsets = np.sort(rng.normal(size=(5, 1, 3)), axis=-1)
+    layer = ConformalBands(offsets=offsets.tolist(), target_idx=[1], scale=scale, lag=lag,
+                           floor=[0.01])
+    got = np.asarray(layer([point, window]))
+    s = window_scale(window[..., [1]].astype("float64"), kind=scale, lag=lag,
+                     floor=np.array([0.01]))
+    np.testing.assert_allclose(got, point[..., None] + s[:, None, :, None] * offsets[None],
+                               rtol=1e-5, atol=1e-5)
+    clone = ConformalBands.from_config(layer.get_config())
+    np.testing.assert_allclose(np.asarray(clone([point, window])), got)
