@@ -88,3 +88,41 @@ def test_series_col_selects_the_panel_task(tmp_path):
         PANEL.check_options(options, metric="mae", folds=1)
     with pytest.raises(SearchError, match="--folds 2"):
         PANEL.check_options(options, metric="mse", folds=2)
+
+
+@pytest.fixture(scope="module")
+def panel_model(panel_run, tmp_path_factory) -> Path:
+    import autoseq
+
+    _, out = panel_run
+    return autoseq.export(out, out=tmp_path_factory.mktemp("panel_model") / "model").path
+
+
+def test_predict_all_origins_is_a_backtest_of_every_full_window(panel_run, panel_model):
+    import autoseq
+
+    csv, _ = panel_run
+    model = autoseq.load_model(panel_model)
+    lookback, h = model.lookback, model.horizon
+    frame = model.predict(csv, all_origins=True)
+    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value",
+                                   "value_actual"]
+    raw = pd.read_csv(csv, parse_dates=["date"]).sort_values(["series", "date"])
+    windows, values = [], []
+    for name, rows in raw.groupby("series"):
+        v, dates = rows["value"].to_numpy(), rows["date"].reset_index(drop=True)
+        got = frame[frame["series"] == name]
+        assert len(got) == (len(v) - lookback + 1) * h  # every origin with a full lookback
+        assert got["origin"].iloc[0] == dates[lookback - 1]
+        assert got["origin"].iloc[-1] == dates.iloc[-1]  # the last one forecasts the future
+        first = got[got["origin"] == dates[lookback - 1]]
+        np.testing.assert_allclose(first["value_actual"], v[lookback:lookback + h])
+        assert got[got["origin"] == dates.iloc[-1]]["value_actual"].isna().all()
+        windows.append(v[-lookback:])
+        values.append(got["value"].to_numpy()[-h:])
+    # The last origin of each series is the ordinary forecast.
+    direct = model.predict_windows(np.stack(windows))
+    np.testing.assert_allclose(np.stack(values), direct, rtol=1e-5)
+    short = raw.groupby("series").head(lookback - 1)
+    with pytest.raises(DataError, match="no series has the"):
+        model.predict(short, all_origins=True)
