@@ -126,3 +126,31 @@ def test_predict_all_origins_is_a_backtest_of_every_full_window(panel_run, panel
     short = raw.groupby("series").head(lookback - 1)
     with pytest.raises(DataError, match="no series has the"):
         model.predict(short, all_origins=True)
+
+
+def test_a_wide_panel_searches_exports_and_predicts(tmp_path):
+    import autoseq
+
+    long = pd.read_csv(make_panel_csv(tmp_path / "long.csv", n_series=4))
+    long["k"] = long.sort_values("date").groupby("series").cumcount()
+    wide = long.pivot(index="series", columns="k", values="value")
+    wide.columns = [f"V{k + 2}" for k in wide.columns]
+    wide.rename_axis("V1").reset_index().to_csv(tmp_path / "wide.csv", index=False)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "search", str(tmp_path / "wide.csv"), "--series-col", "V1", "--format", "wide",
+        "--target", "value", "--horizon", "4", "--trials", "1", "--max-epochs", "1",
+        "--space", "panel_fast", "--no-stat-baselines", "--out", str(out), "--no-report",
+        "--quiet"])
+    assert result.exit_code == 0, result.output
+    res = autoseq.export(out, out=tmp_path / "model")
+    assert res.manifest["format"] == "wide" and res.manifest["frequency"] == "D"
+    frame = autoseq.load_model(tmp_path / "model").predict(tmp_path / "wide.csv")
+    lengths = long.groupby("series").size()
+    last = frame.groupby("series")["origin"].first()
+    # No timestamps in a wide file: step k of a row is day k from 1970-01-01.
+    expected = pd.Timestamp("1970-01-01") + pd.to_timedelta(lengths - 1, unit="D")
+    assert (pd.to_datetime(last).sort_index() == expected.sort_index()).all()
+    with pytest.raises(DataError, match="--time-col is for the long format"):
+        PANEL.check_options(DataOptions("x.csv", ("value",), series_col="V1", format="wide",
+                                        time_col="date"), metric="mse", folds=1)

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoseq.data._panel import Panel, load_panel
+from autoseq.data._panel import Panel
+from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
 
 _BATCH = 4096
@@ -110,8 +111,9 @@ class PanelForecaster:
 
     def _load(self, data: str | Path) -> Panel:
         m = self.manifest
-        panel = load_panel(data, series_col=m["series_col"], target=m["target"],
-                           time_col=m["time_col"], max_gap=int(m.get("max_gap") or 12))
+        panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
+                           target=m["target"], time_col=m["time_col"],
+                           max_gap=int(m.get("max_gap") or 12))
         if panel.freq != m["frequency"]:
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
