@@ -154,3 +154,15 @@ def test_a_wide_panel_searches_exports_and_predicts(tmp_path):
     with pytest.raises(DataError, match="--time-col is for the long format"):
         PANEL.check_options(DataOptions("x.csv", ("value",), series_col="V1", format="wide",
                                         time_col="date"), metric="mse", folds=1)
+
+
+def test_the_report_shows_example_series_and_the_skill_of_every_series(panel_run):
+    from autoseq.report import write_report
+
+    _, out = panel_run
+    paths = write_report(out, importance=False)
+    text = Path(paths.markdown).read_text()
+    assert "Forecasts per series" in text and "% of series (test MASE" in text
+    assert "The model beats Naive2 on" in text
+    files = {p.name for p in (out / "report_files").iterdir()}
+    assert {"panel_examples.png", "panel_skill.png"} <= files
