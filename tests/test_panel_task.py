@@ -143,6 +143,9 @@ def test_a_wide_panel_searches_exports_and_predicts(tmp_path):
         "--space", "panel_fast", "--no-stat-baselines", "--out", str(out), "--no-report",
         "--quiet"])
     assert result.exit_code == 0, result.output
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert "naive2" in set(board["model"])  # --no-stat-baselines: no AutoETS, no AutoTheta
+    assert not {"autoets", "autotheta"} & set(board["model"])
     res = autoseq.export(out, out=tmp_path / "model")
     assert res.manifest["format"] == "wide" and res.manifest["frequency"] == "D"
     frame = autoseq.load_model(tmp_path / "model").predict(tmp_path / "wide.csv")

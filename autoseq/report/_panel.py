@@ -55,7 +55,9 @@ def score_part(model, data, part: str, lookback: int) -> PanelScores:
     """Score the network and every baseline on ``part`` (``val`` or ``test``) of ``data``."""
     x, _, scale = data.normalised(part, lookback)
     pred = forecast_units(model, x, scale)
-    forecasts = simple_forecasts(data, part) | stat_forecasts(data, part)
+    forecasts = simple_forecasts(data, part)
+    if data.stat_baselines:
+        forecasts |= stat_forecasts(data, part)
     mine = per_series(data, part, pred)
     baselines, wins = {}, {}
     for name, fc in forecasts.items():
