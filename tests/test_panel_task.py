@@ -88,3 +88,84 @@ def test_series_col_selects_the_panel_task(tmp_path):
         PANEL.check_options(options, metric="mae", folds=1)
     with pytest.raises(SearchError, match="--folds 2"):
         PANEL.check_options(options, metric="mse", folds=2)
+
+
+@pytest.fixture(scope="module")
+def panel_model(panel_run, tmp_path_factory) -> Path:
+    import autoseq
+
+    _, out = panel_run
+    return autoseq.export(out, out=tmp_path_factory.mktemp("panel_model") / "model").path
+
+
+def test_predict_all_origins_is_a_backtest_of_every_full_window(panel_run, panel_model):
+    import autoseq
+
+    csv, _ = panel_run
+    model = autoseq.load_model(panel_model)
+    lookback, h = model.lookback, model.horizon
+    frame = model.predict(csv, all_origins=True)
+    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value",
+                                   "value_actual"]
+    raw = pd.read_csv(csv, parse_dates=["date"]).sort_values(["series", "date"])
+    windows, values = [], []
+    for name, rows in raw.groupby("series"):
+        v, dates = rows["value"].to_numpy(), rows["date"].reset_index(drop=True)
+        got = frame[frame["series"] == name]
+        assert len(got) == (len(v) - lookback + 1) * h  # every origin with a full lookback
+        assert got["origin"].iloc[0] == dates[lookback - 1]
+        assert got["origin"].iloc[-1] == dates.iloc[-1]  # the last one forecasts the future
+        first = got[got["origin"] == dates[lookback - 1]]
+        np.testing.assert_allclose(first["value_actual"], v[lookback:lookback + h])
+        assert got[got["origin"] == dates.iloc[-1]]["value_actual"].isna().all()
+        windows.append(v[-lookback:])
+        values.append(got["value"].to_numpy()[-h:])
+    # The last origin of each series is the ordinary forecast.
+    direct = model.predict_windows(np.stack(windows))
+    np.testing.assert_allclose(np.stack(values), direct, rtol=1e-5)
+    short = raw.groupby("series").head(lookback - 1)
+    with pytest.raises(DataError, match="no series has the"):
+        model.predict(short, all_origins=True)
+
+
+def test_a_wide_panel_searches_exports_and_predicts(tmp_path):
+    import autoseq
+
+    long = pd.read_csv(make_panel_csv(tmp_path / "long.csv", n_series=4))
+    long["k"] = long.sort_values("date").groupby("series").cumcount()
+    wide = long.pivot(index="series", columns="k", values="value")
+    wide.columns = [f"V{k + 2}" for k in wide.columns]
+    wide.rename_axis("V1").reset_index().to_csv(tmp_path / "wide.csv", index=False)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "search", str(tmp_path / "wide.csv"), "--series-col", "V1", "--format", "wide",
+        "--target", "value", "--horizon", "4", "--trials", "1", "--max-epochs", "1",
+        "--space", "panel_fast", "--no-stat-baselines", "--out", str(out), "--no-report",
+        "--quiet"])
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert "naive2" in set(board["model"])  # --no-stat-baselines: no AutoETS, no AutoTheta
+    assert not {"autoets", "autotheta"} & set(board["model"])
+    res = autoseq.export(out, out=tmp_path / "model")
+    assert res.manifest["format"] == "wide" and res.manifest["frequency"] == "D"
+    frame = autoseq.load_model(tmp_path / "model").predict(tmp_path / "wide.csv")
+    lengths = long.groupby("series").size()
+    last = frame.groupby("series")["origin"].first()
+    # No timestamps in a wide file: step k of a row is day k from 1970-01-01.
+    expected = pd.Timestamp("1970-01-01") + pd.to_timedelta(lengths - 1, unit="D")
+    assert (pd.to_datetime(last).sort_index() == expected.sort_index()).all()
+    with pytest.raises(DataError, match="--time-col is for the long format"):
+        PANEL.check_options(DataOptions("x.csv", ("value",), series_col="V1", format="wide",
+                                        time_col="date"), metric="mse", folds=1)
+
+
+def test_the_report_shows_example_series_and_the_skill_of_every_series(panel_run):
+    from autoseq.report import write_report
+
+    _, out = panel_run
+    paths = write_report(out, importance=False)
+    text = Path(paths.markdown).read_text()
+    assert "Forecasts per series" in text and "% of series (test MASE" in text
+    assert "The model beats Naive2 on" in text
+    files = {p.name for p in (out / "report_files").iterdir()}
+    assert {"panel_examples.png", "panel_skill.png"} <= files

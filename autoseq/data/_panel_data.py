@@ -97,6 +97,8 @@ class PanelData:
         self.m4_season = m4_season(panel.freq)
         self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season), 1024))
         self._padded = None
+        # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)
+        self.stat_baselines = True
         self.memo: dict = {}  # per-part results shared by trials (Naive2's scores, MASE scales)
 
     # -- facts -------------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             raw_model.save(str(folder / KERAS_FILE))
             extra = {"keras": KERAS_FILE}
         return _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
-                         extra=extra, max_gap=run.settings.data.get("max_gap", 12))
+                         extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+                         format=run.settings.data.get("format", "long"))
 
     manifest = write_model_folder(out, raw_model, fill)
     return ExportResult(path=out, trial=number, manifest=manifest)
@@ -73,12 +74,14 @@ def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:
 
 
 def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],
-              test: dict[str, Any], *, extra: dict[str, Any], max_gap: int) -> dict[str, Any]:
+              test: dict[str, Any], *, extra: dict[str, Any], max_gap: int,
+              format: str = "long") -> dict[str, Any]:
     panel = data.panel
     lookback = int(config["lookback"])
     return {
         "format_version": FORMAT_VERSION,
         "task": data.task,
+        "format": format,
         "series_col": panel.series_col,
         "time_col": panel.time_col,
         "target": panel.target,

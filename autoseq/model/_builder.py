@@ -29,7 +29,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "transform": "none",
     "scaler": "standard",
     "calendar": False,
-    "future": True,
+    "future": False,
     "head": "dense",
     "loss": "mse",
     "pooling": "last",

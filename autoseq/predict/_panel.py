@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from autoseq.data._panel import Panel, load_panel
+from autoseq.data._panel import Panel
+from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
 
 _BATCH = 4096
@@ -60,6 +61,17 @@ class PanelForecaster:
         k = np.arange(-self.lookback, 0)[None, :] + lengths[:, None]
         return panel.values[panel.offsets[:-1][:, None] + np.maximum(k, 0)]
 
+    def origin_windows(self, panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every origin with a full lookback in every series (a backtest): ``(series, end,
+        windows)``, ``end`` the number of steps of the series before the origin's forecast."""
+        lookback = self.lookback
+        counts = np.maximum(panel.lengths - lookback + 1, 0)
+        series = np.repeat(np.arange(panel.n_series), counts)
+        first = np.r_[0, np.cumsum(counts)[:-1]]
+        end = lookback + np.arange(int(counts.sum())) - np.repeat(first, counts)
+        at = panel.offsets[:-1][series] + end
+        return series, end, panel.values[at[:, None] + np.arange(-lookback, 0)[None, :]]
+
     def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
                 ) -> pd.DataFrame:
         """Forecast the next ``horizon`` steps of every series of ``data``.
@@ -67,39 +79,66 @@ class PanelForecaster:
         Args:
             data: a long CSV (or DataFrame) with the series, time and target columns the model
                 was trained on; series may differ in length and start.
+            all_origins: a backtest: one forecast from every origin of every series with a full
+                lookback (a series shorter than the lookback has none), with the actual values.
 
         Returns:
-            ``series, origin, step, timestamp, value``: ``origin`` is the series' last
-            timestamp, ``step`` 1…horizon.
+            ``series, origin, step, timestamp, value`` (and ``value_actual`` with
+            ``all_origins``: empty past the series' end): ``origin`` is the last timestamp
+            before the forecast, ``step`` 1…horizon.
 
         Raises:
-            DataError: missing columns, a series off the grid, duplicates or long gaps.
+            DataError: missing columns, a series off the grid, duplicates or long gaps; with
+                ``all_origins``, no series as long as the lookback.
         """
-        if all_origins:
-            raise DataError("--all-origins is not supported for panel models yet")
         if isinstance(data, pd.DataFrame):
             import tempfile
 
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "frame.csv"
                 data.to_csv(path, index=False)
-                return self.predict(path)
+                return self.predict(path, all_origins=all_origins)
+        panel = self._load(data)
+        if not all_origins:
+            pred = self.predict_windows(self.last_windows(panel))
+            return _long_format(panel, np.arange(panel.n_series), panel.lengths, pred)
+        series, end, windows = self.origin_windows(panel)
+        if not len(series):
+            raise DataError(f"{data}: no series has the {self.lookback} steps of the model's "
+                            f"lookback (the longest has {int(panel.lengths.max())}); a backtest "
+                            "starts from full windows only")
+        return _long_format(panel, series, end, self.predict_windows(windows), actual=True)
+
+    def _load(self, data: str | Path) -> Panel:
         m = self.manifest
-        panel = load_panel(data, series_col=m["series_col"], target=m["target"],
-                           time_col=m["time_col"], max_gap=int(m.get("max_gap") or 12))
+        panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
+                           target=m["target"], time_col=m["time_col"],
+                           max_gap=int(m.get("max_gap") or 12))
         if panel.freq != m["frequency"]:
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
-        pred = self.predict_windows(self.last_windows(panel))
-        n, h = pred.shape
-        series = np.repeat(np.arange(n), h)
-        steps = np.tile(np.arange(1, h + 1), n)
-        last = panel.lengths - 1
-        return pd.DataFrame({"series": panel.names[series],
-                             "origin": panel.timestamps(np.arange(n), last)[series],
-                             "step": steps,
-                             "timestamp": panel.timestamps(series, last[series] + steps),
-                             "value": pred.reshape(-1)})
+        return panel
+
+
+def _long_format(panel: Panel, series: np.ndarray, end: np.ndarray, pred: np.ndarray, *,
+                 actual: bool = False) -> pd.DataFrame:
+    """``series, origin, step, timestamp, value[, value_actual]``: one row per forecast step of
+    each window (``series[i]``'s forecast after its first ``end[i]`` steps)."""
+    n, h = pred.shape
+    rows = np.repeat(np.arange(n), h)
+    steps = np.tile(np.arange(1, h + 1), n)
+    s, last = series[rows], end[rows] - 1
+    frame = pd.DataFrame({"series": panel.names[s],
+                          "origin": panel.timestamps(s, last),
+                          "step": steps,
+                          "timestamp": panel.timestamps(s, last + steps),
+                          "value": pred.reshape(-1)})
+    if actual:
+        at = last + steps
+        inside = at < panel.lengths[s]
+        frame["value_actual"] = np.where(
+            inside, panel.values[panel.offsets[:-1][s] + np.where(inside, at, 0)], np.nan)
+    return frame
 
 
 __all__ = ["PanelForecaster"]

@@ -2,7 +2,9 @@
 
 The best trial's network forecasts every series' validation and test window; the tables give
 sMAPE, MASE and OWA (against Naive2) next to the baselines on the same windows, how many series
-the network beats each baseline on, and the series it forecasts worst.
+the network beats each baseline on, and the series it forecasts worst; the figures show example
+forecasts (two series each of the best, median and worst skill) against seasonal naive, and the
+skill of every series.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial
@@ -24,6 +27,7 @@ from autoseq.panel_baselines import (
 )
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
+from autoseq.report._panel_figures import Example, examples_figure, skill_figure
 from autoseq.report._shared import shared_sections, winner_words
 from autoseq.trial._fit_panel import forecast_units
 
@@ -31,6 +35,7 @@ logger = logging.getLogger("autoseq")
 
 _KEY = "panel"  # where ``evaluate_panel`` leaves its scores in ``Evidence.sequences``
 WORST_SERIES = 10
+EXAMPLES = 6  # two each of the best, median and worst series by skill
 
 
 @dataclass
@@ -42,13 +47,17 @@ class PanelScores:
     baselines: dict[str, dict[str, float]]
     wins: dict[str, float]  # baseline → share of series where the network's MASE is lower
     worst: list[tuple[str, float, float]]  # (series, network's MASE, Naive2's MASE)
+    skill: np.ndarray | None = None  # per series: 1 - network's MASE / Naive2's MASE
+    examples: list[Example] | None = None
 
 
 def score_part(model, data, part: str, lookback: int) -> PanelScores:
     """Score the network and every baseline on ``part`` (``val`` or ``test``) of ``data``."""
     x, _, scale = data.normalised(part, lookback)
     pred = forecast_units(model, x, scale)
-    forecasts = simple_forecasts(data, part) | stat_forecasts(data, part)
+    forecasts = simple_forecasts(data, part)
+    if data.stat_baselines:
+        forecasts |= stat_forecasts(data, part)
     mine = per_series(data, part, pred)
     baselines, wins = {}, {}
     for name, fc in forecasts.items():
@@ -59,7 +68,39 @@ def score_part(model, data, part: str, lookback: int) -> PanelScores:
     order = np.argsort(-np.nan_to_num(mine["mase"], nan=-1))[:WORST_SERIES]
     worst = [(str(data.panel.names[mine["series"][i]]), float(mine["mase"][i]),
               float(ref["mase"][i])) for i in order]
-    return PanelScores(part, score(data, part, pred), baselines, wins, worst)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skill = 1.0 - mine["mase"] / ref["mase"]
+    base = next((k for k in forecasts if k.startswith("seasonal_naive")), "naive")
+    examples = _examples(data, part, pred, forecasts[base], base, mine["series"], skill)
+    return PanelScores(part, score(data, part, pred), baselines, wins, worst, skill, examples)
+
+
+def _examples(data, part: str, pred: np.ndarray, baseline: np.ndarray, baseline_name: str,
+              series: np.ndarray, skill: np.ndarray) -> list[Example]:
+    """The first window of ``part`` of two series each of the best, median and worst skill."""
+    finite = np.flatnonzero(np.isfinite(skill))
+    ranked = finite[np.argsort(-skill[finite])]
+    mid = max(0, len(ranked) // 2 - 1)
+    picks = {"best": ranked[:2], "median": ranked[mid:mid + 2], "worst": ranked[-2:][::-1]}
+    window_series, position = data.origins(part)
+    h, panel, out, seen = data.horizon, data.panel, [], set()
+    for rank, idx in picks.items():
+        for i in idx:
+            s = int(series[i])
+            if s in seen or len(out) >= EXAMPLES:
+                continue
+            seen.add(s)
+            w = int(np.flatnonzero(window_series == s)[0])
+            p = int(position[w])
+            start = max(0, p - 3 * h)
+            steps = np.arange(start, p + h)
+            times = panel.timestamps(np.full(len(steps), s), steps)
+            values = panel.series(s)[start:p + h]
+            out.append(Example(str(panel.names[s]), rank, float(skill[i]),
+                               pd.Series(values[:p - start], times[:p - start]),
+                               pd.Series(values[p - start:], times[p - start:]),
+                               pred[w], baseline[w], baseline_name))
+    return out
 
 
 def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
@@ -94,13 +135,29 @@ def panel_skill(ev: Evidence) -> str:
     verdict = "better than" if owa < best[1]["owa"] else "no better than"
     return (f"On every series' held-out test window its OWA is {fmt.num(owa, 3)} (Naive2 = 1), "
             f"{verdict} the best baseline, {best[0]} ({fmt.num(best[1]['owa'], 3)}); it beats "
-            f"Naive2's MASE on {fmt.num(100 * scores.wins.get('naive2', 0), 1)}% of the series.")
+            f"Naive2's MASE on {100 * scores.wins.get('naive2', 0):.0f}% of the series.")
 
 
 def panel_sections(ev: Evidence) -> list[Section]:
     return [data_section(ev), winner_section(ev),
             *shared_sections(ev, metric="val_loss", label="validation OWA", units=""),
-            series_section(ev)]
+            examples_section(ev), series_section(ev)]
+
+
+def examples_section(ev: Evidence) -> Section:
+    """Example forecasts of a few series and the skill of every series, on the test window."""
+    sec = Section("examples", "Forecasts per series")
+    scores = (ev.sequences.get(_KEY) or {}).get("test")
+    if scores is None or scores.skill is None:
+        return sec.add(Paragraph("No per-series forecasts.", kind="note"))
+    skill = scores.skill[np.isfinite(scores.skill)]
+    share = 100 * float(np.mean(skill > 0)) if len(skill) else 0.0
+    median = fmt.num(float(np.median(skill)) if len(skill) else None, 3)
+    sec.add(Paragraph(f"The model beats Naive2 on {share:.0f}% of series (test MASE; median "
+                      f"skill {median}).", kind="key"))
+    if scores.examples:
+        sec.add(examples_figure(scores.examples))
+    return sec.add(skill_figure(scores.skill))
 
 
 def data_section(ev: Evidence) -> Section:
@@ -133,10 +190,10 @@ def winner_section(ev: Evidence) -> Section:
                                  or "The best model could not be evaluated.", kind="note"))
     keys = ("smape", "mase", "owa")
     rows = [("best model", *[fmt.num(parts[p].model[k], 3) for p in ("val", "test")
-                             for k in keys], fmt.num(100 * parts["test"].wins["naive2"], 1))]
+                             for k in keys], f"{100 * parts['test'].wins['naive2']:.0f}")]
     for name in parts["test"].baselines:
         rows.append((name, *[fmt.num(parts[p].baselines[name][k], 3) for p in ("val", "test")
-                             for k in keys], fmt.num(100 * parts["test"].wins[name], 1)))
+                             for k in keys], f"{100 * parts['test'].wins[name]:.0f}"))
     cols = tuple(f"{p} {k}" for p in ("val", "test") for k in ("sMAPE", "MASE", "OWA"))
     sec.add(Table(("model", *cols, "test: series won (%)"), tuple(rows),
                   numeric=(False, *([True] * 7)), highlight=(0,), name="panel_metrics",

@@ -228,7 +228,7 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
                           max_gap=max_gap, calendar=calendar, id_col=id_col, step_col=step_col,
                           format=format, test_file=test_file, task=task, max_length=max_length,
                           future_covariates=roles[0], categorical=roles[1],
-                          series_col=series_col)
+                          series_col=series_col, stat_baselines=stat_baselines)
     kind = task_for_options(options)
     space = load_search_space(space or kind.default_space)
     check_space(space)

@@ -44,6 +44,7 @@ class DataOptions:
     future_covariates: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     series_col: str | None = None
+    stat_baselines: bool = True
 
 
 class Task(ABC):

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
-from autoseq.data._panel import load_panel
 from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
+from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, ModelError, SearchError
 from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, resolve_config
@@ -45,9 +45,9 @@ class PanelTask(Task):
         for flag, name in _NOT_FOR_PANELS:
             if getattr(options, name) is not None:
                 raise DataError(f"{flag} is for labelled sequences, not with --series-col")
-        if options.format != "long":
-            raise DataError("--series-col reads a long CSV (series, timestamp, value); "
-                            f"--format {options.format} is not supported for panels yet")
+        if options.format == "wide" and options.time_col is not None:
+            raise DataError("--time-col is for the long format: a wide panel (one row per "
+                            "series) has no timestamps; its steps lie on a synthetic daily grid")
         if len(options.targets) != 1:
             raise DataError(f"a panel forecasts one --target per series. Received: "
                             f"{', '.join(options.targets)}")
@@ -65,7 +65,8 @@ class PanelTask(Task):
 
     def read(self, options: DataOptions) -> PanelData:
         return _read(options.data, series_col=options.series_col, target=options.targets[0],
-                     time_col=options.time_col, max_gap=options.max_gap,
+                     time_col=options.time_col, format=options.format, max_gap=options.max_gap,
+                     stat_baselines=options.stat_baselines,
                      horizon=options.horizon, val_size=options.val_size,
                      test_size=options.test_size)
 
@@ -75,6 +76,7 @@ class PanelTask(Task):
                 "time_col": panel.time_col, "horizon": data.horizon,
                 "val_size": data.val_size, "test_size": data.test_size,
                 "max_gap": options.max_gap, "windows_per_epoch": data.windows_per_epoch,
+                "format": options.format, "stat_baselines": data.stat_baselines,
                 "covariates": []}
 
     def fingerprint(self, data: PanelData) -> str:
@@ -88,6 +90,8 @@ class PanelTask(Task):
         s = settings.data
         return _read(Path(source or summary["source"]), series_col=s["series_col"],
                      target=s["targets"][0], time_col=s["time_col"], max_gap=s["max_gap"],
+                     format=s.get("format", "long"),
+                     stat_baselines=s.get("stat_baselines", True),
                      horizon=s["horizon"], val_size=s["val_size"], test_size=s["test_size"],
                      windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH))
 
@@ -114,7 +118,8 @@ class PanelTask(Task):
     def baselines(self, data: PanelData, part: str = "val", *, metric: str = "mse") -> list:
         key = ("baselines", part, metric)
         if key not in data.memo:
-            data.memo[key] = score_panel_baselines(data, part, metric=metric)
+            data.memo[key] = score_panel_baselines(data, part, metric=metric,
+                                                   stat=data.stat_baselines)
         return data.memo[key]
 
     def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
@@ -138,12 +143,14 @@ class PanelTask(Task):
 
 
 def _read(source: str | Path, *, series_col: str, target: str, time_col: str | None,
-          max_gap: int, horizon: int, val_size, test_size,
-          windows_per_epoch: int = WINDOWS_PER_EPOCH) -> PanelData:
-    panel = load_panel(source, series_col=series_col, target=target, time_col=time_col,
-                       max_gap=max_gap)
-    return PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
+          max_gap: int, horizon: int, val_size, test_size, format: str = "long",
+          stat_baselines: bool = True, windows_per_epoch: int = WINDOWS_PER_EPOCH) -> PanelData:
+    panel = read_panel(source, format=format, series_col=series_col, target=target,
+                       time_col=time_col, max_gap=max_gap)
+    data = PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
                      windows_per_epoch=windows_per_epoch)
+    data.stat_baselines = stat_baselines
+    return data
 
 
 __all__ = ["PanelTask"]

@@ -179,3 +179,25 @@ def test_naive2_adjusts_only_seasonal_series():
     noise = 100 + np.random.default_rng(0).standard_normal(96)
     np.testing.assert_allclose(seasonal_indices(noise, 12), np.ones(12))
     np.testing.assert_allclose(naive2(noise, 3, 12), [noise[-1]] * 3)
+
+
+def test_wide_panel_reads_one_row_per_series_on_a_daily_grid(tmp_path):
+    from autoseq.data._panel_wide import load_wide_panel
+
+    path = tmp_path / "wide.csv"
+    path.write_text("V1,V2,V3,V4,V5\nW1,1,2,,4\nW2,10,20,30,\nW3,5,,,\n")
+    panel = load_wide_panel(path, series_col="V1", target="value", max_gap=2)
+    assert list(panel.names) == ["W1", "W2", "W3"] and panel.freq == "D"
+    np.testing.assert_allclose(panel.series(0), [1, 2, 3, 4])  # the inner gap interpolated
+    np.testing.assert_allclose(panel.series(1), [10, 20, 30])  # trailing empties: shorter
+    np.testing.assert_allclose(panel.series(2), [5])
+    assert (panel.first == pd.Timestamp("1970-01-01")).all()
+    last = panel.timestamps(np.array([1]), np.array([2]))[0]
+    assert last == pd.Timestamp("1970-01-03")
+    for text, match in (("V1,V2\nW1,1\nW1,2\n", "appears twice"),
+                        ("V1,V2,V3\nW1,1,x\n", "row 2, column 'V3': 'x' is not a number"),
+                        ("V1,V2\nW1,\nW2,3\n", "row 2: series 'W1' has no values"),
+                        ("V1,V2,V3,V4,V5\nW1,1,,,4\n", "a gap of 2 steps before row 2")):
+        path.write_text(text)
+        with pytest.raises(DataError, match=match):
+            load_wide_panel(path, series_col="V1", target="value", max_gap=1)
