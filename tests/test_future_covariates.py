@@ -91,17 +91,35 @@ def exported(tmp_path_factory):
         autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 8), autoseq.Fixed("lookback", 24),
         autoseq.Fixed("anchor", "none"), autoseq.Fixed("calendar", True),
         autoseq.Choice("head", ("dense", "seq2seq")), autoseq.Fixed("learning_rate", 0.01),
-        autoseq.Fixed("batch_size", 16)], name="future")
+        autoseq.Fixed("batch_size", 16), autoseq.Fixed("future", True)], name="future")
     autoseq.search(csv, target="demand", horizon=HORIZON, space=space, trials=2, max_epochs=12,
                    out=tmp / "run", seed=0, stat_baselines=False, report=False,
                    future_covariates=["temp", "sky"])
     return csv, tmp / "run", autoseq.export(tmp / "run", ensemble=1)
 
 
-def test_the_search_offers_the_covariates_as_a_choice(exported):
+def test_the_search_offers_the_covariates_as_a_choice(csv):
+    from autoseq.space import Bool, load_search_space
+    from autoseq.tasks import FORECAST
+
+    fast = load_search_space("fast")
+    with_future = ForecastData(load_series(csv, targets=["demand"], future=["temp"]),
+                               horizon=HORIZON)
+    searched = FORECAST.adapt_space(fast, with_future)
+    assert searched["future"] == Bool("future")  # the leaderboard shows what they are worth
+    assert FORECAST.adapt_space(fast, ForecastData(load_series(csv, targets=["demand"]),
+                                                   horizon=HORIZON)) is fast
+    config = FORECAST.resolve_config({"future": True}, with_future, builder="rnn")
+    assert config["future"] is True
+    plain = ForecastData(load_series(csv, targets=["demand"], covariates=["temp"]),
+                         horizon=HORIZON)
+    assert FORECAST.resolve_config({"future": True}, plain, builder="rnn")["future"] is False
+
+
+def test_the_run_records_the_roles(exported):
     _, run_dir, _ = exported
     board = pd.read_csv(run_dir / "leaderboard.csv")
-    assert "future" in board.columns  # searched: the leaderboard shows what they are worth
+    assert board["future"].dropna().astype(bool).all()
     settings = json.loads((run_dir / "run.json").read_text())["settings"]
     assert settings["future_covariates"] == ["temp", "sky"]
     assert settings["categories"] == {"sky": ["clear", "rain"]}
