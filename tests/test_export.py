@@ -142,7 +142,8 @@ def test_keras_format_loads_in_safe_mode(run_dir, tmp_path):
 def test_tflite_export_is_checked_for_parity(run_dir, tmp_path):
     res = autoseq.export(run_dir, out=tmp_path / "t", format="tflite", report=False)
     assert (res.path / "model.tflite").stat().st_size > 0
-    assert res.manifest["files_extra"] == {"tflite": "model.tflite"}
+    assert res.manifest["files_extra"]["tflite"] == "model.tflite"
+    assert res.manifest["files_extra"]["tflite_outputs"] == ["output_0"]  # no quantiles there
 
 
 def test_refit_trains_on_train_and_validation(run_dir, tmp_path):

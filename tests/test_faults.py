@@ -25,7 +25,7 @@ from tests.conftest import make_series_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-TOTAL = 3
+TOTAL = 4
 SPACE = """\
 name: faults
 parameters:
@@ -100,8 +100,10 @@ def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
 
 
 def _first_running_after_one_done(trials) -> int | None:
+    """A trial training after one finished, never the study's last: a signal that lands after
+    the last trial's last batch finds nothing left to stop (the search then ends normally)."""
     done = [n for n, s, _ in trials if s in ("COMPLETE", "PRUNED")]
-    running = [n for n, s, _ in trials if s == "TRAINING"]
+    running = [n for n, s, _ in trials if s == "TRAINING" and n < TOTAL - 1]
     return running[0] if done and running else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,6 +13,8 @@ from autoseq.data._frequency import seasons_for
 from autoseq.data._series import TimeSeries
 from autoseq.data._split import Scaler, Split, resolve_split
 from autoseq.exceptions import DataError
+
+logger = logging.getLogger("autoseq")
 
 WINDOW = "window"
 STEP = "origin_step"
@@ -52,6 +55,7 @@ class ForecastData:
         self.raw = raw
         self.target_idx = list(range(len(series.targets)))
         self.future_idx = [series.columns.index(c) for c in series.future]
+        _warn_unseen_categories(series, raw[: self.split.train])
         self.seasons = seasons if seasons is not None else seasons_for(series.freq)
         # Calendar cycles a trial may use as known inputs; step 0 is the first row.
         self.calendar = calendar_spec(series.freq, series.frame.index[0]) if calendar else []
@@ -166,6 +170,18 @@ class ForecastData:
                          "windows": int(len(self.origins(part)))}
         out["scaler"] = self.scaler.to_dict()
         return out
+
+
+def _warn_unseen_categories(series: TimeSeries, train: np.ndarray) -> None:
+    """Say which categories never occur in the training rows: the model learns nothing about
+    them (their indicator is constant there), whatever later rows hold."""
+    for name, cats in series.categories.items():
+        for cat in cats:
+            col = series.columns.index(f"{name}={cat}")
+            if not np.nanmax(train[:, col], initial=0.0) > 0:
+                logger.warning("%s: category '%s' of '%s' does not occur in the %d training "
+                               "rows; the model cannot learn its effect", series.source, cat,
+                               name, len(train))
 
 
 @dataclass(frozen=True)

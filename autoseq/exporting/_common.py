@@ -72,6 +72,15 @@ def best_complete(run: RunFolder, n: int) -> list[int]:
     return [int(t) for t in ranked["trial"].head(n)] or [_pick_trial(run, None)]
 
 
+def write_keras_file(raw_model, folder: Path, format: str) -> dict[str, Any]:
+    """With ``--format keras``, also save ``model.keras`` into ``folder``; the manifest's
+    ``files_extra`` entry."""
+    if format != "keras":
+        return {}
+    raw_model.save(str(folder / KERAS_FILE))
+    return {"keras": KERAS_FILE}
+
+
 def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, Any]]
                        ) -> dict[str, Any]:
     """Export ``raw_model`` as a SavedModel into a temporary folder, let ``fill(folder)`` add

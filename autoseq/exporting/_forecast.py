@@ -354,7 +354,10 @@ def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, 
         return {"keras": KERAS_FILE}
     if format == "tflite":
         return {"tflite": _write_tflite(raw_model, folder, fdata, core=core, config=config,
-                                        builder=builder)}
+                                        builder=builder),
+                "tflite_outputs": ["output_0"],
+                "tflite_note": "the point forecast only: the quantiles are served by the "
+                               "SavedModel (and model.keras)"}
     return {}
 
 

@@ -17,11 +17,11 @@ from autoseq._run_folder import RunFolder, load_trial
 from autoseq.data._panel_data import PanelData
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
-    KERAS_FILE,
     ExportResult,
     check_finite,
     pick_members,
     versions,
+    write_keras_file,
     write_model_folder,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
@@ -51,10 +51,7 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
-        extra = {}
-        if format == "keras":
-            raw_model.save(str(folder / KERAS_FILE))
-            extra = {"keras": KERAS_FILE}
+        extra = write_keras_file(raw_model, folder, format)
         return _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
                          extra=extra, max_gap=run.settings.data.get("max_gap", 12),
                          format=run.settings.data.get("format", "long"))

@@ -24,11 +24,11 @@ from autoseq.exporting._class_calibration import (
     probabilities,
 )
 from autoseq.exporting._common import (
-    KERAS_FILE,
     ExportResult,
     check_finite,
     pick_members,
     versions,
+    write_keras_file,
     write_model_folder,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
@@ -67,10 +67,7 @@ def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, 
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
-        extra = {}
-        if format == "keras":
-            raw_model.save(str(folder / KERAS_FILE))
-            extra = {"keras": KERAS_FILE}
+        extra = write_keras_file(raw_model, folder, format)
         manifest = _manifest(sdata, members, _score_test(raw_model, sdata), refit=refit,
                              extra=extra)
         if calib:

@@ -11,11 +11,12 @@ import pandas as pd
 from autoseq.data._panel import Panel
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
+from autoseq.predict._served import ServedForecaster
 
 _BATCH = 4096
 
 
-class PanelForecaster:
+class PanelForecaster(ServedForecaster):
     """An exported panel model: ``.predict(csv)`` forecasts the ``horizon`` steps after the
     last row of every series, as ``series, origin, step, timestamp, value``.
 
@@ -24,23 +25,9 @@ class PanelForecaster:
     their first value, as in training.
     """
 
-    predicts = "forecast rows"
-
     def __init__(self, folder: Path, manifest: dict[str, Any]):
-        import tensorflow as tf
-
-        self.folder = folder
-        self.manifest = manifest
+        super().__init__(folder, manifest)
         self.task = manifest["task"]
-        self._serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
-
-    @property
-    def lookback(self) -> int:
-        return int(self.manifest["lookback"])
-
-    @property
-    def horizon(self) -> int:
-        return int(self.manifest["horizon"])
 
     def predict_windows(self, windows: np.ndarray) -> np.ndarray:
         """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]``."""

@@ -16,36 +16,20 @@ from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError
 from autoseq.intervals import band_columns
+from autoseq.predict._served import ServedForecaster
 
 logger = logging.getLogger("autoseq")
 
 _BATCH = 256
 
 
-class Forecaster:
+class Forecaster(ServedForecaster):
     """An exported model: ``.predict(frame_or_csv)`` forecasts in the data's units.
 
     Loaded with plain TensorFlow from the SavedModel; the manifest says which columns it needs.
     """
 
     task = "forecast"
-    predicts = "forecast rows"
-    """What ``predict`` returns a row of (the CLI says how many it wrote)."""
-
-    def __init__(self, folder: Path, manifest: dict[str, Any]):
-        import tensorflow as tf
-
-        self.folder = folder
-        self.manifest = manifest
-        self._serve = tf.saved_model.load(str(folder)).signatures["serving_default"]
-
-    @property
-    def lookback(self) -> int:
-        return int(self.manifest["lookback"])
-
-    @property
-    def horizon(self) -> int:
-        return int(self.manifest["horizon"])
 
     @property
     def derived_inputs(self) -> list[dict[str, Any]]:

@@ -157,7 +157,8 @@ def share_sentence(labels: list[str], shares: list[float], *, what: str, prefix:
     rest = [f"{label} {share:.0%}" for label, share in parts[1:4]]
     text = ", ".join([head, *rest])
     if len(parts) > 4:
-        text += f", the other {len(parts) - 4} less"
+        more = len(parts) - 4
+        text += f", and {more} more of {parts[4][1]:.0%} or less"
     if prefix:
         return f"{prefix}, {text}."
     return text[0].upper() + text[1:] + "."

@@ -21,5 +21,5 @@ def test_each_task_gets_its_sections(settings, sections):
 
 
 def test_an_unknown_task_is_named():
-    with pytest.raises(DataError, match="forecast, classify, regress. Received: cluster"):
+    with pytest.raises(DataError, match="forecast, classify, regress, panel. Received: cluster"):
         task_of({"task": "cluster"})
