@@ -13,7 +13,8 @@ import autoseq
 from autoseq.data import ForecastData, load_series
 from autoseq.data._mstl import decompose, extended_rows, mstl_operator
 from autoseq.data._variants import data_variant, rolling_spec
-from autoseq.run import open_run
+from autoseq.exporting._forecast_wrap import raw_inputs
+from autoseq.run import load_trial_model, open_run
 from tests.test_forecast_features import assert_savedmodel_equals_keras_path, backtest_mae
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -187,3 +188,36 @@ def test_the_half_hourly_operator_ships_with_autoseq(tmp_path, monkeypatch):
     bad = tmp_path / "mstl-7-h42-v1.npy"
     np.save(bad, np.zeros((7, 42)))
     assert _mstl._load(bad, (7,), 42) is None
+
+
+def test_the_report_s_view_of_a_rolling_trial_sees_its_window(rolling_run):
+    """Permutation importance shuffles the lookback window: for a rolling-MSTL trial (whose
+    model reads a longer window) the shuffled rows must reach the network, else every lag's
+    share is zero."""
+    from autoseq.exporting._forecast_wrap import StandardScaledView
+
+    run_dir, exported = rolling_run
+    model, config, data = load_trial_model(open_run(run_dir), exported.trial)
+    view = StandardScaledView(model, data, config)
+    lookback = int(config["lookback"])
+    origins = data.origins("val")
+    x = data.scaled[origins[:, None] + np.arange(-lookback, 0)[None, :]]
+    raw = data.scaler.inverse(np.asarray(exported_raw(exported, data, origins, config)),
+                              data.target_idx)
+    np.testing.assert_allclose(data.scaler.inverse(view.predict_on_batch(x, origins),
+                                                   data.target_idx), raw, rtol=1e-4, atol=1e-4)
+    shuffled = x[np.random.default_rng(0).permutation(len(x))]
+    assert not np.allclose(view.predict_on_batch(shuffled, origins),
+                           view.predict_on_batch(x, origins))
+
+
+def exported_raw(exported, data, origins, config):
+    """The exported SavedModel's forecasts for ``origins``, in the common standard scaling."""
+    import tensorflow as tf
+
+    feed = raw_inputs(data, origins, config)
+    serve = tf.saved_model.load(str(exported.path)).signatures["serving_default"]
+    out = serve(**{k: tf.constant(v) for k, v in (feed if isinstance(feed, dict)
+                                                  else {"window": feed}).items()})
+    s, t = data.scaler, list(data.target_idx)
+    return (out["output_0"].numpy() - s.mean[t]) / s.scale[t]

@@ -319,9 +319,15 @@ class StandardScaledView:
                 raise ValueError("this trial's forecasts depend on the time of each window "
                                  "(calendar features, MSTL profile, known-future covariates); "
                                  "pass origins")
-            # A rolling profile reads a longer window than ``x``: take it from the data.
-            feed = raw_inputs(self.fdata, np.asarray(origins), self.config,
-                              windows=None if rolling(self.fdata, self.config) else raw)
+            windows = raw
+            if rolling(self.fdata, self.config):
+                # A rolling profile reads a longer window than ``x``: the data's rows before it,
+                # then ``x`` itself (so a shuffled part of ``x`` reaches the network).
+                width = window_length(self.fdata, self.config)
+                windows = self.fdata.raw[np.asarray(origins)[:, None]
+                                         + np.arange(-width, 0)[None, :]].astype("float32")
+                windows[:, width - raw.shape[1]:] = raw
+            feed = raw_inputs(self.fdata, np.asarray(origins), self.config, windows=windows)
             if future is not None and self.takes_future:
                 feed[FUTURE] = np.asarray(future, dtype="float32")
         return (np.asarray(self.raw.predict_on_batch(feed)) - s.mean[t]) / s.scale[t]
