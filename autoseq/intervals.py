@@ -8,6 +8,14 @@ offsets inside the SavedModel. Every interval is a pair of quantiles (80% is 0.1
 one mechanism serves ``--levels`` and ``--quantiles``; the offsets are sorted, so quantiles
 never cross.
 
+A network trained with the pinball loss (``loss: pinball``) brings its own quantiles:
+they are **conformalised** (CQR, Romano, Patterson & Candès 2019, in its asymmetric form):
+each served quantile starts from the network's quantiles (interpolated linearly between its
+levels) instead of the point forecast, and the offset is the conformal quantile of that
+quantile's own residuals, so the band follows the network's width and each end misses at most
+its share, however far off the network's quantiles are. The results are sorted, so they never
+cross.
+
 The conservative rank of the ``τ`` quantile of ``n`` scores is ``ceil((n + 1) τ)`` above the
 median and ``floor((n + 1) τ)`` below it: each side misses at most its share on exchangeable
 windows, whatever the network's own errors look like. A level needs ``n ≥ 1 / τ - 1`` windows
@@ -136,13 +144,21 @@ class Calibration:
     pooled: bool
     spec: IntervalSpec
     tried: dict[str, float] = field(default_factory=dict)
+    mix: np.ndarray | None = None
+    """CQR: ``[Qh, Q]``, the served quantiles' interpolation from the network's ``head_taus``
+    (quantile ``τ`` is then ``sorted(quantiles @ mix + scale · offsets)``)."""
+    head_taus: tuple[float, ...] = ()
 
 
 def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
               spec: IntervalSpec, *, season: int, floor: np.ndarray,
-              scales: tuple[str, ...] = SCALES) -> Calibration | None:
+              scales: tuple[str, ...] = SCALES, head_taus: tuple[float, ...] = ()
+              ) -> Calibration | None:
     """Conformal offsets from validation forecasts ``pred`` / actuals ``truth``
     (``[n, H, targets]``) and each window's target columns ``[n, W, targets]``.
+
+    With ``head_taus``, ``pred`` is a network's own quantiles ``[n, H, targets, Qh]`` at those
+    levels, and they are conformalised (CQR) rather than the point.
 
     Each scale of ``scales`` usable on these windows is calibrated on the first half of the
     windows and scored (mean interval score over the levels, or quantile loss) on the second
@@ -157,23 +173,60 @@ def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
     spec = _supported(spec, len(pred), pred.shape[1])
     if not spec.taus:
         return None
+    mix = interpolation_matrix(head_taus, spec.taus) if head_taus else None
+    base = pred[..., None] if mix is None else pred @ mix  # [n, H, targets, 1 or Q]
     usable = [s for s in scales if s != "seasonal" or (season > 1 and
                                                       targets_windows.shape[1] > 2 * season)]
-    tried = _compare_scales(pred, truth, targets_windows, spec, usable, season=season,
+    tried = _compare_scales(base, truth, targets_windows, spec, usable, season=season,
                             floor=floor)
     best = min(tried, key=tried.get) if tried else (
         usable[0] if len(usable) == 1 else FALLBACK_SCALE)
     lag = season if best == "seasonal" else 1
     scale = window_scale(targets_windows, kind=best, lag=lag, floor=floor)
-    offsets, pooled = conformal_offsets((truth - pred) / scale[:, None, :], spec.taus)
+    offsets, pooled = _offsets(truth, base, scale, spec.taus)
     return Calibration(taus=spec.taus, offsets=offsets, scale=best, lag=lag,
                        floor=np.asarray(floor, dtype="float64"), windows=len(pred),
-                       pooled=pooled, spec=spec, tried=tried)
+                       pooled=pooled, spec=spec, tried=tried, mix=mix,
+                       head_taus=tuple(head_taus))
 
 
-def _compare_scales(pred, truth, tw, spec: IntervalSpec, usable: list[str], *, season: int,
+def interpolation_matrix(head_taus, taus) -> np.ndarray:
+    """``[len(head_taus), len(taus)]``: each of ``taus`` as the linear interpolation (in the
+    level) of its two neighbours among ``head_taus``; the nearest end outside them."""
+    head = np.asarray(head_taus, dtype="float64")
+    mix = np.zeros((len(head), len(taus)))
+    for j, t in enumerate(taus):
+        if t <= head[0] or t >= head[-1]:
+            mix[0 if t <= head[0] else -1, j] = 1.0
+            continue
+        i = int(np.searchsorted(head, t, side="right")) - 1
+        w = (t - head[i]) / (head[i + 1] - head[i]) if t > head[i] else 0.0
+        mix[i, j], mix[min(i + 1, len(head) - 1), j] = 1 - w, w
+    return mix
+
+
+def band_quantiles(base: np.ndarray, scale: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Quantiles ``[n, H, targets, Q]`` from ``base [n, H, targets, 1 or Q]``, window scales
+    ``[n, targets]`` and offsets ``[H, targets, Q]`` (sorted: CQR's per-quantile offsets do not
+    keep the order by themselves)."""
+    q = base + scale[:, None, :, None] * offsets[None]
+    return q if base.shape[-1] == 1 else np.sort(q, axis=-1)
+
+
+def _offsets(truth: np.ndarray, base: np.ndarray, scale: np.ndarray,
+             taus: tuple[float, ...]) -> tuple[np.ndarray, bool]:
+    """Offsets ``[H, targets, Q]``: of one set of scores around a point (``base [..., 1]``), or
+    each quantile's from its own residuals (CQR)."""
+    if base.shape[-1] == 1:
+        return conformal_offsets((truth - base[..., 0]) / scale[:, None, :], taus)
+    parts = [conformal_offsets((truth - base[..., i]) / scale[:, None, :], (t,))
+             for i, t in enumerate(taus)]
+    return np.concatenate([o for o, _ in parts], axis=-1), any(p for _, p in parts)
+
+
+def _compare_scales(base, truth, tw, spec: IntervalSpec, usable: list[str], *, season: int,
                     floor) -> dict[str, float]:
-    n, horizon = pred.shape[:2]
+    n, horizon = base.shape[:2]
     half = (n - horizon) // 2
     if len(usable) < 2 or half < 2 or not _fits(spec.taus, half, horizon):
         return {}
@@ -182,9 +235,8 @@ def _compare_scales(pred, truth, tw, spec: IntervalSpec, usable: list[str], *, s
     for kind in usable:
         lag = season if kind == "seasonal" else 1
         sc = window_scale(tw, kind=kind, lag=lag, floor=floor)
-        offsets, _ = conformal_offsets((truth[fit] - pred[fit]) / sc[fit, None, :], spec.taus)
-        q = pred[held, ..., None] + sc[held, None, :, None] * offsets[None]
-        out[kind] = _score(q, truth[held], spec)
+        offsets, _ = _offsets(truth[fit], base[fit], sc[fit], spec.taus)
+        out[kind] = _score(band_quantiles(base[held], sc[held], offsets), truth[held], spec)
     return out
 
 

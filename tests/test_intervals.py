@@ -182,3 +182,108 @@ def test_conformal_bands_layer_computes_the_numpy_window_scale(scale, lag):
                                rtol=1e-5, atol=1e-5)
     clone = ConformalBands.from_config(layer.get_config())
     np.testing.assert_allclose(np.asarray(clone([point, window])), got)
+
+
+def test_cqr_covers_near_nominal_when_the_networks_quantiles_are_off():
+    """Quantiles that follow the noise's volatility but are too narrow and shifted: CQR brings
+    their coverage to nominal and keeps their adaptivity (narrower bands than the residual
+    conformal's in the same interval score terms)."""
+    from autoseq.intervals import band_quantiles, window_scale
+
+    rng = np.random.default_rng(3)
+    n, horizon, head = 6000, 3, (0.025, 0.1, 0.5, 0.9, 0.975)
+    t = np.arange(n + horizon)
+    vol = 0.3 + 2 * (np.sin(2 * np.pi * t / 50) > 0)  # calm and volatile stretches
+    idx = np.arange(n)[:, None] + np.arange(horizon)[None, :]
+    truth = (vol[idx] * rng.normal(size=idx.shape))[..., None]
+    z = np.array([-1.96, -1.2816, 0.0, 1.2816, 1.96])  # the normal's quantiles at ``head``
+    q = (0.2 + 0.5 * vol[idx][..., None, None] * z)  # half the true width, shifted
+    windows = np.zeros((n, 4, 1))
+    cal, test = slice(0, n // 2), slice(n // 2, n)
+    spec = IntervalSpec(levels=(80.0, 95.0))
+    calib = calibrate(q[cal], truth[cal], windows[cal], spec, season=1, floor=np.array([1e-3]),
+                      head_taus=head)
+    assert calib.mix is not None
+    scale = window_scale(windows[test], kind=calib.scale, lag=calib.lag, floor=calib.floor)
+    bands = band_quantiles(q[test] @ calib.mix, scale, calib.offsets)
+    assert np.all(np.diff(bands, axis=-1) >= 0)
+    cqr = quantile_metrics(bands, truth[test], calib.taus, spec.levels)["levels"]
+    assert abs(cqr["80"]["coverage"] - 0.80) < 0.03
+    assert abs(cqr["95"]["coverage"] - 0.95) < 0.02
+    point = calibrate(q[cal, ..., 2], truth[cal], windows[cal], spec, season=1,
+                      floor=np.array([1e-3]), scales=("none",))
+    plain = quantile_metrics(q[test, ..., 2, None] + point.offsets[None], truth[test],
+                             point.taus, spec.levels)["levels"]
+    assert cqr["80"]["width"] < plain["80"]["width"]
+
+
+def test_monotone_quantile_layer_never_crosses():
+    from autoseq.model.layers_intervals import MonotoneQuantiles
+
+    z = np.random.default_rng(0).normal(0, 30, (16, 4, 2, 9)).astype("float32")
+    q = np.asarray(MonotoneQuantiles(median=4)(z))
+    assert np.all(np.diff(q, axis=-1) >= 0)
+    np.testing.assert_allclose(q[..., 4], z[..., 4])
+
+
+@pytest.fixture(scope="module")
+def quantile_run(tmp_path_factory):
+    from tests.conftest import make_series_csv
+
+    tmp = tmp_path_factory.mktemp("quantile_head")
+    csv = make_series_csv(tmp / "series.csv", n=220)
+    space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 4),
+                                 autoseq.Choice("anchor", ("seasonal",)),
+                                 autoseq.Fixed("loss", "pinball"),
+                                 autoseq.Choice("lookback", ("2x season",))], name="quantiles")
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
+                   out=tmp / "run", seed=0, report=False, stat_baselines=False)
+    res = autoseq.export(tmp / "run", ensemble=1, quantiles="0.1,0.5,0.9", report=False)
+    return tmp / "run", res, csv
+
+
+def test_a_pinball_trial_is_scored_on_its_median(quantile_run):
+    from functools import partial
+
+    from autoseq._run_folder import load_trial
+    from autoseq.exporting._forecast_wrap import raw_inputs, wrap_forecaster, wrap_quantiles
+    from autoseq.model import forecast_context
+    from autoseq.run import open_run
+
+    run_dir, _, _ = quantile_run
+    run = open_run(run_dir)
+    fdata = run.data()
+    model, config = load_trial(run, 0, partial(forecast_context, fdata))
+    assert config["head_quantiles"][4] == 0.5
+    feed = raw_inputs(fdata, fdata.origins("val"), config)
+    point = wrap_forecaster(model, fdata, config).predict(feed, verbose=0)
+    q = wrap_quantiles(model, fdata, config).predict(feed, verbose=0)
+    assert q.shape[-1] == 9 and np.all(np.diff(q, axis=-1) >= 0)
+    np.testing.assert_allclose(point, q[..., 4], rtol=1e-5)
+    board = pd.read_csv(run_dir / "leaderboard.csv")
+    mae = float(board.loc[board["trial"] == 0, "val_mae"].iloc[0])
+    assert mae == pytest.approx(np.mean(np.abs(point - fdata.targets("val", scaled=False))),
+                                rel=1e-4)
+
+
+def test_a_quantile_heads_savedmodel_serves_cqr_bands_that_predict_writes(quantile_run,
+                                                                           tmp_path):
+    import tensorflow as tf
+
+    _, res, csv = quantile_run
+    m = json.loads((res.path / "autoseq.json").read_text())
+    assert m["intervals"]["method"].startswith("conformalised quantile regression")
+    assert len(m["intervals"]["head_quantiles"]) == 9
+    out = tmp_path / "pred.csv"
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(res.path), str(csv), "--out", str(out)])
+    assert exit_.value.code == 0
+    frame = pd.read_csv(out)
+    raw = pd.read_csv(csv)[m["inputs"]].to_numpy("float32")[-m["lookback"]:][None]
+    got = tf.saved_model.load(str(res.path)).signatures["serving_default"](
+        window=tf.constant(raw))
+    q = got["quantiles"].numpy()[0, :, 0]
+    assert np.all(np.diff(q, axis=-1) >= 0)
+    np.testing.assert_allclose(frame[["y_lo95", "y_lo80", "y_q0.5", "y_hi80", "y_hi95"]],
+                               q, rtol=1e-5)
+    np.testing.assert_allclose(frame["y"], got["output_0"].numpy()[0, :, 0], rtol=1e-5)

@@ -44,6 +44,7 @@ from autoseq.exporting._forecast_wrap import (
     trial_variant,
     window_length,
     wrap_forecaster,
+    wrap_quantiles,
 )
 from autoseq.exporting._intervals import (
     add_interval_manifest,
@@ -56,6 +57,7 @@ from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
+from autoseq.model._builder import head_quantiles
 from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
@@ -92,7 +94,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     raw_model, width, extras = _compose(members, fdata, selection)
     # Calibrated before any refit: a refitted model has seen the validation windows.
     calib = calibrate_forecaster(raw_model, fdata, members[0].config, extras=extras, width=width,
-                                 spec=intervals or IntervalSpec())
+                                 spec=intervals or IntervalSpec(),
+                                 head=_quantile_head(members, fdata, selection))
     if refit:
         for m in members:
             m.model = _refit(run, m.config, wdata,
@@ -101,7 +104,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
             m.raw = wrap_forecaster(m.model, wdata, m.config)
         raw_model, width, extras = _compose(members, wdata, selection)
     best = members[0]
-    served = with_bands(raw_model, calib, wdata) if calib else raw_model
+    served = with_bands(raw_model, calib, wdata, head=_quantile_head(members, wdata, selection)
+                        ) if calib else raw_model
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
@@ -142,6 +146,16 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
         raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras)
         width = max(width, base_width)
     return raw_model, width, extras
+
+
+def _quantile_head(members: list[_Member], fdata: ForecastData,
+                   selection: dict[str, Any] | None):
+    """The raw-in quantiles of a lone trial whose network has a quantile head (calibrated by
+    CQR); ``None`` for a point network, an ensemble or a blend (calibrated on their point)."""
+    if len(members) > 1 or (selection and selection["blend"]):
+        return None
+    m = members[0]
+    return wrap_quantiles(m.model, fdata, m.config) if head_quantiles(m.config) else None
 
 
 @dataclass

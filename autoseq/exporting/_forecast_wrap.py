@@ -24,6 +24,7 @@ import numpy as np
 from autoseq.data import ForecastData
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
 from autoseq.data._windows import FUTURE, STEP, WINDOW
+from autoseq.model._builder import head_quantiles
 
 __all__ = ["FUTURE", "STEP", "WINDOW"]
 
@@ -72,7 +73,32 @@ def window_length(fdata: ForecastData, config: dict[str, Any]) -> int:
 
 
 def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
-    """``model`` inside its transforms, as one Keras model on raw inputs."""
+    """``model`` inside its transforms, as one Keras model on raw inputs: its point forecast
+    (a quantile head's median)."""
+    import keras
+
+    from autoseq.model.layers_intervals import QuantileAt
+
+    inputs, out = _wrapped(model, fdata, config)
+    taus = head_quantiles(config)
+    if taus:
+        out = QuantileAt(index=taus.index(0.5), name="point")(out)
+    return keras.Model(inputs, out, name="autoseq_forecaster")
+
+
+def wrap_quantiles(model, fdata: ForecastData, config: dict[str, Any]):
+    """A quantile-head ``model`` inside its transforms: raw inputs → its own (uncalibrated)
+    quantiles ``[batch, horizon, n_targets, Q]`` at ``head_quantiles(config)``, in the data's
+    units."""
+    import keras
+
+    inputs, out = _wrapped(model, fdata, config)
+    return keras.Model(inputs, out, name="autoseq_quantiles")
+
+
+def _wrapped(model, fdata: ForecastData, config: dict[str, Any]):
+    """The raw inputs and ``model``'s output in the data's units (``[batch, H, targets]``, or
+    ``[..., Q]`` for a quantile head: the transforms apply to every quantile alike)."""
     import keras
 
     from autoseq.model.layers_forecast import (
@@ -118,12 +144,19 @@ def wrap_forecaster(model, fdata: ForecastData, config: dict[str, Any]):
         feed[FUTURE] = keras.layers.Normalization(
             mean=s.mean[idx].tolist(), variance=(s.scale[idx] ** 2).tolist(),
             name="scale_future")(inputs[FUTURE])
+    quantiles = bool(head_quantiles(config))
+    if quantiles:  # a plain functional copy: the network's class is never serialised
+        model = keras.Model(model.input, model.output, name="network")
     y = model(feed if len(feed) > 1 else x)
     out = keras.layers.Normalization(mean=s.mean[t].tolist(), variance=(s.scale[t] ** 2).tolist(),
-                                     invert=True, name="unscale_targets")(y)
+                                     invert=True, axis=2 if quantiles else -1,
+                                     name="unscale_targets")(y)
     if future is not None:
+        if quantiles:
+            future = keras.layers.Reshape((fdata.horizon, fdata.n_targets, 1),
+                                          name="profile_column")(future)
         out = keras.layers.Add(name="reseasonalise")([out, future])
-    return keras.Model(inputs, out, name="autoseq_forecaster")
+    return inputs, out
 
 
 def _raw_inputs(fdata: ForecastData, width: int, extras: tuple[str, ...]):

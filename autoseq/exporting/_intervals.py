@@ -4,7 +4,10 @@ The exported point forecaster (one trial, an ensemble's mean or a blend with a b
 conformalised as a whole on the validation windows (``autoseq.intervals.calibrate``): an
 ensemble's quantiles come from its own point forecast's residuals, which is sound whatever the
 members' errors are (averaging members' quantiles is not: the mean of quantiles is not a
-quantile of the mean). The offsets are constants of a ``ConformalBands`` layer, so the
+quantile of the mean). One trial whose network has a quantile head (``loss: pinball``) is
+conformalised on its own quantiles instead (CQR: ``head``), so its band keeps the width the
+network learnt for each window; an ensemble or a blend is calibrated on its point forecast.
+The offsets are constants of a ``ConformalBands`` layer, so the
 SavedModel returns ``output_0`` (the point forecast, as before) and ``quantiles
 [batch, horizon, n_targets, n_quantiles]``.
 """
@@ -20,14 +23,17 @@ from autoseq.exceptions import ModelError
 from autoseq.exporting._forecast_wrap import WINDOW, raw_inputs
 from autoseq.interval_metrics import quantile_metrics, seasonal_scale
 from autoseq.intervals import Calibration, IntervalSpec, calibrate, conformal_offsets
+from autoseq.model._builder import head_quantiles
 
 QUANTILES = "quantiles"
 POINT = "output_0"
 
 
 def calibrate_forecaster(raw_model, fdata: ForecastData, config: dict[str, Any], *,
-                         extras: tuple[str, ...], width: int, spec: IntervalSpec) -> Calibration | None:
-    """Conformal offsets of ``raw_model``'s forecasts on ``fdata``'s validation windows."""
+                         extras: tuple[str, ...], width: int, spec: IntervalSpec,
+                         head=None) -> Calibration | None:
+    """Conformal offsets of ``raw_model``'s forecasts on ``fdata``'s validation windows; of
+    ``head``'s quantiles (a ``wrap_quantiles`` model of a trial with ``config``) when given."""
     origins = fdata.origins("val")
     if not spec.taus or not len(origins):
         if spec.taus and spec.explicit:
@@ -35,11 +41,12 @@ def calibrate_forecaster(raw_model, fdata: ForecastData, config: dict[str, Any],
                              "has none; search again with a larger --val-size")
         return None
     feed = raw_inputs(fdata, origins, config, extras=extras, width=width)
-    pred = np.asarray(raw_model.predict(feed, verbose=0), dtype="float64")
+    pred = np.asarray((head or raw_model).predict(feed, verbose=0), dtype="float64")
     window = feed[WINDOW] if isinstance(feed, dict) else feed
     return calibrate(pred, fdata.targets("val", scaled=False),
                      window[..., list(fdata.target_idx)].astype("float64"), spec,
-                     season=fdata.main_season, floor=_floor(fdata))
+                     season=fdata.main_season, floor=_floor(fdata),
+                     head_taus=head_quantiles(config) if head is not None else ())
 
 
 def _floor(fdata: ForecastData) -> np.ndarray:
@@ -49,18 +56,24 @@ def _floor(fdata: ForecastData) -> np.ndarray:
     return np.maximum(1e-3 * seasonal_scale(train, 1), 1e-9)
 
 
-def with_bands(raw_model, calib: Calibration, fdata: ForecastData):
-    """``raw_model`` with a second output ``quantiles`` (its first stays ``output_0``)."""
+def with_bands(raw_model, calib: Calibration, fdata: ForecastData, head=None):
+    """``raw_model`` with a second output ``quantiles`` (its first stays ``output_0``); for a
+    CQR calibration, ``head`` (the ``wrap_quantiles`` model it was fitted on) serves both: its
+    median is the point."""
     import keras
 
-    from autoseq.model.layers_intervals import ConformalBands
+    from autoseq.model.layers_intervals import ConformalBands, QuantileAt
 
-    inputs = raw_model.input
+    source = head if calib.mix is not None else raw_model
+    inputs = source.input
     window = inputs[WINDOW] if isinstance(inputs, dict) else inputs
-    point = raw_model.output
+    point = source.output
+    if calib.mix is not None:
+        point = QuantileAt(index=calib.head_taus.index(0.5), name="point")(source.output)
     bands = ConformalBands(offsets=calib.offsets.tolist(), target_idx=list(fdata.target_idx),
                            scale=calib.scale, lag=calib.lag, floor=calib.floor.tolist(),
-                           name="conformal_bands")([point, window])
+                           mix=None if calib.mix is None else calib.mix.tolist(),
+                           name="conformal_bands")([source.output, window])
     return keras.Model(inputs, {POINT: point, QUANTILES: bands}, name="autoseq_intervals")
 
 
@@ -68,22 +81,34 @@ def interval_manifest(calib: Calibration) -> dict[str, Any]:
     """The manifest's ``intervals``: what ``quantiles`` holds and how it was calibrated."""
     scale = {"none": "1", "naive": "mean |x[t] - x[t-1]| of the target over the window",
              "seasonal": f"mean |x[t] - x[t-{calib.lag}]| of the target over the window"}
-    return {
+    pooled = (" (scores pooled over the steps: too few windows per step)" if calib.pooled
+              else "")
+    cqr = calib.mix is not None
+    out = {
         "output": QUANTILES, "quantiles": list(calib.taus),
         "levels": [float(lv) for lv in calib.spec.levels],
         "requested_quantiles": [float(q) for q in calib.spec.quantiles],
         "level_quantiles": {f"{lv:g}": [round((1 - lv / 100) / 2, 9),
                                         round(1 - (1 - lv / 100) / 2, 9)]
                             for lv in calib.spec.levels},
-        "method": "split conformal on the validation windows, per horizon step and target"
-                  + (" (scores pooled over the steps: too few windows per step)"
-                     if calib.pooled else ""),
+        "method": ("conformalised quantile regression (asymmetric CQR) of the network's own "
+                   "quantiles on the validation windows, per horizon step, target and quantile"
+                   if cqr else "split conformal on the validation windows, per horizon step "
+                   "and target") + pooled,
         "scale": calib.scale, "scale_rule": scale[calib.scale], "floor": calib.floor.tolist(),
         "scale_choice": calib.tried or None, "windows": calib.windows,
         "rule": "quantile q = output_0 + scale(window) * offset[step, target, q]; offsets "
                 "are the validation scores' quantiles at rank ceil((n+1)q) above the median, "
                 "floor((n+1)q) below; sorted, so quantiles never cross",
     }
+    if cqr:
+        out["head_quantiles"] = list(calib.head_taus)
+        out["rule"] = ("quantile q = network quantile at q (linear between its levels "
+                       "head_quantiles) + scale(window) * offset[step, target, q], each offset "
+                       "the conservative q-quantile of that quantile's validation residuals "
+                       "(rank ceil((n+1)q) above the median, floor((n+1)q) below); the results "
+                       "are sorted, so quantiles never cross; output_0 is the network's median")
+    return out
 
 
 def score_bands(served, fdata: ForecastData, config: dict[str, Any], part: str, *,
@@ -126,9 +151,11 @@ def add_interval_manifest(manifest: dict[str, Any], calib: Calibration, *, test:
                           val: dict[str, Any], baselines: dict[str, Any]) -> None:
     """Describe the ``quantiles`` output and record the interval scores (``metrics``:
     ``val_intervals``, ``test_intervals``, ``test_baselines_intervals``)."""
+    what = ("the exported trial's own quantiles (its network's quantile head)"
+            if calib.mix is not None else "the exported point forecast as a whole (an "
+            "ensemble's mean or a blend, not each member)")
     manifest["intervals"] = interval_manifest(calib) | {
-        "calibrated": "the exported point forecast as a whole (an ensemble's mean or a blend, "
-                      "not each member)" + ("; before --refit, whose model has seen the "
+        "calibrated": what + ("; before --refit, whose model has seen the "
                                             "validation windows" if manifest.get("refit")
                                             else "")}
     sig = manifest["signature"]

@@ -38,11 +38,14 @@ RNN_DEFAULTS: dict[str, Any] = {
 ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift")
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
+HEAD_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+"""The quantiles a ``loss: pinball`` network outputs (the median is its point forecast): the
+ends of the 50, 80, 90 and 95 % intervals, so the usual levels need no interpolation."""
 CLASS_WEIGHTS = ("none", "balanced")
 # Values a parameter may take, checked when a space is loaded (see autoseq.data._variants).
 _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
             "transform": ("none", "mstl", "rolling_mstl"),
-            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae"),
+            "scaler": ("standard", "robust", "minmax"), "loss": ("mse", "mae", "pinball"),
             "pooling": POOLINGS, "class_weight": CLASS_WEIGHTS}
 # Parameters that only one kind of task uses: a default is left out of the other's configurations
 # (a sequence model's loss follows its task: log loss, or MSE on the scaled target).
@@ -181,7 +184,16 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int =
     if clipping == "value" and config["clipvalue"] is None:
         config["clipvalue"] = 0.5
     config["batch_size"] = int(config["batch_size"])
+    if not sequences and config.get("loss") == "pinball":  # recorded, so a rebuilt trial has the same head
+        config.setdefault("head_quantiles", list(HEAD_QUANTILES))
     return config
+
+
+def head_quantiles(config: dict[str, Any]) -> tuple[float, ...]:
+    """The quantiles a trial's network outputs (``()``: a point forecast only)."""
+    if config.get("loss") != "pinball":
+        return ()
+    return tuple(float(t) for t in config.get("head_quantiles", HEAD_QUANTILES))
 
 
 def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
@@ -226,6 +238,7 @@ def describe(config: dict[str, Any]) -> str:
     depth = int(config.get("depth", 1))
     bi = "bidirectional " if config.get("bidirectional") else ""
     extras = [e for e, on in (("seq2seq", config.get("head") == "seq2seq"),
+                              ("quantiles", config.get("loss") == "pinball"),
                               ("calendar", bool(config.get("calendar"))),
                               ("future covariates", bool(config.get("future"))),
                               ("mstl", config.get("transform") == "mstl"),
@@ -315,24 +328,30 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     x = _recurrent(x, config, ctx)
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
+    taus = head_quantiles(config)
+    per_step = ctx.n_targets * max(len(taus), 1)  # values the head gives per horizon step
     # The head and everything after it stay float32 under a mixed_float16 policy (--precision
     # mixed): the forecast and the loss keep full precision; only the recurrent layers are float16.
     if seq2seq:
-        outputs = _decoder(x, future, config, ctx, cell, init)
+        outputs = _decoder(x, future, config, ctx, cell, init, units=per_step)
     else:
         if future is not None:
             x = keras.layers.Concatenate(name="state_and_future")(
                 [x, keras.layers.Flatten(name="future_flat")(future)])
-        x = keras.layers.Dense(ctx.horizon * ctx.n_targets, kernel_initializer=init,
+        x = keras.layers.Dense(ctx.horizon * per_step, kernel_initializer=init,
                                name="head", dtype="float32")(x)
-        outputs = keras.layers.Reshape((ctx.horizon, ctx.n_targets), name="correction",
+        outputs = keras.layers.Reshape((ctx.horizon, per_step), name="correction",
                                        dtype="float32")(x)
+    base = None
     if anchor != "none":
         from autoseq.model.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
                       target_idx=list(range(ctx.n_targets)), name="anchor",
                       dtype="float32")(inputs)
+    if taus:
+        return _quantile_model(model_inputs, outputs, base, config, ctx, taus)
+    if base is not None:
         outputs = keras.layers.Add(name="forecast", dtype="float32")([base, outputs])
     model = keras.Model(model_inputs, outputs, name="autoseq_rnn")
     # The training loss is searched; the other one is tracked so every trial reports a val MSE.
@@ -340,6 +359,41 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     model.compile(optimizer=make_optimizer(config), loss=loss,
                   metrics=["mse" if loss == "mae" else "mae"])
     return model
+
+
+def _quantile_model(inputs, outputs, base, config: dict[str, Any], ctx: ModelContext,
+                    taus: tuple[float, ...]):
+    """The quantile head: ``[batch, H, targets · Q]`` → monotone quantiles (plus the anchor),
+    trained with the pinball loss; ``predict`` gives the median (``QuantileForecaster``)."""
+    import keras
+
+    from autoseq.model.layers_intervals import (
+        MonotoneQuantiles,
+        QuantileForecaster,
+        median_metrics,
+        pinball_loss,
+    )
+
+    median = _median_index(taus)
+    z = keras.layers.Reshape((ctx.horizon, ctx.n_targets, len(taus)), name="quantile_values",
+                             dtype="float32")(outputs)
+    q = MonotoneQuantiles(median=median, name="quantiles", dtype="float32")(z)
+    if base is not None:
+        base = keras.layers.Reshape((ctx.horizon, ctx.n_targets, 1), name="anchor_column",
+                                    dtype="float32")(base)
+        q = keras.layers.Add(name="forecast", dtype="float32")([base, q])
+    model = QuantileForecaster(inputs, q, name="autoseq_rnn")
+    model.median_index = median
+    model.compile(optimizer=make_optimizer(config), loss=pinball_loss(list(taus)),
+                  metrics=median_metrics(median))
+    return model
+
+
+def _median_index(taus: tuple[float, ...]) -> int:
+    if 0.5 not in taus:
+        raise SearchSpaceError(f"head_quantiles must include 0.5 (the point forecast). "
+                               f"Received: {list(taus)}")
+    return taus.index(0.5)
 
 
 def _known_future(window, config: dict[str, Any], ctx: ModelContext):
@@ -392,7 +446,8 @@ def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):
     return model
 
 
-def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, init):
+def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, init, *,
+             units: int):
     """Encoder–decoder head: a recurrent decoder runs over the horizon, fed at each step with
     the encoder's summary and (when the trial uses them) that step's known calendar features
     and known-future covariates."""
@@ -403,8 +458,7 @@ def _decoder(state, future, config: dict[str, Any], ctx: ModelContext, cell, ini
         x = keras.layers.Concatenate(name="decoder_inputs")([x, future])
     x = cell(int(config["units"]), return_sequences=True, seed=ctx.seed + 100,
              unroll=ctx.unroll, name="decoder")(x)
-    return keras.layers.Dense(ctx.n_targets, kernel_initializer=init, name="head",
-                              dtype="float32")(x)
+    return keras.layers.Dense(units, kernel_initializer=init, name="head", dtype="float32")(x)
 
 
 register_builder("rnn", _rnn, defaults=RNN_DEFAULTS, strict=True)
