@@ -26,7 +26,10 @@ def forecast_metrics(pred: np.ndarray, truth: np.ndarray, *, train: np.ndarray |
     return out
 
 
-OBJECTIVES = ("mse", "mae", "rmse", "smape", "mase")
+INTERVAL_OBJECTIVES = ("wql", "msis")
+"""Objectives scored on quantiles: the weighted quantile loss over a network's quantile levels,
+and the 95 % interval's MSIS. A point forecast (a baseline's) counts as every quantile."""
+OBJECTIVES = ("mse", "mae", "rmse", "smape", "mase", *INTERVAL_OBJECTIVES)
 
 
 def objective_value(pred: np.ndarray, truth: np.ndarray, *, metric: str, scale: np.ndarray,
@@ -41,7 +44,25 @@ def objective_value(pred: np.ndarray, truth: np.ndarray, *, metric: str, scale: 
         return float(np.mean(((pred - truth) / scale) ** 2))
     if metric not in OBJECTIVES:
         raise ValueError(f"metric must be one of {', '.join(OBJECTIVES)}. Received: {metric!r}")
+    if metric in INTERVAL_OBJECTIVES:
+        return quantile_objective(pred[..., None], truth, (0.025, 0.5, 0.975), metric=metric,
+                                  train=train, season=season)
     return float(forecast_metrics(pred, truth, train=train, season=season).get(metric, np.nan))
+
+
+def quantile_objective(q: np.ndarray, truth: np.ndarray, taus, *, metric: str,
+                       train: np.ndarray | None = None, season: int = 1) -> float:
+    """``wql`` (over ``taus``) or ``msis`` (the 95 % interval, from quantiles 0.025 and 0.975
+    of ``taus``) of quantiles ``q [windows, H, targets, Q]`` (or ``Q = 1``: a point forecast as
+    every quantile)."""
+    from autoseq.interval_metrics import quantile_metrics
+
+    taus = tuple(taus)
+    if q.shape[-1] == 1:
+        q = np.repeat(q, len(taus), axis=-1)
+    levels = (95.0,) if metric == "msis" else ()
+    m = quantile_metrics(q, truth, taus, levels, train=train, season=season)
+    return float(m["levels"]["95"].get("msis", np.nan) if levels else m["wql"])
 
 
 def classification_metrics(prob: np.ndarray, truth: np.ndarray) -> dict[str, float]:

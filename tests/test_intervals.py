@@ -287,3 +287,22 @@ def test_a_quantile_heads_savedmodel_serves_cqr_bands_that_predict_writes(quanti
     np.testing.assert_allclose(frame[["y_lo95", "y_lo80", "y_q0.5", "y_hi80", "y_hi95"]],
                                q, rtol=1e-5)
     np.testing.assert_allclose(frame["y"], got["output_0"].numpy()[0, :, 0], rtol=1e-5)
+
+
+def test_search_ranks_quantile_heads_on_wql_and_refuses_a_point_space(tmp_path, capsys):
+    from tests.conftest import make_series_csv
+
+    csv = make_series_csv(tmp_path / "series.csv", n=160)
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 4),
+                                 autoseq.Fixed("loss", "pinball")], name="quantiles")
+    res = autoseq.search(csv, target="y", horizon=3, space=space, trials=1, max_epochs=1,
+                         out=tmp_path / "run", seed=0, report=False, stat_baselines=False,
+                         metric="wql")
+    board = pd.read_csv(res.run_dir / "leaderboard.csv")
+    assert np.isfinite(board["val_loss"]).all() and (board["val_loss"] > 0).all()
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(csv), "--target", "y", "--horizon", "3", "--metric", "msis",
+              "--out", str(tmp_path / "refused"), "--trials", "1"])
+    assert exit_.value.code != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "loss: {type: choice, values: [pinball]}" in err[0]

@@ -100,10 +100,12 @@ def cli() -> None:
               help="Longest run of missing steps to interpolate.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
-@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase"]),
+@click.option("--metric", type=click.Choice(["mse", "mae", "rmse", "smape", "mase", "wql",
+                                            "msis"]),
               default="mse", show_default=True,
               help="What trials and baselines are ranked on (val_loss); mse is in scaled units, "
-                   "the others in the data's. Training always minimises the scaled MSE.")
+                   "the others in the data's. wql and msis score the networks' quantiles "
+                   "(a space with loss: pinball).")
 @click.option("--folds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Walk-forward (expanding window) validation folds; trials and baselines are "
                    "ranked on the mean over them (each trial trains once per fold).")

@@ -189,6 +189,23 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int =
     return config
 
 
+def check_quantile_space(space: SearchSpace, metric: str) -> None:
+    """An interval objective (``--metric wql`` / ``msis``) scores every trial on its quantiles,
+    so every trial of ``space`` must have a quantile head (``loss: pinball``).
+
+    Raises:
+        SearchSpaceError: the space can draw a point-only network.
+    """
+    loss = next((p for p in space.parameters if p.name == "loss"), None)
+    values = (loss.values if isinstance(loss, Choice) else (loss.value,)
+              if isinstance(loss, Fixed) else ())
+    if space.builder != "rnn" or not values or set(values) != {"pinball"}:
+        got = ", ".join(map(str, values)) or RNN_DEFAULTS["loss"] + " (the default)"
+        raise SearchSpaceError(f"--metric {metric} ranks trials on their quantiles, so every "
+                               "trial needs a quantile head: give the space 'loss: {type: "
+                               f"choice, values: [pinball]}}' ({space.source} has loss {got})")
+
+
 def head_quantiles(config: dict[str, Any]) -> tuple[float, ...]:
     """The quantiles a trial's network outputs (``()``: a point forecast only)."""
     if config.get("loss") != "pinball":
@@ -383,7 +400,7 @@ def _quantile_model(inputs, outputs, base, config: dict[str, Any], ctx: ModelCon
                                     dtype="float32")(base)
         q = keras.layers.Add(name="forecast", dtype="float32")([base, q])
     model = QuantileForecaster(inputs, q, name="autoseq_rnn")
-    model.median_index = median
+    model.median_index, model.taus = median, taus
     model.compile(optimizer=make_optimizer(config), loss=pinball_loss(list(taus)),
                   metrics=median_metrics(median))
     return model

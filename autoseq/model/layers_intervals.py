@@ -109,9 +109,14 @@ class QuantileForecaster(keras.Model):
     whole (trials keep weights; exports wrap ``keras.Model(model.input, model.output)``)."""
 
     median_index = 0
+    taus: tuple[float, ...] = ()
 
     def predict_step(self, data):
         return super().predict_step(data)[..., self.median_index]
+
+    def predict_quantiles(self, x):
+        """Every quantile ``[n, H, targets, Q]`` at ``taus`` (``predict`` gives the median)."""
+        return keras.Model(self.input, self.output).predict(x, verbose=0)
 
 
 def pinball_loss(taus: list[float]):

@@ -16,8 +16,8 @@ from autoseq._interrupt import DEFAULT_GRACE, check_grace
 from autoseq.backends import Backend, make_backend
 from autoseq.data import ForecastData, SequenceData
 from autoseq.exceptions import SearchError
-from autoseq.metrics import OBJECTIVES
-from autoseq.model._builder import check_space
+from autoseq.metrics import INTERVAL_OBJECTIVES, OBJECTIVES
+from autoseq.model._builder import check_quantile_space, check_space
 from autoseq.searching._devices import check_precision, enable_determinism, parse_gpus
 from autoseq.searching._portfolio import starting_points
 from autoseq.searching._result import SearchResult
@@ -241,6 +241,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     run_dir = Path(out) if out else Path("results") / default_name(data, targets)
     if metric not in OBJECTIVES:
         raise SearchError(f"--metric must be one of {', '.join(OBJECTIVES)}. Received: {metric}")
+    if metric in INTERVAL_OBJECTIVES:
+        check_quantile_space(space, metric)
     run_settings = kind.settings(fdata, options, max_epochs=max_epochs or kind.max_epochs,
                                  patience=patience or kind.patience, seed=seed,
                                  builder=space.builder, metric=metric, folds=folds,

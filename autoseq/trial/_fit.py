@@ -16,7 +16,7 @@ import numpy as np
 from autoseq._interrupt import check as check_interrupt
 from autoseq._io import write_json_atomic, write_with_atomic
 from autoseq.data import ForecastData, SequenceData
-from autoseq.metrics import objective_value
+from autoseq.metrics import INTERVAL_OBJECTIVES, objective_value, quantile_objective
 from autoseq.model import ModelContext
 from autoseq.trial._result import WEIGHTS, Reporter, TrialResult, TrialSettings
 
@@ -123,11 +123,20 @@ def _val_scores(model: Any, val: Any, *, data: ForecastData, variant: Any, metri
         value = {"mse": mse / float(data.scaler.scale[col]) ** 2, "mae": mae,
                  "rmse": math.sqrt(mse)}[metric]
         return value, mae
-    pred = variant.to_units(model.predict(val, verbose=0), data.origins("val"))
+    origins = data.origins("val")
+    pred = variant.to_units(model.predict(val, verbose=0), origins)
     truth = data.targets("val", scaled=False)
-    value = objective_value(pred, truth, metric=metric, scale=data.scaler.scale[data.target_idx],
-                            train=data.raw[: data.split.train][:, data.target_idx],
-                            season=data.main_season)
+    train = data.raw[: data.split.train][:, data.target_idx]
+    if metric in INTERVAL_OBJECTIVES:  # the network's own quantiles, before any calibration
+        scaled = model.predict_quantiles(val)
+        q = np.stack([variant.to_units(scaled[..., i], origins)
+                      for i in range(scaled.shape[-1])], axis=-1)
+        value = quantile_objective(q, truth, model.taus, metric=metric, train=train,
+                                   season=data.main_season)
+    else:
+        value = objective_value(pred, truth, metric=metric,
+                                scale=data.scaler.scale[data.target_idx], train=train,
+                                season=data.main_season)
     return value, float(np.mean(np.abs(pred - truth)))
 
 
