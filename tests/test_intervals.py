@@ -290,6 +290,7 @@ def test_a_quantile_heads_savedmodel_serves_cqr_bands_that_predict_writes(quanti
 
 
 def test_search_ranks_quantile_heads_on_wql_and_refuses_a_point_space(tmp_path, capsys):
+    """Also: the search's --levels / --quantiles are export's default."""
     from tests.conftest import make_series_csv
 
     csv = make_series_csv(tmp_path / "series.csv", n=160)
@@ -297,9 +298,11 @@ def test_search_ranks_quantile_heads_on_wql_and_refuses_a_point_space(tmp_path, 
                                  autoseq.Fixed("loss", "pinball")], name="quantiles")
     res = autoseq.search(csv, target="y", horizon=3, space=space, trials=1, max_epochs=1,
                          out=tmp_path / "run", seed=0, report=False, stat_baselines=False,
-                         metric="wql")
+                         metric="wql", levels="80", quantiles="0.5")
     board = pd.read_csv(res.run_dir / "leaderboard.csv")
     assert np.isfinite(board["val_loss"]).all() and (board["val_loss"] > 0).all()
+    iv = autoseq.export(res.run_dir, ensemble=1, report=False).manifest["intervals"]
+    assert iv["levels"] == [80.0] and iv["requested_quantiles"] == [0.5]
     with pytest.raises(SystemExit) as exit_:
         main(["search", str(csv), "--target", "y", "--horizon", "3", "--metric", "msis",
               "--out", str(tmp_path / "refused"), "--trials", "1"])

@@ -124,6 +124,7 @@ def cli() -> None:
 @precision_option
 @compile_option
 @grace_option
+@intervals_options
 @quiet_option
 @debug_option
 def search(data, target, covariates, covariate_list, future_covariates, future_list, quiet,

@@ -44,7 +44,8 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
             ``None`` (the default): for forecasting, whichever of the best trial and the means
             of its ``AUTO_SIZES`` best has the lowest validation MAE (the manifest's
             ``selection`` lists each candidate's score); one trial for the sequence tasks.
-        levels: forecasting: central intervals in percent (``"80,95"``, the default; ``"none"``
+        levels: forecasting: central intervals in percent (``"80,95"``, the default, or what
+            the search was given; ``"none"``
             for none), conformally calibrated on the validation windows and served as a second
             output ``quantiles [batch, horizon, n_targets, n_quantiles]`` (the manifest's
             ``intervals`` says which quantile is which).
@@ -63,6 +64,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         raise ModelError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
     spec = interval_spec(levels=levels, quantiles=quantiles)
     run = open_run(run_dir)
+    recorded = run.info.get("intervals")
+    if not spec.explicit and recorded:  # the search's --levels / --quantiles
+        spec = interval_spec(levels=recorded["levels"] or "none",
+                             quantiles=recorded["quantiles"])
     result = run.kind.export(run, run.data(data), trial=trial, out=out, format=format,
                              refit=refit, ensemble=ensemble, intervals=spec)
     if report:

@@ -16,6 +16,7 @@ from autoseq._interrupt import DEFAULT_GRACE, check_grace
 from autoseq.backends import Backend, make_backend
 from autoseq.data import ForecastData, SequenceData
 from autoseq.exceptions import SearchError
+from autoseq.intervals import IntervalSpec, interval_spec
 from autoseq.metrics import INTERVAL_OBJECTIVES, OBJECTIVES
 from autoseq.model._builder import check_quantile_space, check_space
 from autoseq.searching._devices import check_precision, enable_determinism, parse_gpus
@@ -84,6 +85,8 @@ def search(
     task: str | None = None,
     max_length: int | None = None,
     series_col: str | None = None,
+    levels: str | list[float] | None = None,
+    quantiles: str | list[float] | None = None,
     on_event: Callable[[Event], None] | None = None,
 ) -> SearchResult:
     """Search recurrent architectures for a forecasting or sequence CSV and rank them.
@@ -149,6 +152,9 @@ def search(
             max_length: longer sequences keep their last ``max_length`` steps.
             series_col: the series key column of a long CSV of many series (a panel): one
                 global network forecasts every series, ranked on M4's OWA against Naive2.
+            levels: forecasting: the intervals ``export`` serves by default (``"80,95"``);
+                recorded in ``run.json``, validated now.
+            quantiles: forecasting: the quantiles ``export`` serves by default.
 
         Returns:
             A ``SearchResult`` with ``.leaderboard``, ``.best`` and ``.run_dir``.
@@ -164,6 +170,7 @@ def search(
             >>> result.leaderboard.head()
         """
     targets = [target] if isinstance(target, str) else list(target)
+    asked = interval_spec(levels=levels, quantiles=quantiles)
     plan = _plan(data, targets, time_col=time_col, covariates=covariates, horizon=horizon,
                  space=space, trials=trials, max_epochs=max_epochs, patience=patience,
                  val_size=val_size, test_size=test_size, out=out, storage=storage, seed=seed,
@@ -175,7 +182,8 @@ def search(
                  roles=(tuple(future_covariates or ()), tuple(categorical or ())))
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
-                         precision=precision, compile=compile, stat_origins=stat_origins)
+                         precision=precision, compile=compile, stat_origins=stat_origins,
+                         intervals=asked)
     if deterministic:
         enable_determinism(seed)
     session = SearchSession(engine, plan.fdata, space=plan.space, settings=plan.settings,
@@ -282,7 +290,7 @@ def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, 
 
 def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: str | None,
                 pruner: str | None, trials: int, warm_start: bool, precision: str,
-                compile: str, stat_origins: int) -> Backend:
+                compile: str, stat_origins: int, intervals: IntervalSpec) -> Backend:
     """Create or join the study, queue the starting points, and write ``run.json``."""
     run_dir = plan.run_dir
     engine = make_backend(backend, run_dir=run_dir, storage=plan.storage, study_name=study,
@@ -308,5 +316,8 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
                    extra={"pruner": pruner, "jobs": plan.jobs, "gpus": plan.gpus,
                           "precision": precision, "compile": compile},
                    more={"stat_baselines": {"enabled": plan.stat_baselines,
-                                            "max_origins": stat_origins}})
+                                            "max_origins": stat_origins}}
+                   | ({"intervals": {"levels": list(intervals.levels),
+                                     "quantiles": list(intervals.quantiles)}}
+                      if intervals.explicit else {}))
     return engine
