@@ -79,8 +79,10 @@ def _trials(run: Path) -> list[tuple[int, str, int | None]]:
 def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
             ) -> tuple[subprocess.Popen, int]:
     """Start the search, wait until ``ready(trials)`` names a running trial, send ``sig``."""
+    # A test run started in the background (``nohup make test &``) ignores SIGINT, and a child
+    # inherits that: the search would rightly ignore Ctrl-C. The user's terminal does not.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env())
+                            env=_env(), preexec_fn=_default_sigint)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -97,6 +99,10 @@ def _strike(cmd: list[str], run: Path, sig: int, *, ready, timeout: float = 240
         proc.kill()
         proc.wait()
         raise
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _first_running_after_one_done(trials) -> int | None:
