@@ -106,7 +106,7 @@ class PanelTask(Task):
     def model_context(self, data: PanelData, config: dict[str, Any], *,
                       seed: int = 0) -> ModelContext:
         return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
-                            n_targets=1, seed=seed, season=data.main_season)
+                            n_targets=1, seed=seed, season=data.anchor_season(config))
 
     def fit_and_score(self, data: PanelData, config: dict[str, Any]):
         return fit_panel
