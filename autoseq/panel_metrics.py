@@ -23,7 +23,19 @@ M4_SEASONS = {"h": 24, "D": 1, "W": 1, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS"
 
 
 def m4_season(freq: str) -> int:
-    """M4's seasonal period for a pandas frequency (``W-MON`` → 1, ``MS`` → 12, ``h`` → 24)."""
+    """M4's seasonal period for a pandas frequency (``W-MON`` → 1, ``MS`` → 12, ``h`` → 24).
+
+    Steps shorter than a day that divide it use M4's hourly rule, the daily cycle (``2h`` → 12,
+    ``30min`` → 48)."""
+    import pandas as pd
+
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):
+        step = None
+    day = pd.Timedelta(days=1)
+    if step is not None and pd.Timedelta(0) < step < day and day % step == pd.Timedelta(0):
+        return int(day / step)
     base = freq.lstrip("0123456789").split("-")[0]
     return M4_SEASONS.get(base, M4_SEASONS.get(base.upper(), 1))
 

@@ -95,7 +95,9 @@ class PanelData:
         self.main_season = seasons[0] if seasons else 1
         self.seasons = seasons
         self.m4_season = m4_season(panel.freq)
-        self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season), 1024))
+        # a week of hourly (or half-hourly) steps fits whatever the horizon
+        week = seasons[1] if len(seasons) > 1 and seasons[1] <= 8 * seasons[0] else 1
+        self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season, week), 1024))
         self._padded = None
         # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)
         self.stat_baselines = True
@@ -116,6 +118,16 @@ class PanelData:
                 "val_rows": int(self.val.max()), "test_rows": int(self.test.max()),
                 "train_rows": int(self.train_end.sum()), "horizon": self.horizon,
                 "windows_per_epoch": self.windows_per_epoch}
+
+    def anchor_season(self, config: dict) -> int:
+        """The season of a configuration's seasonal anchor: the longest of the frequency's
+        seasons that its lookback holds (twice for ``seasonal_drift``), else the main season.
+        Hourly: lookback 168 (``7x season``) corrects the value a week earlier, shorter ones
+        the value a day earlier."""
+        lookback = int(config["lookback"])
+        times = 2 if config.get("anchor") == "seasonal_drift" else 1
+        fits = [s for s in self.seasons if 1 < s and times * s <= lookback]
+        return max(fits) if fits else self.main_season
 
     def part_end(self, part: str) -> np.ndarray:
         """Each series' end (exclusive) of ``part``: ``train``, ``val``, ``test``/``all``."""

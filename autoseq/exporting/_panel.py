@@ -26,7 +26,7 @@ from autoseq.exporting._common import (
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.model import ModelContext
-from autoseq.panel_baselines import score, simple_forecasts
+from autoseq.panel_baselines import score, simple_forecasts, stat_forecasts
 from autoseq.trial._result import load_trial_json
 
 PANEL_INPUT = "window"
@@ -43,7 +43,7 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
     number = pick_members(run, trial, 1)[0]
     model, config = load_trial(run, number, lambda c: ModelContext(
         lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
-        season=data.main_season))
+        season=data.anchor_season(c)))
     check_finite(model, number)
     lookback = int(config["lookback"])
     raw_model = scale_free(model, lookback=lookback)
@@ -61,11 +61,14 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
 
 
 def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:
-    """The exported model on every series' raw test windows, next to the simple baselines."""
+    """The exported model on every series' raw test windows, next to the simple baselines and
+    (unless the run was made with ``--no-stat-baselines``) the statistical ones."""
     x, _ = data.windows(*data.origins("test"), lookback)
     pred = raw_model.predict(x[..., None], batch_size=1024, verbose=0)[..., 0]
-    baselines = {name: score(data, "test", fc) for name, fc in
-                 simple_forecasts(data, "test").items()}
+    forecasts = simple_forecasts(data, "test")
+    if data.stat_baselines:
+        forecasts |= stat_forecasts(data, "test")
+    baselines = {name: score(data, "test", fc) for name, fc in forecasts.items()}
     return {"model": score(data, "test", pred.astype("float64")), "baselines": baselines,
             "windows": int(len(x))}
 

@@ -9,6 +9,7 @@ naive, seasonal naive, Naive2, AutoETS and AutoTheta on the same windows.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,13 +19,19 @@ from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, ModelError, SearchError
 from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, resolve_config
-from autoseq.panel_baselines import PANEL_OBJECTIVES, score_panel_baselines
+from autoseq.panel_baselines import (
+    PANEL_OBJECTIVES,
+    score_panel_baselines,
+    seasonal_naive_helps,
+)
 from autoseq.predict._panel import PanelForecaster
 from autoseq.report._kinds import ReportKind
 from autoseq.report._panel import evaluate_panel, panel_headline, panel_sections, panel_skill
+from autoseq.space import Choice, SearchSpace
 from autoseq.tasks._base import DataOptions, Task
 from autoseq.trial._fit_panel import fit_panel
 
+_SEASONAL_ANCHORS = ("seasonal", "seasonal_drift")
 _NOT_FOR_PANELS = (("--id-col", "id_col"), ("--step-col", "step_col"),
                    ("--test-file", "test_file"), ("--max-length", "max_length"))
 
@@ -95,6 +102,19 @@ class PanelTask(Task):
                      horizon=s["horizon"], val_size=s["val_size"], test_size=s["test_size"],
                      windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH))
 
+    def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
+        """The seasonal anchors stay only where seasonal naive beats naive on validation."""
+        anchor = next((p for p in space.parameters if p.name == "anchor"), None)
+        if not isinstance(anchor, Choice) or seasonal_naive_helps(data):
+            return space
+        keep = tuple(v for v in anchor.values if v not in _SEASONAL_ANCHORS)
+        if not keep or len(keep) == len(anchor.values):
+            return space
+        return SearchSpace([replace(p, values=keep) if p is anchor else p
+                            for p in space.parameters], name=space.name,
+                           description=space.description, builder=space.builder,
+                           source=space.source)
+
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
                        builder: str) -> dict[str, Any]:
         config = resolve_config(space_config, builder=builder, horizon=data.horizon,
@@ -106,7 +126,7 @@ class PanelTask(Task):
     def model_context(self, data: PanelData, config: dict[str, Any], *,
                       seed: int = 0) -> ModelContext:
         return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
-                            n_targets=1, seed=seed, season=data.main_season)
+                            n_targets=1, seed=seed, season=data.anchor_season(config))
 
     def fit_and_score(self, data: PanelData, config: dict[str, Any]):
         return fit_panel

@@ -1,0 +1,73 @@
+"""Hourly panels: M4's hourly season, MSTL + AutoETS per series, seasonal anchors and week-long
+lookbacks, on a few series of the synthetic hourly proxy (benchmarks/hourly_panel.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from autoseq.data._panel import load_panel
+from autoseq.data._panel_data import PanelData
+from autoseq.panel_baselines import mstl_seasons, stat_forecasts
+from autoseq.panel_metrics import m4_season
+from autoseq.tasks import PANEL
+from benchmarks.hourly_panel import generate
+from tests.data.test_panel import make_panel_csv
+
+
+@pytest.fixture(scope="module")
+def hourly(tmp_path_factory) -> PanelData:
+    train, _ = generate(3, seed=1)
+    path = tmp_path_factory.mktemp("hourly") / "hourly.csv"
+    train.to_csv(path, index=False)
+    return PanelData(load_panel(path, series_col="series", target="value"), horizon=48)
+
+
+def test_m4_season_is_the_daily_cycle_below_a_day():
+    assert [m4_season(f) for f in ("h", "2h", "30min", "W-MON", "MS", "D")] == [24, 12, 48, 1,
+                                                                                  12, 1]
+
+
+def test_an_hourly_panel_has_two_seasons_and_a_week_of_lookback(hourly):
+    assert hourly.panel.freq == "h" and hourly.seasons == [24, 168] and hourly.m4_season == 24
+    assert hourly.max_lookback >= 168
+    config = PANEL.resolve_config({"lookback": "7x season", "anchor": "seasonal"},
+                                            hourly, builder="rnn")
+    assert config["lookback"] == 168
+    # the seasonal anchor corrects the longest season its lookback holds (twice for drift)
+    assert hourly.anchor_season(config) == 168
+    assert hourly.anchor_season(config | {"anchor": "seasonal_drift"}) == 24
+    assert hourly.anchor_season({"lookback": 96, "anchor": "seasonal"}) == 24
+
+
+def test_mstl_with_autoets_forecasts_every_hourly_series(hourly):
+    out = stat_forecasts(hourly, "val")
+    assert {"autoets", "autotheta", "mstl_ets(m=24,168)"} <= set(out)
+    assert out["mstl_ets(m=24,168)"].shape == (3, 48)
+    assert np.isfinite(out["mstl_ets(m=24,168)"]).all()
+
+
+def test_no_mstl_for_one_season(tmp_path: Path):
+    data = PanelData(load_panel(make_panel_csv(tmp_path / "p.csv", freq="MS"),
+                                series_col="series", target="value"), horizon=4)
+    assert mstl_seasons(data, [data.panel.series(0)]) == []
+
+
+def test_seasonal_anchors_are_searched_only_where_seasonal_naive_helps(hourly, tmp_path):
+    from autoseq.space import load_search_space
+
+    space = load_search_space("panel")
+    anchors = {p.name: p for p in PANEL.adapt_space(space, hourly).parameters}["anchor"].values
+    assert "seasonal" in anchors and "seasonal_drift" in anchors
+    rng = np.random.default_rng(0)
+    walks = pd.DataFrame({"series": np.repeat(["a", "b", "c"], 60),
+                          "date": np.tile(pd.date_range("2024-01-01", periods=60), 3),
+                          "value": 100 + np.cumsum(rng.normal(0, 3, 180))})
+    walks.to_csv(tmp_path / "walks.csv", index=False)
+    data = PanelData(load_panel(tmp_path / "walks.csv", series_col="series", target="value"),
+                     horizon=7)
+    anchors = {p.name: p for p in PANEL.adapt_space(space, data).parameters}["anchor"].values
+    assert set(anchors) == {"last", "none", "drift"}
