@@ -62,6 +62,11 @@ class SearchSpace:
                 return p
         raise KeyError(name)
 
+    def with_parameters(self, parameters: Iterable[Param]) -> SearchSpace:
+        """The same space (name, description, builder, source) over other ``parameters``."""
+        return SearchSpace(parameters, name=self.name, description=self.description,
+                           builder=self.builder, source=self.source)
+
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)

@@ -86,9 +86,7 @@ class ForecastTask(Task):
         leaderboard shows what they are worth), unless the space says."""
         if not data.n_future or space.builder != "rnn" or "future" in space.names:
             return space
-        return SearchSpace([*space.parameters, Bool("future")], name=space.name,
-                           description=space.description, builder=space.builder,
-                           source=space.source)
+        return space.with_parameters([*space.parameters, Bool("future")])
 
     def resolve_config(self, space_config: dict[str, Any], data: ForecastData, *,
                        builder: str) -> dict[str, Any]:

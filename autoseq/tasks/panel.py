@@ -110,10 +110,8 @@ class PanelTask(Task):
         keep = tuple(v for v in anchor.values if v not in _SEASONAL_ANCHORS)
         if not keep or len(keep) == len(anchor.values):
             return space
-        return SearchSpace([replace(p, values=keep) if p is anchor else p
-                            for p in space.parameters], name=space.name,
-                           description=space.description, builder=space.builder,
-                           source=space.source)
+        return space.with_parameters([replace(p, values=keep) if p is anchor else p
+                                      for p in space.parameters])
 
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
                        builder: str) -> dict[str, Any]:
