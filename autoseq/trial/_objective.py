@@ -116,11 +116,13 @@ def _accelerator() -> bool:
     return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
 
 
-# Compiling a trial's steps costs 1.5-3.5 s on 2 CPU cores (train, validation and the last
-# batch's shapes); it saves about 0.1 ms per batch and lookback step (GRU/LSTM(32): 0.86 → 0.37
-# s per epoch at lookback 96, 2.16 → 1.28 s at 336, 42 and 38 batches of 64 windows). Break-even
-# is near 30,000 batch-steps; twice that leaves room for early stopping.
-COMPILE_FROM_BATCH_STEPS = 60_000
+# Compiling a trial's steps costs 0.7-1.3 s on 2 idle CPU cores (1.5-3.5 s on busy ones: train,
+# validation and the last batch's shapes); it saves about 0.1 ms per batch and lookback step
+# (GRU/LSTM(32): 0.86 → 0.37 s per epoch at lookback 96, 2.16 → 1.28 s at 336, 42 and 38
+# batches of 64 windows). Break-even is near 10,000 batch-steps on an idle machine; at 20,000
+# sunspots' LSTM(32) (lookback 48, 60 batches, 8 epochs: 23,040) compiles and runs 0.7× the time
+# of its uncompiled trial, while airline's (720) and the test suite's tiny trials do not.
+COMPILE_FROM_BATCH_STEPS = 20_000
 
 
 def worth_compiling(data: ForecastData | SequenceData, config: dict[str, Any], *,
