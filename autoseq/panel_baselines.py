@@ -48,17 +48,20 @@ def naive2_forecasts(data: PanelData, part: str) -> np.ndarray:
 
 
 def simple_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
-    """Naive, seasonal naive and Naive2 forecasts of ``part``'s windows ``[W, horizon]``."""
-    series, position, hist = histories(data, part)
-    h = data.horizon
-    out = {"naive": np.stack([np.repeat(x[-1], h) for x in hist])}
-    m = data.main_season
-    if m > 1:
-        out[f"seasonal_naive(m={m})"] = np.stack([
-            x[len(x) - m + np.arange(h) % m] if len(x) >= m else np.repeat(x[-1], h)
-            for x in hist])
-    out["naive2"] = naive2_forecasts(data, part)
-    return out
+    """Naive, seasonal naive and Naive2 forecasts of ``part``'s windows ``[W, horizon]``
+    (computed once per part: export and the report ask again)."""
+    if ("simple", part) not in data.memo:
+        series, position, hist = histories(data, part)
+        h = data.horizon
+        out = {"naive": np.stack([np.repeat(x[-1], h) for x in hist])}
+        m = data.main_season
+        if m > 1:
+            out[f"seasonal_naive(m={m})"] = np.stack([
+                x[len(x) - m + np.arange(h) % m] if len(x) >= m else np.repeat(x[-1], h)
+                for x in hist])
+        out["naive2"] = naive2_forecasts(data, part)
+        data.memo["simple", part] = out
+    return dict(data.memo["simple", part])  # a copy: callers add their own forecasts
 
 
 def seasonal_naive_helps(data: PanelData) -> bool:

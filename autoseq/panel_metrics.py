@@ -5,7 +5,8 @@ seasonal-naive MAE) and averaged over series; OWA compares a method with Naive2 
 ``OWA = (mean sMAPE / mean sMAPE_Naive2 + mean MASE / mean MASE_Naive2) / 2`` (Makridakis,
 Spiliotis & Assimakopoulos 2020). Naive2 is the naive forecast of the seasonally adjusted
 series (classical multiplicative decomposition), adjusted only when a 90% autocorrelation test
-finds the seasonality.
+finds the seasonality. MSIS, the interval score scaled like MASE, is averaged the same way
+(per series, then over series).
 
 Example:
     >>> smape = m4_smape(pred, truth)            # one value per window
@@ -16,6 +17,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+
+from autoseq.interval_metrics import interval_score
 
 # The seasonal periods M4 used for MASE and for Naive2's seasonality test, by frequency.
 M4_SEASONS = {"h": 24, "D": 1, "W": 1, "M": 12, "MS": 12, "ME": 12, "Q": 4, "QS": 4, "QE": 4,
@@ -117,14 +120,29 @@ def panel_scores(pred: np.ndarray, truth: np.ndarray, series: np.ndarray, scales
     per_window = {"mae": np.abs(err).mean(axis=1), "mse": (err ** 2).mean(axis=1),
                   "smape": m4_smape(pred, truth)}
     per_window["mase"] = per_window["mae"] / scales[series]
-    counts = np.bincount(series, minlength=n_series)
-    seen = counts > 0
-    out = {k: np.bincount(series, weights=v, minlength=n_series)[seen] / counts[seen]
-           for k, v in per_window.items()}
+    out = {k: _series_means(v, series, n_series) for k, v in per_window.items()}
     out["rmse"] = np.sqrt(out.pop("mse"))
-    out["series"] = np.flatnonzero(seen)
+    out["series"] = np.flatnonzero(np.bincount(series, minlength=n_series))
     return out
 
 
-__all__ = ["M4_SEASONS", "m4_season", "m4_smape", "mase_scale", "naive2", "owa", "panel_scores",
-           "seasonal_indices", "seasonality_test"]
+def panel_msis(lo: np.ndarray, hi: np.ndarray, truth: np.ndarray, level: float, *,
+               series: np.ndarray, scales: np.ndarray) -> float:
+    """M4's MSIS of a central ``level`` % interval over a panel: each window's interval score
+    (``[windows, horizon]`` arrays) averaged over its horizon and divided by its series' MASE
+    scale (``scales[series]``), averaged per series, then over the series (a constant series,
+    whose scale is ``nan``, is left out)."""
+    per_window = interval_score(lo, hi, truth, level).mean(axis=1) / scales[series]
+    per_series = _series_means(per_window, series, len(scales))
+    return float(np.nanmean(per_series)) if np.isfinite(per_series).any() else float("nan")
+
+
+def _series_means(per_window: np.ndarray, series: np.ndarray, n_series: int) -> np.ndarray:
+    """The mean of ``per_window`` over each series' windows, for the series that have any."""
+    counts = np.bincount(series, minlength=n_series)
+    seen = counts > 0
+    return np.bincount(series, weights=per_window, minlength=n_series)[seen] / counts[seen]
+
+
+__all__ = ["M4_SEASONS", "m4_season", "m4_smape", "mase_scale", "naive2", "owa", "panel_msis",
+           "panel_scores", "seasonal_indices", "seasonality_test"]

@@ -54,7 +54,9 @@ def test_export_and_predict_agree_with_the_saved_model(panel_run, tmp_path):
     model = autoseq.load_model(tmp_path / "model")
     frame = model.predict(csv)
     raw = pd.read_csv(csv, parse_dates=["date"]).sort_values(["series", "date"])
-    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value"]
+    # 6 series' validation windows support the default 80% band, not the 95% one (dropped).
+    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value",
+                                   "value_lo80", "value_hi80"]
     assert len(frame) == raw["series"].nunique() * 4
     lookback = m["lookback"]
     windows, names = [], []
@@ -106,7 +108,7 @@ def test_predict_all_origins_is_a_backtest_of_every_full_window(panel_run, panel
     lookback, h = model.lookback, model.horizon
     frame = model.predict(csv, all_origins=True)
     assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value",
-                                   "value_actual"]
+                                   "value_actual", "value_lo80", "value_hi80"]
     raw = pd.read_csv(csv, parse_dates=["date"]).sort_values(["series", "date"])
     windows, values = [], []
     for name, rows in raw.groupby("series"):

@@ -104,8 +104,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
             m.raw = wrap_forecaster(m.model, wdata, m.config)
         raw_model, width, extras = _compose(members, wdata, selection)
     best = members[0]
-    served = with_bands(raw_model, calib, wdata, head=_quantile_head(members, wdata, selection)
-                        ) if calib else raw_model
+    served = with_bands(raw_model, calib, wdata.target_idx,
+                        head=_quantile_head(members, wdata, selection)) if calib else raw_model
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:

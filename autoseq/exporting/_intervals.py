@@ -14,6 +14,7 @@ SavedModel returns ``output_0`` (the point forecast, as before) and ``quantiles
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -56,10 +57,11 @@ def _floor(fdata: ForecastData) -> np.ndarray:
     return np.maximum(1e-3 * seasonal_scale(train, 1), 1e-9)
 
 
-def with_bands(raw_model, calib: Calibration, fdata: ForecastData, head=None):
-    """``raw_model`` with a second output ``quantiles`` (its first stays ``output_0``); for a
-    CQR calibration, ``head`` (the ``wrap_quantiles`` model it was fitted on) serves both: its
-    median is the point."""
+def with_bands(raw_model, calib: Calibration, target_idx: Sequence[int], head=None):
+    """``raw_model`` with a second output ``quantiles`` (its first stays ``output_0``), the
+    window scale taken from its input's columns ``target_idx``; for a CQR calibration,
+    ``head`` (the ``wrap_quantiles`` model it was fitted on) serves both: its median is the
+    point."""
     import keras
 
     from autoseq.model.layers_intervals import ConformalBands, QuantileAt
@@ -70,7 +72,7 @@ def with_bands(raw_model, calib: Calibration, fdata: ForecastData, head=None):
     point = source.output
     if calib.mix is not None:
         point = QuantileAt(index=calib.head_taus.index(0.5), name="point")(source.output)
-    bands = ConformalBands(offsets=calib.offsets.tolist(), target_idx=list(fdata.target_idx),
+    bands = ConformalBands(offsets=calib.offsets.tolist(), target_idx=list(target_idx),
                            scale=calib.scale, lag=calib.lag, floor=calib.floor.tolist(),
                            mix=None if calib.mix is None else calib.mix.tolist(),
                            name="conformal_bands")([source.output, window])
@@ -148,12 +150,15 @@ def _train(fdata: ForecastData) -> np.ndarray:
 
 
 def add_interval_manifest(manifest: dict[str, Any], calib: Calibration, *, test: dict[str, Any],
-                          val: dict[str, Any], baselines: dict[str, Any]) -> None:
+                          val: dict[str, Any], baselines: dict[str, Any],
+                          calibrated: str | None = None) -> None:
     """Describe the ``quantiles`` output and record the interval scores (``metrics``:
-    ``val_intervals``, ``test_intervals``, ``test_baselines_intervals``)."""
-    what = ("the exported trial's own quantiles (its network's quantile head)"
-            if calib.mix is not None else "the exported point forecast as a whole (an "
-            "ensemble's mean or a blend, not each member)")
+    ``val_intervals``, ``test_intervals``, ``test_baselines_intervals``); ``calibrated`` says
+    what was calibrated (default: the forecaster's point forecast or quantile head)."""
+    what = calibrated or (
+        "the exported trial's own quantiles (its network's quantile head)"
+        if calib.mix is not None else "the exported point forecast as a whole (an "
+        "ensemble's mean or a blend, not each member)")
     manifest["intervals"] = interval_manifest(calib) | {
         "calibrated": what + ("; before --refit, whose model has seen the "
                                             "validation windows" if manifest.get("refit")

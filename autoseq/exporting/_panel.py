@@ -2,7 +2,9 @@
 
 The model takes ``[batch, lookback, 1]`` windows in each series' own units and returns the
 forecast ``[batch, horizon, 1]`` in the same units: it divides each window by its own scale,
-runs the trained network and multiplies back (``autoseq.model.layers_panel``). The manifest
+runs the trained network and multiplies back (``autoseq.model.layers_panel``). By default it
+also serves calibrated ``quantiles [batch, horizon, 1, n_quantiles]``
+(``autoseq.exporting._panel_intervals``). The manifest
 records what ``autoseq predict`` needs to cut the windows from a long CSV (series, time and
 target columns, frequency, lookback, the padding rule) and the test scores.
 """
@@ -25,6 +27,12 @@ from autoseq.exporting._common import (
     write_model_folder,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.exporting._panel_intervals import (
+    add_panel_intervals,
+    banded_network,
+    calibrate_panel,
+)
+from autoseq.intervals import IntervalSpec
 from autoseq.model import ModelContext
 from autoseq.panel_baselines import score, simple_forecasts, stat_forecasts
 from autoseq.trial._result import load_trial_json
@@ -33,8 +41,10 @@ PANEL_INPUT = "window"
 
 
 def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str | Path | None,
-                 format: str, refit: bool, ensemble: int | None) -> ExportResult:
-    """``autoseq.export`` for a panel run: the best (or ``trial``'s) network, scale-free."""
+                 format: str, refit: bool, ensemble: int | None,
+                 intervals: IntervalSpec | None = None) -> ExportResult:
+    """``autoseq.export`` for a panel run: the best (or ``trial``'s) network, scale-free; with
+    the calibrated ``intervals`` (default: 80 and 95 %) as a second output ``quantiles``."""
     from autoseq.model.layers_panel import scale_free
 
     if format == "tflite" or refit or (ensemble or 1) > 1:
@@ -47,16 +57,22 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
     check_finite(model, number)
     lookback = int(config["lookback"])
     raw_model = scale_free(model, lookback=lookback)
+    calib = calibrate_panel(model, data, lookback=lookback, spec=intervals or IntervalSpec())
+    served = scale_free(banded_network(model, calib, lookback=lookback),
+                        lookback=lookback) if calib else raw_model
     info = load_trial_json(run.trial_dir(number))
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
-        extra = write_keras_file(raw_model, folder, format)
-        return _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
-                         extra=extra, max_gap=run.settings.data.get("max_gap", 12),
-                         format=run.settings.data.get("format", "long"))
+        extra = write_keras_file(served, folder, format)
+        manifest = _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
+                             extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+                             format=run.settings.data.get("format", "long"))
+        if calib:
+            add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
+        return manifest
 
-    manifest = write_model_folder(out, raw_model, fill)
+    manifest = write_model_folder(out, served, fill)
     return ExportResult(path=out, trial=number, manifest=manifest)
 
 

@@ -35,13 +35,24 @@ class WindowNormalise(keras.layers.Layer):
 
 def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
     """Raw windows ``[batch, lookback, 1]`` → ``network`` on the normalised window → the
-    forecast ``[batch, horizon, 1]`` in the window's units."""
+    forecast ``[batch, horizon, 1]`` in the window's units; each output of a network with
+    several (a dict, e.g. ``output_0`` and ``quantiles [batch, horizon, 1, Q]``) is scaled
+    back the same way."""
     window = keras.Input((lookback, 1), name="window")
     scale = WindowScale(name="window_scale", dtype="float32")(window)
     normalised = WindowNormalise(name="normalise", dtype="float32")(window)
     out = network(normalised)
-    forecast = keras.layers.Multiply(name="forecast", dtype="float32")([out, scale])
-    return keras.Model(window, forecast, name=name)
+    if not isinstance(out, dict):
+        return keras.Model(window, _times(out, scale, "forecast"), name=name)
+    return keras.Model(window, {k: _times(v, scale, f"{k}_in_units") for k, v in out.items()},
+                       name=name)
+
+
+def _times(x, scale, name: str):
+    """``x [batch, horizon, 1, …]`` times the window's scale ``[batch, 1, 1]``."""
+    if len(x.shape) > len(scale.shape):
+        scale = keras.layers.Reshape((1,) * (len(x.shape) - 1))(scale)
+    return keras.layers.Multiply(name=name, dtype="float32")([x, scale])
 
 
 __all__ = ["WindowNormalise", "WindowScale", "scale_free"]

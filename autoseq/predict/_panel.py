@@ -11,6 +11,7 @@ import pandas as pd
 from autoseq.data._panel import Panel
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
+from autoseq.intervals import band_columns
 from autoseq.predict._served import ServedForecaster
 
 _BATCH = 4096
@@ -29,8 +30,14 @@ class PanelForecaster(ServedForecaster):
         super().__init__(folder, manifest)
         self.task = manifest["task"]
 
-    def predict_windows(self, windows: np.ndarray) -> np.ndarray:
-        """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]``."""
+    def predict_windows(self, windows: np.ndarray, *, output: str | None = None) -> np.ndarray:
+        """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]`` (or,
+        ``output="quantiles"``, the calibrated quantiles ``[n, horizon, n_quantiles]``)."""
+        return self._outputs(windows, [output or self.manifest["signature"]["output"]])[0]
+
+    def _outputs(self, windows: np.ndarray, names: list[str]) -> list[np.ndarray]:
+        """The SavedModel's outputs ``names`` for raw windows ``[n, lookback]``, in one pass,
+        without the target axis."""
         import tensorflow as tf
 
         windows = np.asarray(windows, dtype="float32")
@@ -38,9 +45,14 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"windows must be [n, {self.lookback}] (the model's lookback). "
                             f"Received: shape {list(windows.shape)}")
         sig = self.manifest["signature"]
-        out = [self._serve(**{sig["input"]: tf.constant(windows[i:i + _BATCH, :, None])})
-               [sig["output"]].numpy()[..., 0] for i in range(0, len(windows), _BATCH)]
-        return np.concatenate(out) if out else np.zeros((0, self.horizon), dtype="float32")
+        served = [self._serve(**{sig["input"]: tf.constant(windows[i:i + _BATCH, :, None])})
+                  for i in range(0, len(windows), _BATCH)]
+        if not served:
+            return [np.zeros((0, self.horizon) if name == sig["output"] else
+                             (0, self.horizon, len(self.intervals["quantiles"])),
+                             dtype="float32") for name in names]
+        return [np.concatenate([out[name].numpy()[:, :, 0] for out in served])
+                for name in names]
 
     def last_windows(self, panel: Panel) -> np.ndarray:
         """Each series' last ``lookback`` values, left-padded with its first value."""
@@ -72,7 +84,9 @@ class PanelForecaster(ServedForecaster):
         Returns:
             ``series, origin, step, timestamp, value`` (and ``value_actual`` with
             ``all_origins``: empty past the series' end): ``origin`` is the last timestamp
-            before the forecast, ``step`` 1…horizon.
+            before the forecast, ``step`` 1…horizon. A model with calibrated intervals adds
+            ``value_lo80, value_hi80…`` for each level and ``value_q0.1…`` for each quantile
+            it was exported with.
 
         Raises:
             DataError: missing columns, a series off the grid, duplicates or long gaps; with
@@ -86,15 +100,23 @@ class PanelForecaster(ServedForecaster):
                 data.to_csv(path, index=False)
                 return self.predict(path, all_origins=all_origins)
         panel = self._load(data)
-        if not all_origins:
-            pred = self.predict_windows(self.last_windows(panel))
-            return _long_format(panel, np.arange(panel.n_series), panel.lengths, pred)
-        series, end, windows = self.origin_windows(panel)
-        if not len(series):
-            raise DataError(f"{data}: no series has the {self.lookback} steps of the model's "
-                            f"lookback (the longest has {int(panel.lengths.max())}); a backtest "
-                            "starts from full windows only")
-        return _long_format(panel, series, end, self.predict_windows(windows), actual=True)
+        if all_origins:
+            series, end, windows = self.origin_windows(panel)
+            if not len(series):
+                raise DataError(f"{data}: no series has the {self.lookback} steps of the model's "
+                                f"lookback (the longest has {int(panel.lengths.max())}); a "
+                                "backtest starts from full windows only")
+        else:
+            series, end, windows = (np.arange(panel.n_series), panel.lengths,
+                                    self.last_windows(panel))
+        names = [self.manifest["signature"]["output"]] + (
+            [self.intervals["output"]] if self.intervals else [])
+        pred, *quantiles = self._outputs(windows, names)
+        frame = _long_format(panel, series, end, pred, actual=all_origins)
+        if quantiles:
+            for col, _, k in band_columns(self.intervals, ["value"]):
+                frame[col] = quantiles[0][:, :, k].reshape(-1)
+        return frame
 
     def _load(self, data: str | Path) -> Panel:
         m = self.manifest

@@ -36,11 +36,6 @@ class Forecaster(ServedForecaster):
         """Inputs computed from the timestamps (``origin_step``), as the manifest describes."""
         return list(self.manifest.get("derived_inputs") or [])
 
-    @property
-    def intervals(self) -> dict[str, Any] | None:
-        """The manifest's ``intervals`` (which quantiles the model serves), if any."""
-        return self.manifest.get("intervals")
-
     def predict_windows(self, windows: np.ndarray, origin_steps: np.ndarray | None = None,
                         future: np.ndarray | None = None, *, output: str | None = None
                         ) -> np.ndarray:

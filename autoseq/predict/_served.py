@@ -27,3 +27,8 @@ class ServedForecaster:
     @property
     def horizon(self) -> int:
         return int(self.manifest["horizon"])
+
+    @property
+    def intervals(self) -> dict[str, Any] | None:
+        """The manifest's ``intervals`` (which quantiles the model serves), if any."""
+        return self.manifest.get("intervals")

@@ -38,6 +38,24 @@ FANS = 6
 
 def intervals_section(ev: Evidence) -> Section | None:
     """The section, or ``None`` when the run has no export with intervals."""
+    manifest = exported_intervals(ev)
+    if manifest is None or ev.data is None:
+        return None
+    sec = Section("intervals", "Calibrated intervals on the test split")
+    test = manifest["metrics"]["test_intervals"]["levels"]
+    others = manifest["metrics"].get("test_baselines_intervals", {})
+    try:
+        sec.add(fan_figure(ev, ev.run.path / "export", manifest))
+    except Exception as exc:  # noqa: BLE001 - a figure must not cost the report
+        logger.warning("report: the fan chart could not be drawn (%s)", exc)
+    sec.add(coverage_figure(test, ev.data.horizon))
+    sec.add(intervals_table(test, others))
+    sec.add(Paragraph(interval_sentence(test, others), kind="key"))
+    return sec.add(method_note(manifest["intervals"]))
+
+
+def exported_intervals(ev: Evidence) -> dict[str, Any] | None:
+    """The manifest of the run's ``export/`` when it serves scored intervals, else ``None``."""
     from autoseq._io import read_json
 
     path = ev.run.path / "export" / "autoseq.json"
@@ -45,22 +63,22 @@ def intervals_section(ev: Evidence) -> Section | None:
         manifest = read_json(path) if path.is_file() else {}
     except (OSError, ValueError):
         return None
-    iv, metrics = manifest.get("intervals"), manifest.get("metrics", {})
-    if not iv or "test_intervals" not in metrics or ev.data is None:
+    if not manifest.get("intervals") or "test_intervals" not in manifest.get("metrics", {}):
         return None
-    sec = Section("intervals", "Calibrated intervals on the test split")
-    test = metrics["test_intervals"]["levels"]
-    others = metrics.get("test_baselines_intervals", {})
-    try:
-        sec.add(fan_figure(ev, path.parent, manifest))
-    except Exception as exc:  # noqa: BLE001 - a figure must not cost the report
-        logger.warning("report: the fan chart could not be drawn (%s)", exc)
-    sec.add(coverage_figure(test, ev.data.horizon))
-    sec.add(_table(test, others))
-    sec.add(Paragraph(interval_sentence(test, others), kind="key"))
-    sec.add(Paragraph(f"{iv.get('method', '')}; {iv.get('windows', '?')} validation windows, "
-                      f"window scale {iv.get('scale')}.", kind="note"))
-    return sec
+    return manifest
+
+
+def method_note(iv: dict[str, Any]) -> Paragraph:
+    """How the intervals were calibrated, from the manifest's ``intervals``."""
+    rule = f" ({iv['scale_rule']})" if iv.get("scale_rule") else ""
+    return Paragraph(f"{iv.get('method', '')}; {iv.get('windows', '?')} validation windows, "
+                     f"window scale {iv.get('scale')}{rule}.", kind="note")
+
+
+def coverage_words(test: dict[str, Any], level: str) -> str:
+    """"95% of the test outcomes fell inside the 95% band"."""
+    return (f"{fmt.percent(test[level]['coverage'])} of the test outcomes fell inside the "
+            f"{level}% band")
 
 
 def interval_sentence(test: dict[str, Any], others: dict[str, Any]) -> str:
@@ -69,8 +87,7 @@ def interval_sentence(test: dict[str, Any], others: dict[str, Any]) -> str:
     statistical baseline (else the baseline) with the lowest MSIS there; on that baseline's
     windows when it was scored on a subset (the model's ``model (k of n windows)`` entry)."""
     level = max(test, key=float)
-    head = (f"{fmt.percent(test[level]['coverage'])} of the test outcomes fell inside the "
-            f"{level}% band")
+    head = coverage_words(test, level)
     rivals = {n: v["levels"][level] for n, v in others.items()
               if level in v.get("levels", {}) and not n.startswith("exported model")
               and v["levels"][level].get("msis") is not None}
@@ -90,7 +107,8 @@ def interval_sentence(test: dict[str, Any], others: dict[str, Any]) -> str:
             f"{fmt.num(stat[name]['msis'], 3)} on the same windows).")
 
 
-def _table(test: dict[str, Any], others: dict[str, Any]) -> Table:
+def intervals_table(test: dict[str, Any], others: dict[str, Any]) -> Table:
+    """Coverage, mean width and MSIS of each level, the exported model's first."""
     rows = [("exported model", lv, fmt.percent(v["coverage"]), fmt.num(v["width"]),
              fmt.num(v.get("msis"), 3)) for lv, v in test.items()]
     for name, vals in others.items():

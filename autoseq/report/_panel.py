@@ -4,7 +4,8 @@ The best trial's network forecasts every series' validation and test window; the
 sMAPE, MASE and OWA (against Naive2) next to the baselines on the same windows, how many series
 the network beats each baseline on, and the series it forecasts worst; the figures show example
 forecasts (two series each of the best, median and worst skill) against seasonal naive, and the
-skill of every series.
+skill of every series; with an export serving intervals, how they covered the test windows
+(``autoseq.report._panel_intervals``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from autoseq.panel_baselines import (
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
 from autoseq.report._panel_figures import Example, examples_figure, skill_figure
+from autoseq.report._panel_intervals import panel_intervals_section
 from autoseq.report._shared import shared_sections, winner_words
 from autoseq.trial._fit_panel import forecast_units
 
@@ -141,7 +143,8 @@ def panel_skill(ev: Evidence) -> str:
 def panel_sections(ev: Evidence) -> list[Section]:
     return [data_section(ev), winner_section(ev),
             *shared_sections(ev, metric="val_loss", label="validation OWA", units=""),
-            examples_section(ev), series_section(ev)]
+            examples_section(ev), *filter(None, [panel_intervals_section(ev)]),
+            series_section(ev)]
 
 
 def examples_section(ev: Evidence) -> Section:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
 from autoseq.data._panel_wide import read_panel
-from autoseq.exceptions import DataError, ModelError, SearchError
+from autoseq.exceptions import DataError, SearchError
 from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, resolve_config
 from autoseq.panel_baselines import (
@@ -143,11 +143,8 @@ class PanelTask(Task):
     def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
                out: str | Path | None, format: str, refit: bool, ensemble: int | None,
                intervals=None):
-        if intervals is not None and intervals.explicit:
-            raise ModelError("--levels and --quantiles are not supported for panels yet; "
-                             "export without them")
         return export_panel(run, data, trial=trial, out=out, format=format, refit=refit,
-                            ensemble=ensemble)
+                            ensemble=ensemble, intervals=intervals)
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):
         return PanelForecaster(folder, manifest)
