@@ -143,7 +143,8 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
     extras = ordered_inputs(n for m in members for n in extra_inputs(fdata, m.config))
     if selection is not None and selection["blend"]:
         base, base_width = baseline_forecaster(fdata, selection["blend"])
-        raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras)
+        raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras,
+                                      weight=selection.get("weight", 0.5))
         width = max(width, base_width)
     return raw_model, width, extras
 
@@ -197,17 +198,19 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
 def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
     """Which candidate forecasts the validation windows best (MAE in the data's units; ties go
     to the simpler): the mean of the first k ``members`` (best first; k in ``AUTO_SIZES``), or
-    the best of those averaged with the best in-graph baseline (naive, seasonal naive, seasonal
-    drift) when that validates better.
+    the best of those blended with the best in-graph baseline (naive, seasonal naive, seasonal
+    drift) at a networks' weight in ``BLEND_WEIGHTS`` — 0 being the baseline alone — when that
+    validates better.
 
     The single best trial was itself picked on these windows, so its score is the most
-    optimistic of the candidates: an ensemble or a blend chosen here beat that optimism. A
-    baseline alone is scored too; when it beats every candidate the blend is exported (a
-    SavedModel of networks is what export makes) and the log says so.
+    optimistic of the candidates: an ensemble or a blend chosen here beat that optimism. The
+    export is never worse on validation than the best in-graph baseline: the baseline alone
+    (networks weighted 0) is a candidate, and the log says when it wins.
 
     Returns:
-        ``{"size", "blend", "chosen", "val_mae": {candidate: MAE}, "windows", "rule"}``:
-        ``blend`` names the baseline averaged in (``None`` for none).
+        ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",
+        "rule"}``: ``blend`` names the baseline blended in (``None`` for none), ``weight`` the
+        networks' share of the forecast.
     """
     from autoseq.baselines import baseline_forecasts
 
@@ -223,26 +226,40 @@ def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, An
         nets[k] = np.mean(preds[:k], axis=0)
         scores[_candidate(k)] = _mae(nets[k], truth)
     size = min(nets, key=lambda k: (scores[_candidate(k)], k))
-    chosen, blend = _candidate(size), None
+    chosen, blend, weight = _candidate(size), None, 1.0
     bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
              for name, scaled in baseline_forecasts(fdata, "val").items()
              if baseline_spec(fdata, name) is not None}
     if bases:
         base = min(bases, key=lambda n: _mae(bases[n], truth))
-        scores[base] = _mae(bases[base], truth)
-        mixed = f"{_candidate(size)} + {base}"
-        scores[mixed] = _mae((nets[size] + bases[base]) / 2, truth)
-        if scores[mixed] < scores[chosen] - 1e-12 or scores[base] < scores[chosen] - 1e-12:
-            chosen, blend = mixed, base
-            if scores[base] < scores[mixed]:
-                logger.warning("export: baseline %s beats every network on validation (MAE %.4g "
-                               "vs %.4g): the networks are averaged with it", base, scores[base],
-                               scores[_candidate(size)])
-    return {"size": size, "blend": blend, "chosen": chosen, "val_mae": scores,
-            "windows": int(len(origins)),
+        for w in BLEND_WEIGHTS:
+            name = blend_name(_candidate(size), base, w)
+            scores[name] = _mae(w * nets[size] + (1 - w) * bases[base], truth)
+            if scores[name] < scores[chosen] - 1e-12:
+                chosen, blend, weight = name, base, w
+        if weight == 0.0:
+            logger.warning("export: baseline %s beats every network and blend on validation "
+                           "(MAE %.4g vs %.4g): the export serves it (the networks weighted 0)",
+                           base, scores[base], scores[_candidate(size)])
+    return {"size": size, "blend": blend, "weight": weight, "chosen": chosen,
+            "val_mae": scores, "windows": int(len(origins)),
             "rule": "lowest validation MAE among the best trial, the means of the "
                     f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials, and the best "
-                    "of those averaged with the best in-graph baseline"}
+                    "of those blended with the best in-graph baseline, the networks weighted "
+                    f"{', '.join(f'{w:g}' for w in BLEND_WEIGHTS)} (0: the baseline alone)"}
+
+
+BLEND_WEIGHTS = (0.75, 0.5, 0.25, 0.0)
+"""The networks' shares a blend with the best in-graph baseline may take (0: the baseline)."""
+
+
+def blend_name(networks: str, base: str, weight: float) -> str:
+    """A blend candidate's name: ``best trial + seasonal_naive(m=7)`` for the plain mean."""
+    if weight == 0.0:
+        return base
+    if weight == 0.5:
+        return f"{networks} + {base}"
+    return f"{weight:g} × {networks} + {1 - weight:g} × {base}"
 
 
 def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,
@@ -252,11 +269,12 @@ def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: 
         return
     manifest["lookback"] = width
     manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
+    w = float(selection.get("weight", 0.5))
     manifest["transforms"] = [*manifest["transforms"], {
         "kind": "blend_mean", "where": "inside the model (layer blend_mean)",
-        "baseline": selection["blend"],
-        "rule": "the networks' forecast (as above) and the baseline's, both in the data's units, "
-                "are averaged; each reads the last rows of the window it needs"}]
+        "baseline": selection["blend"], "weights": {"networks": w, "baseline": 1 - w},
+        "rule": f"{w:g} × the networks' forecast (as above) + {1 - w:g} × the baseline's, both "
+                "in the data's units; each reads the last rows of the window it needs"}]
 
 
 def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,

@@ -209,10 +209,10 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
 
 
 def _mean_model(parts: list[tuple[str, Any, int, tuple[str, ...]]], fdata: ForecastData, *,
-                layer: str, name: str):
+                layer: str, name: str, weights: tuple[float, ...] | None = None):
     """The mean of raw-in, raw-out models ``(label, model, window rows, inputs beside the
     window)`` on the widest of their windows: each reads the last rows it needs, and the other
-    inputs it takes."""
+    inputs it takes. ``weights`` (summing to 1): a weighted mean instead."""
     import keras
 
     from autoseq.model.layers_forecast import LastSteps
@@ -224,7 +224,11 @@ def _mean_model(parts: list[tuple[str, Any, int, tuple[str, ...]]], fdata: Forec
     for label, model, own, takes in parts:
         x = window if own == width else LastSteps(steps=own, name=f"last_{own}_{label}")(window)
         outputs.append(model({WINDOW: x} | {n: inputs[n] for n in takes} if takes else x))
-    return keras.Model(inputs, keras.layers.Average(name=layer)(outputs), name=name)
+    if weights is None:
+        return keras.Model(inputs, keras.layers.Average(name=layer)(outputs), name=name)
+    scaled = [keras.layers.Rescaling(float(w), name=f"weight_{label}", dtype="float32")(out)
+              for (label, *_), w, out in zip(parts, weights, outputs, strict=True)]
+    return keras.Model(inputs, keras.layers.Add(name=layer)(scaled), name=name)
 
 
 def baseline_spec(fdata: ForecastData, name: str) -> tuple[str, int, int] | None:
@@ -256,12 +260,13 @@ def baseline_forecaster(fdata: ForecastData, name: str):
 
 
 def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
-                      fdata: ForecastData, *, extras: tuple[str, ...]):
-    """The mean of a forecaster (taking ``extras`` beside its window) and an in-graph
-    baseline, on the wider of their windows."""
+                      fdata: ForecastData, *, extras: tuple[str, ...], weight: float = 0.5):
+    """``weight`` × a forecaster (taking ``extras`` beside its window) + (1 − ``weight``) × an
+    in-graph baseline, on the wider of their windows."""
     return _mean_model([("model", model, model_width, extras),
                         ("baseline", baseline, baseline_width, ())], fdata,
-                       layer="blend_mean", name="autoseq_blend")
+                       layer="blend_mean", name="autoseq_blend",
+                       weights=None if weight == 0.5 else (weight, 1.0 - weight))
 
 
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
