@@ -47,28 +47,37 @@ class Forecaster(ServedForecaster):
         input ``origin_step``. ``future`` (``[batch, horizon, n_future]``, raw): the known-future
         covariates at the forecast steps; required when the model takes ``future``.
         """
+        name = output or self.manifest["signature"]["output"]
+        return self._outputs(windows, origin_steps, future, (name,))[name]
+
+    def _outputs(self, windows: np.ndarray, origin_steps: np.ndarray | None,
+                 future: np.ndarray | None, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """The SavedModel's outputs ``names`` for ``windows``, from one call per chunk."""
         import tensorflow as tf
 
         sig = self.manifest["signature"]
-        names = {d["name"] for d in self.derived_inputs} | (
+        inputs = {d["name"] for d in self.derived_inputs} | (
             {"future"} if "future" in sig.get("inputs", ()) else set())
         given = {"origin_step": (origin_steps, tf.int32), "future": (future, tf.float32)}
-        for name in names:
+        for name in inputs:
             if given[name][0] is None:
                 raise DataError(f"this model needs {name} (its forecasts depend on the time of "
                                 "each window, or on covariates known ahead); see the manifest's "
                                 "signature")
-        out = []
+        out: dict[str, list[np.ndarray]] = {n: [] for n in names}
         for start in range(0, len(windows), 1024):
             feed = {sig["input"]: tf.constant(windows[start:start + 1024], dtype=tf.float32)}
-            for name in names:
+            for name in inputs:
                 value, dtype = given[name]
                 feed[name] = tf.constant(value[start:start + 1024], dtype=dtype)
-            out.append(self._serve(**feed)[output or sig["output"]].numpy())
-        if out:
-            return np.concatenate(out)
-        extra = (len(self.intervals["quantiles"]),) if output and self.intervals else ()
-        return np.zeros((0, self.horizon, len(self.manifest["targets"]), *extra))
+            served = self._serve(**feed)
+            for n in names:
+                out[n].append(served[n].numpy())
+        if len(windows):
+            return {n: np.concatenate(v) for n, v in out.items()}
+        point = (0, self.horizon, len(self.manifest["targets"]))
+        n_q = (len(self.intervals["quantiles"]),) if self.intervals else ()
+        return {n: np.zeros(point if n == sig["output"] else (*point, *n_q)) for n in names}
 
     def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
                 ) -> pd.DataFrame:
@@ -121,13 +130,12 @@ class Forecaster(ServedForecaster):
             first = steps_from(pd.Timestamp(m["t0"]), series.frame.index[0], m["frequency"])
             steps = origins + first
         windows = raw[origins[:, None] + np.arange(-lookback, 0)[None, :]]
-        pred = self.predict_windows(windows, steps, known)
-        out = _long_format(pred, origins, series.frame, m)
-        if self.intervals:
-            quantiles = self.predict_windows(windows, steps, known,
-                                             output=self.intervals["output"])
-            for col, j, k in band_columns(self.intervals, m["targets"]):
-                out[col] = quantiles[:, :, j, k].reshape(-1)
+        point = m["signature"]["output"]
+        bands = (self.intervals["output"],) if self.intervals else ()
+        served = self._outputs(windows, steps, known, (point, *bands))
+        out = _long_format(served[point], origins, series.frame, m)
+        for col, j, k in band_columns(self.intervals, m["targets"]) if bands else ():
+            out[col] = served[bands[0]][:, :, j, k].reshape(-1)
         return out
 
 
