@@ -67,3 +67,38 @@ def quantile_metrics(q: np.ndarray, truth: np.ndarray, taus: list[float] | tuple
     denom = float(np.sum(np.abs(truth)))
     wql = [2 * float(np.sum(pinball(q[..., i], truth, t))) / denom for i, t in enumerate(taus)]
     return {"levels": levels_out, "wql": float(np.mean(wql)) if denom > 0 else float("nan")}
+
+
+BOARD_PREFIXES = ("val_cover", "val_width", "val_msis")
+"""The leaderboard's interval columns start with these (then the level: ``val_cover80``)."""
+
+
+def board_columns(levels: list[float] | tuple[float, ...]) -> tuple[str, ...]:
+    """The leaderboard's interval columns for ``levels``: the coverage of each, the mean width
+    and MSIS of the widest.
+
+    Example:
+        >>> board_columns((80.0, 95.0))
+        ('val_cover80', 'val_cover95', 'val_width95', 'val_msis95')
+    """
+    if not levels:
+        return ()
+    widest = f"{max(float(lv) for lv in levels):g}"
+    cover, width, msis = BOARD_PREFIXES
+    return (*(f"{cover}{float(lv):g}" for lv in sorted(levels)), f"{width}{widest}",
+            f"{msis}{widest}")
+
+
+def board_values(scores: dict, levels: list[float] | tuple[float, ...]) -> dict[str, float]:
+    """The leaderboard's interval columns for ``levels`` (``board_columns``) from
+    ``quantile_metrics``' result ``scores``; a level it lacks (too few windows to calibrate it)
+    has none."""
+    cover, width, msis = BOARD_PREFIXES
+    got = scores["levels"]
+    out = {f"{cover}{lv}": m["coverage"] for lv, m in got.items()}
+    widest = f"{max(float(lv) for lv in levels):g}"
+    if widest in got:
+        out[f"{width}{widest}"] = got[widest]["width"]
+        if "msis" in got[widest]:
+            out[f"{msis}{widest}"] = got[widest]["msis"]
+    return out

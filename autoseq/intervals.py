@@ -149,6 +149,13 @@ class Calibration:
     (quantile ``τ`` is then ``sorted(quantiles @ mix + scale · offsets)``)."""
     head_taus: tuple[float, ...] = ()
 
+    def quantiles(self, pred: np.ndarray, targets_windows: np.ndarray) -> np.ndarray:
+        """The calibrated quantiles ``[n, H, targets, Q]`` of forecasts ``pred`` (as
+        ``calibrate`` takes them) from windows whose target columns are ``targets_windows``:
+        what the served model's ``quantiles`` output computes."""
+        scale = window_scale(targets_windows, kind=self.scale, lag=self.lag, floor=self.floor)
+        return band_quantiles(_base(pred, self.mix), scale, self.offsets)
+
 
 def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
               spec: IntervalSpec, *, season: int, floor: np.ndarray,
@@ -174,7 +181,7 @@ def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
     if not spec.taus:
         return None
     mix = interpolation_matrix(head_taus, spec.taus) if head_taus else None
-    base = pred[..., None] if mix is None else pred @ mix  # [n, H, targets, 1 or Q]
+    base = _base(pred, mix)
     usable = [s for s in scales if s != "seasonal" or (season > 1 and
                                                       targets_windows.shape[1] > 2 * season)]
     tried = _compare_scales(base, truth, targets_windows, spec, usable, season=season,
@@ -188,6 +195,19 @@ def calibrate(pred: np.ndarray, truth: np.ndarray, targets_windows: np.ndarray,
                        floor=np.asarray(floor, dtype="float64"), windows=len(pred),
                        pooled=pooled, spec=spec, tried=tried, mix=mix,
                        head_taus=tuple(head_taus))
+
+
+def _base(pred: np.ndarray, mix: np.ndarray | None) -> np.ndarray:
+    """What the offsets are added to, ``[n, H, targets, 1 or Q]``: the point, or (CQR) the
+    network's quantiles interpolated to the served levels."""
+    return pred[..., None] if mix is None else pred @ mix
+
+
+def split_halves(n: int, horizon: int) -> tuple[slice, slice]:
+    """The earlier and the later half of ``n`` chronological windows of ``horizon`` steps, a
+    horizon apart so that no outcome of the earlier half is a target of the later one."""
+    half = max((n - horizon) // 2, 0)
+    return slice(0, half), slice(half + horizon, n)
 
 
 def interpolation_matrix(head_taus, taus) -> np.ndarray:
@@ -226,11 +246,9 @@ def _offsets(truth: np.ndarray, base: np.ndarray, scale: np.ndarray,
 
 def _compare_scales(base, truth, tw, spec: IntervalSpec, usable: list[str], *, season: int,
                     floor) -> dict[str, float]:
-    n, horizon = base.shape[:2]
-    half = (n - horizon) // 2
-    if len(usable) < 2 or half < 2 or not _fits(spec.taus, half, horizon):
+    fit, held = split_halves(*base.shape[:2])
+    if len(usable) < 2 or fit.stop < 2 or not _fits(spec.taus, fit.stop, base.shape[1]):
         return {}
-    fit, held = slice(0, half), slice(half + horizon, n)
     out = {}
     for kind in usable:
         lag = season if kind == "seasonal" else 1
@@ -280,13 +298,23 @@ def needed_windows(tau: float) -> int:
 
 
 def _fits(taus, n: int, horizon: int) -> bool:
-    return all(n * horizon >= needed_windows(t) for t in taus)
+    return not _short(taus, n, horizon)
+
+
+def _short(taus, n: int, horizon: int) -> set[float]:
+    """The quantile levels of ``taus`` that ``n`` windows of ``horizon`` steps are too few for."""
+    return {t for t in taus if n * horizon < needed_windows(t)}
+
+
+def supported(spec: IntervalSpec, n: int, horizon: int) -> IntervalSpec:
+    """``spec`` without what ``n`` windows of ``horizon`` steps cannot support, silently."""
+    return spec.dropping(_short(spec.taus, n, horizon))
 
 
 def _supported(spec: IntervalSpec, n: int, horizon: int) -> IntervalSpec:
     """``spec`` without what ``n`` windows of ``horizon`` steps cannot support (an error when
     the user asked for it explicitly)."""
-    short = {t for t in spec.taus if n * horizon < needed_windows(t)}
+    short = _short(spec.taus, n, horizon)
     if not short:
         return spec
     worst = max(short, key=needed_windows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,25 +21,41 @@ LEADING = ("rank", "model", "trial", "state", "val_loss", "val_mae")
 TRAILING = ("epochs", "seconds", "params", "cudnn_eligible", "compiled", "reason")
 
 
+@dataclass(frozen=True)
+class FinalScores:
+    """Columns a search scores once it has finished, for some rows of its leaderboard (the
+    forecast intervals of the best trials and of the simple baselines); empty elsewhere."""
+
+    columns: tuple[str, ...]
+    trials: dict[int, dict[str, float]] = field(default_factory=dict)
+    """By trial number: each column's value (a column it lacks stays empty)."""
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    """By baseline name (the ``model`` column)."""
+
+
 def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,
                       extra_params: Iterable[str] = (), folds: int = 1,
-                      metric_columns: Iterable[str] = ()) -> pd.DataFrame:
+                      metric_columns: Iterable[str] = (),
+                      final: FinalScores | None = None) -> pd.DataFrame:
     """One row per trial and baseline; rows with a finite ``val_loss`` ranked 1, 2, … by it.
 
     ``folds``: the validation scores are means over that many walk-forward folds (column
     ``val_folds``; a pruned or failed trial is scored on the last fold only).
-    ``metric_columns`` (the task's, such as ``val_accuracy``) follow the leading columns.
+    ``metric_columns`` (the task's, such as ``val_accuracy``) follow the leading columns, and
+    ``final``'s columns follow them.
     """
     hp = list(HYPERPARAMETERS) + [p for p in extra_params
                                   if p not in HYPERPARAMETERS and p not in _HIDDEN]
     metric_columns = [c for c in metric_columns if c not in LEADING]
+    final = final or FinalScores(columns=())
+    metric_columns += [c for c in final.columns if c not in metric_columns]
     rows = []
     for r in records:
         cfg = r.config
         row = {"model": describe(cfg) if "cell" in cfg else "custom", "trial": r.number,
                "state": r.state, "val_loss": r.result.get("val_loss"),
                "val_mae": r.result.get("val_mae")}
-        metrics = r.result.get("metrics") or {}
+        metrics = (r.result.get("metrics") or {}) | final.trials.get(r.number, {})
         row |= {c: metrics.get(c) for c in metric_columns}
         row |= {k: cfg.get(k) for k in hp}
         row |= {"epochs": r.result.get("epochs"), "seconds": r.result.get("seconds"),
@@ -51,8 +68,9 @@ def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[Baseli
                 "reason": r.reason if r.state != "complete" else r.result.get("reason")}
         rows.append(row)
     for b in baselines:
+        metrics = b.metrics | final.baselines.get(b.name, {})
         rows.append({"model": b.name, "state": "baseline", "val_loss": b.loss, "val_mae": b.mae}
-                    | {c: b.metrics.get(c) for c in metric_columns})
+                    | {c: metrics.get(c) for c in metric_columns})
     columns = list(LEADING) + metric_columns + hp + list(TRAILING) + ["val_folds"]
     for row in rows:
         row["val_folds"] = folds if row["state"] in ("complete", "baseline") else 1
@@ -76,6 +94,12 @@ def best_trial_row(board: pd.DataFrame) -> pd.Series | None:
         return None
     complete = trials[trials["state"] == "complete"]
     return (complete if not complete.empty else trials).iloc[0]
+
+
+def top_complete(board: pd.DataFrame, n: int) -> list[int]:
+    """The numbers of the ``n`` best-ranked complete trials, best first."""
+    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
+    return [int(t) for t in ranked["trial"].head(n)]
 
 
 def best_baseline_row(board: pd.DataFrame) -> pd.Series | None:

@@ -18,7 +18,7 @@ from autoseq._io import replace_dir_atomic, write_json_atomic
 from autoseq._run_folder import RunFolder
 from autoseq.exceptions import ModelError
 from autoseq.exporting._manifest import MANIFEST, file_checksums
-from autoseq.leaderboard import best_trial_row
+from autoseq.leaderboard import best_trial_row, top_complete
 
 logger = logging.getLogger("autoseq")
 
@@ -67,9 +67,7 @@ def pick_members(run: RunFolder, trial: int | None, ensemble: int) -> list[int]:
 
 def best_complete(run: RunFolder, n: int) -> list[int]:
     """The ``n`` best-ranked complete trials (the best trial with a result when none is)."""
-    board = run.leaderboard()
-    ranked = board[(board["state"] == "complete") & board["rank"].notna()].sort_values("rank")
-    return [int(t) for t in ranked["trial"].head(n)] or [_pick_trial(run, None)]
+    return top_complete(run.leaderboard(), n) or [_pick_trial(run, None)]
 
 
 def write_keras_file(raw_model, folder: Path, format: str) -> dict[str, Any]:

@@ -41,20 +41,29 @@ def calibrate_forecaster(raw_model, fdata: ForecastData, config: dict[str, Any],
             raise ModelError("intervals are calibrated on the validation windows, and this run "
                              "has none; search again with a larger --val-size")
         return None
-    feed = raw_inputs(fdata, origins, config, extras=extras, width=width)
-    pred = np.asarray((head or raw_model).predict(feed, verbose=0), dtype="float64")
-    window = feed[WINDOW] if isinstance(feed, dict) else feed
-    return calibrate(pred, fdata.targets("val", scaled=False),
-                     window[..., list(fdata.target_idx)].astype("float64"), spec,
-                     season=fdata.main_season, floor=_floor(fdata),
+    pred, windows = validation_forecasts(head or raw_model, fdata, config, extras=extras,
+                                         width=width)
+    return calibrate(pred, fdata.targets("val", scaled=False), windows, spec,
+                     season=fdata.main_season, floor=window_floor(fdata),
                      head_taus=head_quantiles(config) if head is not None else ())
 
 
-def _floor(fdata: ForecastData) -> np.ndarray:
+def validation_forecasts(model, fdata: ForecastData, config: dict[str, Any], *,
+                         extras: tuple[str, ...] | None = None, width: int | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """A raw-in model's forecasts of every validation window (in the data's units) and the
+    windows' target columns ``[n, W, targets]``, as ``calibrate`` takes them (see
+    ``raw_inputs`` for ``extras`` and ``width``)."""
+    feed = raw_inputs(fdata, fdata.origins("val"), config, extras=extras, width=width)
+    pred = np.asarray(model.predict(feed, verbose=0), dtype="float64")
+    window = feed[WINDOW] if isinstance(feed, dict) else feed
+    return pred, window[..., list(fdata.target_idx)].astype("float64")
+
+
+def window_floor(fdata: ForecastData) -> np.ndarray:
     """The smallest window scale: a thousandth of the training data's mean step change, so a
     flat window still gets a band."""
-    train = fdata.raw[: fdata.split.train][:, fdata.target_idx].astype("float64")
-    return np.maximum(1e-3 * seasonal_scale(train, 1), 1e-9)
+    return np.maximum(1e-3 * seasonal_scale(train_targets(fdata), 1), 1e-9)
 
 
 def with_bands(raw_model, calib: Calibration, target_idx: Sequence[int], head=None):
@@ -120,7 +129,7 @@ def score_bands(served, fdata: ForecastData, config: dict[str, Any], part: str, 
     feed = raw_inputs(fdata, fdata.origins(part), config, extras=extras, width=width)
     q = np.asarray(served.predict(feed, verbose=0)[QUANTILES], dtype="float64")
     return quantile_metrics(q, fdata.targets(part, scaled=False), calib.taus,
-                            calib.spec.levels, train=_train(fdata),
+                            calib.spec.levels, train=train_targets(fdata),
                             season=fdata.main_season) | {"q": q}
 
 
@@ -138,14 +147,22 @@ def baseline_bands(fdata: ForecastData, calib: Calibration) -> dict[str, dict[st
             continue
         pv = fdata.scaler.inverse(val[name], fdata.target_idx)
         pt = fdata.scaler.inverse(test[name], fdata.target_idx)
-        offsets, _ = conformal_offsets(truth_val - pv, calib.taus)
-        out[name] = quantile_metrics(pt[..., None] + offsets[None], truth, calib.taus,
-                                     calib.spec.levels, train=_train(fdata),
+        out[name] = quantile_metrics(residual_quantiles(pv, truth_val, pt, calib.taus), truth,
+                                     calib.taus, calib.spec.levels, train=train_targets(fdata),
                                      season=fdata.main_season)
     return out
 
 
-def _train(fdata: ForecastData) -> np.ndarray:
+def residual_quantiles(cal_pred: np.ndarray, cal_truth: np.ndarray, pred: np.ndarray,
+                       taus: tuple[float, ...]) -> np.ndarray:
+    """Quantiles ``[n, H, targets, Q]`` of forecasts ``pred``: each plus the conformal quantiles,
+    per step, of the residuals ``cal_truth - cal_pred`` (a baseline's: no window scale)."""
+    offsets, _ = conformal_offsets(cal_truth - cal_pred, taus)
+    return pred[..., None] + offsets[None]
+
+
+def train_targets(fdata: ForecastData) -> np.ndarray:
+    """The training rows' target columns in the data's units (MSIS's scale is taken on them)."""
     return fdata.raw[: fdata.split.train][:, fdata.target_idx].astype("float64")
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 import autoseq.report._figures as figs
 import autoseq.report._format as fmt
+from autoseq.interval_metrics import BOARD_PREFIXES
 from autoseq.leaderboard import HYPERPARAMETERS
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
@@ -84,10 +85,12 @@ def leaderboard_section(ev: Evidence) -> Section:
                       if best is not None and r["state"] != "baseline"
                       and r.get("trial") == best.get("trial"))
     sec = Section("leaderboard", f"Leaderboard (top {min(TOP_ROWS, len(ranked))})")
-    sec.add(Table(tuple(_HEADERS.get(c, c.replace("_", " ")) for c in cols), rows,
-                  numeric=tuple(c in _NUMERIC for c in cols), highlight=highlight,
+    bands = [c for c in cols if c.startswith(BOARD_PREFIXES)]
+    sec.add(Table(tuple(_header(c) for c in cols), rows,
+                  numeric=tuple(c in _NUMERIC or c in bands for c in cols), highlight=highlight,
                   caption="Ranked on validation loss; baselines are ranked in the same table. "
-                          "Lookback in steps; time is the whole trial (build, fit, evaluate)."))
+                          "Lookback in steps; time is the whole trial (build, fit, evaluate)."
+                          + (_BANDS_CAPTION if bands else "")))
     rest = len(board) - len(ranked)
     if rest > 0:
         sec.add(Paragraph(f"{rest} more row(s), unranked trials included, are in "
@@ -97,6 +100,17 @@ def leaderboard_section(ev: Evidence) -> Section:
 
 _NON_HP = {"rank", "model", "trial", "state", "val_loss", "val_mae", "epochs", "seconds",
            "params", "cudnn_eligible", "compiled", "reason"}
+_BANDS_CAPTION = (" Cover, width and MSIS: conformal intervals calibrated on the earlier half of "
+                  "the validation windows, scored on the later half (the best trials and the "
+                  "simple baselines only).")
+
+
+def _header(column: str) -> str:
+    """A leaderboard column's table header: ``val_cover80`` reads ``cover 80%``."""
+    for prefix, word in zip(BOARD_PREFIXES, ("cover", "width", "MSIS"), strict=True):
+        if column.startswith(prefix):
+            return f"{word} {column[len(prefix):]}%"
+    return _HEADERS.get(column, column.replace("_", " "))
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -153,7 +153,8 @@ def search(
             series_col: the series key column of a long CSV of many series (a panel): one
                 global network forecasts every series, ranked on M4's OWA against Naive2.
             levels: forecasting: the intervals ``export`` serves by default (``"80,95"``);
-                recorded in ``run.json``, validated now.
+                recorded in ``run.json``, validated now. The final leaderboard scores them for
+                the best trials and the baselines (``val_cover80``…).
             quantiles: forecasting: the quantiles ``export`` serves by default.
 
         Returns:
@@ -191,7 +192,7 @@ def search(
                             task=plan.task, timeout=timeout,
                             max_failures=max_failures,
                             stat_origins=stat_origins if plan.stat_baselines else None,
-                            on_event=on_event)
+                            on_event=on_event, intervals=asked)
     if plan.spawn:
         return session.run_in_workers(storage=plan.storage, study=study, jobs=plan.jobs,
                                       gpus=plan.gpus, precision=precision, compile=compile,

@@ -7,6 +7,7 @@ finished trial updates the leaderboard file, and the search ends with a ``Search
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from autoseq._interrupt import Terminated, deferred_interrupts
 from autoseq.backends import Backend, TrialRecord, count_done
 from autoseq.baselines import BaselineScore
 from autoseq.exceptions import AllTrialsFailedError
-from autoseq.leaderboard import best_trial_row, build_leaderboard, write_leaderboard
-from autoseq.run import LEADERBOARD, trial_dir
+from autoseq.intervals import IntervalSpec
+from autoseq.leaderboard import FinalScores, best_trial_row, build_leaderboard, write_leaderboard
+from autoseq.run import LEADERBOARD, open_run, trial_dir
 from autoseq.searching._devices import device_setup
 from autoseq.searching._failures import FailurePolicy
 from autoseq.searching._parallel import run_workers
@@ -40,15 +42,19 @@ class SearchSession:
     Made once the study is open: it scores the baselines (the statistical ones on a thread when
     ``stat_origins`` is not ``None``), announces the start, and its failure policy's clock starts.
     ``run_here`` or ``run_in_workers`` then runs the trials and returns the ``SearchResult``,
-    closing the study.
+    closing the study. The last leaderboard adds the task's final scores (``intervals``: the
+    forecast intervals of the best trials and the baselines), scored once, in this process.
     """
 
     def __init__(self, engine: Backend, fdata, *, space: SearchSpace, settings: TrialSettings,
                  run_dir: Path, trials: int, folds: int, metric: str, task: Task,
                  timeout: float | None, max_failures: int, stat_origins: int | None,
-                 on_event: Callable[[Event], None] | None):
+                 on_event: Callable[[Event], None] | None,
+                 intervals: IntervalSpec | None = None):
         self.engine = engine
         self.fdata = fdata
+        self.task = task
+        self.intervals = intervals or IntervalSpec()
         self.space = space
         self.settings = settings
         self.run_dir = run_dir
@@ -75,13 +81,38 @@ class SearchSession:
         more = self.stat.scores(wait=wait) if self.stat is not None else []
         return sorted(self.baselines + more, key=lambda b: b.loss)
 
-    def leaderboard(self, *, wait: bool = False) -> pd.DataFrame:
-        """The leaderboard of the study's trials and the baselines, written to the run folder."""
-        board = build_leaderboard(self.engine.records(), self.ranked_baselines(wait=wait),
-                                  extra_params=list(self.space.names), folds=self.folds,
-                                  metric_columns=self.fdata.metric_columns)
+    def leaderboard(self, *, wait: bool = False, final: bool = False) -> pd.DataFrame:
+        """The leaderboard of the study's trials and the baselines, written to the run folder;
+        with the task's final scores when ``final``."""
+        records, baselines = self.engine.records(), self.ranked_baselines(wait=wait)
+
+        def build(scores: FinalScores | None = None) -> pd.DataFrame:
+            return build_leaderboard(records, baselines, extra_params=list(self.space.names),
+                                     folds=self.folds, metric_columns=self.fdata.metric_columns,
+                                     final=scores)
+
+        board = build()
+        if final:
+            board = build(self._final_scores(board))
         write_leaderboard(board, self.run_dir / LEADERBOARD)
         return board
+
+    def _final_scores(self, board: pd.DataFrame) -> FinalScores | None:
+        """The task's final scores of ``board``'s rows (the last fold's data with ``--folds``:
+        its weights are the ones each trial keeps); a failure is logged and costs only them."""
+        start = time.perf_counter()
+        try:
+            scores = self.task.final_scores(open_run(self.run_dir), self.fdata, board,
+                                            intervals=self.intervals)
+        except Exception as exc:  # noqa: BLE001 - the finished search keeps its leaderboard
+            logger.warning("leaderboard: final scores not computed (%s: %s)",
+                           type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            return None
+        if scores is not None:
+            logger.info("leaderboard: %s scored for %d trials and %d baselines in %.1f s",
+                        ", ".join(scores.columns), len(scores.trials), len(scores.baselines),
+                        time.perf_counter() - start)
+        return scores
 
     def run_here(self, *, precision: str, grace: float, report: bool) -> SearchResult:
         """Run the trials in this process."""
@@ -134,7 +165,7 @@ class SearchSession:
         return self._finish(report=report)
 
     def _finish(self, *, report: bool) -> SearchResult:
-        board = self.leaderboard(wait=True)
+        board = self.leaderboard(wait=True, final=True)
         self.engine.close()
         result = SearchResult(self.run_dir, board, self.ranked_baselines(), self.policy.stopped)
         if result.best is None:

@@ -3,7 +3,8 @@
 A kind of run (forecasting one series, classifying or regressing labelled sequences, …) is a
 ``Task``. It reads its data from the search's options, says what of them a run records, reads
 that data again later, gives the model context its networks are built with, trains and scores
-a trial, scores its baselines, exports, loads a predictor, and writes the report's own sections.
+a trial, scores its baselines (and the final leaderboard's own columns), exports, loads a
+predictor, and writes the report's own sections.
 Search, trial, export, predict, report and CLI ask the task; none of them compares the name of
 a kind of run. A new kind of run is one new module here and one line in ``autoseq.tasks``.
 """
@@ -13,13 +14,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.exceptions import DataError
 from autoseq.model import ModelContext
 from autoseq.report._kinds import ReportKind
 from autoseq.space import SearchSpace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from autoseq.intervals import IntervalSpec
+    from autoseq.leaderboard import FinalScores
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,13 @@ class Task(ABC):
         """The simple baselines scored on ``part`` (``BaselineScore``), best first."""
 
     # -- after the search --------------------------------------------------------------------
+    def final_scores(self, run: RunFolder, data, board: pd.DataFrame, *,
+                     intervals: IntervalSpec) -> FinalScores | None:
+        """Leaderboard columns scored once, when the search has finished, for some rows of
+        ``board`` (``None``: none). ``intervals``: the search's ``--levels`` and
+        ``--quantiles``."""
+        return None
+
     @abstractmethod
     def export(self, run: RunFolder, data, *, trial: int | None, out: str | Path | None,
                format: str, refit: bool, ensemble: int | None, intervals=None):

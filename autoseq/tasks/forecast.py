@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.baselines import score_baselines
 from autoseq.data import ForecastData, load_series
 from autoseq.data._variants import data_variant, network_inputs
 from autoseq.exceptions import DataError
+from autoseq.exporting._board_intervals import board_intervals
 from autoseq.exporting._forecast import export_forecaster
 from autoseq.model import ModelContext, forecast_context, resolve_config
 from autoseq.predict._predict import Forecaster
@@ -24,6 +25,12 @@ from autoseq.report._kinds import ReportKind
 from autoseq.space import Bool, SearchSpace
 from autoseq.tasks._base import DataOptions, Task
 from autoseq.trial._fit import fit_windows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from autoseq.intervals import IntervalSpec
+    from autoseq.leaderboard import FinalScores
 
 _SEQUENCE_FLAGS = (("--test-file", "test_file"), ("--max-length", "max_length"),
                    ("--step-col", "step_col"))
@@ -111,6 +118,12 @@ class ForecastTask(Task):
 
     def baselines(self, data: ForecastData, part: str = "val", *, metric: str = "mse") -> list:
         return score_baselines(data, part, metric=metric)
+
+    def final_scores(self, run: RunFolder, data: ForecastData, board: pd.DataFrame, *,
+                     intervals: IntervalSpec) -> FinalScores | None:
+        """The calibrated intervals' coverage, width and MSIS of the best trials and the simple
+        baselines (``board_intervals``)."""
+        return board_intervals(run, data, board, spec=intervals)
 
     def export(self, run: RunFolder, data: ForecastData, *, trial: int | None,
                out: str | Path | None, format: str, refit: bool, ensemble: int | None,

@@ -5,7 +5,9 @@ import pytest
 
 import autoseq
 from autoseq.exceptions import AllTrialsFailedError
-from autoseq.leaderboard import build_leaderboard
+from autoseq.interval_metrics import board_columns
+from autoseq.intervals import DEFAULT_LEVELS
+from autoseq.leaderboard import FinalScores, build_leaderboard
 from tests.test_search import _diverging
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -34,7 +36,8 @@ class TestBackendContract:
         result = _search(series_csv, tmp_path / "run", backend, algorithm, tiny_space,
                          trials=2)
         board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
-        reference = build_leaderboard([], [], extra_params=tiny_space.names)
+        reference = build_leaderboard([], [], extra_params=tiny_space.names,
+                                      final=FinalScores(board_columns(DEFAULT_LEVELS)))
         assert list(board.columns) == list(reference.columns)
         assert set(board.loc[board.state == "baseline", "model"]) == {
             "naive", "seasonal_naive(m=7)", "seasonal_drift(m=7)"}
