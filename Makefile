@@ -23,7 +23,7 @@ test: $(STAMP)
 		echo "warning: no chromium: the report's browser test will be skipped (fails in CI)"
 	@bash .ci/install-postgres.sh || \
 		echo "warning: no PostgreSQL: the distributed-search tests will be skipped (fail in CI)"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
