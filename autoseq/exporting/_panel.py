@@ -2,7 +2,9 @@
 
 The model takes ``[batch, lookback, 1]`` windows in each series' own units and returns the
 forecast ``[batch, horizon, 1]`` in the same units: it divides each window by its own scale,
-runs the trained network and multiplies back (``autoseq.model.layers_panel``). The manifest
+runs the trained network and multiplies back (``autoseq.model.layers_panel``); an ensemble
+averages several such networks, each reading the last rows of the window its lookback needs,
+perhaps with an in-graph baseline (``autoseq.exporting._panel_ensemble``). The manifest
 records what ``autoseq predict`` needs to cut the windows from a long CSV (series, time and
 target columns, frequency, lookback, the padding rule) and the test scores.
 """
@@ -13,51 +15,45 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autoseq._run_folder import RunFolder, load_trial
+from autoseq._run_folder import RunFolder
 from autoseq.data._panel_data import PanelData
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
-    check_finite,
-    pick_members,
     versions,
     write_keras_file,
     write_model_folder,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
-from autoseq.model import ModelContext
+from autoseq.exporting._panel_ensemble import describe_panel, panel_export
 from autoseq.panel_baselines import score, simple_forecasts, stat_forecasts
-from autoseq.trial._result import load_trial_json
 
 PANEL_INPUT = "window"
 
 
 def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str | Path | None,
                  format: str, refit: bool, ensemble: int | None) -> ExportResult:
-    """``autoseq.export`` for a panel run: the best (or ``trial``'s) network, scale-free."""
-    from autoseq.model.layers_panel import scale_free
-
-    if format == "tflite" or refit or (ensemble or 1) > 1:
-        raise ModelError("a panel model exports as savedmodel or keras, one trial, without "
-                         "--refit (ensembles and refitting are not supported for panels yet)")
-    number = pick_members(run, trial, 1)[0]
-    model, config = load_trial(run, number, lambda c: ModelContext(
-        lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
-        season=data.anchor_season(c)))
-    check_finite(model, number)
-    lookback = int(config["lookback"])
-    raw_model = scale_free(model, lookback=lookback)
-    info = load_trial_json(run.trial_dir(number))
+    """``autoseq.export`` for a panel run: ``trial``'s network, the mean of the ``ensemble``
+    best, or (neither given) whichever of those and a blend with a baseline validates best
+    (``autoseq.exporting._panel_ensemble``), scale-free."""
+    if format == "tflite" or refit:
+        raise ModelError("a panel model exports as savedmodel or keras, without --refit "
+                         "(TFLite and refitting are not supported for panels yet)")
+    served = panel_export(run, data, trial=trial, ensemble=ensemble)
+    number, config, info = served.best.number, served.best.config, served.best.info
+    raw_model, lookback = served.model, served.width
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
         extra = write_keras_file(raw_model, folder, format)
-        return _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
-                         extra=extra, max_gap=run.settings.data.get("max_gap", 12),
-                         format=run.settings.data.get("format", "long"))
+        return describe_panel(_manifest(
+            data, number, config, info, _score_test(raw_model, data, lookback),
+            extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+            format=run.settings.data.get("format", "long")), served)
 
     manifest = write_model_folder(out, raw_model, fill)
-    return ExportResult(path=out, trial=number, manifest=manifest)
+    return ExportResult(path=out, trial=number, manifest=manifest, members=tuple(
+        m.number for m in served.members) if len(served.members) > 1 else ())
 
 
 def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:
