@@ -194,7 +194,8 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @click.option("--ensemble", type=click.IntRange(min=1), default=None,
               help="Average the K best complete trials (forecasts, probabilities or values) "
                    "[default: forecasting: the best trial or the mean of the 3, 5 or 10 best, "
-                   "whichever has the lowest validation MAE; sequences: the best trial].")
+                   "whichever has the lowest validation MAE; panels: the same over the 2, 3 "
+                   "or 5 best, on validation OWA; sequences: the best trial].")
 @intervals_options
 @quiet_option
 @debug_option

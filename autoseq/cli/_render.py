@@ -223,15 +223,18 @@ def _print_selection(sel: dict[str, Any] | None) -> None:
     baseline's."""
     if not sel:
         return
-    scores = ", ".join(f"{k} {_fmt(v)}" for k, v in sel["val_mae"].items())
+    key = f"val_{sel.get('metric', 'mae')}"  # a panel's: its objective (OWA by default)
+    scores = ", ".join(f"{k} {_fmt(v)}" for k, v in sel[key].items())
     base = sel.get("best_baseline")
-    versus = f"; best baseline {base['name']} {_fmt(base['val_mae'])}" if base else ""
-    _out.print(escape(f"exported the {sel['chosen']}: validation MAE ({sel['windows']} windows) "
-                      f"{scores}{versus}"))
+    versus = f"; best baseline {base['name']} {_fmt(base[key])}" if base else ""
+    _out.print(escape(f"exported the {sel['chosen']}: validation {key[4:].upper()} "
+                      f"({sel['windows']} windows) {scores}{versus}"))
 
 
 def _model_label(res: Any) -> str:
-    """``trial N``, or the members of an ensemble."""
+    """``trial N``, or the members of an ensemble (a panel's manifest names its forecaster)."""
+    if res.manifest.get("forecaster"):
+        return str(res.manifest["forecaster"])
     members = getattr(res, "members", ()) or (res.trial,)
     if len(members) == 1:
         return f"trial {res.trial}"

@@ -69,6 +69,7 @@ class PanelData:
     metric_columns = ("val_smape", "val_mase", "val_owa")
     n_inputs = 1
     n_targets = 1
+    target_idx = (0,)  # the window's one column is the target (as ``ForecastData`` says it)
 
     def __init__(self, panel: Panel, *, horizon: int, val_size=None, test_size=None,
                  windows_per_epoch: int = WINDOWS_PER_EPOCH):

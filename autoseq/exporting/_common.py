@@ -70,6 +70,19 @@ def best_complete(run: RunFolder, n: int) -> list[int]:
     return top_complete(run.leaderboard(), n) or [_pick_trial(run, None)]
 
 
+def best_baseline(run: RunFolder, column: str = "val_mae") -> dict[str, Any] | None:
+    """The leaderboard's baseline with the lowest ``column`` (its name says on how many
+    windows when that is a subset): ``{"name", column}``; ``None`` when none has it."""
+    board = run.leaderboard()
+    if column not in board:
+        return None
+    rows = board[(board["state"] == "baseline") & board[column].notna()]
+    if rows.empty:
+        return None
+    row = rows.loc[rows[column].astype(float).idxmin()]
+    return {"name": str(row["model"]), column: float(row[column])}
+
+
 def write_keras_file(raw_model, folder: Path, format: str) -> dict[str, Any]:
     """With ``--format keras``, also save ``model.keras`` into ``folder``; the manifest's
     ``files_extra`` entry."""

@@ -43,7 +43,8 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
             may differ in lookback and transforms; the ensemble takes the longest window.
             ``None`` (the default): for forecasting, whichever of the best trial and the means
             of its ``AUTO_SIZES`` best has the lowest validation MAE (the manifest's
-            ``selection`` lists each candidate's score); one trial for the sequence tasks.
+            ``selection`` lists each candidate's score); for panels, the same over the 2, 3
+            and 5 best on validation OWA; one trial for the sequence tasks.
         levels: forecasting: central intervals in percent (``"80,95"``, the default, or what
             the search was given; ``"none"``
             for none), conformally calibrated on the validation windows and served as a second

@@ -24,6 +24,7 @@ from autoseq.exporting._common import (
     KERAS_FILE,
     TFLITE_FILE,
     ExportResult,
+    best_baseline,
     best_complete,
     check_finite,
     pick_members,
@@ -85,7 +86,7 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                                wrap_forecaster(model, fdata, config)))
     selection = None
     if auto:
-        selection = select_ensemble(members, fdata) | {"best_baseline": _best_baseline(run)}
+        selection = select_ensemble(members, fdata) | {"best_baseline": best_baseline(run)}
         members = members[: selection["size"]]
         numbers = [m.number for m in members]
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
@@ -303,17 +304,6 @@ def _candidate(k: int) -> str:
 
 def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.abs(pred - truth)))
-
-
-def _best_baseline(run: RunFolder) -> dict[str, Any] | None:
-    """The leaderboard's baseline with the lowest validation MAE (its name says on how many
-    windows when that is a subset)."""
-    board = run.leaderboard()
-    rows = board[(board["state"] == "baseline") & board["val_mae"].notna()]
-    if rows.empty:
-        return None
-    row = rows.loc[rows["val_mae"].astype(float).idxmin()]
-    return {"name": str(row["model"]), "val_mae": float(row["val_mae"])}
 
 
 def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epochs: int):

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
+from autoseq.data._panel_data import PanelData
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
 from autoseq.data._windows import FUTURE, STEP, WINDOW
 from autoseq.model._builder import head_quantiles
@@ -205,14 +206,16 @@ def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: F
     parts = [(f"t{number}", keras.Model(model.input, model.output, name=f"trial_{number}"),
               window_length(fdata, cfg), extra_inputs(fdata, cfg))
              for number, model, cfg in members]
-    return _mean_model(parts, fdata, layer="ensemble_mean", name="autoseq_ensemble")
+    return mean_forecasters(parts, fdata, layer="ensemble_mean", name="autoseq_ensemble")
 
 
-def _mean_model(parts: list[tuple[str, Any, int, tuple[str, ...]]], fdata: ForecastData, *,
-                layer: str, name: str, weights: tuple[float, ...] | None = None):
+def mean_forecasters(parts: list[tuple[str, Any, int, tuple[str, ...]]],
+                     fdata: ForecastData | PanelData, *, layer: str, name: str,
+                     weights: tuple[float, ...] | None = None):
     """The mean of raw-in, raw-out models ``(label, model, window rows, inputs beside the
     window)`` on the widest of their windows: each reads the last rows it needs, and the other
-    inputs it takes. ``weights`` (summing to 1): a weighted mean instead."""
+    inputs it takes (a panel's members take the window alone). ``weights`` (summing to 1): a
+    weighted mean instead."""
     import keras
 
     from autoseq.model.layers_forecast import LastSteps
@@ -231,7 +234,7 @@ def _mean_model(parts: list[tuple[str, Any, int, tuple[str, ...]]], fdata: Forec
     return keras.Model(inputs, keras.layers.Add(name=layer)(scaled), name=name)
 
 
-def baseline_spec(fdata: ForecastData, name: str) -> tuple[str, int, int] | None:
+def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int, int] | None:
     """``(anchor mode, season, window rows)`` of the in-graph baseline ``name`` (``naive``,
     ``seasonal_naive(m=M)``, ``seasonal_drift(m=M)``, as ``autoseq.baselines`` names them);
     ``None`` for any other baseline."""
@@ -245,7 +248,7 @@ def baseline_spec(fdata: ForecastData, name: str) -> tuple[str, int, int] | None
     return None
 
 
-def baseline_forecaster(fdata: ForecastData, name: str):
+def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
     """The in-graph baseline ``name`` (see ``baseline_spec``) as a raw-in, raw-out Keras model
     and its window rows."""
     import keras
@@ -260,13 +263,14 @@ def baseline_forecaster(fdata: ForecastData, name: str):
 
 
 def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
-                      fdata: ForecastData, *, extras: tuple[str, ...], weight: float = 0.5):
+                      fdata: ForecastData | PanelData, *, extras: tuple[str, ...],
+                      weight: float = 0.5):
     """``weight`` × a forecaster (taking ``extras`` beside its window) + (1 − ``weight``) × an
     in-graph baseline, on the wider of their windows."""
-    return _mean_model([("model", model, model_width, extras),
-                        ("baseline", baseline, baseline_width, ())], fdata,
-                       layer="blend_mean", name="autoseq_blend",
-                       weights=None if weight == 0.5 else (weight, 1.0 - weight))
+    return mean_forecasters([("model", model, model_width, extras),
+                             ("baseline", baseline, baseline_width, ())], fdata,
+                            layer="blend_mean", name="autoseq_blend",
+                            weights=None if weight == 0.5 else (weight, 1.0 - weight))
 
 
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 The model takes ``[batch, lookback, 1]`` windows in each series' own units and returns the
 forecast ``[batch, horizon, 1]`` in the same units: it divides each window by its own scale,
-runs the trained network and multiplies back (``autoseq.model.layers_panel``). By default it
-also serves calibrated ``quantiles [batch, horizon, 1, n_quantiles]``
+runs the trained network and multiplies back (``autoseq.model.layers_panel``); an ensemble
+averages several such networks, each reading the last rows of the window its lookback needs,
+perhaps with an in-graph baseline (``autoseq.exporting._panel_ensemble``). By default it also
+serves calibrated ``quantiles [batch, horizon, 1, n_quantiles]``
 (``autoseq.exporting._panel_intervals``). The manifest
 records what ``autoseq predict`` needs to cut the windows from a long CSV (series, time and
 target columns, frequency, lookback, the padding rule) and the test scores.
@@ -15,27 +17,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autoseq._run_folder import RunFolder, load_trial
+from autoseq._run_folder import RunFolder
 from autoseq.data._panel_data import PanelData
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
-    check_finite,
-    pick_members,
     versions,
     write_keras_file,
     write_model_folder,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.exporting._panel_ensemble import describe_panel, panel_export
 from autoseq.exporting._panel_intervals import (
     add_panel_intervals,
     banded_network,
     calibrate_panel,
 )
 from autoseq.intervals import IntervalSpec
-from autoseq.model import ModelContext
 from autoseq.panel_baselines import score, simple_forecasts, stat_forecasts
-from autoseq.trial._result import load_trial_json
 
 PANEL_INPUT = "window"
 
@@ -43,37 +42,39 @@ PANEL_INPUT = "window"
 def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str | Path | None,
                  format: str, refit: bool, ensemble: int | None,
                  intervals: IntervalSpec | None = None) -> ExportResult:
-    """``autoseq.export`` for a panel run: the best (or ``trial``'s) network, scale-free; with
-    the calibrated ``intervals`` (default: 80 and 95 %) as a second output ``quantiles``."""
+    """``autoseq.export`` for a panel run: ``trial``'s network, the mean of the ``ensemble``
+    best, or (neither given) whichever of those and a blend with a baseline validates best
+    (``autoseq.exporting._panel_ensemble``), scale-free; with the calibrated ``intervals``
+    (default: 80 and 95 %) as a second output ``quantiles``."""
     from autoseq.model.layers_panel import scale_free
 
-    if format == "tflite" or refit or (ensemble or 1) > 1:
-        raise ModelError("a panel model exports as savedmodel or keras, one trial, without "
-                         "--refit (ensembles and refitting are not supported for panels yet)")
-    number = pick_members(run, trial, 1)[0]
-    model, config = load_trial(run, number, lambda c: ModelContext(
-        lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
-        season=data.anchor_season(c)))
-    check_finite(model, number)
-    lookback = int(config["lookback"])
-    raw_model = scale_free(model, lookback=lookback)
-    calib = calibrate_panel(model, data, lookback=lookback, spec=intervals or IntervalSpec())
-    served = scale_free(banded_network(model, calib, lookback=lookback),
+    if format == "tflite" or refit:
+        raise ModelError("a panel model exports as savedmodel or keras, without --refit "
+                         "(TFLite and refitting are not supported for panels yet)")
+    chosen = panel_export(run, data, trial=trial, ensemble=ensemble)
+    number, config, info = chosen.best.number, chosen.best.config, chosen.best.info
+    raw_model, lookback = chosen.model, chosen.width
+    # The composed forecaster is scale-equivariant (each member divides by its window's scale
+    # and multiplies back; the baselines are linear), so on normalised windows it gives the
+    # normalised forecast that the intervals are calibrated on.
+    calib = calibrate_panel(raw_model, data, lookback=lookback, spec=intervals or IntervalSpec())
+    served = scale_free(banded_network(raw_model, calib, lookback=lookback),
                         lookback=lookback) if calib else raw_model
-    info = load_trial_json(run.trial_dir(number))
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
         extra = write_keras_file(served, folder, format)
-        manifest = _manifest(data, number, config, info, _score_test(raw_model, data, lookback),
-                             extra=extra, max_gap=run.settings.data.get("max_gap", 12),
-                             format=run.settings.data.get("format", "long"))
+        manifest = describe_panel(_manifest(
+            data, number, config, info, _score_test(raw_model, data, lookback),
+            extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+            format=run.settings.data.get("format", "long")), chosen)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
         return manifest
 
     manifest = write_model_folder(out, served, fill)
-    return ExportResult(path=out, trial=number, manifest=manifest)
+    return ExportResult(path=out, trial=number, manifest=manifest, members=tuple(
+        m.number for m in chosen.members) if len(chosen.members) > 1 else ())
 
 
 def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """The report's parts for a panel run: one network over many series, scored M4's way.
 
-The best trial's network forecasts every series' validation and test window; the tables give
+The exported forecaster (``export/``, when it was exported from this data: a trial, the mean
+of the best trials, or that averaged with a baseline) or else the best trial's network
+forecasts every series' validation and test window; the tables give
 sMAPE, MASE and OWA (against Naive2) next to the baselines on the same windows, how many series
 the network beats each baseline on, and the series it forecasts worst; the figures show example
 forecasts (two series each of the best, median and worst skill) against seasonal naive, and the
@@ -36,6 +38,7 @@ from autoseq.trial._fit_panel import forecast_units
 logger = logging.getLogger("autoseq")
 
 _KEY = "panel"  # where ``evaluate_panel`` leaves its scores in ``Evidence.sequences``
+_EXPORT_KEY = "panel_export"  # and the manifest of the export it scored
 WORST_SERIES = 10
 EXAMPLES = 6  # two each of the best, median and worst series by skill
 
@@ -51,12 +54,12 @@ class PanelScores:
     worst: list[tuple[str, float, float]]  # (series, network's MASE, Naive2's MASE)
     skill: np.ndarray | None = None  # per series: 1 - network's MASE / Naive2's MASE
     examples: list[Example] | None = None
+    label: str = "best model"  # what forecast: "exported mean of 3 best trials (trials 4, 1, 7)"
 
 
-def score_part(model, data, part: str, lookback: int) -> PanelScores:
-    """Score the network and every baseline on ``part`` (``val`` or ``test``) of ``data``."""
-    x, _, scale = data.normalised(part, lookback)
-    pred = forecast_units(model, x, scale)
+def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") -> PanelScores:
+    """Score forecasts ``pred`` ``[W, horizon]`` of ``part``'s windows (``val`` or ``test``)
+    of ``data`` and every baseline's; ``label`` says what forecast."""
     forecasts = simple_forecasts(data, part)
     if data.stat_baselines:
         forecasts |= stat_forecasts(data, part)
@@ -74,7 +77,8 @@ def score_part(model, data, part: str, lookback: int) -> PanelScores:
         skill = 1.0 - mine["mase"] / ref["mase"]
     base = next((k for k in forecasts if k.startswith("seasonal_naive")), "naive")
     examples = _examples(data, part, pred, forecasts[base], base, mine["series"], skill)
-    return PanelScores(part, score(data, part, pred), baselines, wins, worst, skill, examples)
+    return PanelScores(part, score(data, part, pred), baselines, wins, worst, skill, examples,
+                       label)
 
 
 def _examples(data, part: str, pred: np.ndarray, baseline: np.ndarray, baseline_name: str,
@@ -106,12 +110,19 @@ def _examples(data, part: str, pred: np.ndarray, baseline: np.ndarray, baseline_
 
 
 def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
-    """Score the best network on validation and test; a failure becomes a note."""
+    """Score the exported forecaster (or else the best network) on validation and test; a
+    failure becomes a note."""
     try:
         model, ev.config = load_trial(ev.run, int(ev.best["trial"]),
                                       partial(ev.run.kind.model_context, ev.data))
-        ev.sequences[_KEY] = {part: score_part(model, ev.data, part, int(ev.config["lookback"]))
-                              for part in ("val", "test")}
+        served = _exported(ev)
+        label = f"best trial (trial {int(ev.best['trial'])})"
+        if served is not None:
+            ev.sequences[_EXPORT_KEY] = m = served.manifest
+            label = f"exported {m.get('forecaster') or 'trial ' + str(m.get('trial'))}"
+        ev.sequences[_KEY] = {part: score_part(
+            _forecasts(ev.data, part, model, int(ev.config["lookback"]), served), ev.data, part,
+            label=label) for part in ("val", "test")}
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
@@ -119,6 +130,36 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
         import keras
 
         keras.backend.clear_session()
+
+
+def _exported(ev: Evidence):
+    """The run's exported model (``export/``) when it was exported from this data, so that the
+    report scores what was shipped; ``None`` otherwise."""
+    from autoseq.exceptions import ModelError
+    from autoseq.exporting._manifest import read_manifest
+    from autoseq.predict._panel import PanelForecaster
+
+    folder = ev.run.path / "export"
+    if not folder.is_dir():
+        return None
+    try:
+        manifest = read_manifest(folder)
+    except ModelError as exc:
+        logger.warning("report: not scoring the export: %s", exc)
+        return None
+    same = ((manifest.get("data") or {}).get("fingerprint") == ev.data.fingerprint
+            and manifest.get("horizon") == ev.data.horizon and "series_col" in manifest)
+    return PanelForecaster(folder, manifest) if same else None
+
+
+def _forecasts(data, part: str, model, lookback: int, served) -> np.ndarray:
+    """Forecasts of ``part``'s windows ``[W, horizon]``: the exported model's on its raw
+    windows, or the trial's ``model`` on windows of ``lookback`` normalised by their scale."""
+    if served is not None:
+        x, _ = data.windows(*data.origins(part), served.lookback, targets=False)
+        return np.asarray(served.predict_windows(x), dtype="float64")
+    x, _, scale = data.normalised(part, lookback)
+    return forecast_units(model, x, scale)
 
 
 def panel_headline(ev: Evidence) -> tuple[str, str]:
@@ -135,9 +176,10 @@ def panel_skill(ev: Evidence) -> str:
     best = min(scores.baselines.items(), key=lambda kv: kv[1]["owa"])
     owa = scores.model["owa"]
     verdict = "better than" if owa < best[1]["owa"] else "no better than"
-    return (f"On every series' held-out test window its OWA is {fmt.num(owa, 3)} (Naive2 = 1), "
-            f"{verdict} the best baseline, {best[0]} ({fmt.num(best[1]['owa'], 3)}); it beats "
-            f"Naive2's MASE on {100 * scores.wins.get('naive2', 0):.0f}% of the series.")
+    return (f"On every series' held-out test window the {scores.label} scores OWA "
+            f"{fmt.num(owa, 3)} (Naive2 = 1), {verdict} the best baseline, {best[0]} "
+            f"({fmt.num(best[1]['owa'], 3)}); it beats Naive2's MASE on "
+            f"{100 * scores.wins.get('naive2', 0):.0f}% of the series.")
 
 
 def panel_sections(ev: Evidence) -> list[Section]:
@@ -192,7 +234,7 @@ def winner_section(ev: Evidence) -> Section:
         return sec.add(Paragraph(ev.model_note or ev.data_note
                                  or "The best model could not be evaluated.", kind="note"))
     keys = ("smape", "mase", "owa")
-    rows = [("best model", *[fmt.num(parts[p].model[k], 3) for p in ("val", "test")
+    rows = [(parts["test"].label, *[fmt.num(parts[p].model[k], 3) for p in ("val", "test")
                              for k in keys], f"{100 * parts['test'].wins['naive2']:.0f}")]
     for name in parts["test"].baselines:
         rows.append((name, *[fmt.num(parts[p].baselines[name][k], 3) for p in ("val", "test")
@@ -202,7 +244,20 @@ def winner_section(ev: Evidence) -> Section:
                   numeric=(False, *([True] * 7)), highlight=(0,), name="panel_metrics",
                   caption="M4's sMAPE (%) and MASE averaged over series; OWA against Naive2. "
                           "'series won': share of series whose test MASE the network beats."))
-    return sec.add(Paragraph(panel_skill(ev)))
+    sec.add(Paragraph(panel_skill(ev)))
+    choice = _selection_words(ev.sequences.get(_EXPORT_KEY))
+    return sec.add(Paragraph(choice)) if choice else sec
+
+
+def _selection_words(manifest: dict | None) -> str | None:
+    """What the default export weighed on validation and chose, from its manifest."""
+    sel = (manifest or {}).get("selection")
+    if not sel:
+        return None
+    metric = sel.get("metric", "owa")
+    scores = ", ".join(f"{k} {fmt.num(v, 3)}" for k, v in sel[f"val_{metric}"].items())
+    return (f"Export chose the {sel['chosen']} on validation {metric.upper()} over "
+            f"{sel['windows']} windows, among: {scores}.")
 
 
 def series_section(ev: Evidence) -> Section:

@@ -1,0 +1,245 @@
+"""What a panel export serves: one trial, the mean of the best trials, or a blend with a baseline.
+
+Each member is a trial's network made scale-free (``scale_free``: a raw window in, the forecast
+in the series' units out). Members may differ in lookback: the exported model takes the longest
+window and each member reads the last rows it needs. With neither ``--trial`` nor
+``--ensemble``, export scores on every series' validation windows the best trial, the means of
+the ``PANEL_SIZES`` best complete trials, and the best of those averaged with the better of
+naive and seasonal naive (an ``Anchor`` layer on the window's last rows, so the SavedModel
+stays one artifact), and serves the lowest on the run's objective (OWA by default).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from autoseq._run_folder import RunFolder, load_trial
+from autoseq.data._panel_data import PanelData
+from autoseq.exporting._common import best_baseline, best_complete, check_finite, pick_members
+from autoseq.exporting._forecast_wrap import (
+    baseline_forecaster,
+    blend_forecasters,
+    mean_forecasters,
+)
+from autoseq.model import ModelContext
+from autoseq.panel_baselines import PANEL_OBJECTIVES, score
+from autoseq.trial._result import load_trial_json
+
+logger = logging.getLogger("autoseq")
+
+PANEL_SIZES = (1, 2, 3, 5)
+"""What a panel export weighs by default: the best trial, the means of the 2, 3 and 5 best."""
+
+
+@dataclass(frozen=True)
+class PanelMember:
+    """One trial of a panel export: its configuration, trial record and scale-free model."""
+
+    number: int
+    config: dict[str, Any]
+    info: dict[str, Any]
+    raw: Any
+    """Raw window ``[batch, lookback, 1]`` → forecast ``[batch, horizon, 1]``, series' units."""
+
+    @property
+    def lookback(self) -> int:
+        return int(self.config["lookback"])
+
+
+@dataclass(frozen=True)
+class PanelExport:
+    """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``;
+    ``members`` best first; ``blend`` the baseline averaged in; ``selection`` what export
+    weighed on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
+
+    model: Any
+    width: int
+    members: tuple[PanelMember, ...]
+    blend: str | None = None
+    selection: dict[str, Any] | None = None
+
+    @property
+    def best(self) -> PanelMember:
+        return self.members[0]
+
+    @property
+    def label(self) -> str:
+        """``trial 4``, ``best trial (trial 4)``, ``mean of 3 best trials (trials 4, 1, 7)``…"""
+        numbers = [m.number for m in self.members]
+        if self.selection is None and len(numbers) == 1:
+            return f"trial {numbers[0]}"
+        name = self.selection["chosen"] if self.selection else _candidate(len(numbers))
+        trials = "trial" if len(numbers) == 1 else "trials"
+        return f"{name} ({trials} {', '.join(map(str, numbers))})"
+
+
+def panel_export(run: RunFolder, data: PanelData, *, trial: int | None,
+                 ensemble: int | None) -> PanelExport:
+    """``trial`` alone, the mean of the ``ensemble`` best complete trials, or (neither given)
+    whichever candidate of ``select_panel`` validates best.
+
+    Raises:
+        ModelError: no such trial, ``trial`` with ``ensemble``, non-finite weights.
+    """
+    auto = ensemble is None and trial is None
+    numbers = (best_complete(run, max(PANEL_SIZES)) if auto
+               else pick_members(run, trial, ensemble or 1))
+    members = [_load_member(run, data, n) for n in numbers]
+    if not auto:
+        return _compose(members, data)
+    objective = PANEL_OBJECTIVES.get(run.settings.metric, "owa")
+    selection = select_panel(members, data, objective=objective)
+    key = f"val_{objective}"
+    selection["best_baseline"] = best_baseline(run, key)
+    logger.info("export: %s (validation %s: %s)", selection["chosen"], objective.upper(),
+                ", ".join(f"{k} {v:.4g}" for k, v in selection[key].items()))
+    base = selection["baseline"]
+    if base[key] < selection[key][selection["chosen"]]:
+        logger.warning("export: baseline %s alone validates better than every candidate (%s "
+                       "%.4g vs %.4g); export serves networks, so the best is averaged with it",
+                       base["name"], objective.upper(), base[key],
+                       selection[key][selection["chosen"]])
+    return _compose(members[: selection["size"]], data, selection)
+
+
+def select_panel(members: list[PanelMember], data: PanelData, *,
+                 objective: str = "owa") -> dict[str, Any]:
+    """Score on every series' validation windows the mean of the first k ``members`` (best
+    first; k in ``PANEL_SIZES``) and the best of those averaged with the better in-graph
+    baseline (naive, or seasonal naive at the panel's main season); the lowest ``objective``
+    (``owa``, ``smape`` or ``mase`` as ``panel_baselines.score`` computes it) is chosen, ties
+    going to the simpler. The best trial was itself picked on these windows, so its score is
+    the most optimistic: an ensemble or a blend chosen here beat that optimism.
+
+    Returns:
+        ``{"chosen", "size", "blend", "metric", "val_<objective>": {candidate: score},
+        "baseline": {"name", "val_<objective>"}, "windows", "rule"}``: ``size`` members,
+        ``blend`` the baseline averaged in (``None`` for none), ``baseline`` the blend's
+        baseline alone (not a candidate: export serves networks).
+    """
+    origins = data.origins("val")
+    preds = [raw_forecasts(m.raw, m.lookback, data=data, origins=origins) for m in members]
+    sizes = {_candidate(k): k for k in PANEL_SIZES if k <= len(preds)}
+    nets = {name: np.mean(preds[:k], axis=0) for name, k in sizes.items()}
+    scores = {name: _score(data, pred, objective) for name, pred in nets.items()}
+    net = _lowest(scores)
+    bases = {name: raw_forecasts(*baseline_forecaster(data, name), data=data, origins=origins)
+             for name in _baselines(data)}
+    base_scores = {name: _score(data, pred, objective) for name, pred in bases.items()}
+    base = _lowest(base_scores)
+    mixed = f"{net} + {base}"
+    scores[mixed] = _score(data, (nets[net] + bases[base]) / 2, objective)
+    chosen = _lowest(scores)
+    key = f"val_{objective}"
+    return {"chosen": chosen, "size": sizes[net] if chosen == mixed else sizes[chosen],
+            "blend": base if chosen == mixed else None, "metric": objective, key: scores,
+            "baseline": {"name": base, key: base_scores[base]},
+            "windows": int(len(origins[0])),
+            "rule": f"lowest validation {objective.upper()} over every series' validation "
+                    "windows among the best trial, the means of the "
+                    f"{', '.join(map(str, PANEL_SIZES[1:]))} best complete trials (as many as "
+                    "there are), and the best of those averaged with the better of naive and "
+                    "seasonal naive; ties go to the simpler"}
+
+
+def raw_forecasts(model, width: int, *, data: PanelData,
+                  origins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``model``'s forecasts ``[W, horizon]`` (float64) of the raw windows of ``width`` steps
+    before ``origins`` (``(series, position)``)."""
+    x, _ = data.windows(*origins, width, targets=False)
+    out = model.predict(x[..., None], batch_size=1024, verbose=0)
+    return np.asarray(out, dtype="float64")[..., 0]
+
+
+def describe_panel(manifest: dict[str, Any], served: PanelExport) -> dict[str, Any]:
+    """Make a panel manifest written for the best member describe what ``served`` serves: its
+    window, name, the members' mean, the blend and the selection. Returns ``manifest``."""
+    width = served.width
+    manifest["forecaster"] = served.label
+    manifest["lookback"] = width
+    manifest["padding"]["rule"] = (f"a series shorter than {width} steps is padded on the left "
+                                   "with its first value")
+    manifest["signature"]["input_shape"] = [None, width, 1]
+    if len(served.members) > 1:
+        manifest["transforms"].append({
+            "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
+            "rule": "each member reads the last rows of the window it needs (its lookback), "
+                    "divides them by their own scale and multiplies its forecast back; the "
+                    "forecasts in the series' units are averaged"})
+        manifest["ensemble"] = {
+            "trials": [m.number for m in served.members],
+            "combine": "mean of the members' forecasts in the series' units",
+            "members": [{"trial": m.number, "lookback": m.lookback, "hyperparameters": m.config,
+                         "val": val_scores(m.info)} for m in served.members]}
+    if served.blend:
+        manifest["transforms"].append({
+            "kind": "blend_mean", "where": "inside the model (layers baseline, blend_mean)",
+            "baseline": served.blend,
+            "rule": "the networks' forecast (as above) and the baseline's, read from the last "
+                    "rows of the window, are averaged in the series' units"})
+    if served.selection is not None:
+        manifest["selection"] = served.selection
+    return manifest
+
+
+def val_scores(info: dict[str, Any]) -> dict[str, Any]:
+    """A trial's validation loss and scores (``smape``, ``mase``, ``owa``) from its record."""
+    return {"loss": info.get("val_loss")} | {
+        k.removeprefix("val_"): v for k, v in (info.get("metrics") or {}).items()}
+
+
+def _load_member(run: RunFolder, data: PanelData, number: int) -> PanelMember:
+    from autoseq.model.layers_panel import scale_free
+
+    model, config = load_trial(run, number, lambda c: ModelContext(
+        lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
+        season=data.anchor_season(c)))
+    check_finite(model, number)
+    raw = scale_free(model, lookback=int(config["lookback"]), name=f"trial_{number}")
+    return PanelMember(number, config, load_trial_json(run.trial_dir(number)), raw)
+
+
+def _compose(members: list[PanelMember], data: PanelData,
+             selection: dict[str, Any] | None = None) -> PanelExport:
+    """One raw-in, raw-out model: the members' mean (and the selection's blend)."""
+    width = max(m.lookback for m in members)
+    model = members[0].raw if len(members) == 1 else mean_forecasters(
+        [(f"t{m.number}", m.raw, m.lookback, ()) for m in members], data,
+        layer="ensemble_mean", name="autoseq_panel_ensemble")
+    blend = selection["blend"] if selection else None
+    if blend:
+        base, base_width = baseline_forecaster(data, blend)
+        model = blend_forecasters(model, width, base, base_width, data, extras=())
+        width = max(width, base_width)
+    return PanelExport(model, width, tuple(members), blend, selection)
+
+
+def _baselines(data: PanelData) -> list[str]:
+    """The in-graph baselines a blend may take, simpler first (as ``simple_forecasts`` names
+    them)."""
+    m = data.main_season
+    return ["naive"] + ([f"seasonal_naive(m={m})"] if m > 1 else [])
+
+
+def _score(data: PanelData, pred: np.ndarray, objective: str) -> float:
+    return score(data, "val", pred)[objective]
+
+
+def _lowest(scores: dict[str, float]) -> str:
+    """The key of the lowest finite score; ties (and all non-finite) go to the first."""
+    finite = [v for v in scores.values() if math.isfinite(v)]
+    low = min(finite, default=math.inf)
+    return next((k for k, v in scores.items() if v <= low + 1e-12), next(iter(scores)))
+
+
+def _candidate(k: int) -> str:
+    return "best trial" if k == 1 else f"mean of {k} best trials"
+
+
+__all__ = ["PANEL_SIZES", "PanelExport", "PanelMember", "describe_panel", "panel_export",
+           "raw_forecasts", "select_panel", "val_scores"]

@@ -1,0 +1,132 @@
+"""A panel's export: the best trial, the mean of the best, or a blend, chosen on validation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import autoseq
+from autoseq.cli import cli
+from autoseq.exceptions import ModelError
+from tests.data.test_panel import make_panel_csv
+
+HORIZON = 4
+
+
+@pytest.fixture(scope="module")
+def panel_run(tmp_path_factory) -> tuple[Path, Path]:
+    """Three one-epoch trials of a tiny GRU over a 6-series panel; seed 1 draws three different
+    lookbacks (9, 13 and 4 steps), so any two of them differ."""
+    root = tmp_path_factory.mktemp("panel_ensemble")
+    csv = make_panel_csv(root / "panel.csv")
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 4),
+                                 autoseq.Int("lookback", 4, 16), autoseq.Fixed("anchor", "last")],
+                                name="tiny_panel")
+    autoseq.search(csv, series_col="series", target="value", horizon=HORIZON, space=space,
+                   trials=3, max_epochs=1, out=root / "run", seed=1, report=False,
+                   stat_baselines=False)
+    return csv, root / "run"
+
+
+@pytest.fixture(scope="module")
+def pair(panel_run, tmp_path_factory):
+    """``--ensemble 2``: the two best trials' mean."""
+    _, run = panel_run
+    return autoseq.export(run, ensemble=2, out=tmp_path_factory.mktemp("pair") / "model",
+                          report=False)
+
+
+def _lookbacks(run: Path) -> dict[int, int]:
+    """Each complete trial's lookback, best-ranked first."""
+    from autoseq._run_folder import load_trial_json
+    from autoseq.run import open_run
+
+    folder = open_run(run)
+    board = folder.leaderboard()
+    done = board[board["state"] == "complete"].sort_values("rank")
+    return {int(t): int(load_trial_json(folder.trial_dir(int(t)))["config"]["lookback"])
+            for t in done["trial"]}
+
+
+def test_the_default_export_serves_the_candidate_that_validates_best(panel_run, caplog):
+    from autoseq.panel_baselines import score
+    from autoseq.run import open_run
+
+    _, run = panel_run
+    with caplog.at_level(logging.INFO, logger="autoseq"):
+        res = autoseq.export(run)  # into run/export, rewriting the report
+    m = res.manifest
+    sel = m["selection"]
+    scores = sel["val_owa"]
+    assert {"best trial", "mean of 2 best trials", "mean of 3 best trials"} < set(scores)
+    assert all(np.isfinite(v) for v in scores.values()) and len(scores) == 4
+    assert sel["chosen"] == min(scores, key=scores.get)
+    assert len(res.members or (res.trial,)) == sel["size"]
+    assert any(r.getMessage().startswith(f"export: {sel['chosen']} (validation OWA")
+               for r in caplog.records)
+    # The recorded score is the exported model's own on every series' validation windows.
+    data = open_run(run).data()
+    x, _ = data.windows(*data.origins("val"), m["lookback"])
+    pred = autoseq.load_model(res.path).predict_windows(x)
+    assert score(data, "val", pred.astype("float64"))["owa"] == pytest.approx(
+        scores[sel["chosen"]], rel=1e-4)
+    # The report names what was exported and what export weighed.
+    text = (run / "report.md").read_text().replace("\\_", "_")  # markdown escapes "_"
+    assert f"exported {m['forecaster']}" in text and "Export chose the" in text
+
+
+def test_an_ensemble_is_the_mean_of_its_members_own_forecasts(panel_run, pair):
+    from autoseq.run import load_trial_model, open_run
+
+    _, run = panel_run
+    m = pair.manifest
+    lookbacks = _lookbacks(run)
+    assert len(pair.members) == 2 and m["ensemble"]["trials"] == list(pair.members)
+    own = [lookbacks[t] for t in pair.members]
+    assert own[0] != own[1], "the fixture's trials should differ in lookback"
+    assert m["lookback"] == max(own) and m["signature"]["input_shape"] == [None, max(own), 1]
+    data = open_run(run).data()
+    x, _ = data.windows(*data.origins("test"), max(own))
+    served = autoseq.load_model(pair.path).predict_windows(x)
+    members = []
+    for trial, lb in zip(pair.members, own, strict=True):
+        net, _, _ = load_trial_model(open_run(run), trial, data)
+        w = x[:, -lb:, None]
+        scale = np.maximum(np.abs(w).mean(axis=1, keepdims=True), 1e-6)
+        members.append(net.predict(w / scale, verbose=0)[..., 0] * scale[..., 0])
+    np.testing.assert_allclose(served, np.mean(members, axis=0), rtol=1e-4, atol=1e-4)
+
+
+def test_predict_reads_the_ensembles_window_from_a_long_csv(panel_run, pair, tmp_path):
+    csv, _ = panel_run
+    out = tmp_path / "forecast.csv"
+    result = CliRunner().invoke(cli, ["predict", str(pair.path), str(csv), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    # the default 80% band (the tiny panel's validation windows are too few for 95%)
+    assert list(frame.columns) == ["series", "origin", "step", "timestamp", "value",
+                                   "value_lo80", "value_hi80"]
+    assert len(frame) == 6 * HORIZON and frame["value"].notna().all()
+    assert (frame["value_lo80"] <= frame["value_hi80"]).all()
+
+
+def test_trial_exports_that_trial_alone(panel_run, tmp_path):
+    _, run = panel_run
+    lookbacks = _lookbacks(run)
+    worst = list(lookbacks)[-1]
+    res = autoseq.export(run, trial=worst, out=tmp_path / "one", report=False)
+    m = res.manifest
+    assert res.trial == m["trial"] == worst and res.members == ()
+    assert "ensemble" not in m and "selection" not in m
+    assert m["lookback"] == lookbacks[worst] and m["forecaster"] == f"trial {worst}"
+    with pytest.raises(ModelError, match="without --refit"):
+        autoseq.export(run, refit=True, report=False)
+    with pytest.raises(ModelError, match="TFLite"):
+        autoseq.export(run, format="tflite", report=False)
+    with pytest.raises(ModelError, match="exclude each other"):
+        autoseq.export(run, trial=worst, ensemble=2, report=False)
