@@ -79,18 +79,25 @@ def test_a_level_the_validation_windows_cannot_support():
     assert kept.spec.levels == (80.0,) and kept.taus == (0.1, 0.9)
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def _one_trial_export(tmp, name: str, *extra):
+    """A one-trial search (a 4-unit GRU anchored on the season, plus ``extra`` parameters) on a
+    220-step series, exported with quantiles 0.1, 0.5, 0.9: ``(run, export, csv)``."""
     from tests.conftest import make_series_csv
 
-    tmp = tmp_path_factory.mktemp("intervals")
     csv = make_series_csv(tmp / "series.csv", n=220)
     space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 4),
-                                 autoseq.Choice("anchor", ("seasonal",)),
-                                 autoseq.Choice("lookback", ("2x season",))], name="one")
+                                 autoseq.Choice("anchor", ("seasonal",)), *extra,
+                                 autoseq.Choice("lookback", ("2x season",))], name=name)
     autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
                    out=tmp / "run", seed=0, report=False, stat_baselines=False)
-    return autoseq.export(tmp / "run", ensemble=1, quantiles="0.1,0.5,0.9", report=False), csv
+    res = autoseq.export(tmp / "run", ensemble=1, quantiles="0.1,0.5,0.9", report=False)
+    return tmp / "run", res, csv
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    _, res, csv = _one_trial_export(tmp_path_factory.mktemp("intervals"), "one")
+    return res, csv
 
 
 def test_savedmodel_serves_quantiles_beside_the_point_forecast(exported):
@@ -228,18 +235,8 @@ def test_monotone_quantile_layer_never_crosses():
 
 @pytest.fixture(scope="module")
 def quantile_run(tmp_path_factory):
-    from tests.conftest import make_series_csv
-
-    tmp = tmp_path_factory.mktemp("quantile_head")
-    csv = make_series_csv(tmp / "series.csv", n=220)
-    space = autoseq.SearchSpace([autoseq.Choice("cell", ("gru",)), autoseq.Fixed("units", 4),
-                                 autoseq.Choice("anchor", ("seasonal",)),
-                                 autoseq.Fixed("loss", "pinball"),
-                                 autoseq.Choice("lookback", ("2x season",))], name="quantiles")
-    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
-                   out=tmp / "run", seed=0, report=False, stat_baselines=False)
-    res = autoseq.export(tmp / "run", ensemble=1, quantiles="0.1,0.5,0.9", report=False)
-    return tmp / "run", res, csv
+    return _one_trial_export(tmp_path_factory.mktemp("quantile_head"), "quantiles",
+                             autoseq.Fixed("loss", "pinball"))
 
 
 def test_a_pinball_trial_is_scored_on_its_median(quantile_run):

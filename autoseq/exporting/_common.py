@@ -115,6 +115,12 @@ def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, An
     return manifest
 
 
+def val_scores(info: dict[str, Any]) -> dict[str, Any]:
+    """A trial's validation loss and its task's scores (``val_`` dropped) from its record."""
+    return {"loss": info.get("val_loss")} | {
+        k.removeprefix("val_"): v for k, v in (info.get("metrics") or {}).items()}
+
+
 def versions() -> dict[str, str]:
     """The versions a manifest records."""
     import keras

@@ -22,6 +22,7 @@ from autoseq.data._panel_data import PanelData
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
+    val_scores,
     versions,
     write_keras_file,
     write_model_folder,
@@ -122,8 +123,7 @@ def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[s
         "trial": number,
         "hyperparameters": config,
         "refit": False,
-        "metrics": {"val": {"loss": info.get("val_loss")} | {
-            k.removeprefix("val_"): v for k, v in (info.get("metrics") or {}).items()},
+        "metrics": {"val": val_scores(info),
             "test": test["model"] | {"windows": test["windows"]},
             "test_baselines": test["baselines"]},
         "data": {"source": panel.source, "fingerprint": panel.fingerprint,

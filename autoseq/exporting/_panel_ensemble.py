@@ -14,19 +14,26 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from autoseq._run_folder import RunFolder, load_trial
 from autoseq.data._panel_data import PanelData
-from autoseq.exporting._common import best_baseline, best_complete, check_finite, pick_members
+from autoseq.exporting._common import (
+    best_baseline,
+    best_complete,
+    check_finite,
+    pick_members,
+    val_scores,
+)
 from autoseq.exporting._forecast_wrap import (
     baseline_forecaster,
     blend_forecasters,
     mean_forecasters,
 )
-from autoseq.model import ModelContext
+from autoseq.model import panel_context
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score
 from autoseq.trial._result import load_trial_json
 
@@ -187,18 +194,10 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport) -> dict[str, A
     return manifest
 
 
-def val_scores(info: dict[str, Any]) -> dict[str, Any]:
-    """A trial's validation loss and scores (``smape``, ``mase``, ``owa``) from its record."""
-    return {"loss": info.get("val_loss")} | {
-        k.removeprefix("val_"): v for k, v in (info.get("metrics") or {}).items()}
-
-
 def _load_member(run: RunFolder, data: PanelData, number: int) -> PanelMember:
     from autoseq.model.layers_panel import scale_free
 
-    model, config = load_trial(run, number, lambda c: ModelContext(
-        lookback=int(c["lookback"]), n_inputs=1, horizon=data.horizon, n_targets=1,
-        season=data.anchor_season(c)))
+    model, config = load_trial(run, number, partial(panel_context, data))
     check_finite(model, number)
     raw = scale_free(model, lookback=int(config["lookback"]), name=f"trial_{number}")
     return PanelMember(number, config, load_trial_json(run.trial_dir(number)), raw)
@@ -242,4 +241,4 @@ def _candidate(k: int) -> str:
 
 
 __all__ = ["PANEL_SIZES", "PanelExport", "PanelMember", "describe_panel", "panel_export",
-           "raw_forecasts", "select_panel", "val_scores"]
+           "raw_forecasts", "select_panel"]

@@ -27,6 +27,7 @@ from autoseq.exporting._common import (
     ExportResult,
     check_finite,
     pick_members,
+    val_scores,
     versions,
     write_keras_file,
     write_model_folder,
@@ -152,11 +153,6 @@ def _score_test(raw_model, data: SequenceData) -> dict[str, Any]:
     return out
 
 
-def _val_metrics(info: dict[str, Any]) -> dict[str, Any]:
-    return {"loss": info.get("val_loss")} | {k.removeprefix("val_"): v for k, v in
-                                             (info.get("metrics") or {}).items()}
-
-
 def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit: bool,
               extra: dict[str, Any]) -> dict[str, Any]:
     number, _, config, info = members[0]
@@ -198,7 +194,7 @@ def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit:
         "trial": number,
         "hyperparameters": config,
         "refit": refit,
-        "metrics": {"val": _val_metrics(info),
+        "metrics": {"val": val_scores(info),
                     "test": test["model"] | {"sequences": test["sequences"]},
                     "test_baselines": test["baselines"]}
         | ({"test_report": test["report"]} if "report" in test else {}),
@@ -214,6 +210,6 @@ def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit:
         manifest["ensemble"] = {
             "trials": [n for n, _, _, _ in members],
             "combine": "mean of the members' outputs (class probabilities, or scaled values)",
-            "members": [{"trial": n, "hyperparameters": cfg, "val": _val_metrics(inf)}
+            "members": [{"trial": n, "hyperparameters": cfg, "val": val_scores(inf)}
                         for n, _, cfg, inf in members]}
     return manifest

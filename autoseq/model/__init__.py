@@ -7,10 +7,11 @@ from autoseq.model._builder import (
     ModelContext,
     build_model,
     forecast_context,
+    panel_context,
     register_builder,
     resolve_config,
     sequence_context,
 )
 
-__all__ = ["ModelContext", "build_model", "forecast_context", "register_builder", "resolve_config",
-           "sequence_context"]
+__all__ = ["ModelContext", "build_model", "forecast_context", "panel_context", "register_builder",
+           "resolve_config", "sequence_context"]

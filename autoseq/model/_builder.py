@@ -223,6 +223,13 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
                         n_future=data.n_future)
 
 
+def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
+    """The ``ModelContext`` of a ``PanelData`` for a resolved ``config``: one normalised target
+    column in, its forecast out, anchored on the season ``config``'s lookback holds."""
+    return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
+                        n_targets=1, seed=seed, season=data.anchor_season(config))
+
+
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
     """The ``ModelContext`` of a ``SequenceData``: padded sequences in, classes or a value out."""
     return ModelContext(lookback=data.max_length, n_inputs=data.n_inputs, horizon=1, n_targets=1,

@@ -18,7 +18,7 @@ from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, SearchError
 from autoseq.exporting._panel import export_panel
-from autoseq.model import ModelContext, resolve_config
+from autoseq.model import ModelContext, panel_context, resolve_config
 from autoseq.panel_baselines import (
     PANEL_OBJECTIVES,
     score_panel_baselines,
@@ -123,8 +123,7 @@ class PanelTask(Task):
 
     def model_context(self, data: PanelData, config: dict[str, Any], *,
                       seed: int = 0) -> ModelContext:
-        return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
-                            n_targets=1, seed=seed, season=data.anchor_season(config))
+        return panel_context(data, config, seed=seed)
 
     def fit_and_score(self, data: PanelData, config: dict[str, Any]):
         return fit_panel
