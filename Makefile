@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest workers: 2 (CI's cores); --dist loadfile keeps a file's module fixtures on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint bench clean
 
@@ -23,7 +25,7 @@ test: $(STAMP)
 		echo "warning: no chromium: the report's browser test will be skipped (fails in CI)"
 	@bash .ci/install-postgres.sh || \
 		echo "warning: no PostgreSQL: the distributed-search tests will be skipped (fail in CI)"
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

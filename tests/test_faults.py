@@ -197,7 +197,7 @@ def test_sigterm_mid_trial_queues_it_again_and_the_same_command_runs_it_first(co
     cmd, run = command
     proc, stopped = _strike(cmd + ["--grace", "5"], run, signal.SIGTERM,
                             ready=_first_running_after_one_done)
-    out, err = proc.communicate(timeout=10)  # --grace 5: out in time however long its batch
+    out, err = proc.communicate(timeout=20)  # --grace 5: a safety net
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert "terminated (SIGTERM): the running trial is queued again" in err
