@@ -9,7 +9,7 @@ import pytest
 import autoseq
 from autoseq.cli import main
 from autoseq.exceptions import ModelError
-from autoseq.exporting._forecast import blend_name
+from autoseq.exporting._selection import blend_name
 from autoseq.run import load_trial_model, open_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -214,7 +214,7 @@ def _check_auto_selection(run, tmp_path):
     the validation windows and exports the lower validation MAE, saying so."""
     res = autoseq.export(run, out=tmp_path / "auto", report=False)
     sel = res.manifest["selection"]
-    nets = {k: sel["val_mae"][k] for k in ("best trial", "mean of 3 best")}
+    nets = {k: sel["val_mae"][k] for k in ("best trial", "mean of 3 best trials")}
     best_net = min(nets, key=nets.get)
     assert len(res.members or (res.trial,)) == sel["size"] == (1 if best_net == "best trial"
                                                                 else 3)

@@ -64,7 +64,8 @@ def test_the_default_export_serves_the_candidate_that_validates_best(panel_run, 
     sel = m["selection"]
     scores = sel["val_owa"]
     assert {"best trial", "mean of 2 best trials", "mean of 3 best trials"} < set(scores)
-    assert all(np.isfinite(v) for v in scores.values()) and len(scores) == 4
+    assert all(np.isfinite(v) for v in scores.values()) and len(scores) == 3 + 4  # + blends
+    assert sel["baseline"]["name"] in scores and (sel["weight"] == 1.0) == (sel["blend"] is None)
     assert sel["chosen"] == min(scores, key=scores.get)
     assert len(res.members or (res.trial,)) == sel["size"]
     assert any(r.getMessage().startswith(f"export: {sel['chosen']} (validation OWA")
@@ -130,3 +131,27 @@ def test_trial_exports_that_trial_alone(panel_run, tmp_path):
         autoseq.export(run, format="tflite", report=False)
     with pytest.raises(ModelError, match="exclude each other"):
         autoseq.export(run, trial=worst, ensemble=2, report=False)
+
+
+def test_a_blend_weighs_the_networks_and_the_baseline_as_selected(panel_run):
+    """The selection's weight is the networks' share inside the served model: 0.75 of the trial
+    and 0.25 of naive, or (0) naive alone, its label saying the networks are weighted 0."""
+    from autoseq.exporting._panel_ensemble import _compose, _load_member, raw_forecasts
+    from autoseq.run import open_run
+
+    _, run = panel_run
+    folder = open_run(run)
+    data = folder.data()
+    best = int(folder.leaderboard().query("state == 'complete'").sort_values("rank").trial.iloc[0])
+    member = _load_member(folder, data, best)
+    origins = data.origins("test")
+    net = raw_forecasts(member.raw, member.lookback, data=data, origins=origins)
+    for weight in (0.75, 0.0):
+        served = _compose([member], data, {"blend": "naive", "weight": weight, "size": 1,
+                                           "chosen": "naive" if weight == 0 else "blend"})
+        x, _ = data.windows(*origins, served.width, targets=False)
+        naive = np.repeat(x[:, -1:], HORIZON, axis=1)
+        pred = raw_forecasts(served.model, served.width, data=data, origins=origins)
+        np.testing.assert_allclose(pred, weight * net + (1 - weight) * naive, rtol=1e-4,
+                                   atol=1e-4)
+    assert served.label == f"naive (the networks, trial {best}, weighted 0)"

@@ -55,6 +55,7 @@ from autoseq.exporting._intervals import (
     with_bands,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
+from autoseq.exporting._selection import choose, rule
 from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
@@ -197,70 +198,27 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
 
 
 def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
-    """Which candidate forecasts the validation windows best (MAE in the data's units; ties go
-    to the simpler): the mean of the first k ``members`` (best first; k in ``AUTO_SIZES``), or
-    the best of those blended with the best in-graph baseline (naive, seasonal naive, seasonal
-    drift) at a networks' weight in ``BLEND_WEIGHTS`` — 0 being the baseline alone — when that
-    validates better.
-
-    The single best trial was itself picked on these windows, so its score is the most
-    optimistic of the candidates: an ensemble or a blend chosen here beat that optimism. The
-    export is never worse on validation than the best in-graph baseline: the baseline alone
-    (networks weighted 0) is a candidate, and the log says when it wins.
+    """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
+    the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
+    and their blends with the best in-graph baseline (naive, seasonal naive, seasonal drift).
 
     Returns:
         ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",
         "rule"}``: ``blend`` names the baseline blended in (``None`` for none), ``weight`` the
         networks' share of the forecast.
     """
-    from autoseq.baselines import baseline_forecasts
-
     origins = fdata.origins("val")
     truth = fdata.targets("val", scaled=False)
     preds = [np.asarray(m.raw.predict(raw_inputs(fdata, origins, m.config), verbose=0))
              for m in members]
-    scores: dict[str, float] = {}
-    nets: dict[int, np.ndarray] = {}
-    for k in AUTO_SIZES:
-        if k > len(preds):
-            break
-        nets[k] = np.mean(preds[:k], axis=0)
-        scores[_candidate(k)] = _mae(nets[k], truth)
-    size = min(nets, key=lambda k: (scores[_candidate(k)], k))
-    chosen, blend, weight = _candidate(size), None, 1.0
     bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
              for name, scaled in baseline_forecasts(fdata, "val").items()
              if baseline_spec(fdata, name) is not None}
-    if bases:
-        base = min(bases, key=lambda n: _mae(bases[n], truth))
-        for w in BLEND_WEIGHTS:
-            name = blend_name(_candidate(size), base, w)
-            scores[name] = _mae(w * nets[size] + (1 - w) * bases[base], truth)
-            if scores[name] < scores[chosen] - 1e-12:
-                chosen, blend, weight = name, base, w
-        if weight == 0.0:
-            logger.warning("export: baseline %s beats every network and blend on validation "
-                           "(MAE %.4g vs %.4g): the export serves it (the networks weighted 0)",
-                           base, scores[base], scores[_candidate(size)])
-    return {"size": size, "blend": blend, "weight": weight, "chosen": chosen,
-            "val_mae": scores, "windows": int(len(origins)),
-            "rule": "lowest validation MAE among the best trial, the means of the "
-                    f"{', '.join(map(str, AUTO_SIZES[1:]))} best complete trials, and the best "
-                    "of those blended with the best in-graph baseline, the networks weighted "
-                    f"{', '.join(f'{w:g}' for w in BLEND_WEIGHTS)} (0: the baseline alone)"}
-
-
-BLEND_WEIGHTS = (0.75, 0.5, 0.25, 0.0)
-"""The networks' shares a blend with the best in-graph baseline may take (0: the baseline)."""
-
-
-def blend_name(networks: str, base: str, weight: float) -> str:
-    """A blend candidate's name: ``best trial + seasonal_naive(m=7)`` for the plain mean."""
-    if weight == 0.0:
-        return base
-    if weight == 0.5:
-        return f"{networks} + {base}"
-    return f"{weight:g} × {networks} + {1 - weight:g} × {base}"
+    picked = choose(preds, AUTO_SIZES, bases, partial(_mae, truth=truth), metric="MAE")
+    return {"size": picked["size"], "blend": picked["blend"], "weight": picked["weight"],
+            "chosen": picked["chosen"], "val_mae": picked["scores"],
+            "windows": int(len(origins)),
+            "rule": rule("MAE", AUTO_SIZES, "in the data's units")}
 
 
 def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,
@@ -296,10 +254,6 @@ def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
             "how": "the known-future covariates at each forecast step (the rows after the "
                    "window), raw, in these columns (a categorical one as 0/1 indicators of the "
                    "categories in 'categories'); scaled inside the model (layer scale_future)"}
-
-
-def _candidate(k: int) -> str:
-    return "best trial" if k == 1 else f"mean of {k} best"
 
 
 def _mae(pred: np.ndarray, truth: np.ndarray) -> float:

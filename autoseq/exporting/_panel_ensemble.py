@@ -3,16 +3,16 @@
 Each member is a trial's network made scale-free (``scale_free``: a raw window in, the forecast
 in the series' units out). Members may differ in lookback: the exported model takes the longest
 window and each member reads the last rows it needs. With neither ``--trial`` nor
-``--ensemble``, export scores on every series' validation windows the best trial, the means of
-the ``PANEL_SIZES`` best complete trials, and the best of those averaged with the better of
-naive and seasonal naive (an ``Anchor`` layer on the window's last rows, so the SavedModel
-stays one artifact), and serves the lowest on the run's objective (OWA by default).
+``--ensemble``, export weighs on every series' validation windows what a single series' export
+weighs (``_selection.choose``): the means of the ``PANEL_SIZES`` best complete trials and their
+blends with the better of naive and seasonal naive (an ``Anchor`` layer on the window's last
+rows, so the SavedModel stays one artifact), and serves the lowest on the run's objective (OWA
+by default).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -33,6 +33,7 @@ from autoseq.exporting._forecast_wrap import (
     blend_forecasters,
     mean_forecasters,
 )
+from autoseq.exporting._selection import choose, ensemble_name, rule
 from autoseq.model import panel_context
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score
 from autoseq.trial._result import load_trial_json
@@ -61,13 +62,15 @@ class PanelMember:
 @dataclass(frozen=True)
 class PanelExport:
     """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``;
-    ``members`` best first; ``blend`` the baseline averaged in; ``selection`` what export
-    weighed on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
+    ``members`` best first; ``blend`` the baseline blended in, ``weight`` the networks' share;
+    ``selection`` what export weighed on validation (``None`` when ``--trial`` or
+    ``--ensemble`` said what to export)."""
 
     model: Any
     width: int
     members: tuple[PanelMember, ...]
     blend: str | None = None
+    weight: float = 1.0
     selection: dict[str, Any] | None = None
 
     @property
@@ -80,9 +83,11 @@ class PanelExport:
         numbers = [m.number for m in self.members]
         if self.selection is None and len(numbers) == 1:
             return f"trial {numbers[0]}"
-        name = self.selection["chosen"] if self.selection else _candidate(len(numbers))
-        trials = "trial" if len(numbers) == 1 else "trials"
-        return f"{name} ({trials} {', '.join(map(str, numbers))})"
+        name = self.selection["chosen"] if self.selection else ensemble_name(len(numbers))
+        trials = f"{'trial' if len(numbers) == 1 else 'trials'} {', '.join(map(str, numbers))}"
+        if self.blend and self.weight == 0.0:
+            return f"{name} (the networks, {trials}, weighted 0)"
+        return f"{name} ({trials})"
 
 
 def panel_export(run: RunFolder, data: PanelData, *, trial: int | None,
@@ -105,53 +110,33 @@ def panel_export(run: RunFolder, data: PanelData, *, trial: int | None,
     selection["best_baseline"] = best_baseline(run, key)
     logger.info("export: %s (validation %s: %s)", selection["chosen"], objective.upper(),
                 ", ".join(f"{k} {v:.4g}" for k, v in selection[key].items()))
-    base = selection["baseline"]
-    if base[key] < selection[key][selection["chosen"]]:
-        logger.warning("export: baseline %s alone validates better than every candidate (%s "
-                       "%.4g vs %.4g); export serves networks, so the best is averaged with it",
-                       base["name"], objective.upper(), base[key],
-                       selection[key][selection["chosen"]])
     return _compose(members[: selection["size"]], data, selection)
 
 
 def select_panel(members: list[PanelMember], data: PanelData, *,
                  objective: str = "owa") -> dict[str, Any]:
-    """Score on every series' validation windows the mean of the first k ``members`` (best
-    first; k in ``PANEL_SIZES``) and the best of those averaged with the better in-graph
-    baseline (naive, or seasonal naive at the panel's main season); the lowest ``objective``
-    (``owa``, ``smape`` or ``mase`` as ``panel_baselines.score`` computes it) is chosen, ties
-    going to the simpler. The best trial was itself picked on these windows, so its score is
-    the most optimistic: an ensemble or a blend chosen here beat that optimism.
+    """``_selection.choose`` on every series' validation windows: the means of the first k
+    ``members`` (best first; k in ``PANEL_SIZES``) and their blends with the better in-graph
+    baseline (naive, or seasonal naive at the panel's main season), scored by ``objective``
+    (``owa``, ``smape`` or ``mase`` as ``panel_baselines.score`` computes it).
 
     Returns:
-        ``{"chosen", "size", "blend", "metric", "val_<objective>": {candidate: score},
+        ``{"chosen", "size", "blend", "weight", "metric", "val_<objective>": {candidate: score},
         "baseline": {"name", "val_<objective>"}, "windows", "rule"}``: ``size`` members,
-        ``blend`` the baseline averaged in (``None`` for none), ``baseline`` the blend's
-        baseline alone (not a candidate: export serves networks).
+        ``blend`` the baseline blended in (``None`` for none), ``weight`` the networks' share.
     """
     origins = data.origins("val")
     preds = [raw_forecasts(m.raw, m.lookback, data=data, origins=origins) for m in members]
-    sizes = {_candidate(k): k for k in PANEL_SIZES if k <= len(preds)}
-    nets = {name: np.mean(preds[:k], axis=0) for name, k in sizes.items()}
-    scores = {name: _score(data, pred, objective) for name, pred in nets.items()}
-    net = _lowest(scores)
     bases = {name: raw_forecasts(*baseline_forecaster(data, name), data=data, origins=origins)
              for name in _baselines(data)}
-    base_scores = {name: _score(data, pred, objective) for name, pred in bases.items()}
-    base = _lowest(base_scores)
-    mixed = f"{net} + {base}"
-    scores[mixed] = _score(data, (nets[net] + bases[base]) / 2, objective)
-    chosen = _lowest(scores)
+    picked = choose(preds, PANEL_SIZES, bases, lambda p: score(data, "val", p)[objective],
+                    metric=objective.upper())
     key = f"val_{objective}"
-    return {"chosen": chosen, "size": sizes[net] if chosen == mixed else sizes[chosen],
-            "blend": base if chosen == mixed else None, "metric": objective, key: scores,
-            "baseline": {"name": base, key: base_scores[base]},
+    return {"chosen": picked["chosen"], "size": picked["size"], "blend": picked["blend"],
+            "weight": picked["weight"], "metric": objective, key: picked["scores"],
+            "baseline": {"name": picked["baseline"]["name"], key: picked["baseline"]["score"]},
             "windows": int(len(origins[0])),
-            "rule": f"lowest validation {objective.upper()} over every series' validation "
-                    "windows among the best trial, the means of the "
-                    f"{', '.join(map(str, PANEL_SIZES[1:]))} best complete trials (as many as "
-                    "there are), and the best of those averaged with the better of naive and "
-                    "seasonal naive; ties go to the simpler"}
+            "rule": rule(objective.upper(), PANEL_SIZES, "over every series' validation windows")}
 
 
 def raw_forecasts(model, width: int, *, data: PanelData,
@@ -184,11 +169,12 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport) -> dict[str, A
             "members": [{"trial": m.number, "lookback": m.lookback, "hyperparameters": m.config,
                          "val": val_scores(m.info)} for m in served.members]}
     if served.blend:
+        w = served.weight
         manifest["transforms"].append({
             "kind": "blend_mean", "where": "inside the model (layers baseline, blend_mean)",
-            "baseline": served.blend,
-            "rule": "the networks' forecast (as above) and the baseline's, read from the last "
-                    "rows of the window, are averaged in the series' units"})
+            "baseline": served.blend, "weights": {"networks": w, "baseline": 1 - w},
+            "rule": f"{w:g} × the networks' forecast (as above) + {1 - w:g} × the baseline's, "
+                    "read from the last rows of the window, in the series' units"})
     if served.selection is not None:
         manifest["selection"] = served.selection
     return manifest
@@ -211,11 +197,13 @@ def _compose(members: list[PanelMember], data: PanelData,
         [(f"t{m.number}", m.raw, m.lookback, ()) for m in members], data,
         layer="ensemble_mean", name="autoseq_panel_ensemble")
     blend = selection["blend"] if selection else None
+    weight = float(selection["weight"]) if blend else 1.0
     if blend:
         base, base_width = baseline_forecaster(data, blend)
-        model = blend_forecasters(model, width, base, base_width, data, extras=())
+        model = blend_forecasters(model, width, base, base_width, data, extras=(),
+                                  weight=weight)
         width = max(width, base_width)
-    return PanelExport(model, width, tuple(members), blend, selection)
+    return PanelExport(model, width, tuple(members), blend, weight, selection)
 
 
 def _baselines(data: PanelData) -> list[str]:
@@ -223,21 +211,6 @@ def _baselines(data: PanelData) -> list[str]:
     them)."""
     m = data.main_season
     return ["naive"] + ([f"seasonal_naive(m={m})"] if m > 1 else [])
-
-
-def _score(data: PanelData, pred: np.ndarray, objective: str) -> float:
-    return score(data, "val", pred)[objective]
-
-
-def _lowest(scores: dict[str, float]) -> str:
-    """The key of the lowest finite score; ties (and all non-finite) go to the first."""
-    finite = [v for v in scores.values() if math.isfinite(v)]
-    low = min(finite, default=math.inf)
-    return next((k for k, v in scores.items() if v <= low + 1e-12), next(iter(scores)))
-
-
-def _candidate(k: int) -> str:
-    return "best trial" if k == 1 else f"mean of {k} best trials"
 
 
 __all__ = ["PANEL_SIZES", "PanelExport", "PanelMember", "describe_panel", "panel_export",

@@ -1,0 +1,92 @@
+"""What a default export serves: the best trial, a mean of the best, or a blend with a baseline.
+
+A single series' export and a panel's weigh the same candidates on their validation windows:
+the mean of the k best trials (k in the caller's sizes; k = 1 is the best trial), and the best
+of those blended with the best in-graph baseline at the networks' shares in ``BLEND_WEIGHTS``,
+0 being the baseline alone. Each task brings its forecasts and its score (MAE in the data's
+units for one series, OWA or the run's objective over every series for a panel); ``choose``
+keeps the lowest, ties going to the simpler. The best trial was itself picked on these windows,
+so its score is the most optimistic of the candidates: an ensemble or a blend chosen here beat
+that optimism, and the export is never worse on validation than the best in-graph baseline.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger("autoseq")
+
+BLEND_WEIGHTS = (0.75, 0.5, 0.25, 0.0)
+"""The networks' shares a blend with the best in-graph baseline may take (0: the baseline)."""
+
+
+def ensemble_name(k: int) -> str:
+    """``best trial`` or ``mean of k best trials``."""
+    return "best trial" if k == 1 else f"mean of {k} best trials"
+
+
+def blend_name(networks: str, base: str, weight: float) -> str:
+    """A blend candidate's name: ``best trial + seasonal_naive(m=7)`` for the plain mean."""
+    if weight == 0.0:
+        return base
+    if weight == 0.5:
+        return f"{networks} + {base}"
+    return f"{weight:g} × {networks} + {1 - weight:g} × {base}"
+
+
+def choose(preds: Sequence[np.ndarray], sizes: Sequence[int], bases: dict[str, np.ndarray],
+           score: Callable[[np.ndarray], float], *, metric: str) -> dict[str, Any]:
+    """The candidate of ``preds`` (the members' validation forecasts, best first) and ``bases``
+    (in-graph baselines' forecasts on the same windows) with the lowest ``score``.
+
+    Returns:
+        ``{"size", "blend", "weight", "chosen", "scores": {candidate: score}, "baseline":
+        {"name", "score"} | None}``: ``size`` members averaged, ``blend`` the baseline blended
+        in (``None`` for none), ``weight`` the networks' share of the forecast.
+    """
+    nets = {k: np.mean(preds[:k], axis=0) for k in sizes if k <= len(preds)}
+    scores = {ensemble_name(k): score(p) for k, p in nets.items()}
+    size = _lowest({k: scores[ensemble_name(k)] for k in nets})
+    chosen, blend, weight = ensemble_name(size), None, 1.0
+    baseline = None
+    if bases:
+        base_scores = {name: score(p) for name, p in bases.items()}
+        base = _lowest(base_scores)
+        baseline = {"name": base, "score": base_scores[base]}
+        for w in BLEND_WEIGHTS:
+            name = blend_name(ensemble_name(size), base, w)
+            scores[name] = (base_scores[base] if w == 0.0
+                            else score(w * nets[size] + (1 - w) * bases[base]))
+            if _better(scores[name], scores[chosen]):
+                chosen, blend, weight = name, base, w
+        if weight == 0.0:
+            logger.warning("export: baseline %s beats every network and blend on validation "
+                           "(%s %.4g vs %.4g): the export serves it (the networks weighted 0)",
+                           base, metric, scores[base], scores[ensemble_name(size)])
+    return {"size": size, "blend": blend, "weight": weight, "chosen": chosen, "scores": scores,
+            "baseline": baseline}
+
+
+def rule(metric: str, sizes: Sequence[int], windows: str) -> str:
+    """The selection rule in words, for the manifest."""
+    return (f"lowest validation {metric} {windows} among the best trial, the means of the "
+            f"{', '.join(map(str, sizes[1:]))} best complete trials (as many as there are), "
+            "and the best of those blended with the best in-graph baseline, the networks "
+            f"weighted {', '.join(f'{w:g}' for w in BLEND_WEIGHTS)} (0: the baseline alone); "
+            "ties go to the simpler")
+
+
+def _better(score: float, than: float) -> bool:
+    return math.isfinite(score) and (not math.isfinite(than) or score < than - 1e-12)
+
+
+def _lowest(scores: dict[Any, float]) -> Any:
+    """The key of the lowest finite score; ties (and all non-finite) go to the first."""
+    finite = [v for v in scores.values() if math.isfinite(v)]
+    low = min(finite, default=math.inf)
+    return next((k for k, v in scores.items() if v <= low + 1e-12), next(iter(scores)))

@@ -1,0 +1,52 @@
+"""The default export's choice among trials' means and blends with a baseline (both tasks)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from autoseq.exporting._selection import BLEND_WEIGHTS, blend_name, choose
+
+
+def _mae(truth):
+    return lambda pred: float(np.mean(np.abs(pred - truth)))
+
+
+def test_the_lowest_candidate_wins_and_ties_go_to_the_simpler():
+    truth = np.zeros((6, 3))
+    good, bad = np.full((6, 3), 1.0), np.full((6, 3), 3.0)
+    # The mean of the 3 best (1, -1, 1: mean 1/3) beats the best trial (1) and the 5 best.
+    preds = [good, -good, good, bad, bad]
+    picked = choose(preds, (1, 3, 5), {"naive": bad}, _mae(truth), metric="MAE")
+    assert picked["chosen"] == "mean of 3 best trials" and picked["size"] == 3
+    assert picked["blend"] is None and picked["weight"] == 1.0
+    assert set(picked["scores"]) == {"best trial", "mean of 3 best trials",
+                                     "mean of 5 best trials",
+                                     *(blend_name("mean of 3 best trials", "naive", w)
+                                       for w in BLEND_WEIGHTS)}
+    assert picked["baseline"] == {"name": "naive", "score": 3.0}
+    # Equal scores: the best trial alone, not the mean of 3 of the same forecast.
+    tie = choose([good, good, good], (1, 3), {}, _mae(truth), metric="MAE")
+    assert tie["chosen"] == "best trial" and tie["size"] == 1 and tie["baseline"] is None
+
+
+def test_a_blend_or_the_baseline_alone_wins_when_it_validates_better(caplog):
+    truth = np.zeros((4, 2))
+    net, base = np.full((4, 2), 1.0), np.full((4, 2), -1.0)
+    half = choose([net], (1,), {"naive": base}, _mae(truth), metric="MAE")
+    assert half["chosen"] == "best trial + naive" and half["weight"] == 0.5
+    assert half["scores"]["best trial + naive"] == 0.0
+    with caplog.at_level(logging.WARNING, logger="autoseq"):
+        alone = choose([net * 5, net * 6], (1, 2), {"naive": base / 10, "drift": base},
+                       _mae(truth), metric="OWA")
+    assert alone["chosen"] == "naive" and alone["blend"] == "naive" and alone["weight"] == 0.0
+    assert any("baseline naive beats every network" in r.getMessage() and "OWA" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_networks_with_non_finite_forecasts_lose_to_any_finite_candidate():
+    truth = np.zeros((3, 2))
+    nan = np.full((3, 2), np.nan)
+    picked = choose([nan], (1,), {"naive": np.ones((3, 2))}, _mae(truth), metric="MAE")
+    assert picked["chosen"] == "naive" and picked["weight"] == 0.0
