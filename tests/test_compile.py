@@ -85,6 +85,42 @@ def test_a_trial_that_fails_to_compile_is_trained_plainly_and_says_so(airline_cs
     assert json.loads((tmp_path / "on" / "trial.json").read_text())["compiled"] is False
 
 
+class _TrainTraces:
+    """How many times a trial's network ran in training mode in Python: once per trace of the
+    train step (inside the compiled or graph step, never per batch)."""
+
+    count = 0
+
+
+def _counting_gru(config, ctx):
+    import keras
+
+    class CountTraining(keras.layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                _TrainTraces.count += 1
+            return x
+
+    x = keras.Input((ctx.lookback, ctx.n_inputs))
+    h = keras.layers.GRU(config["units"])(CountTraining()(x))
+    y = keras.layers.Dense(ctx.horizon * ctx.n_targets)(h)
+    return keras.Model(x, keras.layers.Reshape((ctx.horizon, ctx.n_targets))(y))
+
+
+@pytest.mark.parametrize("mode", ["on", "off"])
+def test_a_trial_traces_its_train_step_once(airline_csv, tmp_path, mode):
+    """The optimizer's and metrics' variables exist before the first trace: created inside it,
+    they make TensorFlow trace (and XLA lower) the step a second time."""
+    register_builder("counting_gru", _counting_gru, defaults={"units": 4})
+    data = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    _TrainTraces.count = 0
+    result = _trial(data, {"units": 4, "lookback": 12}, mode, tmp_path, builder="counting_gru",
+                    epochs=3)
+    assert result.state == "complete" and result.epochs == 3
+    assert result.compiled == (mode == "on")
+    assert _TrainTraces.count == 1
+
+
 def test_auto_compiles_long_trainings_only(airline_csv):
     small = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
     config = resolve_config({"lookback": 12, "batch_size": 32}, builder="rnn", horizon=12,
