@@ -111,7 +111,9 @@ def test_savedmodel_serves_quantiles_beside_the_point_forecast(exported):
     test = m["metrics"]["test_intervals"]
     assert set(test["levels"]) == {"80", "95"} and "wql" in test
     assert {"coverage", "width", "msis"} <= set(test["levels"]["95"])
-    assert "seasonal_naive(m=7)" in m["metrics"]["test_baselines_intervals"]
+    # Every in-graph baseline the leaderboard gives interval columns: seasonal drift too.
+    assert {"naive", "seasonal_naive(m=7)", "seasonal_drift(m=7)"} <= set(
+        m["metrics"]["test_baselines_intervals"])
     serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
     window = np.random.default_rng(0).normal(10, 3, (3, m["lookback"], 2)).astype("float32")
     out = serve(window=tf.constant(window))

@@ -76,6 +76,9 @@ def test_the_default_export_serves_the_candidate_that_validates_best(panel_run, 
     pred = autoseq.load_model(res.path).predict_windows(x)
     assert score(data, "val", pred.astype("float64"))["owa"] == pytest.approx(
         scores[sel["chosen"]], rel=1e-4)
+    # The manifest's validation scores are the served forecaster's, its best member's apart.
+    assert m["metrics"]["val"]["owa"] == pytest.approx(scores[sel["chosen"]], rel=1e-4)
+    assert m["metrics"]["val_trial"]["trial"] == res.trial
     # The report names what was exported and what export weighed.
     text = (run / "report.md").read_text().replace("\\_", "_")  # markdown escapes "_"
     assert f"exported {m['forecaster']}" in text and "Export chose the" in text

@@ -134,8 +134,9 @@ def score_bands(served, fdata: ForecastData, config: dict[str, Any], part: str, 
 
 
 def baseline_bands(fdata: ForecastData, calib: Calibration) -> dict[str, dict[str, Any]]:
-    """Naive and seasonal-naive intervals on the test windows: their residuals' conformal
-    quantiles per step on the validation windows, as the model's are (no window scale)."""
+    """The in-graph baselines' intervals (naive, seasonal naive, seasonal drift: the leaderboard's
+    interval rows) on the test windows: their residuals' conformal quantiles per step on the
+    validation windows, as the model's are (no window scale)."""
     from autoseq.baselines import baseline_forecasts
 
     val, test = baseline_forecasts(fdata, "val"), baseline_forecasts(fdata, "test")
@@ -143,7 +144,7 @@ def baseline_bands(fdata: ForecastData, calib: Calibration) -> dict[str, dict[st
     truth = fdata.targets("test", scaled=False)
     out = {}
     for name in val:
-        if not name.startswith(("naive", "seasonal_naive")) or name not in test:
+        if name not in test:
             continue
         pv = fdata.scaler.inverse(val[name], fdata.target_idx)
         pt = fdata.scaler.inverse(test[name], fdata.target_idx)

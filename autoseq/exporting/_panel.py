@@ -66,8 +66,8 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
     def fill(folder: Path) -> dict[str, Any]:
         extra = write_keras_file(served, folder, format)
         manifest = describe_panel(_manifest(
-            data, number, config, info, _score_test(raw_model, data, lookback),
-            extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+            data, number, config, info, _score(raw_model, data, lookback, "test"),
+            val=_score(raw_model, data, lookback, "val"), extra=extra, max_gap=run.settings.data.get("max_gap", 12),
             format=run.settings.data.get("format", "long")), chosen)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
@@ -78,22 +78,27 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
         m.number for m in chosen.members) if len(chosen.members) > 1 else ())
 
 
-def _score_test(raw_model, data: PanelData, lookback: int) -> dict[str, Any]:
-    """The exported model on every series' raw test windows, next to the simple baselines and
-    (unless the run was made with ``--no-stat-baselines``) the statistical ones."""
-    x, _ = data.windows(*data.origins("test"), lookback)
+def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, Any]:
+    """The exported model on every series' raw windows of ``part``; on test, next to the simple
+    baselines and (unless the run was made with ``--no-stat-baselines``) the statistical
+    ones."""
+    x, _ = data.windows(*data.origins(part), lookback)
     pred = raw_model.predict(x[..., None], batch_size=1024, verbose=0)[..., 0]
-    forecasts = simple_forecasts(data, "test")
-    if data.stat_baselines:
-        forecasts |= stat_forecasts(data, "test")
-    baselines = {name: score(data, "test", fc) for name, fc in forecasts.items()}
-    return {"model": score(data, "test", pred.astype("float64")), "baselines": baselines,
-            "windows": int(len(x))}
+    out = {"model": score(data, part, pred.astype("float64")), "windows": int(len(x))}
+    if part == "test":
+        forecasts = simple_forecasts(data, "test")
+        if data.stat_baselines:
+            forecasts |= stat_forecasts(data, "test")
+        out["baselines"] = {name: score(data, "test", fc) for name, fc in forecasts.items()}
+    return out
 
 
 def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],
-              test: dict[str, Any], *, extra: dict[str, Any], max_gap: int,
-              format: str = "long") -> dict[str, Any]:
+              test: dict[str, Any], *, val: dict[str, Any], extra: dict[str, Any],
+              max_gap: int, format: str = "long") -> dict[str, Any]:
+    """The manifest of the served forecaster; ``metrics.val`` and ``metrics.test`` are its own
+    scores (an ensemble's or a blend's, not its best member's: that trial's record is
+    ``metrics.val_trial``)."""
     panel = data.panel
     lookback = int(config["lookback"])
     return {
@@ -123,7 +128,8 @@ def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[s
         "trial": number,
         "hyperparameters": config,
         "refit": False,
-        "metrics": {"val": val_scores(info),
+        "metrics": {"val": val["model"] | {"windows": val["windows"]},
+            "val_trial": val_scores(info) | {"trial": number},
             "test": test["model"] | {"windows": test["windows"]},
             "test_baselines": test["baselines"]},
         "data": {"source": panel.source, "fingerprint": panel.fingerprint,
