@@ -67,7 +67,8 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
         extra = write_keras_file(served, folder, format)
         manifest = describe_panel(_manifest(
             data, number, config, info, _score(raw_model, data, lookback, "test"),
-            val=_score(raw_model, data, lookback, "val"), extra=extra, max_gap=run.settings.data.get("max_gap", 12),
+            val=_score(raw_model, data, lookback, "val"), extra=extra,
+            max_gap=run.settings.data.get("max_gap", 12),
             format=run.settings.data.get("format", "long")), chosen)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 import autoseq.report._format as fmt
-from autoseq._run_folder import load_trial
+from autoseq._run_folder import load_trial, load_trial_json
 from autoseq.panel_baselines import (
     per_series,
     score,
@@ -113,11 +113,14 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
     """Score the exported forecaster (or else the best network) on validation and test; a
     failure becomes a note."""
     try:
-        model, ev.config = load_trial(ev.run, int(ev.best["trial"]),
-                                      partial(ev.run.kind.model_context, ev.data))
+        trial = int(ev.best["trial"])
         served = _exported(ev)
-        label = f"best trial (trial {int(ev.best['trial'])})"
-        if served is not None:
+        if served is None:  # the best trial's network, rebuilt
+            model, ev.config = load_trial(ev.run, trial, partial(ev.run.kind.model_context,
+                                                                 ev.data))
+            label = f"best trial (trial {trial})"
+        else:  # what was shipped: the trial's network is not needed, only its configuration
+            model, ev.config = None, load_trial_json(ev.run.trial_dir(trial))["config"]
             ev.sequences[_EXPORT_KEY] = m = served.manifest
             label = f"exported {m.get('forecaster') or 'trial ' + str(m.get('trial'))}"
         ev.sequences[_KEY] = {part: score_part(
