@@ -31,6 +31,8 @@ class FinalScores:
     """By trial number: each column's value (a column it lacks stays empty)."""
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     """By baseline name (the ``model`` column)."""
+    empty_because: str | None = None
+    """Why no row was scored, when none was (said in the search's log)."""
 
 
 def build_leaderboard(records: Iterable[TrialRecord], baselines: Iterable[BaselineScore], *,

@@ -209,3 +209,24 @@ def test_search_keeps_its_public_signature_and_docstring():
     doc = inspect.getdoc(autoseq.search)
     assert doc.startswith("Search recurrent architectures for a forecasting or sequence CSV")
     assert all(f"    {name}:" in doc for name in ("data", "target", "trials", "max_length"))
+
+
+def test_the_summary_compares_the_best_trial_with_the_best_baseline_on_the_shown_column():
+    """The objective (val_loss) ranks seasonal_drift first, but the summary shows MAE: the
+    baseline beside the trial is the one with the lowest MAE; a panel shows OWA."""
+    from pathlib import Path
+
+    from autoseq.searching._result import SearchResult
+
+    board = pd.DataFrame({
+        "rank": [1, 2, 3], "model": ["trial", "seasonal_drift", "seasonal_naive"], "trial": [7, None, None],
+        "state": ["complete", "baseline", "baseline"], "val_loss": [0.04, 0.11, 0.13],
+        "val_mae": [13.0, 21.4, 21.0]})
+    key, base = SearchResult(Path("run"), board).versus()
+    assert (key, base["model"]) == ("val_mae", "seasonal_naive")
+    assert SearchResult(Path("run"), board).skill == pytest.approx(1 - 13.0 / 21.0)
+    panel = board.assign(val_owa=[0.9, 1.2, 0.95])
+    key, base = SearchResult(Path("run"), panel).versus()
+    assert (key, base["model"]) == ("val_owa", "seasonal_naive")
+    assert SearchResult(Path("run"), panel).skill == pytest.approx(1 - 0.9 / 0.95)
+    assert SearchResult(Path("run"), board[board["state"] != "baseline"]).skill is None

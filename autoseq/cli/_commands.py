@@ -272,9 +272,10 @@ def spaces(name: str | None) -> None:
 def _heavy() -> None:
     """Load TensorFlow for a command that trains or serves (quietly unless --debug)."""
     if "--debug" not in sys.argv:
-        from autoseq._tf import import_tensorflow_quietly
+        from autoseq._tf import import_tensorflow_quietly, quiet_tensorflow_logger
 
         import_tensorflow_quietly()
+        quiet_tensorflow_logger()  # export and predict run several models' predictions
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -160,12 +160,15 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
                    f"{best['val_loss']:.4g} vs {escape(base['model'])} accuracy "
                    f"{base['val_accuracy']:.4g}, log loss {base['val_loss']:.4g}"
                    + ("" if skill is None else f" → {skill * 100:.1f}% lower log loss"))
-    elif best is not None and base is not None:
+    elif best is not None and result.versus() is not None:
+        key, base = result.versus()
         skill = result.skill
         verdict = "better" if skill is not None and skill > 0 else "worse"
-        _out.print(f"best: {escape(str(best['model']))} (trial {best['trial']}): val MAE "
-                   f"{best['val_mae']:.4g} vs {escape(base['model'])} {base['val_mae']:.4g} → "
-                   f"{abs(skill) * 100:.1f}% {verdict} than the best baseline")
+        label = {"val_owa": "val OWA", "val_mae": "val MAE"}.get(key, key)
+        _out.print(f"best: {escape(str(best['model']))} (trial {best['trial']}): {label} "
+                   f"{best[key]:.4g} vs {escape(base['model'])} {base[key]:.4g}"
+                   + ("" if skill is None else f" → {abs(skill) * 100:.1f}% {verdict} than "
+                      f"the best baseline on {label}"))
     _out.print(f"leaderboard: {escape(str(result.run_dir / 'leaderboard.csv'))}")
     if getattr(result, "report", None):
         _out.print(f"report: {escape(str(result.report))}")

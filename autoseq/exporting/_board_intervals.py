@@ -64,7 +64,10 @@ def board_intervals(run: RunFolder, fdata: ForecastData, board: pd.DataFrame, *,
     fit, held = split_halves(len(fdata.origins("val")), fdata.horizon)
     usable = supported(IntervalSpec(levels=spec.levels), fit.stop, fdata.horizon)
     if not usable.levels or held.start >= held.stop:
-        return FinalScores(columns=columns)
+        n = len(fdata.origins("val"))
+        return FinalScores(columns=columns, empty_because=(
+            f"{n} validation windows of {fdata.horizon} steps are too few to calibrate on one "
+            "half and score on the other (enlarge --val-size)"))
     truth = fdata.targets("val", scaled=False)
 
     def score(q: np.ndarray) -> dict[str, float]:

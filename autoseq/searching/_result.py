@@ -30,20 +30,38 @@ class SearchResult:
 
     @property
     def best_baseline(self) -> dict[str, Any] | None:
+        """The baseline ranked best on the search's objective (``val_loss``)."""
         row = best_baseline_row(self.leaderboard)
         return None if row is None else row.to_dict()
 
+    def versus(self) -> tuple[str, dict[str, Any]] | None:
+        """The column the best trial is shown on (the task's headline: OWA for a panel, else
+        MAE in data units, else the objective) and the baseline with the lowest value in it,
+        so the number beside the model is the best baseline's on that same column."""
+        best = self.best
+        rows = self.leaderboard[self.leaderboard["state"] == "baseline"]
+        if not best or rows.empty:
+            return None
+        for key in _SHOWN_ON:
+            values = pd.to_numeric(rows[key], errors="coerce") if key in rows else None
+            if _finite(best.get(key)) and values is not None and values.notna().any():
+                return key, rows.loc[values.idxmin()].to_dict()
+        return None
+
     @property
     def skill(self) -> float | None:
-        """``1 - MAE(best) / MAE(best baseline)`` on validation (log loss for classification):
-        > 0 means the model wins."""
-        b, base = self.best, self.best_baseline
-        if not b or not base:
+        """``1 - best / best baseline`` on the column ``versus`` picks (validation MAE for a
+        series, OWA for a panel, log loss for classification): > 0 means the model wins."""
+        shown = self.versus()
+        if shown is None:
             return None
-        key = "val_mae" if _finite(base.get("val_mae")) else "val_loss"
-        if not _finite(base.get(key)) or not float(base[key]):
+        key, base = shown
+        if not float(base[key]):
             return None
-        return 1.0 - float(b[key]) / float(base[key])
+        return 1.0 - float(self.best[key]) / float(base[key])
+
+
+_SHOWN_ON = ("val_owa", "val_mae", "val_loss")
 
 
 def _finite(v: Any) -> bool:

@@ -108,7 +108,10 @@ class SearchSession:
             logger.warning("leaderboard: final scores not computed (%s: %s)",
                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
             return None
-        if scores is not None:
+        if scores is not None and scores.empty_because:
+            logger.info("leaderboard: %s left empty: %s", ", ".join(scores.columns),
+                        scores.empty_because)
+        elif scores is not None:
             logger.info("leaderboard: %s scored for %d trials and %d baselines in %.1f s",
                         ", ".join(scores.columns), len(scores.trials), len(scores.baselines),
                         time.perf_counter() - start)
