@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
+from autoseq.data._holt import holt_anchor
 from autoseq.data._panel_data import PanelData
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
 from autoseq.data._windows import FUTURE, STEP, WINDOW
@@ -308,7 +309,14 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
         {"kind": f"inverse_{s.kind}_scale", "where": "inside the model (layer unscale_targets)",
          "columns": list(series.targets)},
     ]
-    if config.get("anchor", "none") != "none":
+    if config.get("anchor", "none") == "ets":
+        fitted = holt_anchor(fdata, config)
+        transforms.append({
+            "kind": "anchor", "mode": "ets", "where": "inside the model (layer anchor): "
+            "forecasts are damped-trend exponential smoothing of the window plus a learned "
+            "correction", **{k: fitted[k] for k in ("alpha", "beta", "phi")},
+            "fitted_on": f"training windows of the first {fdata.split.train} rows"})
+    elif config.get("anchor", "none") != "none":
         transforms.append({"kind": "anchor", "mode": config["anchor"],
                            "season": fdata.main_season,
                            "where": "inside the model: forecasts are the naive forecast plus a "

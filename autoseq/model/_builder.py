@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from autoseq.exceptions import SearchSpaceError
@@ -35,7 +35,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "pooling": "last",
     "class_weight": "none",
 }
-ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift")
+ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift", "ets")
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 HEAD_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -81,6 +81,9 @@ class ModelContext:
     n_classes: int = 0
     sequences: bool = False
     n_future: int = 0
+    anchor_matrix: Any = field(default=None, compare=False)
+    """``[horizon, lookback]``: the ``ets`` anchor's weights on the window (a forecast's
+    configuration with ``anchor: ets``; ``autoseq.data._holt``)."""
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -217,10 +220,15 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
     """The ``ModelContext`` of a ``ForecastData`` for a resolved ``config`` (its lookback)."""
     from autoseq.data._variants import calendar_dicts
 
+    matrix = None
+    if config.get("anchor") == "ets":
+        from autoseq.data._holt import holt_anchor
+
+        matrix = holt_anchor(data, config)["matrix"]
     return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
                         horizon=data.horizon, n_targets=data.n_targets, seed=seed,
                         season=data.main_season, calendar=calendar_dicts(data),
-                        n_future=data.n_future)
+                        n_future=data.n_future, anchor_matrix=matrix)
 
 
 def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
@@ -367,7 +375,9 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         outputs = keras.layers.Reshape((ctx.horizon, per_step), name="correction",
                                        dtype="float32")(x)
     base = None
-    if anchor != "none":
+    if anchor == "ets":
+        base = _linear_anchor(inputs, ctx)
+    elif anchor != "none":
         from autoseq.model.layers import Anchor
 
         base = Anchor(mode=anchor, horizon=ctx.horizon, lookback=ctx.lookback, season=ctx.season,
@@ -383,6 +393,18 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     model.compile(optimizer=make_optimizer(config), loss=loss,
                   metrics=["mse" if loss == "mae" else "mae"])
     return model
+
+
+def _linear_anchor(window, ctx: ModelContext):
+    """The ``ets`` anchor's forecast of ``window`` (weights from the data, in ``ctx``)."""
+    from autoseq.model.layers import LinearAnchor
+
+    if ctx.anchor_matrix is None:
+        raise SearchSpaceError("anchor ets needs its smoothing fitted on a single series' "
+                               "training windows: it is not available for panels or "
+                               "sequences; use last, seasonal, drift or seasonal_drift")
+    return LinearAnchor(matrix=ctx.anchor_matrix.tolist(), target_idx=list(range(ctx.n_targets)),
+                        name="anchor", dtype="float32")(window)
 
 
 def _quantile_model(inputs, outputs, base, config: dict[str, Any], ctx: ModelContext,

@@ -66,6 +66,30 @@ class Anchor(keras.layers.Layer):
                                        "target_idx": self.target_idx}
 
 
+@keras.saving.register_keras_serializable(package="autoseq")
+class LinearAnchor(keras.layers.Layer):
+    """A statistical forecast that is a fixed weighted sum of the window, such as the ``ets``
+    anchor (damped-trend exponential smoothing, ``autoseq.data._holt``): ``matrix [H,
+    lookback]`` applied to each target column, ``[batch, lookback, n_inputs] → [batch, H, T]``.
+    """
+
+    def __init__(self, *, matrix: list, target_idx: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.matrix = [[float(v) for v in row] for row in matrix]
+        self.target_idx = [int(i) for i in target_idx]
+
+    def call(self, window):
+        targets = ops.take(window, self.target_idx, axis=2)
+        weights = ops.convert_to_tensor(self.matrix, dtype=targets.dtype)
+        return ops.einsum("hl,blt->bht", weights, targets)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], len(self.matrix), len(self.target_idx))
+
+    def get_config(self):
+        return super().get_config() | {"matrix": self.matrix, "target_idx": self.target_idx}
+
+
 def anchor_steps(*, mode: str, horizon: int, lookback: int, season: int) -> list[int]:
     """Window positions the anchor copies for each forecast step (seasonal needs lookback ≥ m);
     for ``mean``, the positions it averages (the last season, or the whole window)."""
