@@ -137,12 +137,13 @@ class ForecastData:
         ahead = tf.range(0, self.horizon, dtype=tf.int64)
         if rolling is not None:  # [targets, inputs]: a target's profile lands on its column
             columns = tf.constant(np.eye(src.shape[1], dtype="float32")[self.target_idx])
+            around = rolling.tf_around(lookback, self.horizon)
 
         def gather(o):
             window = tf.gather(values, o[:, None] + back[None, :])
             target = tf.gather(targets, o[:, None] + ahead[None, :])
             if rolling is not None:
-                prof = rolling.tf_around(o, lookback, self.horizon)
+                prof = around(o)
                 window = window - tf.einsum("blt,ti->bli", prof[:, :lookback], columns)
                 target = target - prof[:, lookback:]
             if not inputs:
@@ -193,21 +194,33 @@ class RollingOffsets:
     tables: np.ndarray
     periods: tuple[int, ...]
 
-    def tf_around(self, origins, back: int, ahead: int):
-        """``[batch, back + ahead, targets]``: each origin's profile around it (TensorFlow)."""
+    def tf_around(self, back: int, ahead: int):
+        """A TensorFlow function ``origins [batch] → [batch, back + ahead, targets]``: each
+        origin's profile around it.
+
+        Call this eagerly, outside the dataset's map function: the tables (one row per refit
+        point, megabytes for a long series) then enter the map function as a captured tensor.
+        Made inside it they were a graph constant that every new iterator (two per epoch)
+        copied and optimised: 115 ms per iterator on the electricity example instead of 17.
+        """
         import tensorflow as tf
 
         points = tf.constant(self.points, dtype=tf.int64)
         tables = tf.constant(self.tables, dtype=tf.float32)
-        k = tf.searchsorted(points, origins, side="right", out_type=tf.int64) - 1
-        rows = origins[:, None] + tf.range(-back, ahead, dtype=tf.int64)[None, :]
-        out, offset = 0.0, 0
-        for m in self.periods:
-            idx = tf.stack([tf.broadcast_to(k[:, None], tf.shape(rows)),
-                            offset + tf.math.floormod(rows, m)], axis=-1)
-            out = out + tf.gather_nd(tables, idx)
-            offset += m
-        return out
+        steps = tf.range(-back, ahead, dtype=tf.int64)
+
+        def around(origins):
+            k = tf.searchsorted(points, origins, side="right", out_type=tf.int64) - 1
+            rows = origins[:, None] + steps[None, :]
+            out, offset = 0.0, 0
+            for m in self.periods:
+                idx = tf.stack([tf.broadcast_to(k[:, None], tf.shape(rows)),
+                                offset + tf.math.floormod(rows, m)], axis=-1)
+                out = out + tf.gather_nd(tables, idx)
+                offset += m
+            return out
+
+        return around
 
 
 _BUFFER_UP_TO = 20_000  # origins; beyond, a shuffle buffer costs more than drawing permutations
