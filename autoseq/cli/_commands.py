@@ -13,10 +13,12 @@ from autoseq._interrupt import terminate_immediately
 from autoseq.cli._options import (
     SIZE,
     STORAGE_ENV,
+    columns_option,
     compile_option,
     debug_option,
     grace_option,
     intervals_options,
+    joined_columns,
     precision_option,
     quiet_option,
 )
@@ -35,20 +37,19 @@ def cli() -> None:
 @click.option("--target", "-t", multiple=True, required=True,
               help="Column to forecast (repeat for several); for sequences, the label column.")
 @click.option("--time-col", help="Timestamp column (detected when obvious).")
-@click.option("--covariate", "--feature", "covariates", multiple=True,
-              help="Past covariate column, or a sequence's feature column (repeatable; default: "
-                   "every other numeric column).")
-@click.option("--covariates", "covariate_list",
-              help="Past covariate columns, comma-separated (same as repeating --covariate).")
-@click.option("--future-covariate", "future_covariates", multiple=True,
-              help="Column known for the steps to forecast too (a weather forecast, holidays, "
-                   "a planned price); repeatable. The CSV may continue past the last target "
-                   "value with only these filled.")
-@click.option("--future-covariates", "future_list",
-              help="Known-future covariate columns, comma-separated.")
+@columns_option("--covariate", "--covariates", "covariates", aliases=("--feature",),
+                help="Past covariate column, or a sequence's feature column (repeatable; "
+                     "default: every other numeric column).",
+                plural_help="Past covariate columns, comma-separated (same as repeating "
+                            "--covariate).")
+@columns_option("--future-covariate", "--future-covariates", "future_covariates",
+                help="Column known for the steps to forecast too (a weather forecast, holidays, "
+                     "a planned price); repeatable. The CSV may continue past the last target "
+                     "value with only these filled.",
+                plural_help="Known-future covariate columns, comma-separated.")
 @click.option("--categorical", multiple=True,
-              help="Covariate holding category codes, one-hot encoded (text columns always "
-                   "are); repeatable.")
+              help="Covariate (or --static-col) holding category codes, one-hot encoded "
+                   "(text columns always are); repeatable.")
 @click.option("--calendar/--no-calendar", default=True, show_default=True,
               help="Offer calendar features (hour, weekday, day of year… as sin/cos, by the "
                    "frequency) as known-future inputs to trials whose space searches them.")
@@ -58,6 +59,11 @@ def cli() -> None:
                                "step (classification / regression).")
 @click.option("--series-col", help="Series key column: DATA is a long CSV of many series "
                                    "(series, timestamp, value), forecast by one global network.")
+@columns_option("--static-col", "--static-cols", "static_cols",
+                help="With --series-col: a column holding one value per series (store size, "
+                     "region), offered to the network; text (and --categorical codes) one-hot "
+                     "encoded; repeatable.",
+                plural_help="Static columns, comma-separated (same as repeating --static-col).")
 @click.option("--step-col", help="Column ordering the steps of each sequence [default: the "
                                  "--time-col, else file order].")
 @click.option("--format", "format", type=click.Choice(["long", "wide"]), default="long",
@@ -127,14 +133,14 @@ def cli() -> None:
 @intervals_options
 @quiet_option
 @debug_option
-def search(data, target, covariates, covariate_list, future_covariates, future_list, quiet,
-           **kwargs) -> None:
+def search(data, target, quiet, **kwargs) -> None:
     """Search recurrent architectures for DATA (a CSV) and rank them."""
     from autoseq.cli._render import SearchProgress, print_result
     from autoseq.searching._search import search as run_search
 
-    covariates = _listed(covariates, covariate_list)
-    kwargs["future_covariates"] = _listed(future_covariates, future_list)
+    covariates = joined_columns(kwargs, "covariates")
+    kwargs["future_covariates"] = joined_columns(kwargs, "future_covariates")
+    kwargs["static_cols"] = joined_columns(kwargs, "static_cols")
     kwargs["categorical"] = list(kwargs["categorical"])
     log_to_stderr(quiet)
     if kwargs["jobs"] == 1 and not kwargs["gpus"]:
@@ -145,11 +151,6 @@ def search(data, target, covariates, covariate_list, future_covariates, future_l
         result = run_search(data, target=list(target), covariates=list(covariates) or None,
                             on_event=progress.on_event, **kwargs)
     print_result(result)
-
-
-def _listed(repeated: tuple[str, ...], commas: str | None) -> list[str]:
-    """A repeatable option's values and a comma-separated one's, in order."""
-    return list(repeated) + [c.strip() for c in (commas or "").split(",") if c.strip()]
 
 
 @cli.command()

@@ -8,8 +8,9 @@ from autoseq._interrupt import DEFAULT_GRACE
 from autoseq.exceptions import DataError
 from autoseq.searching._parallel import STORAGE_ENV
 
-__all__ = ["SIZE", "STORAGE_ENV", "compile_option", "debug_option", "grace_option",
-           "intervals_options", "precision_option", "quiet_option"]
+__all__ = ["SIZE", "STORAGE_ENV", "columns_option", "compile_option", "debug_option",
+           "grace_option", "intervals_options", "joined_columns", "precision_option",
+           "quiet_option"]
 
 
 def debug_option(f):
@@ -47,6 +48,23 @@ def intervals_options(f):
                              "validation windows and served beside the point forecast; predict "
                              "writes <target>_lo80, <target>_hi80… ('none': no interval) "
                              "[default: 80,95].")(f)
+
+
+def columns_option(flag: str, plural: str, dest: str, *, help: str, plural_help: str,
+                   aliases: tuple[str, ...] = ()):
+    """A repeatable column option (``--static-col A --static-col B``) and its comma-separated
+    form (``--static-cols A,B``): the command gets ``dest`` and ``dest_list``, which
+    ``joined_columns`` joins."""
+    def decorate(f):
+        f = click.option(plural, f"{dest}_list", help=plural_help)(f)
+        return click.option(flag, *aliases, dest, multiple=True, help=help)(f)
+    return decorate
+
+
+def joined_columns(kwargs: dict, dest: str) -> list[str]:
+    """The columns of a ``columns_option`` (popped from ``kwargs``), repeated ones first."""
+    commas = kwargs.pop(f"{dest}_list") or ""
+    return list(kwargs.pop(dest)) + [c.strip() for c in commas.split(",") if c.strip()]
 
 
 def quiet_option(f):

@@ -31,6 +31,17 @@ def is_text(column: pd.Series) -> bool:
     return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").isna().mean() > 0.5)
 
 
+def category_text(column: pd.Series) -> pd.Series:
+    """``column``'s categories as stripped text (``1.0`` and ``1`` are one category ``1``);
+    an empty cell is NaN."""
+    text = column.astype(str).where(column.notna()).str.strip()
+    if pd.api.types.is_float_dtype(column):  # 1.0 and 1 are one category
+        whole = column.dropna()
+        if (whole == whole.round()).all():
+            text = column.astype("Int64").astype(str).where(column.notna())
+    return text.where(text != "")
+
+
 def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None = None
             ) -> tuple[pd.DataFrame, list[str]]:
     """``column`` as float indicator columns (an empty cell is NaN in every one, to be filled
@@ -45,12 +56,7 @@ def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None
     Raises:
         DataError: a value outside ``categories``, naming the row.
     """
-    text = column.astype(str).where(column.notna()).str.strip()
-    if pd.api.types.is_float_dtype(column):  # 1.0 and 1 are one category
-        whole = column.dropna()
-        if (whole == whole.round()).all():
-            text = column.astype("Int64").astype(str).where(column.notna())
-    text = text.where(text != "")
+    text = category_text(column)
     seen = sorted(text.dropna().unique().tolist())
     if categories is None:
         categories = seen

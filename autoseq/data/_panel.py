@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency
+from autoseq.data._panel_static import Statics, read_statics
 from autoseq.data._series import _parse_times, _pick_time_col
 from autoseq.exceptions import DataError
 
@@ -36,6 +38,7 @@ class Panel:
         first: each series' first timestamp.
         freq: the shared pandas frequency.
         filled: values filled by interpolation (missing rows and empty cells).
+        statics: the static columns (``--static-col``), one row per series; ``None``: none.
     """
 
     names: np.ndarray
@@ -51,6 +54,7 @@ class Panel:
     filled: int = 0
     rows: int = 0
     grid: _Grid | None = field(default=None, repr=False)
+    statics: Statics | None = field(default=None, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -77,7 +81,8 @@ class Panel:
         return Panel(self.names[keep], self.values[idx],
                      np.concatenate([[0], np.cumsum(lengths)]).astype("int64"), self.first[keep],
                      self.freq, self.source, self.series_col, self.time_col, self.target,
-                     self.fingerprint, self.filled, self.rows, self.grid)
+                     self.fingerprint, self.filled, self.rows, self.grid,
+                     self.statics.select(keep) if self.statics else None)
 
     def summary(self) -> dict:
         """A JSON-ready description (for run.json and the report)."""
@@ -86,7 +91,8 @@ class Panel:
                 "series": self.n_series, "freq": self.freq, "series_col": self.series_col,
                 "time_col": self.time_col, "targets": [self.target], "filled": self.filled,
                 "min_length": int(lengths.min()), "max_length": int(lengths.max()),
-                "start": self.first.min().isoformat(), "covariates": []}
+                "start": self.first.min().isoformat(), "covariates": []} | (
+                    {"static": self.statics.describe()} if self.statics else {})
 
 
 class _Grid:
@@ -145,7 +151,8 @@ def _grid(freq: str, anchor: pd.DatetimeIndex) -> _Grid:
 
 
 def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str | None = None,
-               max_gap: int = 12) -> Panel:
+               max_gap: int = 12, static: Sequence[str] = (), categorical: Sequence[str] = (),
+               categories: Mapping[str, list[str]] | None = None) -> Panel:
     """Read a long CSV of many series (one row per series and step) into a ``Panel``.
 
     Args:
@@ -154,13 +161,17 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
         target: the column to forecast.
         time_col: the timestamp column; detected when obvious.
         max_gap: longest run of missing steps interpolated in a series.
+        static: columns holding one value per series (``autoseq.data._panel_static``).
+        categorical: static columns of integer codes to one-hot encode (text ones always are).
+        categories: a model's categories of its categorical static columns.
 
     Returns:
         The panel, each series sorted and gap-filled.
 
     Raises:
         DataError: a missing column, an unparsable time, a duplicate timestamp in a series, a
-            series off the shared grid, or a gap over ``max_gap``: naming the series and row.
+            series off the shared grid, a gap over ``max_gap``, or a static column missing or
+            changing within a series: naming the series and row.
 
     Example:
         >>> load_panel("panel.csv", series_col="series", target="value").n_series
@@ -191,9 +202,13 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
     codes, times, values = codes[order], times[order], values[order]
     _check_duplicates(src, codes, times, order, names, time_col)
     freq, grid = _shared_grid(src, codes, times, order, names)
+    statics = read_statics(src, raw, static, codes=codes, order=order, names=names,
+                           reserved={"--series-col": series_col, "--target": target,
+                                     "--time-col": time_col},
+                           categorical=categorical, categories=categories)
     return _assemble(src, codes, grid.ordinals(times), values, names=np.asarray(names, dtype=str),
                      grid=grid, freq=freq, max_gap=max_gap, order=order,
-                     meta=(series_col, time_col, target, fingerprint, len(raw)))
+                     meta=(series_col, time_col, target, fingerprint, len(raw)), statics=statics)
 
 
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")
@@ -229,7 +244,7 @@ def _shared_grid(src: str, codes: np.ndarray, times: pd.DatetimeIndex, order: np
 
 def _assemble(src: str, codes: np.ndarray, ords: np.ndarray, values: np.ndarray, *,
               names: np.ndarray, grid: _Grid, freq: str, max_gap: int, order: np.ndarray,
-              meta: tuple) -> Panel:
+              meta: tuple, statics: Statics | None = None) -> Panel:
     """Missing values dropped, gaps checked and interpolated, series laid end to end."""
     known = ~np.isnan(values)
     present = np.bincount(codes[known], minlength=len(names)) > 0
@@ -254,7 +269,7 @@ def _assemble(src: str, codes: np.ndarray, ords: np.ndarray, values: np.ndarray,
     series_col, time_col, target, fingerprint, rows = meta
     return Panel(names[present], filled, offsets, grid.timestamps(ords[first_idx]), freq, src,
                  series_col, time_col, target, fingerprint, int(offsets[-1] - len(values)),
-                 rows, grid)
+                 rows, grid, statics.select(present) if statics else None)
 
 
 __all__ = ["Panel", "load_panel"]

@@ -11,6 +11,10 @@ by the same scale itself (``autoseq.model.layers_panel``).
 A training epoch draws ``windows_per_epoch`` windows: a series uniformly, then one of its
 training windows uniformly, so an epoch stays short however many series there are, and long
 series do not outweigh short ones.
+
+A panel with static columns (``--static-col``) gives a network that uses them (``uses_static``)
+each window's series' static row beside the window: ``{"window": x, "static": s}``. The static
+values are not divided by the window's scale; the network standardises them itself.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import numpy as np
 
 from autoseq.data._frequency import seasons_for
 from autoseq.data._panel import Panel
+from autoseq.data._panel_static import STATIC
+from autoseq.data._windows import WINDOW
 from autoseq.exceptions import DataError
 from autoseq.panel_metrics import m4_season, mase_scale
 
@@ -34,6 +40,11 @@ _PARTS = ("train", "val", "test")
 def window_scale(x: np.ndarray) -> np.ndarray:
     """Each window's scale: mean absolute value over its lookback, floored. ``[W, L]`` → ``[W]``."""
     return np.maximum(np.abs(x).mean(axis=1), SCALE_FLOOR)
+
+
+def uses_static(config: dict, data: PanelData) -> bool:
+    """Whether a trial of ``config`` takes the panel's static columns (it has some)."""
+    return bool(config.get("static")) and data.n_static > 0
 
 
 def _rows(size: float | int | None, lengths: np.ndarray, horizon: int, flag: str) -> np.ndarray:
@@ -88,6 +99,9 @@ class PanelData:
                            " …" if len(self.dropped) > 10 else "")
             panel = panel.select(keep)
         self.panel = panel
+        # each series' static row [n_series, n_static]: raw values and 0/1 indicators
+        self.static = (panel.statics.values.astype("float32") if panel.statics is not None
+                       else np.zeros((panel.n_series, 0), dtype="float32"))
         self.val, self.test = val[keep], test[keep]
         self.lengths = panel.lengths
         self.train_end = self.lengths - self.val - self.test
@@ -112,6 +126,19 @@ class PanelData:
     @property
     def fingerprint(self) -> str:
         return self.panel.fingerprint
+
+    @property
+    def n_static(self) -> int:
+        """The width of the ``static`` input (0: the panel has no static columns)."""
+        return int(self.static.shape[1])
+
+    def static_standardisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(center, scale)`` of each static feature over this data's series, as the network
+        standardises them (``Statics.standardisation``); ``((), ())`` without static columns."""
+        if self.panel.statics is None:
+            return (), ()
+        center, scale = self.panel.statics.standardisation()
+        return tuple(map(float, center)), tuple(map(float, scale))
 
     def describe(self) -> dict:
         """The split, as ``run.json`` records it."""
@@ -187,6 +214,11 @@ class PanelData:
             return x, None
         return x, values[at[:, None] + np.arange(self.horizon)[None, :]]
 
+    def feed(self, x: np.ndarray, series: np.ndarray, *, static: bool):
+        """A network's inputs for windows ``x`` of ``series``: ``x`` itself, or (``static``)
+        ``{"window": x, "static": each window's series' static row}``."""
+        return {WINDOW: x, STATIC: self.static[series]} if static else x
+
     def normalised(self, part: str, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Windows of ``part`` divided by their scale: ``x [W, L, 1]``, ``y [W, H, 1]``, scale."""
         x, y = self.windows(*self.origins(part), lookback)
@@ -194,9 +226,10 @@ class PanelData:
         return (x / scale[:, None])[..., None], (y / scale[:, None])[..., None], scale
 
     def train_dataset(self, lookback: int, *, batch_size: int, seed: int = 0,
-                      drop_remainder: bool = False):
+                      drop_remainder: bool = False, static: bool = False):
         """``tf.data``: each epoch ``windows_per_epoch`` normalised training windows, a series
-        drawn uniformly and then one of its windows, freshly drawn every epoch."""
+        drawn uniformly and then one of its windows, freshly drawn every epoch (``static``: with
+        their series' static rows, as ``feed`` gives them)."""
         import tensorflow as tf
 
         series, position = self.origins("train")
@@ -206,7 +239,8 @@ class PanelData:
         n = min(self.windows_per_epoch, len(series))
         consts = {k: tf.constant(v) for k, v in (
             ("counts", counts.astype("int64")), ("first", first.astype("int64")),
-            ("at", (zero[series] + position).astype("int64")), ("values", values))}
+            ("at", (zero[series] + position).astype("int64")), ("values", values),
+            ("static", self.static))}
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(self.horizon, dtype=tf.int64)
 
@@ -217,19 +251,23 @@ class PanelData:
             x = tf.gather(consts["values"], at[:, None] + back[None, :])
             y = tf.gather(consts["values"], at[:, None] + ahead[None, :])
             scale = tf.maximum(tf.reduce_mean(tf.abs(x), axis=1, keepdims=True), SCALE_FLOOR)
-            return (x / scale)[..., None], (y / scale)[..., None]
+            x, y = (x / scale)[..., None], (y / scale)[..., None]
+            return ({WINDOW: x, STATIC: tf.gather(consts["static"], s)} if static else x), y
 
         pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
             lambda r: tf.math.abs(r)).batch(2).take(n)
         return (pairs.batch(batch_size, drop_remainder=drop_remainder).map(batch)
                 .prefetch(tf.data.AUTOTUNE))
 
-    def eval_dataset(self, part: str, lookback: int, *, batch_size: int = 1024):
-        """``tf.data`` of the normalised windows of ``part`` (in order) and their truth."""
+    def eval_dataset(self, part: str, lookback: int, *, batch_size: int = 1024,
+                     static: bool = False):
+        """``tf.data`` of the normalised windows of ``part`` (in order, with their series'
+        static rows when ``static``) and their truth."""
         import tensorflow as tf
 
         x, y, _ = self.normalised(part, lookback)
-        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+        feed = self.feed(x, self.origins(part)[0], static=static)
+        return tf.data.Dataset.from_tensor_slices((feed, y)).batch(batch_size)
 
 
-__all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "window_scale"]
+__all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "uses_static", "window_scale"]

@@ -1,6 +1,6 @@
 """Many series in one wide CSV (M4's layout): one row per series, its id in ``--series-col``
 and its values in the columns after it, left to right; trailing empty cells make a series
-shorter.
+shorter. Static columns (``--static-col``) are read from each row and are not steps.
 
 A wide file carries no timestamps, so its series live on a synthetic grid: step ``k`` of
 every row (its ``k``-th value column) is day ``k`` from 1970-01-01 (frequency ``D``). The
@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,21 +23,26 @@ import pandas as pd
 
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._panel import Panel, _assemble, _Grid, load_panel
+from autoseq.data._panel_static import read_statics
 from autoseq.exceptions import DataError
 
 WIDE_FREQ = "D"
 WIDE_START = pd.Timestamp("1970-01-01")
 
 
-def load_wide_panel(path: str | Path, *, series_col: str, target: str,
-                    max_gap: int = 12) -> Panel:
+def load_wide_panel(path: str | Path, *, series_col: str, target: str, max_gap: int = 12,
+                    static: Sequence[str] = (), categorical: Sequence[str] = (),
+                    categories: Mapping[str, list[str]] | None = None) -> Panel:
     """Read a wide CSV of many series (one row per series) into a ``Panel``.
 
     Args:
-        path: CSV whose ``series_col`` names each row's series; every other column is a step.
+        path: CSV whose ``series_col`` names each row's series; every other column (but the
+            ``static`` ones) is a step.
         series_col: the id column.
         target: the name the values go by (in the manifest and reports).
         max_gap: longest run of empty cells interpolated inside a series.
+        static, categorical, categories: the static columns, as ``load_panel`` reads them (one
+            cell per series here).
 
     Returns:
         The panel on the synthetic daily grid.
@@ -53,7 +59,12 @@ def load_wide_panel(path: str | Path, *, series_col: str, target: str,
                         f"{suggest_column(series_col, columns)}")
     keys = raw[series_col]
     _check_keys(src, keys, series_col)
-    cells = raw.drop(columns=[series_col])
+    rows = np.arange(len(raw))
+    statics = read_statics(src, raw, static, codes=rows, order=rows,
+                           names=keys.astype(str).tolist(),
+                           reserved={"--series-col": series_col, "--target": target},
+                           categorical=categorical, categories=categories)
+    cells = raw.drop(columns=[series_col, *(statics.columns if statics else ())])
     matrix = cells.apply(pd.to_numeric, errors="coerce").to_numpy("float64")
     bad = np.isnan(matrix) & cells.notna().to_numpy()
     if bad.any():
@@ -70,16 +81,21 @@ def load_wide_panel(path: str | Path, *, series_col: str, target: str,
     return _assemble(src, codes, ords, matrix[codes, ords],
                      names=keys.astype(str).to_numpy(dtype=str), grid=grid, freq=WIDE_FREQ,
                      max_gap=max_gap, order=codes,
-                     meta=(series_col, None, target, fingerprint, len(raw)))
+                     meta=(series_col, None, target, fingerprint, len(raw)), statics=statics)
 
 
 def read_panel(path: str | Path, *, format: str, series_col: str, target: str,
-               time_col: str | None, max_gap: int) -> Panel:
-    """A long (``series, timestamp, value``) or wide (one row per series) panel CSV."""
+               time_col: str | None, max_gap: int, static: Sequence[str] = (),
+               categorical: Sequence[str] = (),
+               categories: Mapping[str, list[str]] | None = None) -> Panel:
+    """A long (``series, timestamp, value``) or wide (one row per series) panel CSV, with its
+    ``static`` columns (``autoseq.data._panel_static``)."""
+    statics = {"static": static, "categorical": categorical, "categories": categories}
     if format == "wide":
-        return load_wide_panel(path, series_col=series_col, target=target, max_gap=max_gap)
+        return load_wide_panel(path, series_col=series_col, target=target, max_gap=max_gap,
+                               **statics)
     return load_panel(path, series_col=series_col, target=target, time_col=time_col,
-                      max_gap=max_gap)
+                      max_gap=max_gap, **statics)
 
 
 def _check_keys(src: str, keys: pd.Series, series_col: str) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 from autoseq.data import ForecastData
 from autoseq.data._holt import holt_anchor
 from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_static import STATIC
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
 from autoseq.data._windows import FUTURE, STEP, WINDOW
 from autoseq.model._builder import head_quantiles
@@ -52,7 +53,7 @@ def extra_inputs(fdata: ForecastData, config: dict[str, Any]) -> tuple[str, ...]
 def ordered_inputs(names) -> tuple[str, ...]:
     """Input names in the exported models' order."""
     given = set(names)
-    return tuple(n for n in (STEP, FUTURE) if n in given)
+    return tuple(n for n in (STEP, FUTURE, STATIC) if n in given)
 
 
 def rolling_profile(fdata: ForecastData) -> RollingProfile:
@@ -161,9 +162,10 @@ def _wrapped(model, fdata: ForecastData, config: dict[str, Any]):
     return inputs, out
 
 
-def _raw_inputs(fdata: ForecastData, width: int, extras: tuple[str, ...]):
-    """Keras inputs of an exported model: its raw window and ``extras``; ``(window, inputs)``
-    where ``inputs`` is the window alone or a dict of every input."""
+def _raw_inputs(fdata: ForecastData | PanelData, width: int, extras: tuple[str, ...]):
+    """Keras inputs of an exported model: its raw window and ``extras`` (a panel's: its
+    ``static`` rows); ``(window, inputs)`` where ``inputs`` is the window alone or a dict of
+    every input."""
     import keras
 
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
@@ -172,6 +174,8 @@ def _raw_inputs(fdata: ForecastData, width: int, extras: tuple[str, ...]):
         inputs[STEP] = keras.Input((), dtype="int32", name=STEP)
     if FUTURE in extras:
         inputs[FUTURE] = keras.Input((fdata.horizon, fdata.n_future), name=FUTURE)
+    if STATIC in extras:
+        inputs[STATIC] = keras.Input((fdata.n_static,), name=STATIC)
     return window, (inputs if len(inputs) > 1 else window)
 
 
@@ -215,8 +219,8 @@ def mean_forecasters(parts: list[tuple[str, Any, int, tuple[str, ...]]],
                      weights: tuple[float, ...] | None = None):
     """The mean of raw-in, raw-out models ``(label, model, window rows, inputs beside the
     window)`` on the widest of their windows: each reads the last rows it needs, and the other
-    inputs it takes (a panel's members take the window alone). ``weights`` (summing to 1): a
-    weighted mean instead."""
+    inputs it takes (a panel's members: ``static``, when they use the static columns).
+    ``weights`` (summing to 1): a weighted mean instead."""
     import keras
 
     from autoseq.model.layers_forecast import LastSteps

@@ -6,9 +6,12 @@ runs the trained network and multiplies back (``autoseq.model.layers_panel``); a
 averages several such networks, each reading the last rows of the window its lookback needs,
 perhaps with an in-graph baseline (``autoseq.exporting._panel_ensemble``). By default it also
 serves calibrated ``quantiles [batch, horizon, 1, n_quantiles]``
-(``autoseq.exporting._panel_intervals``). The manifest
+(``autoseq.exporting._panel_intervals``). When a member uses the panel's static columns, the
+model also takes ``static [batch, n_static]``: each window's series' static row, raw (numeric
+values, 0/1 category indicators), standardised inside the networks. The manifest
 records what ``autoseq predict`` needs to cut the windows from a long CSV (series, time and
-target columns, frequency, lookback, the padding rule) and the test scores.
+target columns, frequency, lookback, the padding rule, the static columns and their layout)
+and the test scores.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 from autoseq._run_folder import RunFolder
 from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_static import STATIC, takes_static
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
@@ -70,6 +74,8 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             val=_score(raw_model, data, lookback, "val"), extra=extra,
             max_gap=run.settings.data.get("max_gap", 12),
             format=run.settings.data.get("format", "long")), chosen)
+        if takes_static(raw_model):
+            _static_manifest(manifest, data)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
         return manifest
@@ -83,8 +89,10 @@ def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, An
     """The exported model on every series' raw windows of ``part``; on test, next to the simple
     baselines and (unless the run was made with ``--no-stat-baselines``) the statistical
     ones."""
-    x, _ = data.windows(*data.origins(part), lookback)
-    pred = raw_model.predict(x[..., None], batch_size=1024, verbose=0)[..., 0]
+    series, position = data.origins(part)
+    x, _ = data.windows(series, position, lookback)
+    feed = data.feed(x[..., None], series, static=takes_static(raw_model))
+    pred = raw_model.predict(feed, batch_size=1024, verbose=0)[..., 0]
     out = {"model": score(data, part, pred.astype("float64")), "windows": int(len(x))}
     if part == "test":
         forecasts = simple_forecasts(data, "test")
@@ -92,6 +100,26 @@ def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, An
             forecasts |= stat_forecasts(data, "test")
         out["baselines"] = {name: score(data, "test", fc) for name, fc in forecasts.items()}
     return out
+
+
+def _static_manifest(manifest: dict[str, Any], data: PanelData) -> None:
+    """The model's second input ``static`` in the manifest: the columns, their kind and
+    categories, the input's layout and the standardisation inside the networks."""
+    center, scale = data.static_standardisation()
+    manifest["signature"]["inputs"] = [PANEL_INPUT, STATIC]
+    manifest["static"] = {
+        "input": STATIC, "dtype": "float32", "shape": [None, data.n_static],
+        **data.panel.statics.describe(),
+        "how": "one row per window: its series' static values in the order of features, a "
+               "numeric column's value as it is in the CSV (the same on every row of a "
+               "series), a categorical column 1 for the series' category and 0 for the others",
+        "standardisation": {"center": list(center), "scale": list(scale)}}
+    manifest["transforms"].append({
+        "kind": "static_standardise", "where": "inside each network that uses them (layer "
+        "static_scale), concatenated to its recurrent encoder's final state",
+        "rule": "(static - center) / scale, per feature: a numeric column's mean and standard "
+                "deviation over the training series, an indicator 0 and 1 (as it is); not "
+                "divided by the window's scale"})
 
 
 def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],

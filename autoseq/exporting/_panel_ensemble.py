@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from autoseq._run_folder import RunFolder, load_trial
-from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_data import PanelData, uses_static
+from autoseq.data._panel_static import STATIC, takes_static
 from autoseq.exporting._common import (
     best_baseline,
     best_complete,
@@ -32,6 +33,7 @@ from autoseq.exporting._forecast_wrap import (
     baseline_forecaster,
     blend_forecasters,
     mean_forecasters,
+    ordered_inputs,
 )
 from autoseq.exporting._selection import choose, ensemble_name, rule
 from autoseq.model import panel_context
@@ -52,7 +54,10 @@ class PanelMember:
     config: dict[str, Any]
     info: dict[str, Any]
     raw: Any
-    """Raw window ``[batch, lookback, 1]`` → forecast ``[batch, horizon, 1]``, series' units."""
+    """Raw window ``[batch, lookback, 1]`` (and ``static [batch, n_static]`` when ``takes``
+    it) → forecast ``[batch, horizon, 1]``, series' units."""
+    takes: tuple[str, ...] = ()
+    """Its inputs beside the window: ``("static",)`` when it uses the static columns."""
 
     @property
     def lookback(self) -> int:
@@ -61,10 +66,10 @@ class PanelMember:
 
 @dataclass(frozen=True)
 class PanelExport:
-    """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``;
-    ``members`` best first; ``blend`` the baseline blended in, ``weight`` the networks' share;
-    ``selection`` what export weighed on validation (``None`` when ``--trial`` or
-    ``--ensemble`` said what to export)."""
+    """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``
+    (and ``static`` when a member uses the static columns); ``members`` best first; ``blend``
+    the baseline blended in, ``weight`` the networks' share; ``selection`` what export weighed
+    on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
 
     model: Any
     width: int
@@ -142,9 +147,11 @@ def select_panel(members: list[PanelMember], data: PanelData, *,
 def raw_forecasts(model, width: int, *, data: PanelData,
                   origins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``model``'s forecasts ``[W, horizon]`` (float64) of the raw windows of ``width`` steps
-    before ``origins`` (``(series, position)``)."""
+    before ``origins`` (``(series, position)``), with their series' static rows when it takes
+    them."""
     x, _ = data.windows(*origins, width, targets=False)
-    out = model.predict(x[..., None], batch_size=1024, verbose=0)
+    feed = data.feed(x[..., None], origins[0], static=takes_static(model))
+    out = model.predict(feed, batch_size=1024, verbose=0)
     return np.asarray(out, dtype="float64")[..., 0]
 
 
@@ -186,7 +193,8 @@ def _load_member(run: RunFolder, data: PanelData, number: int) -> PanelMember:
     model, config = load_trial(run, number, partial(panel_context, data))
     check_finite(model, number)
     raw = scale_free(model, lookback=int(config["lookback"]), name=f"trial_{number}")
-    return PanelMember(number, config, load_trial_json(run.trial_dir(number)), raw)
+    return PanelMember(number, config, load_trial_json(run.trial_dir(number)), raw,
+                       (STATIC,) if uses_static(config, data) else ())
 
 
 def _compose(members: list[PanelMember], data: PanelData,
@@ -194,13 +202,14 @@ def _compose(members: list[PanelMember], data: PanelData,
     """One raw-in, raw-out model: the members' mean (and the selection's blend)."""
     width = max(m.lookback for m in members)
     model = members[0].raw if len(members) == 1 else mean_forecasters(
-        [(f"t{m.number}", m.raw, m.lookback, ()) for m in members], data,
+        [(f"t{m.number}", m.raw, m.lookback, m.takes) for m in members], data,
         layer="ensemble_mean", name="autoseq_panel_ensemble")
     blend = selection["blend"] if selection else None
     weight = float(selection["weight"]) if blend else 1.0
     if blend:
         base, base_width = baseline_forecaster(data, blend)
-        model = blend_forecasters(model, width, base, base_width, data, extras=(),
+        takes = ordered_inputs(n for m in members for n in m.takes)
+        model = blend_forecasters(model, width, base, base_width, data, extras=takes,
                                   weight=weight)
         width = max(width, base_width)
     return PanelExport(model, width, tuple(members), blend, weight, selection)

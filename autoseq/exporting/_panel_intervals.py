@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_static import takes_static
+from autoseq.data._windows import WINDOW
 from autoseq.exporting._intervals import (
     QUANTILES,
     add_interval_manifest,
@@ -49,18 +51,23 @@ def calibrate_panel(network, data: PanelData, *, lookback: int, spec: IntervalSp
     if not spec.taus:
         return None
     x, y, _ = data.normalised("val", lookback)
-    pred = np.asarray(network.predict(x, batch_size=1024, verbose=0), dtype="float64")
+    feed = data.feed(x, data.origins("val")[0], static=takes_static(network))
+    pred = np.asarray(network.predict(feed, batch_size=1024, verbose=0), dtype="float64")
     return calibrate(pred, y.astype("float64"), x.astype("float64"), spec,
                      season=data.main_season, floor=np.array([RELATIVE_FLOOR]))
 
 
 def banded_network(network, calib: Calibration, *, lookback: int):
-    """``network`` (normalised windows in) with the ``quantiles`` output beside ``output_0``,
-    both still normalised: ``scale_free`` multiplies both back by the window's scale."""
+    """``network`` (normalised windows in, and ``static`` rows when it takes them) with the
+    ``quantiles`` output beside ``output_0``, both still normalised: ``scale_free`` multiplies
+    both back by the window's scale."""
     import keras
 
-    window = keras.Input((lookback, 1), name="normalised_window")
-    return with_bands(keras.Model(window, network(window)), calib, (0,))
+    from autoseq.model.layers_panel import with_static
+
+    window = keras.Input((lookback, 1), name=WINDOW)  # normalised: scale_free feeds it
+    inputs, feed = with_static(network, window, window)
+    return with_bands(keras.Model(inputs, network(feed)), calib, (0,))
 
 
 def add_panel_intervals(manifest: dict[str, Any], served, data: PanelData, *, lookback: int,
@@ -85,8 +92,10 @@ def add_panel_intervals(manifest: dict[str, Any], served, data: PanelData, *, lo
 def score_panel_bands(served, data: PanelData, part: str, *, lookback: int,
                       calib: Calibration) -> dict[str, Any]:
     """Coverage, width, M4's MSIS and wQL of ``served``'s quantiles on ``part``'s windows."""
-    x, _ = data.windows(*data.origins(part), lookback)
-    q = np.asarray(served.predict(x[..., None], batch_size=1024, verbose=0)[QUANTILES],
+    series, position = data.origins(part)
+    x, _ = data.windows(series, position, lookback)
+    feed = data.feed(x[..., None], series, static=takes_static(served))
+    q = np.asarray(served.predict(feed, batch_size=1024, verbose=0)[QUANTILES],
                    dtype="float64")
     return panel_quantile_metrics(data, part, q[:, :, 0], calib)
 

@@ -30,6 +30,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "scaler": "standard",
     "calendar": False,
     "future": False,
+    "static": False,
     "head": "dense",
     "loss": "mse",
     "pooling": "last",
@@ -52,6 +53,9 @@ _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
 _FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "future", "head",
                   "loss")
 _SEQUENCE_ONLY = ("pooling", "class_weight")
+# Parameters only a space that names them puts in a configuration (a panel's space gains
+# ``static`` when its data have static columns): others' configurations stay as they were.
+_WHEN_SEARCHED = ("static",)
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
@@ -66,7 +70,9 @@ class ModelContext:
     input shapes the network takes (windows, or NaN-padded sequences); ``n_classes`` > 0 means
     class probabilities out. ``task`` names the kind of run, for builders that want to know.
     ``n_future`` > 0: known-future covariates ``[batch, horizon, n_future]`` (input ``future``)
-    that a configuration with ``future`` takes.
+    that a configuration with ``future`` takes. ``static_center`` / ``static_scale``: a
+    panel's static features (input ``static [batch, n_static]``, raw) and the constants a
+    configuration with ``static`` standardises them with.
     """
 
     lookback: int
@@ -84,6 +90,8 @@ class ModelContext:
     anchor_matrix: Any = field(default=None, compare=False)
     """``[horizon, lookback]``: the ``ets`` anchor's weights on the window (a forecast's
     configuration with ``anchor: ets``; ``autoseq.data._holt``)."""
+    static_center: tuple[float, ...] = ()
+    static_scale: tuple[float, ...] = ()
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -173,7 +181,8 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int =
     """
     b = get_builder(builder)
     unused = _FORECAST_ONLY if sequences else _SEQUENCE_ONLY
-    config = {k: v for k, v in b.defaults.items() if k not in unused} | dict(space_config)
+    config = {k: v for k, v in b.defaults.items()
+              if k not in unused and k not in _WHEN_SEARCHED} | dict(space_config)
     if not sequences:
         config["lookback"] = resolve_lookback(config["lookback"], horizon=horizon, season=season,
                                               max_lookback=max_lookback)
@@ -233,9 +242,12 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
 
 def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
     """The ``ModelContext`` of a ``PanelData`` for a resolved ``config``: one normalised target
-    column in, its forecast out, anchored on the season ``config``'s lookback holds."""
+    column in, its forecast out, anchored on the season ``config``'s lookback holds; the static
+    features' standardisation when the panel has some."""
+    center, scale = data.static_standardisation()
     return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
-                        n_targets=1, seed=seed, season=data.anchor_season(config))
+                        n_targets=1, seed=seed, season=data.anchor_season(config),
+                        static_center=center, static_scale=scale)
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
@@ -273,6 +285,7 @@ def describe(config: dict[str, Any]) -> str:
                               ("quantiles", config.get("loss") == "pinball"),
                               ("calendar", bool(config.get("calendar"))),
                               ("future covariates", bool(config.get("future"))),
+                              ("static columns", bool(config.get("static"))),
                               ("mstl", config.get("transform") == "mstl"),
                               ("rolling mstl", config.get("transform") == "rolling_mstl")) if on]
     more = f" + {' + '.join(extras)}" if extras else ""
@@ -355,9 +368,13 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         return _sequence_rnn(config, ctx)
     cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
-    model_inputs, x, future = _known_future(inputs, config, ctx)
+    named, x, future = _known_future(inputs, config, ctx)
+    static = _static(named, config, ctx)
+    model_inputs = named if len(named) > 1 else inputs
     seq2seq = config.get("head", "dense") == "seq2seq"
     x = _recurrent(x, config, ctx)
+    if static is not None:
+        x = keras.layers.Concatenate(name="state_and_static")([x, static])
     anchor = config.get("anchor", "none")
     init = "zeros" if anchor != "none" else "glorot_uniform"
     taus = head_quantiles(config)
@@ -443,9 +460,9 @@ def _median_index(taus: tuple[float, ...]) -> int:
 
 
 def _known_future(window, config: dict[str, Any], ctx: ModelContext):
-    """The network's inputs, its window (with the calendar features of its steps when the
-    configuration uses them) and what is known over the horizon: that step's calendar features
-    and known-future covariates (``None`` when neither is used)."""
+    """The network's inputs by name, its window (with the calendar features of its steps when
+    the configuration uses them) and what is known over the horizon: that step's calendar
+    features and known-future covariates (``None`` when neither is used)."""
     import keras
 
     inputs: dict[str, Any] = {"window": window}
@@ -466,7 +483,21 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
                                                              name="future")))
     future = (None if not known else known[0] if len(known) == 1
               else keras.layers.Concatenate(name="known_future")(known))
-    return (inputs if len(inputs) > 1 else window), x, future
+    return inputs, x, future
+
+
+def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
+    """A panel's static features standardised by the constants of ``ctx``, concatenated to the
+    encoder's final state (``None`` when the configuration does not use them); adds the raw
+    input ``static [batch, n_static]`` to ``inputs``."""
+    import keras
+
+    if not (config.get("static") and ctx.static_center):
+        return None
+    static = inputs["static"] = keras.Input((len(ctx.static_center),), name="static")
+    return keras.layers.Normalization(mean=list(ctx.static_center),
+                                      variance=[s * s for s in ctx.static_scale],
+                                      name="static_scale")(static)
 
 
 def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):

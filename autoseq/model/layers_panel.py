@@ -3,7 +3,8 @@
 ``WindowScale`` gives a window's scale (mean absolute value over its lookback, floored as in
 ``autoseq.data._panel_data.window_scale``); the exported model divides the raw window by it
 before the trained network and multiplies the network's forecast by it after, so it takes and
-returns each series' own units.
+returns each series' own units. A network that takes a panel's static features (input
+``static``) gets them as they are: they are not divided by the window's scale.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import keras
 from keras import ops
 
 from autoseq.data._panel_data import SCALE_FLOOR
+from autoseq.data._panel_static import STATIC, takes_static
+from autoseq.data._windows import WINDOW
 
 
 @keras.saving.register_keras_serializable(package="autoseq")
@@ -37,15 +40,26 @@ def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
     """Raw windows ``[batch, lookback, 1]`` → ``network`` on the normalised window → the
     forecast ``[batch, horizon, 1]`` in the window's units; each output of a network with
     several (a dict, e.g. ``output_0`` and ``quantiles [batch, horizon, 1, Q]``) is scaled
-    back the same way."""
-    window = keras.Input((lookback, 1), name="window")
+    back the same way. A network taking ``static`` makes the model take it too (raw)."""
+    window = keras.Input((lookback, 1), name=WINDOW)
     scale = WindowScale(name="window_scale", dtype="float32")(window)
     normalised = WindowNormalise(name="normalise", dtype="float32")(window)
-    out = network(normalised)
+    inputs, feed = with_static(network, window, normalised)
+    out = network(feed)
     if not isinstance(out, dict):
-        return keras.Model(window, _times(out, scale, "forecast"), name=name)
-    return keras.Model(window, {k: _times(v, scale, f"{k}_in_units") for k, v in out.items()},
+        return keras.Model(inputs, _times(out, scale, "forecast"), name=name)
+    return keras.Model(inputs, {k: _times(v, scale, f"{k}_in_units") for k, v in out.items()},
                        name=name)
+
+
+def with_static(network, window, x):
+    """The inputs of a model around ``network`` whose input is ``window``, and what it feeds
+    ``network`` (``x`` made from the window): beside them a ``static`` input of the network's
+    width, passed through, when ``network`` takes one."""
+    if not takes_static(network):
+        return window, x
+    static = keras.Input((network.input[STATIC].shape[-1],), name=STATIC)
+    return {WINDOW: window, STATIC: static}, {WINDOW: x, STATIC: static}
 
 
 def _times(x, scale, name: str):
@@ -55,4 +69,4 @@ def _times(x, scale, name: str):
     return keras.layers.Multiply(name=name, dtype="float32")([x, scale])
 
 
-__all__ = ["WindowNormalise", "WindowScale", "scale_free"]
+__all__ = ["WindowNormalise", "WindowScale", "scale_free", "with_static"]

@@ -23,21 +23,34 @@ class PanelForecaster(ServedForecaster):
 
     Loaded with plain TensorFlow from the SavedModel; the manifest says which columns it reads,
     the frequency and the lookback. Series shorter than the lookback are padded on the left with
-    their first value, as in training.
+    their first value, as in training. A model that takes static columns (the manifest's
+    ``static``) reads each series' values from the CSV, checked as at training (one value per
+    series, a category it was trained on).
     """
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
         super().__init__(folder, manifest)
         self.task = manifest["task"]
 
-    def predict_windows(self, windows: np.ndarray, *, output: str | None = None) -> np.ndarray:
-        """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]`` (or,
-        ``output="quantiles"``, the calibrated quantiles ``[n, horizon, n_quantiles]``)."""
-        return self._outputs(windows, [output or self.manifest["signature"]["output"]])[0]
+    @property
+    def static(self) -> dict[str, Any] | None:
+        """The manifest's ``static`` (the static columns the model takes), if any."""
+        return self.manifest.get("static")
 
-    def _outputs(self, windows: np.ndarray, names: list[str]) -> list[np.ndarray]:
-        """The SavedModel's outputs ``names`` for raw windows ``[n, lookback]``, in one pass,
-        without the target axis."""
+    def predict_windows(self, windows: np.ndarray, static: np.ndarray | None = None, *,
+                        output: str | None = None) -> np.ndarray:
+        """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]`` (or,
+        ``output="quantiles"``, the calibrated quantiles ``[n, horizon, n_quantiles]``).
+
+        ``static`` (``[n, n_static]``, the manifest's ``static.features``): each window's
+        series' static row; required when the model takes it, ignored otherwise."""
+        return self._outputs(windows, [output or self.manifest["signature"]["output"]],
+                             static=static)[0]
+
+    def _outputs(self, windows: np.ndarray, names: list[str], *,
+                 static: np.ndarray | None = None) -> list[np.ndarray]:
+        """The SavedModel's outputs ``names`` for raw windows ``[n, lookback]`` (and their
+        static rows), in one pass, without the target axis."""
         import tensorflow as tf
 
         windows = np.asarray(windows, dtype="float32")
@@ -45,7 +58,8 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"windows must be [n, {self.lookback}] (the model's lookback). "
                             f"Received: shape {list(windows.shape)}")
         sig = self.manifest["signature"]
-        served = [self._serve(**{sig["input"]: tf.constant(windows[i:i + _BATCH, :, None])})
+        feeds = {sig["input"]: windows[..., None]} | self._static_feed(static, len(windows))
+        served = [self._serve(**{k: tf.constant(v[i:i + _BATCH]) for k, v in feeds.items()})
                   for i in range(0, len(windows), _BATCH)]
         if not served:
             return [np.zeros((0, self.horizon) if name == sig["output"] else
@@ -53,6 +67,18 @@ class PanelForecaster(ServedForecaster):
                              dtype="float32") for name in names]
         return [np.concatenate([out[name].numpy()[:, :, 0] for out in served])
                 for name in names]
+
+    def _static_feed(self, static: np.ndarray | None, n: int) -> dict[str, np.ndarray]:
+        """``{"static": rows}`` for a model that takes static columns, else ``{}``."""
+        if self.static is None:
+            return {}
+        width = len(self.static["features"])
+        rows = None if static is None else np.asarray(static, dtype="float32")
+        if rows is None or rows.shape != (n, width):
+            got = "none" if rows is None else f"shape {list(rows.shape)}"
+            raise DataError(f"this model takes each window's series' static row [n, {width}] "
+                            f"({', '.join(self.static['features'])}). Received: {got}")
+        return {self.static["input"]: rows}
 
     def last_windows(self, panel: Panel) -> np.ndarray:
         """Each series' last ``lookback`` values, left-padded with its first value."""
@@ -111,7 +137,8 @@ class PanelForecaster(ServedForecaster):
                                     self.last_windows(panel))
         names = [self.manifest["signature"]["output"]] + (
             [self.intervals["output"]] if self.intervals else [])
-        pred, *quantiles = self._outputs(windows, names)
+        static = panel.statics.values[series] if panel.statics is not None else None
+        pred, *quantiles = self._outputs(windows, names, static=static)
         frame = _long_format(panel, series, end, pred, actual=all_origins)
         if quantiles:
             for col, _, k in band_columns(self.intervals, ["value"]):
@@ -119,10 +146,13 @@ class PanelForecaster(ServedForecaster):
         return frame
 
     def _load(self, data: str | Path) -> Panel:
-        m = self.manifest
+        m, static = self.manifest, self.static or {"columns": []}
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
-                           max_gap=int(m.get("max_gap") or 12))
+                           max_gap=int(m.get("max_gap") or 12),
+                           static=[c["name"] for c in static["columns"]],
+                           categories={c["name"]: c["categories"] for c in static["columns"]
+                                       if c["kind"] == "categorical"})
         if panel.freq != m["frequency"]:
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")

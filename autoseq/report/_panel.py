@@ -22,6 +22,7 @@ import pandas as pd
 
 import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial, load_trial_json
+from autoseq.data._panel_data import uses_static
 from autoseq.panel_baselines import (
     per_series,
     score,
@@ -124,7 +125,7 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
             ev.sequences[_EXPORT_KEY] = m = served.manifest
             label = f"exported {m.get('forecaster') or 'trial ' + str(m.get('trial'))}"
         ev.sequences[_KEY] = {part: score_part(
-            _forecasts(ev.data, part, model, int(ev.config["lookback"]), served), ev.data, part,
+            _forecasts(ev.data, part, model, ev.config, served), ev.data, part,
             label=label) for part in ("val", "test")}
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
@@ -155,14 +156,16 @@ def _exported(ev: Evidence):
     return PanelForecaster(folder, manifest) if same else None
 
 
-def _forecasts(data, part: str, model, lookback: int, served) -> np.ndarray:
+def _forecasts(data, part: str, model, config: dict, served) -> np.ndarray:
     """Forecasts of ``part``'s windows ``[W, horizon]``: the exported model's on its raw
-    windows, or the trial's ``model`` on windows of ``lookback`` normalised by their scale."""
+    windows, or the trial's ``model`` (of ``config``) on windows of its lookback normalised by
+    their scale; with their series' static rows where the model takes them."""
+    series, position = data.origins(part)
     if served is not None:
-        x, _ = data.windows(*data.origins(part), served.lookback, targets=False)
-        return np.asarray(served.predict_windows(x), dtype="float64")
-    x, _, scale = data.normalised(part, lookback)
-    return forecast_units(model, x, scale)
+        x, _ = data.windows(series, position, served.lookback, targets=False)
+        return np.asarray(served.predict_windows(x, data.static[series]), dtype="float64")
+    x, _, scale = data.normalised(part, int(config["lookback"]))
+    return forecast_units(model, data.feed(x, series, static=uses_static(config, data)), scale)
 
 
 def panel_headline(ev: Evidence) -> tuple[str, str]:

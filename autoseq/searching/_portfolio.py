@@ -8,10 +8,10 @@ corrects the seasonal profile plus the recent level, the MSTL decomposition refi
 seasonal naive plus the level's change over the last season (for trending series, which the
 recent level lags); the same with the profile fitted once and the seasonal-naive forecast, the
 same with calendar features and the encoder–decoder head, and an LSTM correcting the last
-value. All use the known-future covariates where the data have some. Each is cut to the
-search space: a parameter the space lacks is dropped, and a value
-the space does not allow is left for the sampler to draw — except the method itself
-(``anchor``, ``transform``): a start whose method the space excludes is skipped.
+value. All use the known-future covariates where the data have some (and a panel's static
+columns where it has some). Each is cut to the search space: a parameter the space lacks is
+dropped, and a value the space does not allow is left for the sampler to draw — except the
+method itself (``anchor``, ``transform``): a start whose method the space excludes is skipped.
 
 Example:
     >>> starting_points(load_search_space("default"))[0]["transform"]
@@ -28,23 +28,28 @@ STARTS: tuple[dict[str, Any], ...] = (
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "mean", "transform": "rolling_mstl",
-     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True},
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True,
+     "static": True},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x season", "batch_size": 32, "anchor": "seasonal_drift", "transform": "none",
-     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True},
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True,
+     "static": True},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "seasonal", "transform": "mstl",
-     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True},
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True,
+     "static": True},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "seasonal", "transform": "mstl",
-     "scaler": "standard", "calendar": True, "head": "seq2seq", "future": True},
+     "scaler": "standard", "calendar": True, "head": "seq2seq", "future": True,
+     "static": True},
     {"cell": "lstm", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 1e-3,
      "lookback": "1x season", "batch_size": 32, "anchor": "last", "transform": "mstl",
-     "scaler": "robust", "calendar": True, "head": "dense", "future": True},
+     "scaler": "robust", "calendar": True, "head": "dense", "future": True,
+     "static": True},
 )
 
 

@@ -85,6 +85,7 @@ def search(
     task: str | None = None,
     max_length: int | None = None,
     series_col: str | None = None,
+    static_cols: list[str] | None = None,
     levels: str | list[float] | None = None,
     quantiles: str | list[float] | None = None,
     on_event: Callable[[Event], None] | None = None,
@@ -152,6 +153,9 @@ def search(
             max_length: longer sequences keep their last ``max_length`` steps.
             series_col: the series key column of a long CSV of many series (a panel): one
                 global network forecasts every series, ranked on M4's OWA against Naive2.
+            static_cols: a panel's columns holding one value per series (store size, region):
+                text ones (and ``categorical`` codes) one-hot encoded; whether a trial uses
+                them is searched.
             levels: forecasting: the intervals ``export`` serves by default (``"80,95"``);
                 recorded in ``run.json``, validated now. The final leaderboard scores them for
                 the best trials and the baselines (``val_cover80``…).
@@ -180,7 +184,8 @@ def search(
                  jobs=jobs, gpus=gpus, precision=precision, compile=compile, grace=grace,
                  id_col=id_col, step_col=step_col, format=format, test_file=test_file,
                  task=task, max_length=max_length, series_col=series_col,
-                 roles=(tuple(future_covariates or ()), tuple(categorical or ())))
+                 roles=(tuple(future_covariates or ()), tuple(categorical or ()),
+                        tuple(static_cols or ())))
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
                          precision=precision, compile=compile, stat_origins=stat_origins,
@@ -226,7 +231,7 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
           id_col: str | None, step_col: str | None, format: str,
           test_file: str | Path | None, task: str | None, max_length: int | None,
           series_col: str | None = None,
-          roles: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())) -> _Plan:
+          roles: tuple[tuple[str, ...], ...] = ((), (), ())) -> _Plan:
     """Check the options, read the data, and check the run folder: nothing is written yet."""
     if trials < 1:
         raise SearchError(f"--trials must be at least 1. Received: {trials}")
@@ -237,7 +242,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
                           max_gap=max_gap, calendar=calendar, id_col=id_col, step_col=step_col,
                           format=format, test_file=test_file, task=task, max_length=max_length,
                           future_covariates=roles[0], categorical=roles[1],
-                          series_col=series_col, stat_baselines=stat_baselines)
+                          series_col=series_col, stat_baselines=stat_baselines,
+                          static_cols=roles[2])
     kind = task_for_options(options)
     space = load_search_space(space or kind.default_space)
     check_space(space)

@@ -72,6 +72,10 @@ def task_for_options(options: DataOptions) -> Task:
         raise DataError(f"--format must be long or wide. Received: {options.format}")
     if options.task is not None:
         get_task(options.task)
+    if options.static_cols and options.series_col is None:
+        raise DataError("--static-col names a column constant within each series of a panel: "
+                        "pass --series-col too. Received: --static-col "
+                        f"{', '.join(options.static_cols)}")
     if options.series_col is not None:
         return PANEL
     sequences = options.id_col is not None or options.format == "wide"

@@ -20,7 +20,7 @@ from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.exceptions import DataError
 from autoseq.model import ModelContext
 from autoseq.report._kinds import ReportKind
-from autoseq.space import SearchSpace
+from autoseq.space import Bool, SearchSpace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,6 +52,7 @@ class DataOptions:
     categorical: tuple[str, ...] = ()
     series_col: str | None = None
     stat_baselines: bool = True
+    static_cols: tuple[str, ...] = ()
 
 
 class Task(ABC):
@@ -151,6 +152,15 @@ class Task(ABC):
         """The ``RunSettings`` of a new search over ``data`` (``trial``: max_epochs, …)."""
         return RunSettings(task=data.task, data=self.data_settings(data, options),
                            recorded=self.recorded, **trial)
+
+
+def with_switch(space: SearchSpace, name: str, *, offered: bool) -> SearchSpace:
+    """``space`` plus the bool parameter ``name`` (whether a trial uses what the data offer:
+    known-future covariates, static columns), so the leaderboard shows what it is worth; as it
+    is when the data offer nothing, the builder is not ``rnn``, or the space names it."""
+    if not offered or space.builder != "rnn" or name in space.names:
+        return space
+    return space.with_parameters([*space.parameters, Bool(name)])
 
 
 def check_same_data(fingerprint: str, expected: str, *, source: str | Path, where: str) -> None:

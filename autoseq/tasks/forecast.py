@@ -22,8 +22,8 @@ from autoseq.report._forecast import (
     forecast_skill,
 )
 from autoseq.report._kinds import ReportKind
-from autoseq.space import Bool, SearchSpace
-from autoseq.tasks._base import DataOptions, Task
+from autoseq.space import SearchSpace
+from autoseq.tasks._base import DataOptions, Task, with_switch
 from autoseq.trial._fit import fit_windows
 
 if TYPE_CHECKING:
@@ -91,9 +91,7 @@ class ForecastTask(Task):
     def adapt_space(self, space: SearchSpace, data: ForecastData) -> SearchSpace:
         """With known-future covariates, whether a trial uses them is searched too (so the
         leaderboard shows what they are worth), unless the space says."""
-        if not data.n_future or space.builder != "rnn" or "future" in space.names:
-            return space
-        return space.with_parameters([*space.parameters, Bool("future")])
+        return with_switch(space, "future", offered=bool(data.n_future))
 
     def resolve_config(self, space_config: dict[str, Any], data: ForecastData, *,
                        builder: str) -> dict[str, Any]:

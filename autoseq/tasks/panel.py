@@ -4,7 +4,9 @@ The CSV is long (``series, timestamp, value``); each series is split at its own 
 ``--test-size`` steps are test, the ``--val-size`` before them validation). One network is
 trained on windows drawn from every series, each window normalised by its own scale, and is
 scored on every series' validation window with M4's sMAPE, MASE and OWA against Naive2, next to
-naive, seasonal naive, Naive2, AutoETS and AutoTheta on the same windows.
+naive, seasonal naive, Naive2, AutoETS and AutoTheta on the same windows. Static columns
+(``--static-col``: one value per series) are offered to the network: whether a trial uses them
+is searched.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
-from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData
+from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData, uses_static
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, SearchError
 from autoseq.exporting._panel import export_panel
@@ -28,7 +30,7 @@ from autoseq.predict._panel import PanelForecaster
 from autoseq.report._kinds import ReportKind
 from autoseq.report._panel import evaluate_panel, panel_headline, panel_sections, panel_skill
 from autoseq.space import Choice, SearchSpace
-from autoseq.tasks._base import DataOptions, Task
+from autoseq.tasks._base import DataOptions, Task, with_switch
 from autoseq.trial._fit_panel import fit_panel
 
 _SEASONAL_ANCHORS = ("seasonal", "seasonal_drift")
@@ -58,11 +60,15 @@ class PanelTask(Task):
         if len(options.targets) != 1:
             raise DataError(f"a panel forecasts one --target per series. Received: "
                             f"{', '.join(options.targets)}")
-        covariates = [*(options.covariates or ()), *options.future_covariates,
-                      *options.categorical]
+        covariates = [*(options.covariates or ()), *options.future_covariates]
         if covariates:
-            raise DataError("covariates are not supported with --series-col yet. Received: "
+            raise DataError("covariates are not supported with --series-col yet (a column "
+                            "constant within each series is a --static-col). Received: "
                             f"{', '.join(covariates)}")
+        codes = [c for c in options.categorical if c not in options.static_cols]
+        if codes:
+            raise DataError("with --series-col, --categorical names a --static-col of integer "
+                            f"codes. Received: --categorical {', '.join(codes)}")
         if metric not in PANEL_OBJECTIVES:
             raise SearchError(f"--metric {metric} is in each series' units; a panel is ranked "
                               "on OWA (default), or on --metric smape or mase")
@@ -75,7 +81,9 @@ class PanelTask(Task):
                      time_col=options.time_col, format=options.format, max_gap=options.max_gap,
                      stat_baselines=options.stat_baselines,
                      horizon=options.horizon, val_size=options.val_size,
-                     test_size=options.test_size)
+                     test_size=options.test_size,
+                     statics={"static": options.static_cols,
+                              "categorical": options.categorical})
 
     def data_settings(self, data: PanelData, options: DataOptions) -> dict[str, Any]:
         panel = data.panel
@@ -84,7 +92,7 @@ class PanelTask(Task):
                 "val_size": data.val_size, "test_size": data.test_size,
                 "max_gap": options.max_gap, "windows_per_epoch": data.windows_per_epoch,
                 "format": options.format, "stat_baselines": data.stat_baselines,
-                "covariates": []}
+                "covariates": []} | _static_settings(panel)
 
     def fingerprint(self, data: PanelData) -> str:
         return data.fingerprint
@@ -100,23 +108,23 @@ class PanelTask(Task):
                      format=s.get("format", "long"),
                      stat_baselines=s.get("stat_baselines", True),
                      horizon=s["horizon"], val_size=s["val_size"], test_size=s["test_size"],
-                     windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH))
+                     windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH),
+                     statics={"static": s.get("static_cols", ()),
+                              "categories": s.get("static_categories")})
 
     def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
-        """The seasonal anchors stay only where seasonal naive beats naive on validation."""
-        anchor = next((p for p in space.parameters if p.name == "anchor"), None)
-        if not isinstance(anchor, Choice) or seasonal_naive_helps(data):
-            return space
-        keep = tuple(v for v in anchor.values if v not in _SEASONAL_ANCHORS)
-        if not keep or len(keep) == len(anchor.values):
-            return space
-        return space.with_parameters([replace(p, values=keep) if p is anchor else p
-                                      for p in space.parameters])
+        """The seasonal anchors stay only where seasonal naive beats naive on validation; with
+        static columns, whether a trial uses them is searched too (so the leaderboard shows
+        what they are worth), unless the space says."""
+        return with_switch(_seasonal_anchors(space, data), "static",
+                           offered=data.n_static > 0)
 
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
                        builder: str) -> dict[str, Any]:
         config = resolve_config(space_config, builder=builder, horizon=data.horizon,
                                 season=data.main_season, max_lookback=data.max_lookback)
+        if "static" in config:  # no static columns: say they are unused
+            config["static"] = uses_static(config, data)
         # The panel's windows carry the target only, normalised by the window's scale.
         return config | {k: v for k, v in (("transform", "none"), ("calendar", False),
                                            ("scaler", "window")) if k in config}
@@ -151,16 +159,42 @@ class PanelTask(Task):
     def describe(self, data: PanelData) -> str:
         lengths = data.lengths
         dropped = f", {len(data.dropped)} too short dropped" if data.dropped else ""
+        statics = data.panel.statics
         return (f"data: {data.n_series} series at {data.panel.freq} ({lengths.min()}–"
                 f"{lengths.max()} steps{dropped}), last {int(data.test.max())} steps of each "
-                f"for test, {int(data.val.max())} before for validation, horizon {data.horizon}")
+                f"for test, {int(data.val.max())} before for validation, horizon {data.horizon}"
+                + (f", static columns {', '.join(statics.columns)} ({data.n_static} features)"
+                   if statics else ""))
+
+
+def _seasonal_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
+    """``space`` without the seasonal anchors, unless seasonal naive beats naive on
+    validation."""
+    anchor = next((p for p in space.parameters if p.name == "anchor"), None)
+    if not isinstance(anchor, Choice) or seasonal_naive_helps(data):
+        return space
+    keep = tuple(v for v in anchor.values if v not in _SEASONAL_ANCHORS)
+    if not keep or len(keep) == len(anchor.values):
+        return space
+    return space.with_parameters([replace(p, values=keep) if p is anchor else p
+                                  for p in space.parameters])
+
+
+def _static_settings(panel) -> dict[str, Any]:
+    """The static columns a run records (only when there are some, so runs without them
+    record what they always did), their categories fixed for a rebuild."""
+    if panel.statics is None:
+        return {}
+    return {"static_cols": list(panel.statics.columns),
+            "static_categories": dict(panel.statics.categories)}
 
 
 def _read(source: str | Path, *, series_col: str, target: str, time_col: str | None,
           max_gap: int, horizon: int, val_size, test_size, format: str = "long",
-          stat_baselines: bool = True, windows_per_epoch: int = WINDOWS_PER_EPOCH) -> PanelData:
+          stat_baselines: bool = True, windows_per_epoch: int = WINDOWS_PER_EPOCH,
+          statics: dict[str, Any] | None = None) -> PanelData:
     panel = read_panel(source, format=format, series_col=series_col, target=target,
-                       time_col=time_col, max_gap=max_gap)
+                       time_col=time_col, max_gap=max_gap, **(statics or {}))
     data = PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
                      windows_per_epoch=windows_per_epoch)
     data.stat_baselines = stat_baselines

@@ -3,6 +3,7 @@
 The network sees windows divided by their own scale (``autoseq.data._panel_data``) and learns
 on that scale; its validation forecasts are multiplied back into each series' units and scored
 with sMAPE, MASE and OWA against Naive2. ``val_loss`` is OWA (or the chosen sMAPE / MASE).
+A trial that uses the panel's static columns gets each window's series' static row beside it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_data import PanelData, uses_static
 from autoseq.model import ModelContext
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score
 from autoseq.trial._fit import _fit, _keep, _Monitor
@@ -26,9 +27,11 @@ def fit_panel(model: Any, result: TrialResult, *, data: PanelData, ctx: ModelCon
     """Train ``model`` on sampled windows, fill ``result`` in place, keep the best weights."""
     result.params = int(model.count_params())
     lookback = ctx.lookback
+    static = uses_static(result.config, data)
     train = data.train_dataset(lookback, batch_size=result.config["batch_size"], seed=ctx.seed,
-                               drop_remainder=result.compiled)
+                               drop_remainder=result.compiled, static=static)
     x, y, scale = data.normalised("val", lookback)
+    x = data.feed(x, data.origins("val")[0], static=static)
     val = (x, y)
     monitor = _Monitor(reporter, patience=settings.patience)
     if not _fit(model, result, train, val, monitor, settings):
@@ -47,10 +50,10 @@ def fit_panel(model: Any, result: TrialResult, *, data: PanelData, ctx: ModelCon
     _keep(model, result, monitor, trial_dir=trial_dir, number=number)
 
 
-def forecast_units(model: Any, x: np.ndarray, scale: np.ndarray, *,
+def forecast_units(model: Any, x: Any, scale: np.ndarray, *,
                    batch_size: int = 1024) -> np.ndarray:
-    """The network's forecasts of normalised windows ``x``, back in the series' units
-    ``[W, horizon]``."""
+    """The network's forecasts of normalised windows ``x`` (or ``PanelData.feed``'s inputs),
+    back in the series' units ``[W, horizon]``."""
     out = model.predict(x, batch_size=batch_size, verbose=0)
     return np.asarray(out, dtype="float64")[..., 0] * scale[:, None]
 
