@@ -160,8 +160,8 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
                    f"{best['val_loss']:.4g} vs {escape(base['model'])} accuracy "
                    f"{base['val_accuracy']:.4g}, log loss {base['val_loss']:.4g}"
                    + ("" if skill is None else f" → {skill * 100:.1f}% lower log loss"))
-    elif best is not None and result.versus() is not None:
-        key, base = result.versus()
+    elif best is not None and (shown := result.versus()) is not None:
+        key, base = shown
         skill = result.skill
         verdict = "better" if skill is not None and skill > 0 else "worse"
         label = {"val_owa": "val OWA", "val_mae": "val MAE"}.get(key, key)
