@@ -98,7 +98,8 @@ def interleaved(candidates: dict[str, Callable[[], Any]], repeats: int, *, warmu
     """Time each candidate ``repeats`` times, alternating them (ABAB…, order flipped every round)
     so that a slow spell of a shared machine hits every candidate alike.
 
-    ``setup[name]`` (untimed) runs before each call of candidate ``name``.
+    ``setup[name]`` (untimed) runs before each call of candidate ``name``. A candidate that
+    runs its work in another process returns ``Elsewhere``: its CPU seconds are that process's.
     """
     names = list(candidates)
     setup = setup or {}
@@ -112,10 +113,18 @@ def interleaved(candidates: dict[str, Callable[[], Any]], repeats: int, *, warmu
         for name in order:
             setup.get(name, _nothing)()
             cpu0 = time.process_time()
-            seconds, _ = timed(candidates[name])
+            seconds, result = timed(candidates[name])
             out.wall[name].append(seconds)
-            out.cpu[name].append(time.process_time() - cpu0)
+            out.cpu[name].append(result.cpu if isinstance(result, Elsewhere)
+                                 else time.process_time() - cpu0)
     return out
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    """What a candidate timed in another process returns: that process's CPU seconds."""
+
+    cpu: float
 
 
 @dataclass

@@ -12,6 +12,7 @@ which compiles the electricity trials (minutes of training) and not the tiny one
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -162,33 +163,46 @@ def _case(case: str, repeats: int, profile: bool, report: common.Report) -> list
     for cell, lookback in c.models:
         name = case if len(c.models) == 1 else f"{case} {cell.upper()} lookback {lookback}"
         config = CONFIG | {"cell": cell, "lookback": lookback, "batch_size": c.batch_size}
-        ratios.append(_one(name, data, config, c, repeats=min(repeats, c.max_repeats),
-                           profile=profile and len(c.models) == 1, report=report))
+        ratio, backend = _one(name, case, data, config, c, repeats=min(repeats, c.max_repeats),
+                              profile=profile and len(c.models) == 1, report=report)
+        ratios.append(ratio)
         if len(c.models) > 1:
-            _compile_cost(name, data, config, report)
+            _compile_cost(name, case, data, config, backend, report)
     return ratios
 
 
-def _one(name: str, data, config: dict, c: Case, *, repeats: int, profile: bool,
-         report: common.Report) -> float:
+def _one(name: str, case: str, data, config: dict, c: Case, *, repeats: int, profile: bool,
+         report: common.Report) -> tuple[float, str]:
+    """The case's median paired ratio, and the Keras backend the autoseq trials ran on."""
     from autoseq.trial._objective import frozen_survivors
 
     epochs, lookback = c.epochs, config["lookback"]
+    backend = _search_backend(data, config, epochs)
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():
         # search() runs its trials inside frozen_survivors(); so do both candidates here.
-        trial = _autoseq_trial(data, config, epochs, Path(tmp))
+        here = backend == _live_backend()
+        trial = (_autoseq_trial(data, config, epochs, Path(tmp)) if here
+                 else _TrialProcess(case, config, epochs, backend))
         reference, setup = _keras_by_hand(data, config, epochs)
-        t = common.interleaved({"autoseq": trial, "keras": reference}, repeats=repeats,
-                               setup={"keras": setup}, warmup=c.warmup)
-        compiled = trial.last.compiled
-        breakdown = _profile(trial) if profile else []
+        try:
+            t = common.interleaved({"autoseq": trial, "keras": reference}, repeats=repeats,
+                                   setup={"keras": setup}, warmup=c.warmup)
+            compiled = trial.last.compiled
+            breakdown = _profile(trial) if profile and here else []
+        finally:
+            if not here:
+                trial.close()
     ratios = common.paired_ratios(t.wall["autoseq"], t.wall["keras"])
     cpu_ratios = common.paired_ratios(t.cpu["autoseq"], t.cpu["keras"])
     ratio = common.median(ratios)
     n_train = len(data.origins("train", lookback))
+    how = {(True, "jax"): "Keras's JAX backend, compiled (a child process, as a search picks "
+                          "it; warmed by one 1-epoch trial)",
+           (True, "tensorflow"): "TensorFlow, XLA-compiled",
+           }.get((bool(compiled), backend), "TensorFlow, not compiled")
     what = (f"{c.file}: {config['cell'].upper()}({config['units']}), lookback {lookback}, batch "
-            f"{config['batch_size']}, {epochs} epochs, {n_train:,} training windows, "
-            f"{'XLA-compiled' if compiled else 'not compiled'} (--compile auto)")
+            f"{config['batch_size']}, {epochs} epochs, {n_train:,} training windows; {how} "
+            "(--compile auto)")
     report.add(f"{name}: autoseq trial", common.median(t.wall["autoseq"]), "s",
                detail=f"median of {repeats}; {what}")
     report.add(f"{name}: hand-written Keras fit", common.median(t.wall["keras"]), "s",
@@ -204,13 +218,132 @@ def _one(name: str, data, config: dict, c: Case, *, repeats: int, profile: bool,
         parts = "; ".join(f"{k} {v:.2f} s ({v / total:.0%})" for k, v in breakdown)
         report.note(f"{name}: profile of one trial (cProfile, inflates small calls): {parts}")
     report.extra[name] = {"wall": t.wall, "cpu": t.cpu, "profile": breakdown,
-                          "compiled": compiled}
-    return ratio
+                          "compiled": compiled, "backend": backend}
+    return ratio, backend
 
 
-def _compile_cost(name: str, data, config: dict, report: common.Report) -> None:
+def _live_backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def _search_backend(data, config: dict, epochs: int) -> str:
+    """The Keras backend a search process would train this configuration on (``--compile
+    auto``, this machine)."""
+    from autoseq.searching._keras_backend import preferred_trial_backend
+    from autoseq.space import Fixed, SearchSpace
+    from autoseq.tasks import FORECAST
+
+    space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
+    return preferred_trial_backend(compile="auto", task=FORECAST, data=data, space=space,
+                                   epochs=epochs, trains_here=True, deterministic=False,
+                                   precision="float32").name
+
+
+_REPLY = "@@"  # the child's answers start with it: nothing else it prints is mistaken for one
+
+
+class _TrialProcess:
+    """autoseq trials run in a child process on another Keras backend, one per call: the
+    backend is fixed per process, and a search on it trains its trials in such a process.
+    The child runs one untimed 1-epoch trial first (a search's later trials find the backend's
+    runtime started); every timed trial still builds and compiles its own model."""
+
+    def __init__(self, case: str, config: dict, epochs: int, backend: str):
+        import json
+        import os
+        import subprocess
+
+        self.epochs = epochs
+        spec = json.dumps({"case": case, "config": config, "epochs": epochs})
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", spec], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self._ask("ready")
+
+    def _ask(self, command: str) -> dict:
+        import json
+
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            if line.startswith(_REPLY):
+                return json.loads(line[len(_REPLY):])
+        raise RuntimeError(f"the trial process ended (exit {self.proc.wait()})")
+
+    def __call__(self):
+        reply = self._ask("trial")
+        assert reply["state"] == "complete" and reply["epochs"] == self.epochs, reply
+        self.last = _Last(reply["compiled"])
+        return common.Elsewhere(cpu=reply["cpu"])
+
+    def first_step_costs(self) -> dict[bool, float]:
+        return {k == "true": v for k, v in self._ask("first-step").items()}
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+@dataclass(frozen=True)
+class _Last:
+    compiled: bool
+
+
+def _serve(spec: str) -> None:
+    """The child of ``_TrialProcess``: answer ``ready``, ``trial`` and ``first-step`` lines."""
+    import json
+    import time
+
+    from autoseq.trial._objective import frozen_survivors
+
+    s = json.loads(spec)
+    common.quiet_tensorflow()
+    data = _data(s["case"])
+    with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():
+        trial = _autoseq_trial(data, s["config"], s["epochs"], Path(tmp) / "timed")
+        _autoseq_trial(data, s["config"], 1, Path(tmp) / "warm-up")()
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "trial":
+                cpu0 = time.process_time()
+                result = trial()
+                reply = {"state": result.state, "epochs": result.epochs,
+                         "compiled": result.compiled, "cpu": time.process_time() - cpu0}
+            elif command == "first-step":
+                reply = {str(k).lower(): v for k, v in _first_step_costs(data, s["config"]).items()}
+            else:
+                reply = {}
+            print(_REPLY + json.dumps(reply), flush=True)
+
+
+def _compile_cost(name: str, case: str, data, config: dict, backend: str,
+                  report: common.Report) -> None:
     """What the first training and validation step cost over the second (tracing, and compiling
-    with XLA), for the compiled and the plain model: the once-per-trial price of each path."""
+    with XLA), for the compiled and the plain model: the once-per-trial price of each path, on
+    the backend the trials ran on."""
+    if backend == _live_backend():
+        first = _first_step_costs(data, config)
+    else:
+        child = _TrialProcess(case, config, 1, backend)
+        try:
+            first = child.first_step_costs()
+        finally:
+            child.close()
+    if backend == "jax":  # uncompiled JAX runs op by op: its first step is no reference
+        report.add(f"{name}: first-step cost, compiled", first[True], "s",
+                   detail="Keras's JAX backend: the first train + validation step over the "
+                          "second (tracing and jit compiling), once per trial")
+        return
+    report.add(f"{name}: first-step cost, compiled / plain", first[True], "s",
+               detail=f"plain (tracing only) {first[False]:.2f} s; XLA adds "
+                      f"{first[True] - first[False]:.2f} s per trial")
+
+
+def _first_step_costs(data, config: dict) -> dict[bool, float]:
+    """Seconds the first train + validation step takes over the second, compiled and not."""
     import keras
 
     from autoseq.model._builder import ModelContext, build_model
@@ -232,9 +365,7 @@ def _compile_cost(name: str, data, config: dict, report: common.Report) -> None:
         once, _ = common.timed(step)
         again, _ = common.timed(step)
         first[jit] = once - again
-    report.add(f"{name}: first-step cost, compiled / plain", first[True], "s",
-               detail=f"plain (tracing only) {first[False]:.2f} s; XLA adds "
-                      f"{first[True] - first[False]:.2f} s per trial")
+    return first
 
 
 def _search_loop(trials: int, report: common.Report) -> None:
@@ -271,18 +402,25 @@ def _search_loop(trials: int, report: common.Report) -> None:
 
 def _compare_search(seconds: float, report: common.Report) -> None:
     """Default searches of ``seconds`` on the electricity example, ``--compile auto`` then
-    ``off``, same seed: trials finished and best validation loss of each."""
-    import autoseq
+    ``off``, same seed: trials finished and best validation loss of each. Each is an
+    ``autoseq search`` command of its own, so ``auto`` picks its Keras backend as a user's
+    search does."""
+    import subprocess
+
+    import pandas as pd
 
     c = CASES["electricity"]
     found = {}
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp:
         for mode in ("auto", "off"):
-            result = autoseq.search(common.EXAMPLES / c.file, target=c.target, horizon=c.horizon,
-                                    test_size=336, trials=10_000, timeout=seconds, seed=0,
-                                    compile=mode, stat_baselines=False, report=False,
-                                    out=Path(tmp) / mode)
-            board = result.leaderboard
+            out = Path(tmp) / mode
+            subprocess.run([sys.executable, "-m", "autoseq.cli", "search",
+                            str(common.EXAMPLES / c.file), "--target", c.target,
+                            "--horizon", str(c.horizon), "--test-size", "336",
+                            "--trials", "10000", "--timeout", str(seconds), "--seed", "0",
+                            "--compile", mode, "--no-stat-baselines", "--no-report", "--quiet",
+                            "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+            board = pd.read_csv(out / "leaderboard.csv")
             trials = board[board["state"].isin(["complete", "pruned"])]
             found[mode] = (len(trials), int(trials["compiled"].eq(True).sum()),
                            float(trials["val_loss"].min()))
@@ -322,7 +460,11 @@ if __name__ == "__main__":
     p.add_argument("--epochs", type=int, help="epochs of the electricity trials (default 20)")
     p.add_argument("--compare-search", type=float, default=0, metavar="SECONDS",
                    help="also run two electricity searches of SECONDS each, --compile auto/off")
+    p.add_argument("--serve", help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a.serve:
+        _serve(a.serve)
+        sys.exit(0)
     if a.epochs:
         CASES["electricity"] = replace(CASES["electricity"], epochs=a.epochs)
     repeats = a.repeats or (3 if a.quick else 5)

@@ -1,7 +1,11 @@
 """``--compile``: trials trained through XLA-compiled steps, the ``auto`` rule, the fallback."""
 
+import io
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -153,3 +157,91 @@ def test_bad_compile_value_is_refused(capsys):
         main(["search", "x.csv", "--target", "y", "--compile", "sometimes"])
     assert exit_.value.code == 2
     assert "sometimes" in capsys.readouterr().err
+
+
+def _electricity():
+    return ForecastData(load_series(EXAMPLES / "electricity_halfhourly.csv",
+                                    targets=["demand_mw"]), horizon=48)
+
+
+def _preferred(data, space: str, **options):
+    from autoseq.searching._keras_backend import preferred_trial_backend
+    from autoseq.space import load_search_space
+    from autoseq.tasks import FORECAST
+
+    settings = {"compile": "auto", "epochs": 20, "trains_here": True, "deterministic": False,
+                "precision": "float32"} | options
+    return preferred_trial_backend(task=FORECAST, data=data, space=load_search_space(space),
+                                   **settings)
+
+
+def test_auto_trains_long_forecasting_searches_on_jax_and_short_ones_on_tensorflow(airline_csv):
+    long = _electricity()
+    assert _preferred(long, "default").name == "jax"
+    assert _preferred(long, "default", compile="on").name == "jax"
+    short = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    choice = _preferred(short, "fast")
+    assert (choice.name, choice.why) == ("tensorflow",
+                                         "its trials are too short to repay compiling")
+    assert _preferred(short, "fast", compile="on").name == "jax"  # asked for: always compiled
+
+
+@pytest.mark.parametrize(("option", "why"), [
+    ({"compile": "off"}, "--compile off"),
+    ({"trains_here": False}, "worker processes train on TensorFlow"),
+    ({"deterministic": True}, "--deterministic"),
+    ({"precision": "mixed"}, "--precision mixed"),
+])
+def test_what_keeps_trials_on_tensorflow(option, why):
+    choice = _preferred(_electricity(), "default", **option)
+    assert choice.name == "tensorflow" and choice.why.startswith(why)
+
+
+def test_sequences_and_a_loaded_keras_keep_their_backend(tmp_path):
+    from autoseq.searching._keras_backend import (
+        choose_trial_backend,
+        preferred_trial_backend,
+        use_trial_backend,
+    )
+    from autoseq.space import load_search_space
+    from autoseq.tasks import SEQUENCES, DataOptions
+
+    csv = make_sequences_csv(tmp_path / "seq.csv", n=30, min_len=4, max_len=12)
+    data = SEQUENCES.read(DataOptions(csv, ("label",), id_col="seq", step_col="t",
+                                      val_size=0.2, test_size=0.2))
+    settings = {"compile": "on", "task": SEQUENCES, "data": data, "epochs": 100,
+                "space": load_search_space("classify"), "trains_here": True,
+                "deterministic": False, "precision": "float32"}
+    assert preferred_trial_backend(**settings).name == "tensorflow"  # padded lengths vary
+    # This process imported Keras on TensorFlow: a search in it trains there, whatever it prefers.
+    loaded = choose_trial_backend(**settings)
+    assert (loaded.name, loaded.why) == ("tensorflow", "Keras was already loaded in this process")
+    assert use_trial_backend(loaded) == "tensorflow"
+
+
+def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv, tmp_path):
+    """``--compile on`` in a fresh process: the trials train on Keras's JAX backend; ``export``
+    (TensorFlow) loads the best trial's weights and scores it on validation as the search did."""
+    run = tmp_path / "run"
+
+    def cli(*args):
+        done = subprocess.run([sys.executable, "-m", "autoseq.cli", *args], text=True,
+                              capture_output=True,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done
+
+    search = cli("search", str(airline_csv), "--target", "passengers", "--horizon", "12",
+                 "--space", "fast", "--trials", "3", "--max-epochs", "3", "--compile", "on",
+                 "--no-stat-baselines", "--no-report", "--out", str(run))
+    assert "trials train on Keras's JAX backend, compiled (--compile on on a CPU)" in search.stderr
+    board = pd.read_csv(run / "leaderboard.csv")
+    trials = board[board["state"] == "complete"]
+    assert len(trials) >= 1 and trials["compiled"].all()
+    cli("export", str(run), "--no-report")
+    selection = json.loads((run / "export" / "autoseq.json").read_text())["selection"]
+    rescored = selection["val_mae"]["best trial"]  # the TensorFlow model on the JAX weights
+    assert min(abs(trials["val_mae"] / rescored - 1)) < 1e-3
+    forecast = pd.read_csv(io.StringIO(cli("predict", str(run / "export"),
+                                           str(airline_csv)).stdout))
+    assert len(forecast) == 12 and forecast.select_dtypes("number").notna().all().all()

@@ -143,8 +143,8 @@ def search(data, target, quiet, **kwargs) -> None:
     kwargs["static_cols"] = joined_columns(kwargs, "static_cols")
     kwargs["categorical"] = list(kwargs["categorical"])
     log_to_stderr(quiet)
-    if kwargs["jobs"] == 1 and not kwargs["gpus"]:
-        _heavy()  # with workers, only they train: this process stays light
+    # TensorFlow loads inside the search, once it has chosen the trials' Keras backend (with
+    # workers, only they train: this process stays light).
     kwargs["precision"] = kwargs["precision"] or "float32"
     kwargs["compile"] = kwargs["compile"] or "auto"
     with SearchProgress(quiet=quiet) as progress:

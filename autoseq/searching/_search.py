@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from autoseq._interrupt import DEFAULT_GRACE, check_grace
+from autoseq._tf import import_tensorflow_quietly
 from autoseq.backends import Backend, make_backend
 from autoseq.data import ForecastData, SequenceData
 from autoseq.exceptions import SearchError
@@ -20,6 +21,7 @@ from autoseq.intervals import IntervalSpec, interval_spec
 from autoseq.metrics import INTERVAL_OBJECTIVES, OBJECTIVES
 from autoseq.model._builder import check_quantile_space, check_space
 from autoseq.searching._devices import check_precision, enable_determinism, parse_gpus
+from autoseq.searching._keras_backend import JAX, choose_trial_backend, use_trial_backend
 from autoseq.searching._portfolio import starting_points
 from autoseq.searching._result import SearchResult
 from autoseq.searching._session import Event, SearchSession
@@ -186,6 +188,8 @@ def search(
                  task=task, max_length=max_length, series_col=series_col,
                  roles=(tuple(future_covariates or ()), tuple(categorical or ()),
                         tuple(static_cols or ())))
+    _pick_trial_backend(plan, compile=compile, deterministic=deterministic,
+                        precision=precision, seed=seed)
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
                          precision=precision, compile=compile, stat_origins=stat_origins,
@@ -203,6 +207,23 @@ def search(
                                       gpus=plan.gpus, precision=precision, compile=compile,
                                       grace=grace, report=report)
     return session.run_here(precision=precision, grace=grace, report=report)
+
+
+def _pick_trial_backend(plan: _Plan, *, compile: str, deterministic: bool, precision: str,
+                        seed: int) -> None:
+    """Load Keras on the backend the trials should train on (``choose_trial_backend``) and say
+    which, before anything imports it."""
+    choice = choose_trial_backend(compile=compile, task=plan.task, data=plan.fdata,
+                                  space=plan.space, epochs=plan.settings.max_epochs,
+                                  trains_here=not plan.spawn,
+                                  deterministic=bool(deterministic), precision=precision,
+                                  seed=seed)
+    used = use_trial_backend(choice)
+    if not plan.spawn:
+        import_tensorflow_quietly()
+        logger.info("trials train on Keras's %s backend%s (%s)",
+                    "JAX" if used == JAX else "TensorFlow",
+                    ", compiled" if used == JAX else "", choice.why)
 
 
 @dataclass(frozen=True)

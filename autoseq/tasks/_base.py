@@ -66,6 +66,9 @@ class Task(ABC):
     prune_warmup: ClassVar[int | None] = None
     stat_baselines: ClassVar[bool] = False
     """Whether the statistical forecasters (MSTL + ETS / ARIMA) have anything to say."""
+    jax_trials: ClassVar[bool] = False
+    """Whether its trials may train on Keras's JAX backend (``searching._keras_backend``): their
+    batches keep one shape, so each trial compiles once."""
     recorded: ClassVar[tuple[str, ...]]
     """The common settings a run of this kind records in ``run.json``."""
     report: ClassVar[ReportKind]

@@ -44,6 +44,7 @@ class ForecastTask(Task):
     max_epochs = 20
     patience = 5
     stat_baselines = True
+    jax_trials = True
     report = ReportKind(evaluate_forecast, forecast_headline, forecast_skill, forecast_sections)
     recorded = ("max_epochs", "patience", "seed", "builder", "metric", "folds", "deterministic")
 

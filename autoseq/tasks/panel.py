@@ -45,6 +45,7 @@ class PanelTask(Task):
     default_space = "panel"
     max_epochs = 30
     patience = 5
+    jax_trials = True
     report = ReportKind(evaluate_panel, panel_headline, panel_skill, panel_sections)
     recorded = ("max_epochs", "patience", "seed", "builder", "metric", "deterministic")
 
