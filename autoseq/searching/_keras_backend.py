@@ -75,13 +75,22 @@ def preferred_trial_backend(*, compile: str, task: Any, data: Any, space: Any, e
 
 
 def use_trial_backend(choice: TrialBackend) -> str:
-    """Make ``choice`` this process's Keras backend if Keras is not loaded yet; the backend
-    trials will actually use."""
-    live = _live_backend()
-    if live is not None:
-        return live
-    os.environ["KERAS_BACKEND"] = choice.name
-    return choice.name
+    """Load Keras (quietly) on ``choice`` if it is not loaded yet; the backend trials will
+    actually use. ``KERAS_BACKEND`` is set only while Keras reads it, so processes this one
+    starts later choose for themselves."""
+    from autoseq._tf import import_tensorflow_quietly
+
+    if _live_backend() is None:
+        before = os.environ.get("KERAS_BACKEND")
+        os.environ["KERAS_BACKEND"] = choice.name
+        try:
+            import_tensorflow_quietly()
+        finally:
+            if before is None:
+                os.environ.pop("KERAS_BACKEND", None)
+            else:
+                os.environ["KERAS_BACKEND"] = before
+    return _live_backend()
 
 
 def _refusal(*, compile: str, task: Any, trains_here: bool, deterministic: bool,

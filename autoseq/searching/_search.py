@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from autoseq._interrupt import DEFAULT_GRACE, check_grace
-from autoseq._tf import import_tensorflow_quietly
 from autoseq.backends import Backend, make_backend
 from autoseq.data import ForecastData, SequenceData
 from autoseq.exceptions import SearchError
@@ -188,8 +187,6 @@ def search(
                  task=task, max_length=max_length, series_col=series_col,
                  roles=(tuple(future_covariates or ()), tuple(categorical or ()),
                         tuple(static_cols or ())))
-    _pick_trial_backend(plan, compile=compile, deterministic=deterministic,
-                        precision=precision, seed=seed)
     engine = _open_study(plan, backend=backend, study=study, seed=seed, algorithm=algorithm,
                          pruner=pruner, trials=trials, warm_start=warm_start,
                          precision=precision, compile=compile, stat_origins=stat_origins,
@@ -209,21 +206,19 @@ def search(
     return session.run_here(precision=precision, grace=grace, report=report)
 
 
-def _pick_trial_backend(plan: _Plan, *, compile: str, deterministic: bool, precision: str,
-                        seed: int) -> None:
-    """Load Keras on the backend the trials should train on (``choose_trial_backend``) and say
-    which, before anything imports it."""
+def _pick_trial_backend(plan: _Plan, *, compile: str, precision: str) -> str | None:
+    """Load Keras on the backend this process's trials should train on
+    (``choose_trial_backend``), before anything imports it; what the log says of it (``None``:
+    workers train, this process loads nothing)."""
+    if plan.spawn:
+        return None
     choice = choose_trial_backend(compile=compile, task=plan.task, data=plan.fdata,
                                   space=plan.space, epochs=plan.settings.max_epochs,
-                                  trains_here=not plan.spawn,
-                                  deterministic=bool(deterministic), precision=precision,
-                                  seed=seed)
-    used = use_trial_backend(choice)
-    if not plan.spawn:
-        import_tensorflow_quietly()
-        logger.info("trials train on Keras's %s backend%s (%s)",
-                    "JAX" if used == JAX else "TensorFlow",
-                    ", compiled" if used == JAX else "", choice.why)
+                                  trains_here=True, deterministic=plan.deterministic,
+                                  precision=precision, seed=plan.settings.seed)
+    jax = use_trial_backend(choice) == JAX
+    return (f"trials train on Keras's {'JAX' if jax else 'TensorFlow'} backend"
+            f"{', compiled' if jax else ''} ({choice.why})")
 
 
 @dataclass(frozen=True)
@@ -241,6 +236,7 @@ class _Plan:
     spawn: bool
     jobs: int
     stat_baselines: bool
+    deterministic: bool = False
 
 
 def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
@@ -294,7 +290,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     return _Plan(task=kind, space=space, fdata=fdata, settings=settings, meta=meta,
                  run_dir=run_dir, storage=storage, gpus=gpu_list, spawn=spawn,
                  jobs=max(jobs, len(gpu_list)),
-                 stat_baselines=stat_baselines and kind.stat_baselines)
+                 stat_baselines=stat_baselines and kind.stat_baselines,
+                 deterministic=bool(deterministic))
 
 
 def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, backend: str,
@@ -319,7 +316,9 @@ def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, 
 def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: str | None,
                 pruner: str | None, trials: int, warm_start: bool, precision: str,
                 compile: str, stat_origins: int, intervals: IntervalSpec) -> Backend:
-    """Create or join the study, queue the starting points, and write ``run.json``."""
+    """Load Keras on the trials' backend, create or join the study, queue the starting
+    points, and write ``run.json``."""
+    said = _pick_trial_backend(plan, compile=compile, precision=precision)
     run_dir = plan.run_dir
     engine = make_backend(backend, run_dir=run_dir, storage=plan.storage, study_name=study,
                           seed=seed, algorithm=algorithm, pruner=pruner,
@@ -348,4 +347,6 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
                    | ({"intervals": {"levels": list(intervals.levels),
                                      "quantiles": list(intervals.quantiles)}}
                       if intervals.explicit else {}))
+    if said:
+        logger.info(said)
     return engine
