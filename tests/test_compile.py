@@ -233,7 +233,7 @@ def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv,
         return done
 
     search = cli("search", str(airline_csv), "--target", "passengers", "--horizon", "12",
-                 "--space", "fast", "--trials", "3", "--max-epochs", "3", "--compile", "on",
+                 "--space", "fast", "--trials", "2", "--max-epochs", "2", "--compile", "on",
                  "--no-stat-baselines", "--no-report", "--out", str(run))
     assert "trials train on Keras's JAX backend, compiled (--compile on on a CPU)" in search.stderr
     board = pd.read_csv(run / "leaderboard.csv")

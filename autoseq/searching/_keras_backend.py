@@ -35,10 +35,6 @@ class TrialBackend:
     name: str
     why: str
 
-    @property
-    def jax(self) -> bool:
-        return self.name == JAX
-
 
 def choose_trial_backend(*, compile: str, task: Any, data: Any, space: Any, epochs: int,
                          trains_here: bool, deterministic: bool, precision: str,
