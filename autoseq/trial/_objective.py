@@ -162,6 +162,10 @@ def _release(known_gradients: set[str]) -> None:
     import keras
 
     keras.backend.clear_session(free_memory=False)
+    if _on_jax():  # jit caches hold each trial's compiled steps: ~3 MiB a trial, never reused
+        import jax
+
+        jax.clear_caches()
     registry = _gradient_registry()
     if registry is not None:
         for name in [n for n in registry if n.startswith(_CUSTOM) and n not in known_gradients]:
