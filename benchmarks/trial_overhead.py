@@ -78,11 +78,17 @@ def _windows(data, part: str, lookback: int):
     return x, y
 
 
-def _autoseq_trial(data, config: dict, epochs: int, out: Path):
+def _fixed_space(config: dict):
+    """A search space of one configuration."""
     from autoseq.space import Fixed, SearchSpace
+
+    return SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
+
+
+def _autoseq_trial(data, config: dict, epochs: int, out: Path):
     from autoseq.trial._objective import TrialSettings, run_trial
 
-    space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
+    space = _fixed_space(config)
     settings = TrialSettings(max_epochs=epochs, patience=epochs + 1, seed=0)
     counter = [0]
 
@@ -174,13 +180,14 @@ def _case(case: str, repeats: int, profile: bool, report: common.Report) -> list
 def _one(name: str, case: str, data, config: dict, c: Case, *, repeats: int, profile: bool,
          report: common.Report) -> tuple[float, str]:
     """The case's median paired ratio, and the Keras backend the autoseq trials ran on."""
+    from autoseq.searching._keras_backend import live_backend
     from autoseq.trial._objective import frozen_survivors
 
     epochs, lookback = c.epochs, config["lookback"]
     backend = _search_backend(data, config, epochs)
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():
         # search() runs its trials inside frozen_survivors(); so do both candidates here.
-        here = backend == _live_backend()
+        here = backend == live_backend()
         trial = (_autoseq_trial(data, config, epochs, Path(tmp)) if here
                  else _TrialProcess(case, config, epochs, backend))
         reference, setup = _keras_by_hand(data, config, epochs)
@@ -222,21 +229,14 @@ def _one(name: str, case: str, data, config: dict, c: Case, *, repeats: int, pro
     return ratio, backend
 
 
-def _live_backend() -> str:
-    import keras
-
-    return keras.backend.backend()
-
-
 def _search_backend(data, config: dict, epochs: int) -> str:
     """The Keras backend a search process would train this configuration on (``--compile
     auto``, this machine)."""
     from autoseq.searching._keras_backend import preferred_trial_backend
-    from autoseq.space import Fixed, SearchSpace
     from autoseq.tasks import FORECAST
 
-    space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
-    return preferred_trial_backend(compile="auto", task=FORECAST, data=data, space=space,
+    return preferred_trial_backend(compile="auto", task=FORECAST, data=data,
+                                   space=_fixed_space(config),
                                    epochs=epochs, trains_here=True, deterministic=False,
                                    precision="float32").name
 
@@ -324,7 +324,9 @@ def _compile_cost(name: str, case: str, data, config: dict, backend: str,
     """What the first training and validation step cost over the second (tracing, and compiling
     with XLA), for the compiled and the plain model: the once-per-trial price of each path, on
     the backend the trials ran on."""
-    if backend == _live_backend():
+    from autoseq.searching._keras_backend import live_backend
+
+    if backend == live_backend():
         first = _first_step_costs(data, config)
     else:
         child = _TrialProcess(case, config, 1, backend)
@@ -343,7 +345,8 @@ def _compile_cost(name: str, case: str, data, config: dict, backend: str,
 
 
 def _first_step_costs(data, config: dict) -> dict[bool, float]:
-    """Seconds the first train + validation step takes over the second, compiled and not."""
+    """Seconds the first train + validation step takes over the second, compiled and (not on
+    JAX, where the uncompiled step runs op by op and is no reference) plain."""
     import keras
 
     from autoseq.model._builder import ModelContext, build_model
@@ -354,7 +357,7 @@ def _first_step_costs(data, config: dict) -> dict[bool, float]:
     ctx = ModelContext(lookback=config["lookback"], n_inputs=data.n_inputs, horizon=data.horizon,
                        n_targets=data.n_targets)
     first = {}
-    for jit in (True, False):
+    for jit in (True,) if keras.backend.backend() == "jax" else (True, False):
         keras.backend.clear_session()
         model = build_model(config, ctx, jit_compile=jit)
 
@@ -371,12 +374,11 @@ def _first_step_costs(data, config: dict) -> dict[bool, float]:
 def _search_loop(trials: int, report: common.Report) -> None:
     """A whole ``search()`` of ``trials`` trials against a loop of as many hand-written fits."""
     import autoseq
-    from autoseq.space import Fixed, SearchSpace
 
     c = CASES["airline"]
     file, target, epochs = c.file, c.target, c.epochs
     config = CONFIG | {"lookback": c.models[0][1]}
-    space = SearchSpace([Fixed(k, v) for k, v in config.items()], name="bench")
+    space = _fixed_space(config)
     reference, setup = _keras_by_hand(_data("airline"), config, epochs)
 
     def loop():

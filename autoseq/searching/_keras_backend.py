@@ -45,7 +45,7 @@ def choose_trial_backend(*, compile: str, task: Any, data: Any, space: Any, epoc
 
     A Keras already imported in this process, or ``KERAS_BACKEND`` set by the user, decides.
     """
-    live = _live_backend()
+    live = live_backend()
     if live is not None:
         return TrialBackend(live, "Keras was already loaded in this process")
     asked = os.environ.get("KERAS_BACKEND")
@@ -76,7 +76,7 @@ def use_trial_backend(choice: TrialBackend) -> str:
     starts later choose for themselves."""
     from autoseq._tf import import_tensorflow_quietly
 
-    if _live_backend() is None:
+    if live_backend() is None:
         before = os.environ.get("KERAS_BACKEND")
         os.environ["KERAS_BACKEND"] = choice.name
         try:
@@ -86,7 +86,7 @@ def use_trial_backend(choice: TrialBackend) -> str:
                 os.environ.pop("KERAS_BACKEND", None)
             else:
                 os.environ["KERAS_BACKEND"] = before
-    return _live_backend()
+    return live_backend()
 
 
 def _refusal(*, compile: str, task: Any, trains_here: bool, deterministic: bool,
@@ -150,7 +150,7 @@ class _Draw:
         return self.rng.choice(list(choices))
 
 
-def _live_backend() -> str | None:
+def live_backend() -> str | None:
     """The backend of the Keras this process has imported, or ``None``."""
     if "keras" not in sys.modules and "tensorflow" not in sys.modules:
         return None
