@@ -6,8 +6,9 @@ writes by hand: NumPy windows, ``Sequential`` model, ``fit(validation_data=...)`
 not XLA-compiled on a CPU). The autoseq trial also scores the best epoch on validation, writes
 its weights and history, and clears the session; it runs with the default ``--compile auto``,
 which compiles the electricity trials (minutes of training) and not the tiny ones.
-``--compare-search S`` also runs two default searches of S seconds on the electricity example,
-``--compile auto`` and ``off``, and counts the trials each finished.
+``--compare-search S`` also runs default searches of S seconds on the electricity example,
+``--compile auto`` and ``off``, for each seed of ``--search-seeds`` (default 0), and counts the
+trials each finished.
 """
 
 from __future__ import annotations
@@ -402,41 +403,50 @@ def _search_loop(trials: int, report: common.Report) -> None:
                       "SQLite (every epoch, for pruning) and rewrites the leaderboard per trial")
 
 
-def _compare_search(seconds: float, report: common.Report) -> None:
+def _compare_search(seconds: float, seeds: tuple[int, ...], report: common.Report) -> None:
     """Default searches of ``seconds`` on the electricity example, ``--compile auto`` then
-    ``off``, same seed: trials finished and best validation loss of each. Each is an
-    ``autoseq search`` command of its own, so ``auto`` picks its Keras backend as a user's
-    search does."""
+    ``off``, for each seed: trials finished and best validation loss of each, and their totals
+    over the seeds. Each is an ``autoseq search`` command of its own, so ``auto`` picks its
+    Keras backend as a user's search does. One seed is one sampler path: past the warm start
+    the two modes draw different configurations (the pruner sees different losses), so one
+    big configuration drawn by one of them decides a single pair; several seeds average it."""
     import subprocess
 
     import pandas as pd
 
     c = CASES["electricity"]
-    found = {}
+    found: dict[str, list[tuple[int, int, float]]] = {"auto": [], "off": []}
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp:
-        for mode in ("auto", "off"):
-            out = Path(tmp) / mode
-            subprocess.run([sys.executable, "-m", "autoseq.cli", "search",
-                            str(common.EXAMPLES / c.file), "--target", c.target,
-                            "--horizon", str(c.horizon), "--test-size", "336",
-                            "--trials", "10000", "--timeout", str(seconds), "--seed", "0",
-                            "--compile", mode, "--no-stat-baselines", "--no-report", "--quiet",
-                            "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
-            board = pd.read_csv(out / "leaderboard.csv")
-            trials = board[board["state"].isin(["complete", "pruned"])]
-            found[mode] = (len(trials), int(trials["compiled"].eq(True).sum()),
-                           float(trials["val_loss"].min()))
-    (n_auto, c_auto, best_auto), (n_off, _, best_off) = found["auto"], found["off"]
-    report.add(f"electricity: trials in a {seconds:g} s default search, --compile auto / off",
-               n_auto / max(n_off, 1), "",
-               detail=f"{n_auto} trials ({c_auto} compiled), best val loss {best_auto:.4f} vs "
-                      f"{n_off} trials, best val loss {best_off:.4f}; seed 0, horizon 48, "
-                      "--test-size 336, no statistical baselines; run one after the other")
-    report.extra["compare_search"] = found
+        for seed in seeds:
+            for mode in ("auto", "off"):
+                out = Path(tmp) / f"{mode}-{seed}"
+                subprocess.run([sys.executable, "-m", "autoseq.cli", "search",
+                                str(common.EXAMPLES / c.file), "--target", c.target,
+                                "--horizon", str(c.horizon), "--test-size", "336",
+                                "--trials", "10000", "--timeout", str(seconds),
+                                "--seed", str(seed), "--compile", mode, "--no-stat-baselines",
+                                "--no-report", "--quiet", "--out", str(out)],
+                               check=True, stdout=subprocess.DEVNULL)
+                board = pd.read_csv(out / "leaderboard.csv")
+                trials = board[board["state"].isin(["complete", "pruned"])]
+                found[mode].append((len(trials), int(trials["compiled"].eq(True).sum()),
+                                    float(trials["val_loss"].min())))
+                print(f"  seed {seed}, --compile {mode}: {found[mode][-1][0]} trials, best val "
+                      f"loss {found[mode][-1][2]:.5f}", file=sys.stderr, flush=True)
+    n_auto = sum(t[0] for t in found["auto"])
+    n_off = sum(t[0] for t in found["off"])
+    pairs = "; ".join(f"seed {s}: {a[0]} vs {o[0]} trials, best val loss {a[2]:.4f} vs "
+                      f"{o[2]:.4f}" for s, a, o in zip(seeds, found["auto"], found["off"]))
+    report.add(f"electricity: trials in {len(seeds)} default search(es) of {seconds:g} s, "
+               "--compile auto / off", n_auto / max(n_off, 1), "",
+               detail=f"{n_auto} vs {n_off} trials in all ({pairs}); horizon 48, --test-size "
+                      "336, no statistical baselines; run one after the other")
+    report.extra["compare_search"] = {"seeds": list(seeds), **found}
 
 
 def run(*, repeats: int = 5, cases: tuple[str, ...] = tuple(CASES), search_trials: int = 4,
-        profile: bool = True, compare_search: float = 0) -> dict[str, Any]:
+        profile: bool = True, compare_search: float = 0,
+        search_seeds: tuple[int, ...] = (0,)) -> dict[str, Any]:
     """Measure the ratio of an autoseq trial's wall time to a hand-written Keras fit."""
     common.quiet_tensorflow()
     report = common.Report("trial_overhead", "Trial overhead")
@@ -445,7 +455,7 @@ def run(*, repeats: int = 5, cases: tuple[str, ...] = tuple(CASES), search_trial
     if search_trials:
         _search_loop(search_trials, report)
     if compare_search:
-        _compare_search(compare_search, report)
+        _compare_search(compare_search, search_seeds, report)
     report.note("the same model, windows and epochs; both in one process, alternated, after "
                 "one warm-up round; the reference validates with Keras' default batch size, "
                 "autoseq with 512")
@@ -461,7 +471,9 @@ if __name__ == "__main__":
     p.add_argument("--no-profile", action="store_true")
     p.add_argument("--epochs", type=int, help="epochs of the electricity trials (default 20)")
     p.add_argument("--compare-search", type=float, default=0, metavar="SECONDS",
-                   help="also run two electricity searches of SECONDS each, --compile auto/off")
+                   help="also run electricity searches of SECONDS each, --compile auto/off")
+    p.add_argument("--search-seeds", default="0", metavar="S1,S2,...",
+                   help="seeds of the --compare-search pairs (default: 0)")
     p.add_argument("--serve", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.serve:
@@ -473,4 +485,5 @@ if __name__ == "__main__":
     search_trials = a.search_trials if a.search_trials is not None else (2 if a.quick else 4)
     common.main("Trial overhead", run, a, repeats=repeats, cases=tuple(a.case or CASES),
                 search_trials=search_trials, profile=not a.no_profile,
-                compare_search=a.compare_search)
+                compare_search=a.compare_search,
+                search_seeds=tuple(int(x) for x in a.search_seeds.split(",")))

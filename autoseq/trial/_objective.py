@@ -162,16 +162,36 @@ def _release(known_gradients: set[str]) -> None:
     import keras
 
     keras.backend.clear_session(free_memory=False)
-    if _on_jax():  # jit caches hold each trial's compiled steps: ~3 MiB a trial, never reused
-        import jax
-
-        jax.clear_caches()
+    if _on_jax():
+        _jax_caches.trial_ended()
     registry = _gradient_registry()
     if registry is not None:
         for name in [n for n in registry if n.startswith(_CUSTOM) and n not in known_gradients]:
             registry.pop(name, None)
     _collect_garbage()  # one collection, once nothing holds the trial's graphs any more
 
+
+class _JaxCaches:
+    """jax's jit caches keep every trial's compiled steps (~3 MiB a trial, never reused), and
+    also the small programs that initialise weights and optimizer slots, which the next trials
+    of the same shapes reuse. Cleared every ``every`` trials: memory stays bounded (+1% over
+    40 trials when cleared after each), and the trials in between skip recompiling those
+    programs (8 electricity trials: 25 s of compiling instead of 34 s)."""
+
+    def __init__(self, every: int = 8):
+        self.every = every
+        self.since = 0
+
+    def trial_ended(self) -> None:
+        self.since += 1
+        if self.since >= self.every:
+            import jax
+
+            jax.clear_caches()
+            self.since = 0
+
+
+_jax_caches = _JaxCaches()
 
 _freezing = False  # True while frozen_survivors() runs: each collection freezes what survives
 
