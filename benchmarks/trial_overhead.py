@@ -436,7 +436,8 @@ def _compare_search(seconds: float, seeds: tuple[int, ...], report: common.Repor
     n_auto = sum(t[0] for t in found["auto"])
     n_off = sum(t[0] for t in found["off"])
     pairs = "; ".join(f"seed {s}: {a[0]} vs {o[0]} trials, best val loss {a[2]:.4f} vs "
-                      f"{o[2]:.4f}" for s, a, o in zip(seeds, found["auto"], found["off"]))
+                      f"{o[2]:.4f}" for s, a, o in zip(seeds, found["auto"], found["off"],
+                                                             strict=True))
     report.add(f"electricity: trials in {len(seeds)} default search(es) of {seconds:g} s, "
                "--compile auto / off", n_auto / max(n_off, 1), "",
                detail=f"{n_auto} vs {n_off} trials in all ({pairs}); horizon 48, --test-size "

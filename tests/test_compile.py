@@ -146,7 +146,9 @@ def test_compile_setting_reaches_leaderboard_and_run_file(airline_csv, tmp_path)
                             out=tmp_path / "run")
     board = pd.read_csv(tmp_path / "run" / "leaderboard.csv")
     assert board.loc[board["state"] == "complete", "compiled"].tolist() == [True]
-    assert json.loads((tmp_path / "run" / "run.json").read_text())["backend"]["compile"] == "on"
+    ran = json.loads((tmp_path / "run" / "run.json").read_text())["backend"]
+    assert ran["compile"] == "on"
+    assert ran["keras_backend"] == "tensorflow"  # Keras was loaded here before the search
     assert result.leaderboard is not None
 
 
@@ -236,6 +238,7 @@ def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv,
                  "--space", "fast", "--trials", "2", "--max-epochs", "2", "--compile", "on",
                  "--no-stat-baselines", "--no-report", "--out", str(run))
     assert "trials train on Keras's JAX backend, compiled (--compile on on a CPU)" in search.stderr
+    assert json.loads((run / "run.json").read_text())["backend"]["keras_backend"] == "jax"
     board = pd.read_csv(run / "leaderboard.csv")
     trials = board[board["state"] == "complete"]
     assert len(trials) >= 1 and trials["compiled"].all()

@@ -71,3 +71,35 @@ def test_optuna_pruner_none_and_unknown(tmp_path, series_csv, tiny_space):
         autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=1,
                        out=tmp_path / "run", pruner="sometimes")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_trial_past_the_search_deadline_stops_after_its_epoch_and_keeps_it(airline_csv,
+                                                                             tmp_path):
+    """``--timeout`` holds: a trial running when the deadline passes ends at its next epoch
+    (the deadline here is already past: its first), complete, with its weights and the reason."""
+    import time
+
+    from autoseq.space import Fixed, SearchSpace
+    from autoseq.trial._objective import TrialSettings, run_trial
+    from autoseq.trial._result import WEIGHTS
+
+    class _NeverPrune:
+        def report(self, value: float, epoch: int) -> bool:
+            return False
+
+    data = ForecastData(load_series(airline_csv, targets=["passengers"]), horizon=12)
+    space = SearchSpace([Fixed("cell", "gru"), Fixed("units", 4), Fixed("lookback", 12),
+                         Fixed("anchor", "last")], name="one")
+
+    def trial(deadline, name):
+        return run_trial(_NeverPrune(), _NeverPrune(), number=1, data=data, space=space,
+                         settings=TrialSettings(max_epochs=4, patience=4, compile="off",
+                                                deadline=deadline),
+                         trial_dir=tmp_path / name)
+
+    late = trial(time.monotonic() - 1, "late")
+    assert (late.state, late.epochs, late.best_epoch) == ("complete", 1, 1)
+    assert "--timeout was reached" in late.reason and "after epoch 1 of 4" in late.reason
+    assert (tmp_path / "late" / WEIGHTS).is_file() and np.isfinite(late.val_loss)
+    on_time = trial(time.monotonic() + 3600, "on_time")
+    assert (on_time.epochs, on_time.reason) == (4, None)

@@ -79,7 +79,7 @@ def cli() -> None:
                               "[default: default; classify for sequences].")
 @click.option("--trials", "-n", type=int, default=20, show_default=True,
               help="Total trials with a result in the study (resuming continues up to it).")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts.")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts; a running trial stops at its next epoch end, keeping its best epoch.")
 @click.option("--max-epochs", type=int, help="Epochs per trial [default: 20; 100 for sequences].")
 @click.option("--patience", type=click.IntRange(min=1),
               help="Epochs without improvement before early stopping [default: 5; 10 for "
@@ -162,7 +162,7 @@ def search(data, target, quiet, **kwargs) -> None:
 @click.option("--data", help="This machine's copy of the CSV, if not at the study's path.")
 @click.option("--trials", "-n", type=click.IntRange(min=1),
               help="Total trials with a result to reach [default: the search's].")
-@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts.")
+@click.option("--timeout", type=click.FloatRange(min=0), help="Seconds after which no new trial starts; a running trial stops at its next epoch end, keeping its best epoch.")
 @click.option("--max-failures", type=click.IntRange(min=1), default=10, show_default=True,
               help="Stop after this many failed trials in a row.")
 @precision_option

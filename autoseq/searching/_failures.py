@@ -44,6 +44,11 @@ class FailurePolicy:
             self.stopped = f"{self.failures} trials in a row failed (last: {self.last_reason})"
         return self.stopped is not None
 
+    @property
+    def deadline(self) -> float | None:
+        """The ``time.monotonic()`` of the timeout (``None``: no timeout)."""
+        return None if self.timeout is None else self.started + self.timeout
+
     def elapsed(self) -> float:
         """Seconds since the policy was made."""
         return time.monotonic() - self.started

@@ -113,7 +113,8 @@ def search(
             space: a built-in space name, a YAML path, or a ``SearchSpace`` (default ``default``;
                 ``classify`` for sequences).
             trials: total trials with a result in the study.
-            timeout: seconds after which no new trial starts.
+            timeout: seconds after which no new trial starts; a running trial stops at
+                its next epoch end and keeps its best epoch.
             max_epochs: epochs per trial (default 20; 100 for sequences, whose epochs are short).
             patience: early-stopping patience in epochs (default 5; 10 for sequences).
             out: run folder (default ``results/<file>-<target>``).
@@ -206,19 +207,21 @@ def search(
     return session.run_here(precision=precision, grace=grace, report=report)
 
 
-def _pick_trial_backend(plan: _Plan, *, compile: str, precision: str) -> str | None:
+def _pick_trial_backend(plan: _Plan, *, compile: str,
+                        precision: str) -> tuple[str, str] | tuple[None, None]:
     """Load Keras on the backend this process's trials should train on
-    (``choose_trial_backend``), before anything imports it; what the log says of it (``None``:
-    workers train, this process loads nothing)."""
+    (``choose_trial_backend``), before anything imports it; its name and what the log says of
+    it (``(None, None)``: workers train, this process loads nothing)."""
     if plan.spawn:
-        return None
+        return None, None
     choice = choose_trial_backend(compile=compile, task=plan.task, data=plan.fdata,
                                   space=plan.space, epochs=plan.settings.max_epochs,
                                   trains_here=True, deterministic=plan.deterministic,
                                   precision=precision, seed=plan.settings.seed)
-    jax = use_trial_backend(choice) == JAX
-    return (f"trials train on Keras's {'JAX' if jax else 'TensorFlow'} backend"
-            f"{', compiled' if jax else ''} ({choice.why})")
+    name = use_trial_backend(choice)
+    jax = name == JAX
+    return name, (f"trials train on Keras's {'JAX' if jax else 'TensorFlow'} backend"
+                  f"{', compiled' if jax else ''} ({choice.why})")
 
 
 @dataclass(frozen=True)
@@ -318,7 +321,7 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
                 compile: str, stat_origins: int, intervals: IntervalSpec) -> Backend:
     """Load Keras on the trials' backend, create or join the study, queue the starting
     points, and write ``run.json``."""
-    said = _pick_trial_backend(plan, compile=compile, precision=precision)
+    keras_backend, said = _pick_trial_backend(plan, compile=compile, precision=precision)
     run_dir = plan.run_dir
     engine = make_backend(backend, run_dir=run_dir, storage=plan.storage, study_name=study,
                           seed=seed, algorithm=algorithm, pruner=pruner,
@@ -341,7 +344,8 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
     write_run_file(run_dir, plan.meta, storage=plan.storage, study=study, algorithm=algorithm,
                    backend=backend,
                    extra={"pruner": pruner, "jobs": plan.jobs, "gpus": plan.gpus,
-                          "precision": precision, "compile": compile},
+                          "precision": precision, "compile": compile}
+                   | ({"keras_backend": keras_backend} if keras_backend else {}),
                    more={"stat_baselines": {"enabled": plan.stat_baselines,
                                             "max_origins": stat_origins}}
                    | ({"intervals": {"levels": list(intervals.levels),

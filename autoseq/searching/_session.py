@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -144,7 +145,8 @@ class SearchSession:
     def trial_fn(self, suggester, reporter, number: int):
         self.emit({"kind": "trial_start", "number": number})
         return run_trial_folds(suggester, reporter, number=number, folds=self.fold_data,
-                               space=self.space, settings=self.settings,
+                               space=self.space,
+                               settings=replace(self.settings, deadline=self.policy.deadline),
                                trial_dir=trial_dir(self.run_dir, number))
 
     def on_record(self, record: TrialRecord) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,8 @@ def run_worker(
             default folder; for a journal file, the file's folder).
         data: this machine's copy of the CSV when it is not at the path the study recorded.
         trials: total trials with a result to reach (default: the total of the last search).
-        timeout: seconds after which this worker starts no new trial.
+        timeout: seconds after which this worker starts no new trial; its running trial
+            stops at its next epoch end and keeps its best epoch.
         max_failures: stop after this many failed trials in a row.
         precision: ``float32`` or ``mixed`` (default: the search's).
         compile: ``auto``, ``on`` or ``off`` (default: the search's; see ``search``).
@@ -222,7 +223,8 @@ class _WorkerLoop:
     def trial_fn(self, suggester, reporter, number: int):
         self.emit({"kind": "trial_start", "number": number})
         return run_trial_folds(suggester, reporter, number=number, folds=self.folds,
-                               space=self.job.space, settings=self.settings,
+                               space=self.job.space,
+                               settings=replace(self.settings, deadline=self.policy.deadline),
                                trial_dir=trial_dir(self.run_dir, number))
 
     def on_record(self, record: TrialRecord) -> None:

@@ -8,6 +8,7 @@ both early-stop and report to the pruner through one monitor, and keep the best 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def fit_windows(model: Any, result: TrialResult, *, data: ForecastData, ctx: Mod
     # Epoch losses are in the variant's scale; the pruner compares them in the common one.
     factor = float(np.mean((variant.scaler.scale[data.target_idx]
                             / data.scaler.scale[data.target_idx]) ** 2))
-    monitor = _Monitor(_Rescaled(reporter, factor), patience=settings.patience)
+    monitor = _Monitor(_Rescaled(reporter, factor), settings)
     if not _fit(model, result, train, val, monitor, settings):
         return
     val_loss, val_mae = _val_scores(model, val, data=data, variant=variant, metric=settings.metric,
@@ -62,7 +63,7 @@ def fit_sequences(model: Any, result: TrialResult, *, data: SequenceData,
     result.params = int(model.count_params())
     train = data.batches("train", result.config, shuffle=True, seed=ctx.seed)
     val = data.batches("val", result.config, batch_size=settings.eval_batch_size)
-    monitor = _Monitor(reporter, patience=settings.patience)
+    monitor = _Monitor(reporter, settings)
     if not _fit(model, result, train, val, monitor, settings):
         return
     pred = model.predict(val, verbose=0)
@@ -93,6 +94,9 @@ def _fit(model: Any, result: TrialResult, train: Any, val: Any, monitor: Any,
         return False
     model.set_weights(monitor.best_weights)
     result.best_epoch = monitor.best_epoch
+    if monitor.out_of_time:
+        result.reason = (f"stopped after epoch {monitor.epochs} of {settings.max_epochs}: the "
+                         "search's --timeout was reached; its best epoch is kept")
     return True
 
 
@@ -188,16 +192,19 @@ class _Rescaled:
 
 
 class _Monitor:
-    """Keras callback: tracks the best epoch, stops early, detects divergence, asks to prune."""
+    """Keras callback: tracks the best epoch, stops early, detects divergence, asks to prune,
+    and stops at the search's deadline (``time.monotonic()``) once an epoch has finished."""
 
     def __new__(cls, *args, **kwargs):
         import keras
 
         class _Impl(keras.callbacks.Callback):
-            def __init__(self, reporter: Reporter, patience: int):
+            def __init__(self, reporter: Reporter, settings: TrialSettings):
                 super().__init__()
                 self.reporter = reporter
-                self.patience = patience
+                self.patience = settings.patience
+                self.deadline = settings.deadline
+                self.out_of_time = False
                 self.history: dict[str, list[float]] = {"loss": [], "val_loss": []}
                 self.best = math.inf
                 self.best_epoch: int | None = None
@@ -243,6 +250,11 @@ class _Monitor:
                 # The pruner compares trials on validation MSE, whatever loss each trains on.
                 if self.reporter.report(float(logs.get("val_mse", val)), epoch):
                     self.pruned = True
+                    self.model.stop_training = True
+                elif (self.deadline is not None and not self.model.stop_training
+                      and epoch + 1 < self.params.get("epochs", math.inf)
+                      and time.monotonic() >= self.deadline):
+                    self.out_of_time = True
                     self.model.stop_training = True
 
         return _Impl(*args, **kwargs)

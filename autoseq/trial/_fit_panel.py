@@ -33,7 +33,7 @@ def fit_panel(model: Any, result: TrialResult, *, data: PanelData, ctx: ModelCon
     x, y, scale = data.normalised("val", lookback)
     x = data.feed(x, data.origins("val")[0], static=static)
     val = (x, y)
-    monitor = _Monitor(reporter, patience=settings.patience)
+    monitor = _Monitor(reporter, settings)
     if not _fit(model, result, train, val, monitor, settings):
         return
     pred = forecast_units(model, x, scale, batch_size=settings.eval_batch_size)

@@ -27,6 +27,9 @@ class TrialSettings:
     eval_batch_size: int = 512
     metric: str = "mse"
     compile: str = "auto"
+    deadline: float | None = None
+    """``time.monotonic()`` past which a running trial stops at its next epoch end and keeps its
+    best epoch (the search's ``--timeout``): a budget holds however big the last trial."""
 
 
 @dataclass
