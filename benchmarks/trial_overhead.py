@@ -238,7 +238,7 @@ def _search_backend(data, config: dict, epochs: int) -> str:
 
     return preferred_trial_backend(compile="auto", task=FORECAST, data=data,
                                    space=_fixed_space(config),
-                                   epochs=epochs, trains_here=True, deterministic=False,
+                                   epochs=epochs, deterministic=False,
                                    precision="float32").name
 
 

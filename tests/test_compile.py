@@ -15,6 +15,13 @@ from autoseq.cli import main
 from autoseq.data import ForecastData, load_series
 from autoseq.exceptions import SearchError
 from autoseq.model._builder import register_builder, resolve_config
+from autoseq.searching._keras_backend import (
+    MAX_AUTO_JOBS,
+    WORKER_MEMORY,
+    TrialBackend,
+    auto_jobs,
+    usable_cores,
+)
 from autoseq.space import Fixed, SearchSpace
 from autoseq.trial._objective import TrialSettings, check_compile, run_trial, worth_compiling
 from tests.conftest import EXAMPLES, make_sequences_csv
@@ -171,7 +178,7 @@ def _preferred(data, space: str, **options):
     from autoseq.space import load_search_space
     from autoseq.tasks import FORECAST
 
-    settings = {"compile": "auto", "epochs": 20, "trains_here": True, "deterministic": False,
+    settings = {"compile": "auto", "epochs": 20, "deterministic": False,
                 "precision": "float32"} | options
     return preferred_trial_backend(task=FORECAST, data=data, space=load_search_space(space),
                                    **settings)
@@ -190,13 +197,68 @@ def test_auto_trains_long_forecasting_searches_on_jax_and_short_ones_on_tensorfl
 
 @pytest.mark.parametrize(("option", "why"), [
     ({"compile": "off"}, "--compile off"),
-    ({"trains_here": False}, "worker processes train on TensorFlow"),
     ({"deterministic": True}, "--deterministic"),
     ({"precision": "mixed"}, "--precision mixed"),
 ])
 def test_what_keeps_trials_on_tensorflow(option, why):
     choice = _preferred(_electricity(), "default", **option)
     assert choice.name == "tensorflow" and choice.why.startswith(why)
+
+
+def test_jobs_auto_gives_jax_trials_a_worker_per_core_within_trials_and_memory(monkeypatch):
+    import autoseq.searching._keras_backend as kb
+
+    jax, tf = TrialBackend("jax", "--compile on"), TrialBackend("tensorflow", "--compile off")
+    assert auto_jobs(tf, trials=50) == (1, "TensorFlow's own threads use the cores")
+    monkeypatch.setattr(kb, "usable_cores", lambda: 4)
+    monkeypatch.setattr(kb, "available_memory", lambda: 64 * 2**30)
+    assert auto_jobs(jax, trials=50) == (4, "a JAX trial keeps about one core busy; 4 cores")
+    assert auto_jobs(jax, trials=3)[0] == 3
+    assert auto_jobs(jax, trials=1) == (1, "a JAX trial keeps about one core busy; 1 trial")
+    monkeypatch.setattr(kb, "available_memory", lambda: 2.5 * WORKER_MEMORY)
+    assert auto_jobs(jax, trials=50)[0] == 2, "each worker needs its memory"
+    monkeypatch.setattr(kb, "available_memory", lambda: 0.0)
+    assert auto_jobs(jax, trials=50)[0] == 1
+    monkeypatch.setattr(kb, "available_memory", lambda: None)  # unknown: cores decide
+    monkeypatch.setattr(kb, "usable_cores", lambda: 64)
+    assert auto_jobs(jax, trials=50) == (MAX_AUTO_JOBS, "a JAX trial keeps about one core busy; "
+                                                        f"at most {MAX_AUTO_JOBS}")
+    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_jobs_auto_trains_here_when_workers_cannot(series_csv, tiny_space, tmp_path):
+    from autoseq.searching._search import _resolve_jobs, _sqlite_study
+
+    jax = TrialBackend("jax", "--compile on")
+    settings = dict(trials=50, backend="optuna", space=tiny_space)
+    many = _resolve_jobs("auto", [], jax, **settings)[0]
+    assert many == auto_jobs(jax, trials=50)[0]
+    assert _resolve_jobs("auto", [], TrialBackend("tensorflow", "x"), **settings) == (
+        1, "TensorFlow's own threads use the cores")
+    assert _resolve_jobs("auto", [], jax, **settings, sqlite=True) == (1, "")
+    assert _resolve_jobs("auto", [], jax, **settings | {"backend": "kerastuner"}) == (1, "")
+    assert _resolve_jobs("auto", ["0", "1"], jax, **settings) == (2, "one per GPU")
+    assert _resolve_jobs(3, [], jax, **settings) == (3, "")
+    with pytest.raises(SearchError, match="--jobs/--gpus need the optuna backend"):
+        _resolve_jobs(2, [], jax, **settings | {"backend": "kerastuner"})
+    # A run folder already holding an SQLite study is resumed by this one process.
+    run = tmp_path / "run"
+    assert not _sqlite_study(None, run)
+    autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, max_epochs=1, out=run,
+                   trials=1, jobs=1)
+    assert (run / "study.db").is_file() and _sqlite_study(None, run)
+    assert _sqlite_study(f"sqlite:///{tmp_path}/x.db", tmp_path / "other")
+    assert not _sqlite_study("postgresql://db/autoseq", run)
+
+
+@pytest.mark.parametrize(("value", "error"), [("0", "must be at least 1 (or auto)"),
+                                              ("many", "must be a number of at least 1 or auto")])
+def test_jobs_must_be_a_count_or_auto(series_csv, tmp_path, capsys, value, error):
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", str(series_csv), "-t", "y", "-H", "5", "--jobs", value,
+              "--out", str(tmp_path / "run")])
+    assert exit_.value.code == 2
+    assert error in capsys.readouterr().err and not (tmp_path / "run").exists()
 
 
 def test_sequences_and_a_loaded_keras_keep_their_backend(tmp_path):
@@ -212,7 +274,7 @@ def test_sequences_and_a_loaded_keras_keep_their_backend(tmp_path):
     data = SEQUENCES.read(DataOptions(csv, ("label",), id_col="seq", step_col="t",
                                       val_size=0.2, test_size=0.2))
     settings = {"compile": "on", "task": SEQUENCES, "data": data, "epochs": 100,
-                "space": load_search_space("classify"), "trains_here": True,
+                "space": load_search_space("classify"),
                 "deterministic": False, "precision": "float32"}
     assert preferred_trial_backend(**settings).name == "tensorflow"  # padded lengths vary
     # This process imported Keras on TensorFlow: a search in it trains there, whatever it prefers.
@@ -238,7 +300,13 @@ def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv,
                  "--space", "fast", "--trials", "2", "--max-epochs", "2", "--compile", "on",
                  "--no-stat-baselines", "--no-report", "--out", str(run))
     assert "trials train on Keras's JAX backend, compiled (--compile on on a CPU)" in search.stderr
-    assert json.loads((run / "run.json").read_text())["backend"]["keras_backend"] == "jax"
+    info = json.loads((run / "run.json").read_text())["backend"]
+    assert info["keras_backend"] == "jax"
+    # --jobs auto: a JAX trial keeps one core busy, so each core gets a worker (2 trials: <= 2).
+    assert info["jobs"] == min(usable_cores(), 2)
+    if info["jobs"] > 1:
+        assert "in 2 worker processes (a JAX trial keeps about one core busy" in search.stderr
+        assert len(list((run / "workers").glob("worker-*.log"))) == 2
     board = pd.read_csv(run / "leaderboard.csv")
     trials = board[board["state"] == "complete"]
     assert len(trials) >= 1 and trials["compiled"].all()

@@ -11,6 +11,7 @@ from autoseq import __version__
 from autoseq._console import exit_stopped, log_to_stderr
 from autoseq._interrupt import terminate_immediately
 from autoseq.cli._options import (
+    JOBS,
     SIZE,
     STORAGE_ENV,
     columns_option,
@@ -124,8 +125,10 @@ def cli() -> None:
                    "(0: all; each costs about a second or two).")
 @click.option("--no-report", "report", flag_value=False, default=True,
               help="Do not write report.html / report.md at the end.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes on this machine sharing the study.")
+@click.option("--jobs", "-j", type=JOBS, default="auto", show_default=True,
+              help="Worker processes on this machine sharing the study. auto: one per core "
+                   "(at most 8) when trials train on Keras's JAX backend (a JAX trial keeps "
+                   "about one core busy), else this process trains them.")
 @click.option("--gpus", help="GPUs for the workers, e.g. 0,1: one worker pinned to each.")
 @precision_option
 @compile_option

@@ -8,9 +8,29 @@ from autoseq._interrupt import DEFAULT_GRACE
 from autoseq.exceptions import DataError
 from autoseq.searching._parallel import STORAGE_ENV
 
-__all__ = ["SIZE", "STORAGE_ENV", "columns_option", "compile_option", "debug_option",
+__all__ = ["JOBS", "SIZE", "STORAGE_ENV", "columns_option", "compile_option", "debug_option",
            "grace_option", "intervals_options", "joined_columns", "precision_option",
            "quiet_option"]
+
+
+class _Jobs(click.ParamType):
+    """``--jobs``: a number of worker processes (at least 1) or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int) or value == "auto":
+            return value
+        try:
+            jobs = int(value)
+        except ValueError:
+            self.fail(f"must be a number of at least 1 or auto. Received: {value}", param, ctx)
+        if jobs < 1:
+            self.fail(f"must be at least 1 (or auto). Received: {value}", param, ctx)
+        return jobs
+
+
+JOBS = _Jobs()
 
 
 def debug_option(f):

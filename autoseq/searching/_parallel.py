@@ -34,8 +34,10 @@ LOGS = "workers"
 
 
 def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
-               base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of worker ``index``: its GPU, memory growth, its share of the cores.
+               base: dict[str, str] | None = None,
+               keras_backend: str | None = None) -> dict[str, str]:
+    """The environment of worker ``index``: its GPU, memory growth, its share of the cores, and
+    the Keras backend it trains on (``KERAS_BACKEND``; ``None``: the worker's default).
 
     With ``gpus``, workers go round-robin over them (``CUDA_VISIBLE_DEVICES`` holds one device);
     without, each worker sees what this process sees. The storage URL travels in the environment
@@ -50,6 +52,8 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
     env[THREADS_ENV] = str(threads)
     env["OMP_NUM_THREADS"] = str(threads)
     env[STORAGE_ENV] = storage
+    if keras_backend:
+        env["KERAS_BACKEND"] = keras_backend
     env["PYTHONUNBUFFERED"] = "1"
     import autoseq
 
@@ -81,8 +85,9 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
                 gpus: list[str], precision: str, compile: str, trials: int,
                 timeout: float | None, max_failures: int,
                 on_record: Callable[[TrialRecord], None],
-                grace: float = DEFAULT_GRACE) -> str | None:
-    """Start ``jobs`` workers on the opened ``engine``'s study and wait for them.
+                grace: float = DEFAULT_GRACE, keras_backend: str | None = None) -> str | None:
+    """Start ``jobs`` workers on the opened ``engine``'s study (training on Keras's
+    ``keras_backend``) and wait for them.
 
     ``on_record`` is called once per trial finished while they run (the parent polls the study).
     Ctrl-C is passed on to the workers, which fail their running trial as interrupted; so is
@@ -110,7 +115,8 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
                                    else timeout - (time.monotonic() - started),
                                    max_failures=max_failures, precision=precision,
                                    compile=compile, grace=grace),
-                    env=worker_env(i, jobs=jobs, gpus=gpus, storage=storage), stdout=fh,
+                    env=worker_env(i, jobs=jobs, gpus=gpus, storage=storage,
+                                   keras_backend=keras_backend), stdout=fh,
                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                     preexec_fn=_die_with(os.getpid()))
             procs.append((i, proc, log))

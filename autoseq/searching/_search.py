@@ -20,11 +20,21 @@ from autoseq.intervals import IntervalSpec, interval_spec
 from autoseq.metrics import INTERVAL_OBJECTIVES, OBJECTIVES
 from autoseq.model._builder import check_quantile_space, check_space
 from autoseq.searching._devices import check_precision, enable_determinism, parse_gpus
-from autoseq.searching._keras_backend import JAX, choose_trial_backend, use_trial_backend
+from autoseq.searching._keras_backend import (
+    AUTO,
+    JAX,
+    TENSORFLOW,
+    TrialBackend,
+    auto_jobs,
+    choose_trial_backend,
+    use_trial_backend,
+)
 from autoseq.searching._portfolio import starting_points
 from autoseq.searching._result import SearchResult
 from autoseq.searching._session import Event, SearchSession
 from autoseq.searching._study import (
+    JOURNAL,
+    SQLITE,
     check_run_dir,
     default_name,
     remove_if_empty,
@@ -74,7 +84,7 @@ def search(
     stat_origins: int = 24,
     report: bool = True,
     deterministic: bool = False,
-    jobs: int = 1,
+    jobs: int | str = AUTO,
     gpus: str | list[str] | None = None,
     precision: str = "float32",
     compile: str = "auto",
@@ -137,7 +147,9 @@ def search(
             max_failures: stop after this many failed trials in a row.
             deterministic: make TensorFlow ops deterministic, so that a rerun with the same seed
                 gives the same losses (on CPU) and so the same proposals; slower.
-            jobs: worker processes on this machine sharing the study (default 1: this process).
+            jobs: worker processes on this machine sharing the study; ``"auto"`` (default): one
+                per core (at most 8) when the trials train on Keras's JAX backend (a JAX trial
+                keeps about one core busy), else 1 (this process trains them).
             gpus: GPUs for the workers (``"0,1"``): one worker pinned to each, round-robin when
                 ``jobs`` is larger.
             precision: ``float32`` (default) or ``mixed`` (mixed_float16, outputs in float32).
@@ -203,25 +215,22 @@ def search(
     if plan.spawn:
         return session.run_in_workers(storage=plan.storage, study=study, jobs=plan.jobs,
                                       gpus=plan.gpus, precision=precision, compile=compile,
-                                      grace=grace, report=report)
+                                      grace=grace, report=report,
+                                      keras_backend=plan.trial_backend.name)
     return session.run_here(precision=precision, grace=grace, report=report)
 
 
-def _pick_trial_backend(plan: _Plan, *, compile: str,
-                        precision: str) -> tuple[str, str] | tuple[None, None]:
-    """Load Keras on the backend this process's trials should train on
-    (``choose_trial_backend``), before anything imports it; its name and what the log says of
-    it (``(None, None)``: workers train, this process loads nothing)."""
-    if plan.spawn:
-        return None, None
-    choice = choose_trial_backend(compile=compile, task=plan.task, data=plan.fdata,
-                                  space=plan.space, epochs=plan.settings.max_epochs,
-                                  trains_here=True, deterministic=plan.deterministic,
-                                  precision=precision, seed=plan.settings.seed)
-    name = use_trial_backend(choice)
+def _pick_trial_backend(plan: _Plan) -> tuple[str, str]:
+    """Load Keras on the backend this process's trials train on (``choose_trial_backend``),
+    before anything imports it, unless workers train them (this process then loads nothing
+    yet); the backend's name and what the log says of it."""
+    choice = plan.trial_backend
+    name = choice.name if plan.spawn else use_trial_backend(choice)
     jax = name == JAX
+    where = (f", in {plan.jobs} worker processes ({plan.jobs_why})"
+             if plan.spawn and plan.jobs_why else "")
     return name, (f"trials train on Keras's {'JAX' if jax else 'TensorFlow'} backend"
-                  f"{', compiled' if jax else ''} ({choice.why})")
+                  f"{', compiled' if jax else ''} ({choice.why}){where}")
 
 
 @dataclass(frozen=True)
@@ -239,6 +248,8 @@ class _Plan:
     spawn: bool
     jobs: int
     stat_baselines: bool
+    trial_backend: TrialBackend
+    jobs_why: str = ""
     deterministic: bool = False
 
 
@@ -247,8 +258,8 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
           trials: int, max_epochs: int | None, patience: int | None, val_size, test_size,
           out: str | Path | None, storage: str | None, seed: int, backend: str, max_gap: int,
           calendar: bool, metric: str, folds: int, stat_baselines: bool, deterministic: bool,
-          jobs: int, gpus: str | list[str] | None, precision: str, compile: str, grace: float,
-          id_col: str | None, step_col: str | None, format: str,
+          jobs: int | str, gpus: str | list[str] | None, precision: str, compile: str,
+          grace: float, id_col: str | None, step_col: str | None, format: str,
           test_file: str | Path | None, task: str | None, max_length: int | None,
           series_col: str | None = None,
           roles: tuple[tuple[str, ...], ...] = ((), (), ())) -> _Plan:
@@ -267,7 +278,7 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     kind = task_for_options(options)
     space = load_search_space(space or kind.default_space)
     check_space(space)
-    gpu_list, spawn = _check_parallel(jobs, gpus, precision, backend=backend, space=space)
+    gpu_list = _check_parallel(jobs, gpus, precision)
     check_compile(compile)
     check_grace(grace)
     kind.check_options(options, metric=metric, folds=folds)
@@ -288,32 +299,70 @@ def _plan(data: str | Path, targets: list[str], *, time_col: str | None,
     meta = {"fingerprint": kind.fingerprint(fdata), "space": space.to_dict(),
             "settings": run_settings.to_dict(), "data": kind.summary(fdata),
             "split": fdata.describe()}
+    trial_backend = (TrialBackend(TENSORFLOW, "--gpus keeps TensorFlow's cuDNN kernels")
+                     if gpu_list else
+                     choose_trial_backend(compile=compile, task=kind, data=fdata, space=space,
+                                          epochs=settings.max_epochs,
+                                          deterministic=bool(deterministic),
+                                          precision=precision, seed=seed,
+                                          here=jobs in (1, AUTO)))
+    jobs, jobs_why = _resolve_jobs(jobs, gpu_list, trial_backend, trials=trials,
+                                   backend=backend, space=space,
+                                   sqlite=_sqlite_study(storage, run_dir))
+    spawn = jobs > 1 or bool(gpu_list)
     storage = resolve_storage(storage, run_dir, spawn=spawn)
     check_run_dir(run_dir, meta, backend)
     return _Plan(task=kind, space=space, fdata=fdata, settings=settings, meta=meta,
-                 run_dir=run_dir, storage=storage, gpus=gpu_list, spawn=spawn,
-                 jobs=max(jobs, len(gpu_list)),
+                 run_dir=run_dir, storage=storage, gpus=gpu_list, spawn=spawn, jobs=jobs,
                  stat_baselines=stat_baselines and kind.stat_baselines,
+                 trial_backend=trial_backend, jobs_why=jobs_why,
                  deterministic=bool(deterministic))
 
 
-def _check_parallel(jobs: int, gpus: str | list[str] | None, precision: str, *, backend: str,
-                    space: SearchSpace) -> tuple[list[str], bool]:
-    """Validate ``jobs``/``gpus``/``precision``; return the GPUs and whether to start workers."""
-    if not isinstance(jobs, int) or jobs < 1:
-        raise SearchError(f"--jobs must be at least 1. Received: {jobs}")
+def _check_parallel(jobs: int | str, gpus: str | list[str] | None,
+                    precision: str) -> list[str]:
+    """Validate ``jobs``/``gpus``/``precision``; return the GPUs."""
+    if jobs != AUTO and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
+        raise SearchError(f"--jobs must be a number of at least 1 or auto. Received: {jobs}")
     check_precision(precision)
     gpu_list = parse_gpus(gpus)
-    if gpu_list and jobs != 1 and jobs < len(gpu_list):
+    if gpu_list and jobs not in (1, AUTO) and jobs < len(gpu_list):
         raise SearchError(f"--jobs {jobs} is fewer than the {len(gpu_list)} GPUs in --gpus; "
                           "each GPU needs a worker: raise --jobs or list fewer GPUs")
-    spawn = jobs > 1 or bool(gpu_list)
-    if spawn and backend != "optuna":
-        raise SearchError(f"--jobs/--gpus need the optuna backend. Received: --backend {backend}")
-    if spawn and space.builder not in _BUILTIN_BUILDERS:
-        raise SearchError(f"--jobs/--gpus start worker processes, which cannot see builder "
-                          f"'{space.builder}' registered in this Python process; use --jobs 1")
-    return gpu_list, spawn
+    return gpu_list
+
+
+def _resolve_jobs(jobs: int | str, gpus: list[str], trial_backend: TrialBackend, *,
+                  trials: int, backend: str, space: SearchSpace,
+                  sqlite: bool = False) -> tuple[int, str]:
+    """The worker processes to start (1: none, this process trains) and why, for ``auto``;
+    an explicit count the search cannot honour is refused. ``sqlite``: the study is in SQLite,
+    which ``auto`` never shares between processes."""
+    workers_possible = (backend == "optuna" and space.builder in _BUILTIN_BUILDERS
+                        and not sqlite)
+    if jobs == AUTO:
+        if gpus:
+            return len(gpus), "one per GPU"
+        if not workers_possible:
+            return 1, ""
+        return auto_jobs(trial_backend, trials=trials)
+    if jobs > 1 or gpus:
+        if backend != "optuna":
+            raise SearchError("--jobs/--gpus need the optuna backend. "
+                              f"Received: --backend {backend}")
+        if space.builder not in _BUILTIN_BUILDERS:
+            raise SearchError(f"--jobs/--gpus start worker processes, which cannot see builder "
+                              f"'{space.builder}' registered in this Python process; use "
+                              "--jobs 1")
+    return max(jobs, len(gpus)), ""
+
+
+def _sqlite_study(storage: str | None, run_dir: Path) -> bool:
+    """Whether the study is (or will be, for one process) in SQLite that is already chosen: an
+    explicit ``sqlite:`` URL, or a run folder resumed from its SQLite file."""
+    if storage is not None:
+        return storage.startswith("sqlite")
+    return (run_dir / SQLITE).exists() and not (run_dir / JOURNAL).exists()
 
 
 def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: str | None,
@@ -321,7 +370,7 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
                 compile: str, stat_origins: int, intervals: IntervalSpec) -> Backend:
     """Load Keras on the trials' backend, create or join the study, queue the starting
     points, and write ``run.json``."""
-    keras_backend, said = _pick_trial_backend(plan, compile=compile, precision=precision)
+    keras_backend, said = _pick_trial_backend(plan)
     run_dir = plan.run_dir
     engine = make_backend(backend, run_dir=run_dir, storage=plan.storage, study_name=study,
                           seed=seed, algorithm=algorithm, pruner=pruner,
@@ -344,13 +393,12 @@ def _open_study(plan: _Plan, *, backend: str, study: str, seed: int, algorithm: 
     write_run_file(run_dir, plan.meta, storage=plan.storage, study=study, algorithm=algorithm,
                    backend=backend,
                    extra={"pruner": pruner, "jobs": plan.jobs, "gpus": plan.gpus,
-                          "precision": precision, "compile": compile}
-                   | ({"keras_backend": keras_backend} if keras_backend else {}),
+                          "precision": precision, "compile": compile,
+                          "keras_backend": keras_backend},
                    more={"stat_baselines": {"enabled": plan.stat_baselines,
                                             "max_origins": stat_origins}}
                    | ({"intervals": {"levels": list(intervals.levels),
                                      "quantiles": list(intervals.quantiles)}}
                       if intervals.explicit else {}))
-    if said:
-        logger.info(said)
+    logger.info(said)
     return engine

@@ -130,13 +130,16 @@ class SearchSession:
         return self._run(trials, report=report)
 
     def run_in_workers(self, *, storage: str, study: str, jobs: int, gpus: list[str],
-                       precision: str, compile: str, grace: float, report: bool) -> SearchResult:
-        """Run the trials in ``jobs`` worker processes; this one watches the study."""
+                       precision: str, compile: str, grace: float, report: bool,
+                       keras_backend: str | None = None) -> SearchResult:
+        """Run the trials in ``jobs`` worker processes (on Keras's ``keras_backend``, default:
+        each worker's own choice); this one watches the study."""
 
         def trials() -> None:
             self.policy.stopped = run_workers(
                 self.engine, storage=storage, study=study, run_dir=self.run_dir, jobs=jobs,
                 gpus=gpus, precision=precision, compile=compile, trials=self.trials,
+                keras_backend=keras_backend,
                 timeout=self.policy.timeout, max_failures=self.policy.max_failures, grace=grace,
                 on_record=self.on_record)
 
