@@ -8,7 +8,8 @@ its weights and history, and clears the session; it runs with the default ``--co
 which compiles the electricity trials (minutes of training) and not the tiny ones.
 ``--compare-search S`` also runs default searches of S seconds on the electricity example,
 ``--compile auto`` and ``off``, for each seed of ``--search-seeds`` (default 0), and counts the
-trials each finished.
+trials each finished (both with the default ``--jobs auto``: JAX trials train in a worker per
+core, TensorFlow ones in the search's process).
 """
 
 from __future__ import annotations

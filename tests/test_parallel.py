@@ -147,6 +147,16 @@ def test_a_sqlite_run_folder_is_not_resumed_by_several_processes(series_csv, tin
         autoseq.search(series_csv, trials=2, jobs=2, **kwargs)
 
 
+def test_workers_stopped_by_the_timeout_say_so(series_csv, tiny_space, tmp_path):
+    from autoseq.exceptions import AllTrialsFailedError
+
+    # --timeout 0: every worker stops before its first trial; the parent names the timeout.
+    with pytest.raises(AllTrialsFailedError, match=r"timeout of 0 s reached with 0 of 4 trials"):
+        autoseq.search(series_csv, target="y", horizon=5, space=tiny_space, trials=4,
+                       max_epochs=1, timeout=0, jobs=2, out=tmp_path / "run",
+                       stat_baselines=False, report=False)
+
+
 def test_mixed_precision_keeps_the_head_in_float32_and_is_undone_after():
     import keras
 

@@ -135,8 +135,9 @@ def run_workers(engine, *, storage: str, study: str, run_dir: Path, jobs: int,
     done, _ = engine.progress()
     if done >= trials:
         return None
-    return (f"the workers stopped with {done} of {trials} trials done (see their logs in "
-            f"{logs})")
+    why = (f"timeout of {timeout:g} s reached" if timeout is not None
+           and time.monotonic() - started >= timeout else "the workers stopped")
+    return f"{why} with {done} of {trials} trials done (see their logs in {logs})"
 
 
 def _die_with(parent: int) -> Callable[[], None]:
