@@ -306,6 +306,9 @@ def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv,
     assert info["jobs"] == min(usable_cores(), 2)
     if info["jobs"] > 1:
         assert "in 2 worker processes (a JAX trial keeps about one core busy" in search.stderr
+        for log in (run / "workers").glob("worker-*.log"):
+            assert "trials train on Keras's JAX backend, compiled (KERAS_BACKEND=jax)" in \
+                log.read_text()
         assert len(list((run / "workers").glob("worker-*.log"))) == 2
     board = pd.read_csv(run / "leaderboard.csv")
     trials = board[board["state"] == "complete"]

@@ -1,5 +1,6 @@
 """Many processes on one PostgreSQL study: a real server on loopback, real worker processes."""
 
+import json
 import os
 import signal
 import socket
@@ -123,6 +124,12 @@ def test_three_workers_share_one_study_of_9_trials(postgres_url, series_csv, spa
     assert {_process(t) for t in finished} <= {p.pid for p in procs}
     for log in ("w1.log", "w2.log"):
         assert "study 'nine' holds 9 of 9" in (tmp_path / log).read_text()
+        # A standalone worker picks its Keras backend by the search's rule: tiny trials, TF.
+        assert ("trials train on Keras's TensorFlow backend (its trials are too short to repay "
+                "compiling)") in (tmp_path / log).read_text()
+    for home in ("w1", "w2"):
+        info = json.loads((tmp_path / home / "run.json").read_text())
+        assert info["backend"]["keras_backend"] == "tensorflow"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])

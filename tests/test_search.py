@@ -204,7 +204,7 @@ def test_search_keeps_its_public_signature_and_docstring():
     assert all(p.kind.name == "KEYWORD_ONLY" for p in list(params.values())[1:])
     assert {k: params[k].default for k in ("trials", "seed", "backend", "jobs", "precision",
                                            "compile", "format", "on_event")} == {
-        "trials": 20, "seed": 0, "backend": "optuna", "jobs": 1, "precision": "float32",
+        "trials": 20, "seed": 0, "backend": "optuna", "jobs": "auto", "precision": "float32",
         "compile": "auto", "format": "long", "on_event": None}
     doc = inspect.getdoc(autoseq.search)
     assert doc.startswith("Search recurrent architectures for a forecasting or sequence CSV")

@@ -181,7 +181,7 @@ def worker(storage, study, quiet, **kwargs) -> None:
     from autoseq.searching._worker import run_worker, summary_line
 
     log_to_stderr(quiet)
-    _heavy()
+    # No _heavy(): the worker loads Keras (quietly) on the backend its trials train on.
     click.echo(summary_line(run_worker(storage, study=study, **kwargs), study=study))
 
 

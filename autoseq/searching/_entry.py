@@ -18,7 +18,6 @@ from autoseq._interrupt import (
     DEFAULT_GRACE,
     terminate_immediately,
 )
-from autoseq._tf import import_tensorflow_quietly
 from autoseq.backends import DEFAULT_STUDY
 from autoseq.exceptions import AutoseqError
 from autoseq.searching._devices import PRECISIONS
@@ -39,7 +38,6 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(sys.argv[1:] if own else argv)
     log_to_stderr(args.quiet)
     try:
-        import_tensorflow_quietly()
         summary = run_worker(args.storage, study=args.study, run_dir=args.run_dir,
                              data=args.data, trials=args.trials, timeout=args.timeout,
                              max_failures=args.max_failures, precision=args.precision,

@@ -27,6 +27,7 @@ from autoseq.searching._devices import (
     env_threads,
 )
 from autoseq.searching._failures import FailurePolicy
+from autoseq.searching._keras_backend import JAX, choose_trial_backend, use_trial_backend
 from autoseq.searching._study import check_run_dir, default_name, worker_run_dir, write_run_file
 from autoseq.space import SearchSpace
 from autoseq.tasks import check_same_data, task_of
@@ -97,7 +98,9 @@ def run_worker(
                grace=grace)
     fdata = _study_data(job.run, meta, study, data)
     home = _run_dir(meta, storage, run_dir)
-    engine = _join(job, storage=storage, study=study, run_dir=home, worker_index=worker_index)
+    keras_backend = _load_keras(job, fdata)
+    engine = _join(job, storage=storage, study=study, run_dir=home, worker_index=worker_index,
+                   keras_backend=keras_backend)
     loop = _WorkerLoop(engine, job, run_dir=home,
                        folds=make_folds(fdata, job.run.folds),
                        policy=FailurePolicy(timeout=timeout, max_failures=max_failures),
@@ -172,8 +175,25 @@ def _run_dir(meta: dict[str, Any], storage: str, run_dir: str | Path | None) -> 
     return home
 
 
+def _load_keras(job: _Job, fdata: Any) -> str:
+    """Load Keras on the backend this worker's trials train on, by the search's rule
+    (``choose_trial_backend``: the ``KERAS_BACKEND`` a ``--jobs`` parent set, else JAX for long
+    trials on a CPU); its name."""
+    choice = choose_trial_backend(compile=job.compile, task=task_of(job.run), data=fdata,
+                                  space=job.space, epochs=job.run.max_epochs,
+                                  deterministic=bool(job.run.deterministic),
+                                  precision=job.precision, seed=job.seed)
+    name = use_trial_backend(choice)
+    from autoseq._tf import quiet_tensorflow_logger
+
+    quiet_tensorflow_logger()
+    logger.info("trials train on Keras's %s (%s)",
+                "JAX backend, compiled" if name == JAX else "TensorFlow backend", choice.why)
+    return name
+
+
 def _join(job: _Job, *, storage: str, study: str, run_dir: Path,
-          worker_index: int | None) -> Backend:
+          worker_index: int | None, keras_backend: str | None = None) -> Backend:
     """Open the study as one more worker; write ``run.json`` where this worker starts a folder."""
     engine = make_backend("optuna", run_dir=run_dir, storage=storage, study_name=study,
                           seed=job.seed, algorithm=job.meta.get("algorithm"),
@@ -187,7 +207,8 @@ def _join(job: _Job, *, storage: str, study: str, run_dir: Path,
     if not (run_dir / RUN_FILE).exists():
         write_run_file(run_dir, job.meta, storage=storage, study=study,
                        algorithm=job.meta.get("algorithm"),
-                       extra={"precision": job.precision, "compile": job.compile})
+                       extra={"precision": job.precision, "compile": job.compile,
+                              "keras_backend": keras_backend})
     return engine
 
 
