@@ -223,7 +223,20 @@ def test_jobs_auto_gives_jax_trials_a_worker_per_core_within_trials_and_memory(m
     monkeypatch.setattr(kb, "usable_cores", lambda: 64)
     assert auto_jobs(jax, trials=50) == (MAX_AUTO_JOBS, "a JAX trial keeps about one core busy; "
                                                         f"at most {MAX_AUTO_JOBS}")
-    assert 1 <= usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_cores_are_the_ones_this_process_may_run_on_and_workers_share_them():
+    """Pinned to one core (as a container's cpuset or ``taskset`` would), a process counts one
+    core, so ``--jobs auto`` starts one JAX worker and a worker gets one thread, whatever the
+    machine has."""
+    probe = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+             "from autoseq.searching._keras_backend import usable_cores; "
+             "from autoseq.searching._parallel import worker_env; "
+             "from autoseq.searching._devices import THREADS_ENV; "
+             "print(usable_cores(), worker_env(0, jobs=1, gpus=[], storage='x')[THREADS_ENV])")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == ["1", "1"]
 
 
 def test_jobs_auto_trains_here_when_workers_cannot(series_csv, tiny_space, tmp_path):

@@ -100,6 +100,12 @@ def use_trial_backend(choice: TrialBackend) -> str:
     return live_backend()
 
 
+def trains_on(name: str, why: str) -> str:
+    """What the log says of the backend ``name`` the trials train on, chosen for ``why``."""
+    backend = "JAX backend, compiled" if name == JAX else "TensorFlow backend"
+    return f"trials train on Keras's {backend} ({why})"
+
+
 def _refusal(*, compile: str, task: Any, deterministic: bool, precision: str) -> str | None:
     """Why trials must stay on TensorFlow, or ``None``."""
     if compile == "off":

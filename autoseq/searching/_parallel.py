@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from autoseq._interrupt import DEFAULT_GRACE, EXIT_TERMINATED, Terminated
 from autoseq.exceptions import SearchError
 from autoseq.searching._devices import THREADS_ENV
+from autoseq.searching._keras_backend import usable_cores
 
 if TYPE_CHECKING:
     from autoseq.backends import TrialRecord
@@ -48,7 +49,7 @@ def worker_env(index: int, *, jobs: int, gpus: list[str], storage: str,
         env["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, usable_cores() // jobs)
     env[THREADS_ENV] = str(threads)
     env["OMP_NUM_THREADS"] = str(threads)
     env[STORAGE_ENV] = storage

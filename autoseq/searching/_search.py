@@ -22,11 +22,11 @@ from autoseq.model._builder import check_quantile_space, check_space
 from autoseq.searching._devices import check_precision, enable_determinism, parse_gpus
 from autoseq.searching._keras_backend import (
     AUTO,
-    JAX,
     TENSORFLOW,
     TrialBackend,
     auto_jobs,
     choose_trial_backend,
+    trains_on,
     use_trial_backend,
 )
 from autoseq.searching._portfolio import starting_points
@@ -226,11 +226,9 @@ def _pick_trial_backend(plan: _Plan) -> tuple[str, str]:
     yet); the backend's name and what the log says of it."""
     choice = plan.trial_backend
     name = choice.name if plan.spawn else use_trial_backend(choice)
-    jax = name == JAX
     where = (f", in {plan.jobs} worker processes ({plan.jobs_why})"
              if plan.spawn and plan.jobs_why else "")
-    return name, (f"trials train on Keras's {'JAX' if jax else 'TensorFlow'} backend"
-                  f"{', compiled' if jax else ''} ({choice.why}){where}")
+    return name, trains_on(name, choice.why) + where
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from autoseq.searching._devices import (
     env_threads,
 )
 from autoseq.searching._failures import FailurePolicy
-from autoseq.searching._keras_backend import JAX, choose_trial_backend, use_trial_backend
+from autoseq.searching._keras_backend import choose_trial_backend, trains_on, use_trial_backend
 from autoseq.searching._study import check_run_dir, default_name, worker_run_dir, write_run_file
 from autoseq.space import SearchSpace
 from autoseq.tasks import check_same_data, task_of
@@ -187,8 +187,7 @@ def _load_keras(job: _Job, fdata: Any) -> str:
     from autoseq._tf import quiet_tensorflow_logger
 
     quiet_tensorflow_logger()
-    logger.info("trials train on Keras's %s (%s)",
-                "JAX backend, compiled" if name == JAX else "TensorFlow backend", choice.why)
+    logger.info(trains_on(name, choice.why))
     return name
 
 
