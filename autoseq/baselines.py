@@ -1,8 +1,10 @@
 """Honest baselines scored on the same data as the trials.
 
-Forecasting: naive, seasonal naive and seasonal naive with drift (plus the change of the level
-over the last season, which follows a trend) on the same windows. Sequences: the majority class
-(classification) or the training mean (regression) on the same sequences.
+Forecasting: naive, seasonal naive, seasonal naive with drift (plus the change of the level
+over the last season, which follows a trend) and ``linear`` (a direct linear autoregression
+fitted on the training windows, ``autoseq.data.linear_baseline``) on the same windows.
+Sequences: the majority class (classification) or the training mean (regression) on the same
+sequences.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autoseq.data import ForecastData, SequenceData
+from autoseq.data import ForecastData, SequenceData, linear_baseline
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,11 @@ def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
         if m > 1 and origins.min() >= 2 * m:
             out[f"seasonal_drift(m={m})"] = series[idx] + (h // m + 1)[None, :, None] * \
                 _season_change(series, origins, m)[:, None, :]
+    fit = linear_baseline(data)
+    if fit is not None and origins.min() >= fit.lookback:
+        back = origins[:, None] + np.arange(-fit.lookback, 0)[None, :]
+        out[fit.name] = np.einsum("hl,nlt->nht", fit.matrix, series[back].astype("float64")
+                                  ).astype(series.dtype)
     return out
 
 

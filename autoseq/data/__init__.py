@@ -1,6 +1,7 @@
 """Data: CSV → validated series or sequences → split → scaled, lazily windowed or padded data."""
 
 from autoseq.data._frequency import infer_frequency, seasons_for
+from autoseq.data._linear import LinearFit, linear_baseline
 from autoseq.data._sequence_data import (
     PAD_VALUE,
     TRUNCATION,
@@ -18,12 +19,14 @@ __all__ = [
     "PAD_VALUE",
     "TRUNCATION",
     "ForecastData",
+    "LinearFit",
     "Scaler",
     "SequenceData",
     "SequenceTable",
     "Split",
     "TimeSeries",
     "infer_frequency",
+    "linear_baseline",
     "load_sequences",
     "load_series",
     "pad_sequences",

@@ -78,7 +78,7 @@ def holt_anchor(data: Any, config: dict[str, Any]) -> dict[str, Any]:
     cache = data.__dict__.setdefault("_holt", {})
     if key not in cache:
         variant = data_variant(data, transform=key[0], scaler=key[1])
-        windows, targets = _training_windows(data, variant, lookback)
+        windows, targets = training_windows(data, variant, lookback)
         alpha, beta, phi = fit_holt(windows, targets)
         logger.debug("ets anchor (%s, lookback %d): alpha %g, beta %g, phi %g", key[0],
                      lookback, alpha, beta, phi)
@@ -88,14 +88,15 @@ def holt_anchor(data: Any, config: dict[str, Any]) -> dict[str, Any]:
     return cache[key]
 
 
-def _training_windows(data: Any, variant: Any, lookback: int) -> tuple[np.ndarray, np.ndarray]:
-    """Up to ``FIT_WINDOWS`` training windows' target columns and targets, evenly spaced, as
-    the network sees them (the variant's values; a rolling profile subtracted)."""
+def training_windows(data: Any, variant: Any, lookback: int, *, most: int = FIT_WINDOWS
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``most`` training windows' target columns and targets, evenly spaced and in order,
+    as the network sees them (the variant's values; a rolling profile subtracted)."""
     origins = data.origins("train", lookback)
     if variant.rolling is not None:
         origins = origins[origins >= variant.rolling.points[0]]
-    if len(origins) > FIT_WINDOWS:
-        origins = origins[np.linspace(0, len(origins) - 1, FIT_WINDOWS).astype("int64")]
+    if len(origins) > most:
+        origins = origins[np.linspace(0, len(origins) - 1, most).astype("int64")]
     ds = data.dataset("train", lookback=lookback, batch_size=len(origins), origins=origins,
                       values=variant.values, rolling=variant.rolling)
     windows, targets = next(iter(ds))
@@ -103,4 +104,4 @@ def _training_windows(data: Any, variant: Any, lookback: int) -> tuple[np.ndarra
             np.asarray(targets, dtype="float64"))
 
 
-__all__ = ["holt_anchor", "holt_operator", "holt_operators", "fit_holt"]
+__all__ = ["holt_anchor", "holt_operator", "holt_operators", "fit_holt", "training_windows"]

@@ -200,7 +200,8 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
 def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
     """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
     the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
-    and their blends with the best in-graph baseline (naive, seasonal naive, seasonal drift).
+    and their blends with the best in-graph baseline (naive, seasonal naive, seasonal drift,
+    linear).
 
     Returns:
         ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",

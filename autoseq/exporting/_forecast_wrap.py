@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data import ForecastData
+from autoseq.data import ForecastData, linear_baseline
 from autoseq.data._holt import holt_anchor
+from autoseq.data._linear import linear_anchor
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_static import STATIC
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
@@ -241,11 +242,14 @@ def mean_forecasters(parts: list[tuple[str, Any, int, tuple[str, ...]]],
 
 def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int, int] | None:
     """``(anchor mode, season, window rows)`` of the in-graph baseline ``name`` (``naive``,
-    ``seasonal_naive(m=M)``, ``seasonal_drift(m=M)``, as ``autoseq.baselines`` names them);
-    ``None`` for any other baseline."""
+    ``seasonal_naive(m=M)``, ``seasonal_drift(m=M)``, ``linear(L=L)``, as ``autoseq.baselines``
+    names them); ``None`` for any other baseline."""
     h = fdata.horizon
     if name == "naive":
         return "last", 1, 1
+    if name.startswith("linear(L="):
+        fit = linear_baseline(fdata) if isinstance(fdata, ForecastData) else None
+        return ("linear", 1, fit.lookback) if fit is not None and fit.name == name else None
     if name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
         m = int(name.split("=")[1].rstrip(")"))
         mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
@@ -258,12 +262,17 @@ def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
     and its window rows."""
     import keras
 
-    from autoseq.model.layers import Anchor
+    from autoseq.model.layers import Anchor, LinearAnchor
 
     mode, m, width = baseline_spec(fdata, name)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
-    out = Anchor(mode=mode, horizon=fdata.horizon, lookback=width, season=m,
-                 target_idx=list(fdata.target_idx), name="baseline", dtype="float32")(window)
+    if mode == "linear":  # rows summing to one: the scaled fit forecasts the raw window
+        out = LinearAnchor(matrix=linear_baseline(fdata).matrix.tolist(),
+                           target_idx=list(fdata.target_idx), name="baseline",
+                           dtype="float32")(window)
+    else:
+        out = Anchor(mode=mode, horizon=fdata.horizon, lookback=width, season=m,
+                     target_idx=list(fdata.target_idx), name="baseline", dtype="float32")(window)
     return keras.Model(window, out, name="baseline"), width
 
 
@@ -319,6 +328,13 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
             "kind": "anchor", "mode": "ets", "where": "inside the model (layer anchor): "
             "forecasts are damped-trend exponential smoothing of the window plus a learned "
             "correction", **{k: fitted[k] for k in ("alpha", "beta", "phi")},
+            "fitted_on": f"training windows of the first {fdata.split.train} rows"})
+    elif config.get("anchor", "none") == "linear":
+        transforms.append({
+            "kind": "anchor", "mode": "linear", "where": "inside the model (layer anchor): "
+            "forecasts are a linear autoregression of the window (each step a fixed weighted "
+            "sum of it, weights summing to one) plus a learned correction",
+            "ridge": linear_anchor(fdata, config)["ridge"],
             "fitted_on": f"training windows of the first {fdata.split.train} rows"})
     elif config.get("anchor", "none") != "none":
         transforms.append({"kind": "anchor", "mode": config["anchor"],

@@ -134,8 +134,8 @@ def score_bands(served, fdata: ForecastData, config: dict[str, Any], part: str, 
 
 
 def baseline_bands(fdata: ForecastData, calib: Calibration) -> dict[str, dict[str, Any]]:
-    """The in-graph baselines' intervals (naive, seasonal naive, seasonal drift: the leaderboard's
-    interval rows) on the test windows: their residuals' conformal quantiles per step on the
+    """The in-graph baselines' intervals (naive, seasonal naive, seasonal drift, linear: the
+    leaderboard's interval rows) on the test windows: their residuals' conformal quantiles per step on the
     validation windows, as the model's are (no window scale)."""
     from autoseq.baselines import baseline_forecasts
 

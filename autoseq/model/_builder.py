@@ -36,7 +36,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "pooling": "last",
     "class_weight": "none",
 }
-ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift", "ets")
+ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift", "ets", "linear")
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 HEAD_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -88,8 +88,8 @@ class ModelContext:
     sequences: bool = False
     n_future: int = 0
     anchor_matrix: Any = field(default=None, compare=False)
-    """``[horizon, lookback]``: the ``ets`` anchor's weights on the window (a forecast's
-    configuration with ``anchor: ets``; ``autoseq.data._holt``)."""
+    """``[horizon, lookback]``: the ``ets`` or ``linear`` anchor's weights on the window (a
+    forecast's configuration with that anchor; ``autoseq.data._holt``, ``autoseq.data._linear``)."""
     static_center: tuple[float, ...] = ()
     static_scale: tuple[float, ...] = ()
 
@@ -234,6 +234,10 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
         from autoseq.data._holt import holt_anchor
 
         matrix = holt_anchor(data, config)["matrix"]
+    elif config.get("anchor") == "linear":
+        from autoseq.data._linear import linear_anchor
+
+        matrix = linear_anchor(data, config)["matrix"]
     return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
                         horizon=data.horizon, n_targets=data.n_targets, seed=seed,
                         season=data.main_season, calendar=calendar_dicts(data),
@@ -392,8 +396,8 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         outputs = keras.layers.Reshape((ctx.horizon, per_step), name="correction",
                                        dtype="float32")(x)
     base = None
-    if anchor == "ets":
-        base = _linear_anchor(inputs, ctx)
+    if anchor in ("ets", "linear"):
+        base = _linear_anchor(inputs, ctx, anchor)
     elif anchor != "none":
         from autoseq.model.layers import Anchor
 
@@ -412,12 +416,13 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     return model
 
 
-def _linear_anchor(window, ctx: ModelContext):
-    """The ``ets`` anchor's forecast of ``window`` (weights from the data, in ``ctx``)."""
+def _linear_anchor(window, ctx: ModelContext, anchor: str):
+    """The ``ets`` or ``linear`` anchor's forecast of ``window`` (weights from the data, in
+    ``ctx``)."""
     from autoseq.model.layers import LinearAnchor
 
     if ctx.anchor_matrix is None:
-        raise SearchSpaceError("anchor ets needs its smoothing fitted on a single series' "
+        raise SearchSpaceError(f"anchor {anchor} needs its weights fitted on a single series' "
                                "training windows: it is not available for panels or "
                                "sequences; use last, seasonal, drift or seasonal_drift")
     return LinearAnchor(matrix=ctx.anchor_matrix.tolist(), target_idx=list(range(ctx.n_targets)),

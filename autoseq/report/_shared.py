@@ -66,7 +66,8 @@ def winner_words(ev: Evidence) -> str:
 _ANCHOR_WORDS = {"last": "last value", "seasonal": "seasonal-naive forecast",
                  "mean": "mean of the last season", "drift": "naive forecast with drift",
                  "seasonal_drift": "seasonal-naive forecast plus the last season's change",
-                 "ets": "damped-trend exponential smoothing of the window"}
+                 "ets": "damped-trend exponential smoothing of the window",
+                 "linear": "linear autoregression of the window"}
 
 
 # -- leaderboard -----------------------------------------------------------------------------
