@@ -117,3 +117,27 @@ def test_a_linear_anchored_trial_starts_at_its_forecast_and_records_it(tmp_path)
     truth = data.targets("test", scaled=False)
     naive = np.abs(data.raw[data.origins("test") - 1][:, None, :] - truth).mean()
     assert res.test_metrics["mae"] < naive
+
+
+def test_a_refitted_export_keeps_the_chosen_window_and_refits_the_weights(tmp_path):
+    """``export --refit`` refits the blended linear baseline on training + validation rows over
+    the window length chosen on validation (another length may win on the longer history)."""
+    frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=400, freq="D"),
+                          "y": _ar_season(400)})
+    res, run = export_a_weak_network(tmp_path, frame, horizon=3)
+    name = res.manifest["selection"]["blend"]
+    refit = autoseq.export(run, out=tmp_path / "refit", refit=True, report=False)
+    assert refit.manifest["selection"]["blend"] == name
+    assert refit.manifest["lookback"] == res.manifest["lookback"]
+    data = open_run(run).data()
+    assert served_val_mae(refit, data) != pytest.approx(served_val_mae(res, data), rel=1e-6)
+    assert refit.test_metrics["mae"] < 1.5 * res.test_metrics["mae"]
+
+
+def test_linear_at_a_given_window_length(tmp_path):
+    data = _data(tmp_path, _ar_season(400))
+    chosen = linear_baseline(data)
+    assert linear_baseline(data, chosen.lookback) is chosen
+    other = linear_baseline(data, 10)
+    assert other.lookback == 10 and other.matrix.shape == (3, 10)
+    assert linear_baseline(data) is chosen

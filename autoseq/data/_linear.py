@@ -85,13 +85,14 @@ def _spaced(origins: np.ndarray, most: int) -> np.ndarray:
 
 
 def fit_linear(series: np.ndarray, train_rows: int, horizon: int,
-               seasons: list[int] | tuple[int, ...]) -> LinearFit | None:
+               seasons: list[int] | tuple[int, ...], *,
+               lookbacks: list[int] | None = None) -> LinearFit | None:
     """The ``linear`` baseline fitted on the first ``train_rows`` rows of ``series [rows,
-    targets]`` (scaled); ``None`` when no window length leaves ``MIN_WINDOWS`` training
-    windows."""
+    targets]`` (scaled), its window length one of ``lookbacks`` (default
+    ``linear_lookbacks``); ``None`` when none leaves ``MIN_WINDOWS`` training windows."""
     series = np.asarray(series, dtype="float64")
     scores: dict[tuple[int, float], float] = {}
-    for lookback in linear_lookbacks(horizon, seasons):
+    for lookback in lookbacks or linear_lookbacks(horizon, seasons):
         origins = np.arange(lookback, train_rows - horizon + 1)
         if len(origins) < MIN_WINDOWS:
             continue
@@ -151,11 +152,14 @@ def linear_anchor(data: Any, config: dict[str, Any]) -> dict[str, Any]:
     return cache[key]
 
 
-def linear_baseline(data: Any) -> LinearFit | None:
+def linear_baseline(data: Any, lookback: int | None = None) -> LinearFit | None:
     """The ``linear`` baseline of ``data`` (a ``ForecastData``), fitted on its scaled training
-    rows once and cached on it."""
-    cache = data.__dict__
-    if "_linear" not in cache:
-        cache["_linear"] = fit_linear(data.scaled[:, data.target_idx], data.split.train,
-                                      data.horizon, data.seasons)
-    return cache["_linear"]
+    rows once and cached on it; with ``lookback``, the one over that window length (an export
+    refitted on training + validation rows keeps the length chosen before)."""
+    cache = data.__dict__.setdefault("_linear", {})
+    for key in (None, lookback):
+        if key not in cache and (key is None or getattr(cache[None], "lookback", None) != key):
+            cache[key] = fit_linear(data.scaled[:, data.target_idx], data.split.train,
+                                    data.horizon, data.seasons,
+                                    lookbacks=None if key is None else [key])
+    return cache.get(lookback, cache[None])

@@ -247,9 +247,8 @@ def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int,
     h = fdata.horizon
     if name == "naive":
         return "last", 1, 1
-    if name.startswith("linear(L="):
-        fit = linear_baseline(fdata) if isinstance(fdata, ForecastData) else None
-        return ("linear", 1, fit.lookback) if fit is not None and fit.name == name else None
+    if name.startswith("linear(L=") and isinstance(fdata, ForecastData):
+        return "linear", 1, int(name.split("=")[1].rstrip(")"))
     if name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
         m = int(name.split("=")[1].rstrip(")"))
         mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
@@ -267,7 +266,7 @@ def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
     mode, m, width = baseline_spec(fdata, name)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
     if mode == "linear":  # rows summing to one: the scaled fit forecasts the raw window
-        out = LinearAnchor(matrix=linear_baseline(fdata).matrix.tolist(),
+        out = LinearAnchor(matrix=linear_baseline(fdata, width).matrix.tolist(),
                            target_idx=list(fdata.target_idx), name="baseline",
                            dtype="float32")(window)
     else:
