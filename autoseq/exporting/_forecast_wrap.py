@@ -247,7 +247,7 @@ def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int,
     h = fdata.horizon
     if name == "naive":
         return "last", 1, 1
-    if name.startswith("linear(L=") and isinstance(fdata, ForecastData):
+    if name.startswith("linear(L="):  # a single series' (``autoseq.baselines``)
         return "linear", 1, int(name.split("=")[1].rstrip(")"))
     if name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
         m = int(name.split("=")[1].rstrip(")"))
