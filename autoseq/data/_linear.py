@@ -30,6 +30,8 @@ MAX_LOOKBACK = 1024
 LINEAR_FIT_WINDOWS = 4096
 MIN_WINDOWS = 30
 """Training windows a window length needs to be tried (a fifth of them choose it)."""
+MIN_FIT_WINDOWS = 10
+"""Windows left to fit on once the chosen fifth and the horizon before it are set apart."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def fit_linear(series: np.ndarray, train_rows: int, horizon: int,
         held = max(len(origins) // 5, 1)
         check = origins[-held:]
         fit = origins[origins + horizon <= check[0]]
-        if len(fit) < max(MIN_WINDOWS - held - horizon, 10):
+        if len(fit) < MIN_FIT_WINDOWS:  # a long horizon leaves few windows before the fifth
             continue
         x, y = _windows(series, _spaced(fit, LINEAR_FIT_WINDOWS), lookback, horizon)
         xc, yc = _windows(series, _spaced(check, LINEAR_FIT_WINDOWS), lookback, horizon)
@@ -157,9 +159,15 @@ def linear_baseline(data: Any, lookback: int | None = None) -> LinearFit | None:
     rows once and cached on it; with ``lookback``, the one over that window length (an export
     refitted on training + validation rows keeps the length chosen before)."""
     cache = data.__dict__.setdefault("_linear", {})
-    for key in (None, lookback):
-        if key not in cache and (key is None or getattr(cache[None], "lookback", None) != key):
+
+    def fitted(key: int | None) -> LinearFit | None:
+        if key not in cache:
             cache[key] = fit_linear(data.scaled[:, data.target_idx], data.split.train,
                                     data.horizon, data.seasons,
                                     lookbacks=None if key is None else [key])
-    return cache.get(lookback, cache[None])
+        return cache[key]
+
+    chosen = fitted(None)
+    if lookback is None or (chosen is not None and chosen.lookback == lookback):
+        return chosen
+    return fitted(lookback)

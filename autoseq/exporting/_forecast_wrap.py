@@ -247,13 +247,13 @@ def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int,
     h = fdata.horizon
     if name == "naive":
         return "last", 1, 1
-    if name.startswith("linear(L="):  # a single series' (``autoseq.baselines``)
-        return "linear", 1, int(name.split("=")[1].rstrip(")"))
-    if name.startswith(("seasonal_naive(m=", "seasonal_drift(m=")):
-        m = int(name.split("=")[1].rstrip(")"))
-        mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
-        return mode, m, m * max(-(-h // m), 2 if mode == "seasonal_drift" else 1)
-    return None
+    if not name.startswith(("linear(L=", "seasonal_naive(m=", "seasonal_drift(m=")):
+        return None
+    n = int(name.split("=")[1].rstrip(")"))  # the window (linear) or the season
+    if name.startswith("linear"):  # a single series' (``autoseq.baselines``)
+        return "linear", 1, n
+    mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
+    return mode, n, n * max(-(-h // n), 2 if mode == "seasonal_drift" else 1)
 
 
 def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
