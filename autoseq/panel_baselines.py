@@ -1,7 +1,8 @@
 """Baselines and scores over a panel: M4's benchmarks on the same windows as the trials.
 
 Naive, seasonal naive (the frequency's main season; naive where a window's history is shorter),
-Naive2 (M4's), and per-series statistical models from ``statsforecast`` (AutoETS, AutoTheta; MSTL
+Naive2 (M4's), ``linear`` (one linear autoregression over every series' normalised training
+windows, ``autoseq.data._panel_linear``), and per-series statistical models from ``statsforecast`` (AutoETS, AutoTheta; MSTL
 with AutoETS when the frequency has two seasons and the series are long enough), all scored with
 M4's sMAPE, MASE and OWA against Naive2. A panel search ranks on OWA by default (``--metric
 smape`` or ``mase`` for those): scale-free, so every series weighs the same.
@@ -48,8 +49,8 @@ def naive2_forecasts(data: PanelData, part: str) -> np.ndarray:
 
 
 def simple_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
-    """Naive, seasonal naive and Naive2 forecasts of ``part``'s windows ``[W, horizon]``
-    (computed once per part: export and the report ask again)."""
+    """Naive, seasonal naive, Naive2 and the ``linear`` baseline's forecasts of ``part``'s
+    windows ``[W, horizon]`` (computed once per part: export and the report ask again)."""
     if ("simple", part) not in data.memo:
         series, position, hist = histories(data, part)
         h = data.horizon
@@ -60,6 +61,10 @@ def simple_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
                 x[len(x) - m + np.arange(h) % m] if len(x) >= m else np.repeat(x[-1], h)
                 for x in hist])
         out["naive2"] = naive2_forecasts(data, part)
+        fit = data.linear_fit()
+        if fit is not None:
+            x, _ = data.windows(series, position, fit.lookback, targets=False)
+            out[fit.name] = x.astype("float64") @ fit.matrix.T
         data.memo["simple", part] = out
     return dict(data.memo["simple", part])  # a copy: callers add their own forecasts
 

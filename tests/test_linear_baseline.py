@@ -89,7 +89,7 @@ def test_an_export_serves_the_linear_baseline_from_raw_windows(tmp_path):
 def test_a_linear_anchored_trial_starts_at_its_forecast_and_records_it(tmp_path):
     """``anchor: linear``: the trial corrects the linear autoregression of its own window,
     fitted on its variant's training windows; the manifest says so."""
-    from autoseq.data._linear import linear_anchor
+    from autoseq.data._linear_anchor import linear_anchor
     from autoseq.model._builder import ModelContext, build_model, resolve_config
 
     data = _data(tmp_path, _ar_season(300, trend=0.05))

@@ -70,4 +70,4 @@ def test_seasonal_anchors_are_searched_only_where_seasonal_naive_helps(hourly, t
     data = PanelData(load_panel(tmp_path / "walks.csv", series_col="series", target="value"),
                      horizon=7)
     anchors = {p.name: p for p in PANEL.adapt_space(space, data).parameters}["anchor"].values
-    assert set(anchors) == {"last", "none", "drift"}
+    assert set(anchors) == {"last", "none", "drift", "linear"}

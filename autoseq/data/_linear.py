@@ -60,13 +60,22 @@ def linear_lookbacks(horizon: int, seasons: list[int] | tuple[int, ...]) -> list
 def fit_matrix(windows: np.ndarray, targets: np.ndarray, ridge: float) -> np.ndarray:
     """``[horizon, lookback]`` weights forecasting ``targets [N, H]`` from ``windows [N, L]``
     as the last value plus a ridge regression on the differences to it (rows sum to one)."""
+    return fit_matrices(windows, targets, (ridge,))[ridge]
+
+
+def fit_matrices(windows: np.ndarray, targets: np.ndarray,
+                 ridges: tuple[float, ...] = RIDGES) -> dict[float, np.ndarray]:
+    """``fit_matrix`` at each of ``ridges``, the Gram matrix computed once."""
     last = windows[:, -1:]
     x = windows[:, :-1] - last
-    gram = x.T @ x
+    gram, cross = x.T @ x, x.T @ (targets - last)
     size = len(gram)
-    penalty = ridge * float(np.trace(gram)) / max(size, 1) + 1e-9
-    w = np.linalg.solve(gram + penalty * np.eye(size), x.T @ (targets - last))  # [L-1, H]
-    return np.concatenate([w, 1.0 - w.sum(axis=0, keepdims=True)]).T
+    out = {}
+    for ridge in ridges:
+        penalty = ridge * float(np.trace(gram)) / max(size, 1) + 1e-9
+        w = np.linalg.solve(gram + penalty * np.eye(size), cross)  # [L-1, H]
+        out[ridge] = np.concatenate([w, 1.0 - w.sum(axis=0, keepdims=True)]).T
+    return out
 
 
 def _windows(series: np.ndarray, origins: np.ndarray, lookback: int,
@@ -105,8 +114,7 @@ def fit_linear(series: np.ndarray, train_rows: int, horizon: int,
             continue
         x, y = _windows(series, _spaced(fit, LINEAR_FIT_WINDOWS), lookback, horizon)
         xc, yc = _windows(series, _spaced(check, LINEAR_FIT_WINDOWS), lookback, horizon)
-        for ridge in RIDGES:
-            m = fit_matrix(x, y, ridge)
+        for ridge, m in fit_matrices(x, y).items():
             scores[(lookback, ridge)] = float(np.mean(np.abs(xc @ m.T - yc)))
     if not scores:
         return None
@@ -126,32 +134,10 @@ def choose_ridge(windows: np.ndarray, targets: np.ndarray) -> tuple[float, np.nd
     y = targets.transpose(0, 2, 1).reshape(-1, targets.shape[1])
     cut = len(windows) - max(len(windows) // 5, 1)
     k = cut * windows.shape[2]  # the rows of the first ``cut`` windows, every target column
-    best = min(RIDGES, key=lambda r: float(np.mean(np.abs(x[k:] @ fit_matrix(x[:k], y[:k], r).T
-                                                          - y[k:]))) if k else 0.0)
+    fits = fit_matrices(x[:k], y[:k]) if k else {}
+    best = min(RIDGES, key=lambda r: float(np.mean(np.abs(x[k:] @ fits[r].T - y[k:])))
+               if k else 0.0)
     return best, fit_matrix(x, y, best)
-
-
-def linear_anchor(data: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """The ``linear`` anchor of a trial of ``data`` (a ``ForecastData``) with ``config``: the
-    linear autoregression over the trial's lookback, fitted like the baseline on the training
-    windows of the trial's variant (transform and scaler); ``{"ridge", "matrix"}``, cached per
-    variant and lookback."""
-    from autoseq.data._holt import training_windows
-    from autoseq.data._variants import data_variant
-
-    lookback = int(config["lookback"])
-    key = (config.get("transform", "none"), config.get("scaler", "standard"), lookback)
-    cache = data.__dict__.setdefault("_linear_anchor", {})
-    if key not in cache:
-        variant = data_variant(data, transform=key[0], scaler=key[1])
-        if lookback < 2:
-            ridge, matrix = 0.0, np.ones((data.horizon, 1))
-        else:
-            ridge, matrix = choose_ridge(*training_windows(data, variant, lookback,
-                                                           most=LINEAR_FIT_WINDOWS))
-        logger.debug("linear anchor (%s, lookback %d): ridge %g", key[0], lookback, ridge)
-        cache[key] = {"ridge": ridge, "matrix": matrix}
-    return cache[key]
 
 
 def linear_baseline(data: Any, lookback: int | None = None) -> LinearFit | None:

@@ -24,6 +24,7 @@ import logging
 import numpy as np
 
 from autoseq.data._frequency import seasons_for
+from autoseq.data._linear import linear_lookbacks
 from autoseq.data._panel import Panel
 from autoseq.data._panel_static import STATIC
 from autoseq.data._windows import WINDOW
@@ -113,6 +114,11 @@ class PanelData:
         # a week of hourly (or half-hourly) steps fits whatever the horizon
         week = seasons[1] if len(seasons) > 1 and seasons[1] <= 8 * seasons[0] else 1
         self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season, week), 1024))
+        # the ``linear`` baseline's window lengths (at most the longest training history):
+        # hourly, horizon 48, up to three weeks, longer than the network's windows
+        self.linear_lookbacks = tuple(v for v in linear_lookbacks(self.horizon, seasons)
+                                      if v <= int(self.train_end.max()))
+        self.pad_width = max((self.max_lookback, *self.linear_lookbacks))
         self._padded = None
         # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)
         self.stat_baselines = True
@@ -173,6 +179,14 @@ class PanelData:
                 for i in range(self.n_series)])
         return self.memo["mase", part]
 
+    def linear_fit(self, lookback: int | None = None):
+        """The panel's ``linear`` baseline (``autoseq.data._panel_linear``): one linear
+        autoregression over every series' normalised windows, its length chosen, or at
+        ``lookback``."""
+        from autoseq.data._panel_linear import panel_linear
+
+        return panel_linear(self, lookback)
+
     # -- windows -----------------------------------------------------------------------------
     def origins(self, part: str, lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(series, position)`` of every window of ``part``: the forecast covers steps
@@ -193,9 +207,9 @@ class PanelData:
         return series, first + np.arange(counts.sum())
 
     def _pad(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every series preceded by ``max_lookback`` copies of its first value."""
+        """Every series preceded by ``pad_width`` copies of its first value."""
         if self._padded is None:
-            p, lengths, offsets = self.max_lookback, self.lengths, self.panel.offsets
+            p, lengths, offsets = self.pad_width, self.lengths, self.panel.offsets
             starts = np.r_[0, np.cumsum(lengths + p)[:-1]]
             seg = np.repeat(np.arange(self.n_series), lengths + p)
             k = np.arange(int((lengths + p).sum())) - starts[seg]
@@ -221,9 +235,16 @@ class PanelData:
 
     def normalised(self, part: str, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Windows of ``part`` divided by their scale: ``x [W, L, 1]``, ``y [W, H, 1]``, scale."""
-        x, y = self.windows(*self.origins(part), lookback)
+        x, y, scale = self.normalised_at(*self.origins(part), lookback)
+        return x[..., None], y[..., None], scale
+
+    def normalised_at(self, series: np.ndarray, position: np.ndarray, lookback: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The windows at ``(series, position)`` divided by their scale: ``x [W, L]``,
+        ``y [W, H]`` and the scale ``[W]``."""
+        x, y = self.windows(series, position, lookback)
         scale = window_scale(x)
-        return (x / scale[:, None])[..., None], (y / scale[:, None])[..., None], scale
+        return x / scale[:, None], y / scale[:, None], scale
 
     def train_dataset(self, lookback: int, *, batch_size: int, seed: int = 0,
                       drop_remainder: bool = False, static: bool = False):

@@ -10,6 +10,7 @@ import numpy as np
 
 from autoseq.data._calendar import calendar_spec
 from autoseq.data._frequency import seasons_for
+from autoseq.data._linear import linear_baseline
 from autoseq.data._series import TimeSeries
 from autoseq.data._split import Scaler, Split, resolve_split
 from autoseq.exceptions import DataError
@@ -85,6 +86,11 @@ class ForecastData:
     def max_lookback(self) -> int:
         """Longest lookback that still leaves training windows."""
         return self.split.train - self.horizon
+
+    def linear_fit(self, lookback: int | None = None):
+        """The ``linear`` baseline (``autoseq.data._linear.linear_baseline``): fitted on the
+        scaled training rows, its window length chosen, or at ``lookback``."""
+        return linear_baseline(self, lookback)
 
     @cached_property
     def main_season(self) -> int:

@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data import ForecastData, linear_baseline
+from autoseq.data import ForecastData
 from autoseq.data._holt import holt_anchor
-from autoseq.data._linear import linear_anchor
+from autoseq.data._linear_anchor import linear_anchor
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_static import STATIC
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
@@ -250,7 +250,7 @@ def baseline_spec(fdata: ForecastData | PanelData, name: str) -> tuple[str, int,
     if not name.startswith(("linear(L=", "seasonal_naive(m=", "seasonal_drift(m=")):
         return None
     n = int(name.split("=")[1].rstrip(")"))  # the window (linear) or the season
-    if name.startswith("linear"):  # a single series' (``autoseq.baselines``)
+    if name.startswith("linear"):  # ``autoseq.baselines``' or a panel's
         return "linear", 1, n
     mode = "seasonal" if name.startswith("seasonal_naive") else "seasonal_drift"
     return mode, n, n * max(-(-h // n), 2 if mode == "seasonal_drift" else 1)
@@ -266,7 +266,7 @@ def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
     mode, m, width = baseline_spec(fdata, name)
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)
     if mode == "linear":  # rows summing to one: the scaled fit forecasts the raw window
-        out = LinearAnchor(matrix=linear_baseline(fdata, width).matrix.tolist(),
+        out = LinearAnchor(matrix=fdata.linear_fit(width).matrix.tolist(),
                            target_idx=list(fdata.target_idx), name="baseline",
                            dtype="float32")(window)
     else:

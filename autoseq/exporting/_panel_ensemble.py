@@ -5,9 +5,9 @@ in the series' units out). Members may differ in lookback: the exported model ta
 window and each member reads the last rows it needs. With neither ``--trial`` nor
 ``--ensemble``, export weighs on every series' validation windows what a single series' export
 weighs (``_selection.choose``): the means of the ``PANEL_SIZES`` best complete trials and their
-blends with the better of naive and seasonal naive (an ``Anchor`` layer on the window's last
-rows, so the SavedModel stays one artifact), and serves the lowest on the run's objective (OWA
-by default).
+blends with the best of naive, seasonal naive and the panel's ``linear`` baseline (an ``Anchor``
+or ``LinearAnchor`` layer on the window's last rows, so the SavedModel stays one artifact), and
+serves the lowest on the run's objective (OWA by default).
 """
 
 from __future__ import annotations
@@ -121,8 +121,9 @@ def panel_export(run: RunFolder, data: PanelData, *, trial: int | None,
 def select_panel(members: list[PanelMember], data: PanelData, *,
                  objective: str = "owa") -> dict[str, Any]:
     """``_selection.choose`` on every series' validation windows: the means of the first k
-    ``members`` (best first; k in ``PANEL_SIZES``) and their blends with the better in-graph
-    baseline (naive, or seasonal naive at the panel's main season), scored by ``objective``
+    ``members`` (best first; k in ``PANEL_SIZES``) and their blends with the best in-graph
+    baseline (naive, seasonal naive at the panel's main season, or the panel's ``linear``
+    baseline), scored by ``objective``
     (``owa``, ``smape`` or ``mase`` as ``panel_baselines.score`` computes it).
 
     Returns:
@@ -218,8 +219,9 @@ def _compose(members: list[PanelMember], data: PanelData,
 def _baselines(data: PanelData) -> list[str]:
     """The in-graph baselines a blend may take, simpler first (as ``simple_forecasts`` names
     them)."""
-    m = data.main_season
-    return ["naive"] + ([f"seasonal_naive(m={m})"] if m > 1 else [])
+    m, fit = data.main_season, data.linear_fit()
+    return (["naive"] + ([f"seasonal_naive(m={m})"] if m > 1 else [])
+            + ([fit.name] if fit is not None else []))
 
 
 __all__ = ["PANEL_SIZES", "PanelExport", "PanelMember", "describe_panel", "panel_export",

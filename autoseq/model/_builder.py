@@ -235,7 +235,7 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
 
         matrix = holt_anchor(data, config)["matrix"]
     elif config.get("anchor") == "linear":
-        from autoseq.data._linear import linear_anchor
+        from autoseq.data._linear_anchor import linear_anchor
 
         matrix = linear_anchor(data, config)["matrix"]
     return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
@@ -247,11 +247,20 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
 def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
     """The ``ModelContext`` of a ``PanelData`` for a resolved ``config``: one normalised target
     column in, its forecast out, anchored on the season ``config``'s lookback holds; the static
-    features' standardisation when the panel has some."""
+    features' standardisation when the panel has some; with ``anchor: linear``, the panel's
+    linear autoregression over the lookback (``PanelData.linear_fit``)."""
+    import numpy as np
+
     center, scale = data.static_standardisation()
-    return ModelContext(lookback=int(config["lookback"]), n_inputs=1, horizon=data.horizon,
+    lookback = int(config["lookback"])
+    matrix = None
+    if config.get("anchor") == "linear":  # no fit (too little history): the last value
+        fit = data.linear_fit(lookback) if lookback > 1 else None
+        matrix = fit.matrix if fit is not None else np.tile(np.eye(lookback)[-1],
+                                                            (data.horizon, 1))
+    return ModelContext(lookback=lookback, n_inputs=1, horizon=data.horizon,
                         n_targets=1, seed=seed, season=data.anchor_season(config),
-                        static_center=center, static_scale=scale)
+                        static_center=center, static_scale=scale, anchor_matrix=matrix)
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
@@ -422,9 +431,9 @@ def _linear_anchor(window, ctx: ModelContext, anchor: str):
     from autoseq.model.layers import LinearAnchor
 
     if ctx.anchor_matrix is None:
-        raise SearchSpaceError(f"anchor {anchor} needs its weights fitted on a single series' "
-                               "training windows: it is not available for panels or "
-                               "sequences; use last, seasonal, drift or seasonal_drift")
+        raise SearchSpaceError(f"anchor {anchor} needs its weights fitted on the training "
+                               "windows of a forecast (linear: of a series or a panel; ets: of "
+                               "a single series): use last, seasonal, drift or seasonal_drift")
     return LinearAnchor(matrix=ctx.anchor_matrix.tolist(), target_idx=list(range(ctx.n_targets)),
                         name="anchor", dtype="float32")(window)
 

@@ -25,6 +25,12 @@ from typing import Any
 from autoseq.space import Bool, Choice, Fixed, Float, Int, SearchSpace
 
 STARTS: tuple[dict[str, Any], ...] = (
+    # where the space offers it (a panel's does): a GRU correcting the linear autoregression
+    {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
+     "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
+     "lookback": "4x horizon", "batch_size": 32, "anchor": "linear", "transform": "none",
+     "scaler": "standard", "calendar": False, "head": "dense", "loss": "mae", "future": True,
+     "static": True},
     {"cell": "gru", "depth": 1, "units": 32, "bidirectional": False, "dropout": 0.0,
      "recurrent_dropout": 0.0, "clipping": "none", "learning_rate": 3e-3,
      "lookback": "2x horizon", "batch_size": 32, "anchor": "mean", "transform": "rolling_mstl",
