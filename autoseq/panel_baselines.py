@@ -16,6 +16,7 @@ import numpy as np
 
 from autoseq.baselines import BaselineScore
 from autoseq.data._panel_data import PanelData
+from autoseq.data._panel_linear import linear_forecasts
 from autoseq.panel_metrics import naive2, owa, panel_scores
 
 logger = logging.getLogger("autoseq")
@@ -63,8 +64,7 @@ def simple_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
         out["naive2"] = naive2_forecasts(data, part)
         fit = data.linear_fit()
         if fit is not None:
-            x, _ = data.windows(series, position, fit.lookback, targets=False)
-            out[fit.name] = x.astype("float64") @ fit.matrix.T
+            out[fit.name] = linear_forecasts(data, fit, series, position)
         data.memo["simple", part] = out
     return dict(data.memo["simple", part])  # a copy: callers add their own forecasts
 

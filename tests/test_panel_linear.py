@@ -102,4 +102,19 @@ def test_a_search_ranks_it_and_export_may_blend_it(tmp_path):
     res = autoseq.export(run, report=False)
     sel = res.manifest["selection"]
     assert sel["baseline"]["name"].startswith("linear(L=")  # it beats naive and seasonal naive
+    if sel["blend"]:  # the manifest says what the served linear part is
+        blend = next(t for t in res.manifest["transforms"] if t["kind"] == "blend_mean")
+        assert blend["linear"]["lookback"] == int(sel["blend"][len("linear(L="):-1])
     assert res.manifest["lookback"] >= 8 and np.isfinite(res.manifest["metrics"]["test"]["owa"])
+
+
+def test_too_little_history_leaves_no_fit_and_no_linear_anchor(tmp_path):
+    from autoseq.space import load_search_space
+    from autoseq.tasks import get_task
+
+    csv = make_panel_csv(tmp_path / "short.csv", n_series=4, lengths=(13, 15))
+    data = PanelData(load_panel(csv, series_col="series", target="value"), horizon=HORIZON)
+    assert data.linear_fit() is None
+    space = get_task("panel").adapt_space(load_search_space("panel"), data)
+    anchors = {p.name: p for p in space.parameters}["anchor"].values
+    assert "linear" not in anchors and "last" in anchors

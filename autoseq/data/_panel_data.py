@@ -114,10 +114,12 @@ class PanelData:
         # a week of hourly (or half-hourly) steps fits whatever the horizon
         week = seasons[1] if len(seasons) > 1 and seasons[1] <= 8 * seasons[0] else 1
         self.max_lookback = int(min(max(4 * horizon, 2 * self.main_season, week), 1024))
-        # the ``linear`` baseline's window lengths (at most the longest training history):
-        # hourly, horizon 48, up to three weeks, longer than the network's windows
+        # the ``linear`` baseline's window lengths, at most the training history of a quarter
+        # of the series (a backtest needs a full window): hourly, horizon 48, up to three
+        # weeks, longer than the network's windows
+        most = int(np.quantile(self.train_end, 0.25))
         self.linear_lookbacks = tuple(v for v in linear_lookbacks(self.horizon, seasons)
-                                      if v <= int(self.train_end.max()))
+                                      if v <= most)
         self.pad_width = max((self.max_lookback, *self.linear_lookbacks))
         self._padded = None
         # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)

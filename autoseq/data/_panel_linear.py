@@ -64,6 +64,19 @@ def _fit(data: Any, lookbacks: list[int], *, seed: int) -> LinearFit | None:
     return LinearFit(lookback=lookback, ridge=ridge, matrix=matrix)
 
 
+def linear_forecasts(data: Any, fit: LinearFit, series: np.ndarray,
+                     position: np.ndarray, *, chunk: int = 65_536) -> np.ndarray:
+    """``fit``'s forecasts ``[W, horizon]`` (float64, series' units) of the raw windows before
+    ``(series, position)``, cut and multiplied ``chunk`` windows at a time."""
+    out = np.empty((len(series), data.horizon), dtype="float64")
+    matrix = fit.matrix.T.astype("float32")
+    for i in range(0, len(series), chunk):
+        x, _ = data.windows(series[i:i + chunk], position[i:i + chunk], fit.lookback,
+                            targets=False)
+        out[i:i + chunk] = x @ matrix
+    return out
+
+
 def _draw(series: np.ndarray, position: np.ndarray, rng: np.random.Generator,
           most: int = PANEL_LINEAR_WINDOWS) -> tuple[np.ndarray, np.ndarray]:
     """At most ``most`` of the windows ``(series, position)``: all of them, or drawn with each
@@ -83,4 +96,4 @@ def _normalised(data: Any, origins: tuple[np.ndarray, np.ndarray],
     return x.astype("float64"), y.astype("float64")
 
 
-__all__ = ["PANEL_LINEAR_WINDOWS", "panel_linear"]
+__all__ = ["PANEL_LINEAR_WINDOWS", "linear_forecasts", "panel_linear"]

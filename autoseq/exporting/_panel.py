@@ -73,7 +73,7 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             data, number, config, info, _score(raw_model, data, lookback, "test"),
             val=_score(raw_model, data, lookback, "val"), extra=extra,
             max_gap=run.settings.data.get("max_gap", 12),
-            format=run.settings.data.get("format", "long")), chosen)
+            format=run.settings.data.get("format", "long")), chosen, data)
         if takes_static(raw_model):
             _static_manifest(manifest, data)
         if calib:

@@ -21,6 +21,7 @@ import numpy as np
 
 from autoseq._run_folder import RunFolder, load_trial
 from autoseq.data._panel_data import PanelData, uses_static
+from autoseq.data._panel_linear import PANEL_LINEAR_WINDOWS
 from autoseq.data._panel_static import STATIC, takes_static
 from autoseq.exporting._common import (
     best_baseline,
@@ -156,7 +157,8 @@ def raw_forecasts(model, width: int, *, data: PanelData,
     return np.asarray(out, dtype="float64")[..., 0]
 
 
-def describe_panel(manifest: dict[str, Any], served: PanelExport) -> dict[str, Any]:
+def describe_panel(manifest: dict[str, Any], served: PanelExport,
+                   data: PanelData) -> dict[str, Any]:
     """Make a panel manifest written for the best member describe what ``served`` serves: its
     window, name, the members' mean, the blend and the selection. Returns ``manifest``."""
     width = served.width
@@ -183,6 +185,15 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport) -> dict[str, A
             "baseline": served.blend, "weights": {"networks": w, "baseline": 1 - w},
             "rule": f"{w:g} × the networks' forecast (as above) + {1 - w:g} × the baseline's, "
                     "read from the last rows of the window, in the series' units"})
+        fit = data.linear_fit()
+        if fit is not None and served.blend == fit.name:
+            manifest["transforms"][-1]["linear"] = {
+                "lookback": fit.lookback, "ridge": fit.ridge,
+                "fitted_on": f"up to {PANEL_LINEAR_WINDOWS:,} training windows drawn from "
+                             "every series, each divided by its own scale; window length and "
+                             "ridge chosen on every series' last training window",
+                "rule": "each forecast step a fixed weighted sum of the last lookback steps "
+                        "(weights summing to one: layer baseline)"}
     if served.selection is not None:
         manifest["selection"] = served.selection
     return manifest

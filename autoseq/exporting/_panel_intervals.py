@@ -9,7 +9,7 @@ three are scale-free; the floor is relative to ``w`` too. The SavedModel adds th
 normalised forecast (``ConformalBands``) and multiplies back by ``w``, so ``quantiles`` are in
 each series' units, like ``output_0``.
 
-Naive and seasonal naive get bands the way a single series' baselines do (their validation
+Naive, seasonal naive and ``linear`` get bands the way a single series' baselines do (their validation
 residuals' conformal quantiles per step), the residuals divided by each series' MASE scale so
 series of any size pool. MSIS is M4's: per series, scaled by its MASE scale, averaged over series.
 """
@@ -117,8 +117,8 @@ def panel_quantile_metrics(data: PanelData, part: str, q: np.ndarray, calib: Cal
 
 
 def panel_baseline_bands(data: PanelData, calib: Calibration) -> dict[str, dict[str, Any]]:
-    """Naive and seasonal-naive intervals on the test windows: the conformal quantiles per step
-    of their validation residuals divided by each series' MASE scale."""
+    """Naive, seasonal-naive and ``linear`` intervals on the test windows: the conformal
+    quantiles per step of their validation residuals divided by each series' MASE scale."""
     val, test = simple_forecasts(data, "val"), simple_forecasts(data, "test")
     scale_val, scale_test = (data.mase_scales(p)[data.origins(p)[0]] for p in ("val", "test"))
     known = np.isfinite(scale_val)  # a constant series has no MASE scale
@@ -126,7 +126,7 @@ def panel_baseline_bands(data: PanelData, calib: Calibration) -> dict[str, dict[
         return {}
     actual = truth(data, "val")
     out = {}
-    for name in (n for n in val if n == "naive" or n.startswith("seasonal_naive")):
+    for name in (n for n in val if n == "naive" or n.startswith(("seasonal_naive", "linear("))):
         scores = ((actual - val[name]) / scale_val[:, None])[known]
         offsets, _ = conformal_offsets(scores[..., None], calib.taus)  # [H, 1, Q]
         q = test[name][..., None] + np.nan_to_num(scale_test)[:, None, None] * offsets[None, :, 0]

@@ -1,5 +1,6 @@
 """The panel report's calibrated-intervals part: how the exported model's bands covered every
-series' test window, against seasonal naive's, and the coverage by horizon step.
+series' test window, against the baseline band with the lowest MSIS, and the coverage by
+horizon step.
 
 It reads the exported model folder (``export/``) when it serves quantiles; the scores are the
 manifest's, computed at export on every series' test windows (MSIS the M4 way, per series).
@@ -37,16 +38,17 @@ def panel_intervals_section(ev: Evidence) -> Section | None:
 
 def panel_interval_sentence(test: dict[str, Any], others: dict[str, Any]) -> str:
     """"95% of the test outcomes fell inside the 95% band, over 30 series; MSIS 4.1 vs
-    seasonal_naive(m=7)'s 5.3." — for the widest level, against seasonal naive (naive when
-    the panel has no season)."""
+    linear(L=14)'s 5.3." — for the widest level, against the baseline band with the lowest
+    MSIS there."""
     levels = test["levels"]
     level = max(levels, key=float)
     words = coverage_words(levels, level)
     if test.get("series"):
         words += f", over {fmt.integer(test['series'])} series"
-    rival = next((n for n in others if n.startswith("seasonal_naive")),
-                 "naive" if "naive" in others else None)
-    theirs = others[rival]["levels"].get(level, {}) if rival else {}
+    scored = {n: o["levels"][level]["msis"] for n, o in others.items()
+              if o["levels"].get(level, {}).get("msis") is not None}
+    rival = min(scored, key=scored.get) if scored else None
+    theirs = others[rival]["levels"][level] if rival else {}
     mine = levels[level].get("msis")
     if mine is None or theirs.get("msis") is None:
         return words + "."

@@ -4,7 +4,8 @@ The CSV is long (``series, timestamp, value``); each series is split at its own 
 ``--test-size`` steps are test, the ``--val-size`` before them validation). One network is
 trained on windows drawn from every series, each window normalised by its own scale, and is
 scored on every series' validation window with M4's sMAPE, MASE and OWA against Naive2, next to
-naive, seasonal naive, Naive2, AutoETS and AutoTheta on the same windows. Static columns
+naive, seasonal naive, Naive2, the panel's ``linear`` autoregression, AutoETS and AutoTheta on
+the same windows. Static columns
 (``--static-col``: one value per series) are offered to the network: whether a trial uses them
 is searched.
 """
@@ -114,7 +115,8 @@ class PanelTask(Task):
                               "categories": s.get("static_categories")})
 
     def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
-        """The seasonal anchors stay only where seasonal naive beats naive on validation; with
+        """The seasonal anchors stay only where seasonal naive beats naive on validation, the
+        ``linear`` anchor where the panel's linear baseline could be fitted; with
         static columns, whether a trial uses them is searched too (so the leaderboard shows
         what they are worth), unless the space says."""
         return with_switch(_seasonal_anchors(space, data), "static",
@@ -170,11 +172,13 @@ class PanelTask(Task):
 
 def _seasonal_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
     """``space`` without the seasonal anchors, unless seasonal naive beats naive on
-    validation."""
+    validation, and without ``linear`` when the panel has too little history to fit it."""
     anchor = next((p for p in space.parameters if p.name == "anchor"), None)
-    if not isinstance(anchor, Choice) or seasonal_naive_helps(data):
+    if not isinstance(anchor, Choice):
         return space
-    keep = tuple(v for v in anchor.values if v not in _SEASONAL_ANCHORS)
+    drop = (() if seasonal_naive_helps(data) else _SEASONAL_ANCHORS) + (
+        ("linear",) if data.linear_fit() is None else ())
+    keep = tuple(v for v in anchor.values if v not in drop)
     if not keep or len(keep) == len(anchor.values):
         return space
     return space.with_parameters([replace(p, values=keep) if p is anchor else p
