@@ -118,3 +118,16 @@ def test_too_little_history_leaves_no_fit_and_no_linear_anchor(tmp_path):
     space = get_task("panel").adapt_space(load_search_space("panel"), data)
     anchors = {p.name: p for p in space.parameters}["anchor"].values
     assert "linear" not in anchors and "last" in anchors
+
+
+def test_the_reports_examples_stand_beside_the_best_baseline(tmp_path):
+    from autoseq.report._panel import score_part
+
+    data = _panel(tmp_path / "p.csv")
+    data.stat_baselines = False
+    x, _ = data.windows(*data.origins("test"), 1, targets=False)
+    scores = score_part(np.repeat(x, HORIZON, axis=1).astype("float64"), data, "test")
+    best = min((k for k in scores.baselines if k != "naive2"),
+               key=lambda k: scores.baselines[k]["owa"])
+    assert best == data.linear_fit().name  # on this seasonal panel
+    assert {e.baseline_name for e in scores.examples} == {best}

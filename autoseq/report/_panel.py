@@ -76,7 +76,9 @@ def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") 
               float(ref["mase"][i])) for i in order]
     with np.errstate(divide="ignore", invalid="ignore"):
         skill = 1.0 - mine["mase"] / ref["mase"]
-    base = next((k for k in forecasts if k.startswith("seasonal_naive")), "naive")
+    # the examples beside the best baseline on this part (Naive2 is the scale, not a rival)
+    base = min((k for k in baselines if k != "naive2"),
+               key=lambda k: np.nan_to_num(baselines[k]["owa"], nan=np.inf))
     examples = _examples(data, part, pred, forecasts[base], base, mine["series"], skill)
     return PanelScores(part, score(data, part, pred), baselines, wins, worst, skill, examples,
                        label)
