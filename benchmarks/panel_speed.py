@@ -9,6 +9,8 @@ Prints, as it measures them:
   GRU(32) on ``PanelData.train_dataset``, after one warm-up epoch (tracing);
 * predicting: seconds to cut the last window of all 10,000 series and forecast them with the
   scale-free model (the exported model's graph);
+* the panel's ``linear`` baseline: seconds to choose and fit it (``PanelData.linear_fit``: a
+  fixed number of windows drawn, whatever the number of series);
 * memory: peak RSS growth (``VmHWM``; ``resource`` elsewhere) of loading a panel, above a
   baseline taken after the imports, each in a fresh process, for 1,000 and for 10,000 series: the growth per CSV byte of each, and the
   ratio of the two growths against the ratio of the file sizes (about 1 when memory grows
@@ -103,7 +105,12 @@ def training_and_predict(panel) -> dict:
     x, _ = data.windows(*data.origins("future"), LOOKBACK, targets=False)
     pred = raw.predict(x[..., None], batch_size=4096, verbose=0)
     predict_s = time.perf_counter() - start
-    return {"windows_per_epoch": data.windows_per_epoch, "epoch_s": epoch_s,
+    start = time.perf_counter()
+    fit = data.linear_fit()
+    linear_s = time.perf_counter() - start
+    return {"linear_fit_s": linear_s, "linear_lookback": fit.lookback if fit else None,
+            "linear_candidates": list(data.linear_lookbacks),
+            "windows_per_epoch": data.windows_per_epoch, "epoch_s": epoch_s,
             "train_windows_per_s": data.windows_per_epoch / epoch_s,
             "predict_series": int(len(pred)), "predict_s": predict_s,
             "predicted_series_per_s": len(pred) / predict_s}
