@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
-
 from autoseq.data._holt import training_windows
-from autoseq.data._linear import LINEAR_FIT_WINDOWS, choose_ridge
+from autoseq.data._linear import LINEAR_FIT_WINDOWS, choose_ridge, naive_matrix
 from autoseq.data._variants import data_variant
 
 logger = logging.getLogger("autoseq")
@@ -27,7 +25,7 @@ def linear_anchor(data: Any, config: dict[str, Any]) -> dict[str, Any]:
     if key not in cache:
         variant = data_variant(data, transform=key[0], scaler=key[1])
         if lookback < 2:
-            ridge, matrix = 0.0, np.ones((data.horizon, 1))
+            ridge, matrix = 0.0, naive_matrix(data.horizon, lookback)
         else:
             ridge, matrix = choose_ridge(*training_windows(data, variant, lookback,
                                                            most=LINEAR_FIT_WINDOWS))

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data._linear import LinearFit, fit_matrices
+from autoseq.data._linear import LinearFit, fit_matrices, holdout_scores
 
 logger = logging.getLogger("autoseq")
 
@@ -54,8 +54,8 @@ def _fit(data: Any, lookbacks: list[int], *, seed: int) -> LinearFit | None:
     for lookback in lookbacks:
         x, y = _normalised(data, fit, lookback)
         xc, yc = _normalised(data, check, lookback)
-        for ridge, m in fit_matrices(x, y).items():
-            scores[(lookback, ridge)] = float(np.mean(np.abs(xc @ m.T - yc)))
+        for ridge, mae in holdout_scores(x, y, xc, yc).items():
+            scores[(lookback, ridge)] = mae
     lookback, ridge = min(scores, key=lambda k: (scores[k], k))
     every = _draw(series, position, rng)
     matrix = fit_matrices(*_normalised(data, every, lookback), (ridge,))[ridge]

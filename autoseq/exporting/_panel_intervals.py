@@ -23,6 +23,7 @@ import numpy as np
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_static import takes_static
 from autoseq.data._windows import WINDOW
+from autoseq.exporting._forecast_wrap import baseline_spec
 from autoseq.exporting._intervals import (
     QUANTILES,
     add_interval_manifest,
@@ -126,7 +127,7 @@ def panel_baseline_bands(data: PanelData, calib: Calibration) -> dict[str, dict[
         return {}
     actual = truth(data, "val")
     out = {}
-    for name in (n for n in val if n == "naive" or n.startswith(("seasonal_naive", "linear("))):
+    for name in (n for n in val if baseline_spec(data, n) is not None):  # in-graph ones
         scores = ((actual - val[name]) / scale_val[:, None])[known]
         offsets, _ = conformal_offsets(scores[..., None], calib.taus)  # [H, 1, Q]
         q = test[name][..., None] + np.nan_to_num(scale_test)[:, None, None] * offsets[None, :, 0]

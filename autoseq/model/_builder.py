@@ -249,15 +249,14 @@ def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelC
     column in, its forecast out, anchored on the season ``config``'s lookback holds; the static
     features' standardisation when the panel has some; with ``anchor: linear``, the panel's
     linear autoregression over the lookback (``PanelData.linear_fit``)."""
-    import numpy as np
+    from autoseq.data._linear import naive_matrix
 
     center, scale = data.static_standardisation()
     lookback = int(config["lookback"])
     matrix = None
     if config.get("anchor") == "linear":  # no fit (too little history): the last value
         fit = data.linear_fit(lookback) if lookback > 1 else None
-        matrix = fit.matrix if fit is not None else np.tile(np.eye(lookback)[-1],
-                                                            (data.horizon, 1))
+        matrix = fit.matrix if fit is not None else naive_matrix(data.horizon, lookback)
     return ModelContext(lookback=lookback, n_inputs=1, horizon=data.horizon,
                         n_targets=1, seed=seed, season=data.anchor_season(config),
                         static_center=center, static_scale=scale, anchor_matrix=matrix)

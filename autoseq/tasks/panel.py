@@ -119,7 +119,7 @@ class PanelTask(Task):
         ``linear`` anchor where the panel's linear baseline could be fitted; with
         static columns, whether a trial uses them is searched too (so the leaderboard shows
         what they are worth), unless the space says."""
-        return with_switch(_seasonal_anchors(space, data), "static",
+        return with_switch(_applicable_anchors(space, data), "static",
                            offered=data.n_static > 0)
 
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
@@ -170,7 +170,7 @@ class PanelTask(Task):
                    if statics else ""))
 
 
-def _seasonal_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
+def _applicable_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
     """``space`` without the seasonal anchors, unless seasonal naive beats naive on
     validation, and without ``linear`` when the panel has too little history to fit it."""
     anchor = next((p for p in space.parameters if p.name == "anchor"), None)
