@@ -33,6 +33,7 @@ _CTRL_C_REASON = "interrupted by the user (Ctrl-C)"
 _requested = threading.Event()
 _terminated = threading.Event()
 _abandon: list[Callable[[], None]] = []
+_deferring: list[bool] = []  # non-empty while a ``deferred_interrupts`` block runs
 
 
 class Terminated(KeyboardInterrupt):
@@ -69,17 +70,20 @@ def terminate_immediately() -> None:
 
 @contextmanager
 def deferred_interrupts(*, grace: float = DEFAULT_GRACE) -> Iterator[None]:
-    """Defer Ctrl-C and SIGTERM to ``check()`` while the block runs (main thread only).
+    """Defer Ctrl-C and SIGTERM to ``check()`` while the block runs (main thread only; a
+    nested block leaves the outer one in charge; an ignored SIGINT stays ignored).
 
     Args:
         grace: seconds after SIGTERM by which the process has exited; when it has not (no
             ``check()`` came in time, or the exit itself dragged), the watchdog abandons the
             running trial, if any, and exits 143.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if threading.current_thread() is not threading.main_thread() or _deferring:
         yield
         return
+    # SIGTERM is deferred even where SIGINT is ignored (a job a script started with ``&``):
+    # raised at any bytecode it can land inside a storage commit and fail the trial instead.
+    takes_int = signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
     def on_sigint(signum, frame):
         if _requested.is_set():
@@ -96,12 +100,15 @@ def deferred_interrupts(*, grace: float = DEFAULT_GRACE) -> Iterator[None]:
 
     _requested.clear()
     _terminated.clear()
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, on_sigint) if takes_int else None
     previous_term = signal.signal(signal.SIGTERM, on_sigterm)
+    _deferring.append(True)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _deferring.clear()
+        if takes_int:
+            signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
         _requested.clear()
         _terminated.clear()

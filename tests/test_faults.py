@@ -218,3 +218,27 @@ def test_sigterm_mid_trial_queues_it_again_and_the_same_command_runs_it_first(co
     assert sum(s in ("COMPLETE", "PRUNED") for s in states) == TOTAL
     assert "RUNNING" not in states and "WAITING" not in states
     assert trials[retry[0].number].state.name in ("COMPLETE", "PRUNED"), "the retry ran"
+
+
+def test_sigterm_is_deferred_where_sigint_is_ignored(tmp_path):
+    """A worker a script started with ``&`` has SIGINT ignored; SIGTERM must still wait for a
+    safe point (raised at any bytecode it could land inside a storage commit and fail the
+    trial, the worker carrying on) and the ignored SIGINT stays ignored."""
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import os, signal\n"
+        "from autoseq import _interrupt\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, _interrupt.raise_terminated)  # as the CLI sets it\n"
+        "with _interrupt.deferred_interrupts(grace=60):\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    total = sum(range(100_000))  # bytecodes run: nothing is raised here\n"
+        "    print('ignored' if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else 'taken')\n"
+        "    try:\n"
+        "        _interrupt.check()\n"
+        "    except _interrupt.Terminated:\n"
+        "        print('at the safe point')\n")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:2] == ["ignored", "at the safe point"]
