@@ -16,7 +16,7 @@ also scored on that subset (from ``autoseq predict --all-origins``) and every ra
 statistical model is taken on it. Finished searches are reused (``--fresh`` redoes them); the
 statistical scores are cached per origin in ``<out>/stat_cache.json``.
 
-    python benchmarks/forecast_suite.py                       # six datasets, 900 s each (~4 h on 2 cores)
+    python benchmarks/forecast_suite.py                       # ten datasets, 900 s each (~6 h on 2 cores)
     python benchmarks/forecast_suite.py --quick --only airline --only uschange
     python benchmarks/forecast_suite.py --budget 300 --stat-every 4 --only electricity
 
@@ -109,6 +109,27 @@ def _m4_weekly_longest(folder: Path) -> Path | None:
     return out
 
 
+def _m4_weekly_52(name: str, gaps: int = 0) -> Callable[[Path], Path | None]:
+    """M4 weekly series ``name`` with its 13 official test weeks; with ``gaps``, that many
+    weeks (drawn with seed 0, none in the last 200) left out of the file, as missing rows."""
+    def prepare(folder: Path) -> Path | None:
+        train, test = SHARED / "m4_weekly_train.csv", SHARED / "m4_weekly_test.csv"
+        if not (train.is_file() and test.is_file()):
+            return None
+        frame = pd.concat([(t := pd.read_csv(f))[t.series == name] for f in (train, test)])
+        frame = frame[["date", "value"]].reset_index(drop=True)
+        if gaps:
+            rng = np.random.default_rng(0)
+            frame = frame.drop(index=rng.choice(np.arange(1, len(frame) - 200), gaps,
+                                                replace=False))
+        out = folder / f"m4_weekly_{name}{'_gaps' if gaps else ''}.csv"
+        frame.to_csv(out, index=False)
+        return out
+    return prepare
+
+
+WEEKLY_52 = "H=52, last 104 weeks as test: 53 origins (issue 15's held-out weekly shape)"
+
 DATASETS: tuple[Dataset, ...] = (
     Dataset("airline", "monthly", "passengers", 12, 24,
             "last 24 months as test: 13 origins of 12 months", _target_only("airline.csv",
@@ -129,6 +150,15 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("electricity", "half-hourly", "demand_mw", 48, 336,
             "last week as test: 289 origins of 48 half-hours",
             _target_only("electricity_halfhourly.csv", "demand_mw")),
+    Dataset("weekly52_W112_gaps", "weekly", "value", 52, 104,
+            f"M4 weekly W112 (trending), 40 weeks left out as gaps; {WEEKLY_52}",
+            _m4_weekly_52("W112", gaps=40)),
+    Dataset("weekly52_W152", "weekly", "value", 52, 104, f"M4 weekly W152 (trending); {WEEKLY_52}",
+            _m4_weekly_52("W152")),
+    Dataset("weekly52_W183", "weekly", "value", 52, 104, f"M4 weekly W183 (trending); {WEEKLY_52}",
+            _m4_weekly_52("W183")),
+    Dataset("weekly52_W137", "weekly", "value", 52, 104, f"M4 weekly W137 (trending); {WEEKLY_52}",
+            _m4_weekly_52("W137")),
 )
 
 

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -31,7 +32,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exported(run_dir):
-    return autoseq.export(run_dir, ensemble=1)  # the trial itself, never a blend
+    return autoseq.export(run_dir, ensemble=1, refit=False)  # the trial itself, never a blend
 
 
 def raw_windows(fdata, origins: np.ndarray, lookback: int) -> np.ndarray:
@@ -147,10 +148,43 @@ def test_tflite_export_is_checked_for_parity(run_dir, tmp_path):
     assert res.manifest["files_extra"]["tflite_outputs"] == ["output_0"]  # no quantiles there
 
 
-def test_refit_trains_on_train_and_validation(run_dir, tmp_path):
-    res = autoseq.export(run_dir, out=tmp_path / "r", refit=True, report=False)
-    assert res.manifest["refit"] is True
-    assert np.isfinite(res.test_metrics["mae"])
+def test_a_forecast_export_is_refitted_on_train_and_validation_by_default(run_dir, exported,
+                                                                         tmp_path, caplog):
+    """The default export retrains the chosen trial on training + validation rows (the CLI's
+    ``--no-refit`` keeps the trial's weights): other weights, the same signature."""
+    with caplog.at_level("INFO", logger="autoseq"):
+        res = autoseq.export(run_dir, ensemble=1, out=tmp_path / "r", report=False)
+    assert res.manifest["refit"] is True and np.isfinite(res.test_metrics["mae"])
+    seen = re.search(r"refitted on train \+ validation \((\d+) windows\)", caplog.text)
+    lookback = exported.manifest["lookback"]
+    assert int(seen[1]) > len(open_run(run_dir).data().origins("train", lookback))
+    assert res.manifest["signature"] == exported.manifest["signature"]
+    assert res.test_metrics["mae"] != pytest.approx(exported.test_metrics["mae"], rel=1e-6)
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(run_dir), "--no-refit", "--ensemble", "1", "--out",
+              str(tmp_path / "plain"), "--no-report", "-q"])
+    assert exit_.value.code == 0
+    plain = json.loads((tmp_path / "plain" / "autoseq.json").read_text())
+    assert plain["refit"] is False
+    assert plain["metrics"]["test"]["mae"] == pytest.approx(exported.test_metrics["mae"])
+
+
+def test_a_refit_that_diverges_exports_the_trial_as_trained(run_dir, exported, tmp_path,
+                                                            monkeypatch, caplog):
+    """Non-finite weights after the retraining must not cost the export: it serves the trial's
+    own weights and says so."""
+    from autoseq.exporting import _forecast
+
+    def diverged(run, config, fdata, *, epochs):
+        model, _, _ = load_trial_model(run, 0)
+        model.set_weights([np.full_like(w, np.nan) for w in model.get_weights()])
+        return model
+
+    monkeypatch.setattr(_forecast, "_refit", diverged)
+    with caplog.at_level("WARNING", logger="autoseq"):
+        res = autoseq.export(run_dir, ensemble=1, out=tmp_path / "d", report=False)
+    assert "diverged when retrained" in caplog.text and res.manifest["refit"] is False
+    assert res.test_metrics["mae"] == pytest.approx(exported.test_metrics["mae"])
 
 
 def test_non_finite_weights_are_refused(run_dir):
@@ -192,14 +226,14 @@ def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_pat
     run = tmp_path / "run"
     autoseq.search(csv, target="y", horizon=5, space=space, trials=4, max_epochs=1, out=run,
                    seed=0, report=False, stat_baselines=False, warm_start=False)
-    res = autoseq.export(run, ensemble=3, format="keras", report=False)
+    res = autoseq.export(run, ensemble=3, refit=False, format="keras", report=False)
     assert len(res.members) == 3 and res.trial == res.members[0]
     m = json.loads((res.path / "autoseq.json").read_text())
     lookbacks = [e["lookback"] for e in m["ensemble"]["members"]]
     assert m["lookback"] == max(lookbacks) == m["signature"]["input_shape"][1]
     singles = [autoseq.load_model(autoseq.export(run, trial=n, out=tmp_path / f"t{n}",
-                                                 report=False).path).predict(csv)["y"]
-               for n in res.members]
+                                                 refit=False, report=False).path
+                                  ).predict(csv)["y"] for n in res.members]
     ensemble = autoseq.load_model(res.path).predict(csv)["y"]
     np.testing.assert_allclose(ensemble, np.mean(singles, axis=0), rtol=1e-5, atol=1e-5)
     model = keras.saving.load_model(res.path / "model.keras", safe_mode=True)
@@ -212,7 +246,7 @@ def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_pat
 def _check_auto_selection(run, tmp_path):
     """The default export weighs the best trial and the means of the 3 best (of 4 trials) on
     the validation windows and exports the lower validation MAE, saying so."""
-    res = autoseq.export(run, out=tmp_path / "auto", report=False)
+    res = autoseq.export(run, out=tmp_path / "auto", refit=False, report=False)
     sel = res.manifest["selection"]
     nets = {k: sel["val_mae"][k] for k in ("best trial", "mean of 3 best trials")}
     best_net = min(nets, key=nets.get)
@@ -238,7 +272,7 @@ def export_a_weak_network(tmp_path, frame: pd.DataFrame, *, horizon: int):
     run = tmp_path / "run"
     autoseq.search(tmp_path / "series.csv", target="y", horizon=horizon, space=space, trials=1,
                    max_epochs=1, out=run, seed=0, report=False, stat_baselines=False)
-    return autoseq.export(run, report=False), run
+    return autoseq.export(run, refit=False, report=False), run
 
 
 def served_val_mae(res, data) -> float:

@@ -88,7 +88,7 @@ def full_run(tmp_path_factory):
         autoseq.Fixed("head", "seq2seq")], name="all")
     autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=2,
                    out=tmp / "run", seed=0, stat_baselines=False)
-    return tmp / "run", autoseq.export(tmp / "run", ensemble=1)
+    return tmp / "run", autoseq.export(tmp / "run", ensemble=1, refit=False)
 
 
 def test_savedmodel_with_every_transform_equals_the_keras_path(full_run):
@@ -228,7 +228,7 @@ def test_several_targets_with_every_transform_export_and_predict(series_csv, tmp
         autoseq.Fixed("scaler", "minmax"), autoseq.Fixed("calendar", True)], name="two")
     autoseq.search(series_csv, target=["y", "x"], horizon=5, space=space, trials=1,
                    max_epochs=1, out=tmp_path / "run", stat_origins=2)
-    res = autoseq.export(tmp_path / "run", ensemble=1)
+    res = autoseq.export(tmp_path / "run", ensemble=1, refit=False)
     _, config, data = assert_savedmodel_equals_keras_path(tmp_path / "run", res)
     assert trial_variant(data, config).profile.tables[0].shape == (7, 2)
     frame = autoseq.load_model(res.path).predict(series_csv)

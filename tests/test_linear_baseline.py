@@ -111,7 +111,7 @@ def test_a_linear_anchored_trial_starts_at_its_forecast_and_records_it(tmp_path)
     run = tmp_path / "run"
     autoseq.search(csv, target="y", horizon=3, space=space, trials=1, max_epochs=2, out=run,
                    seed=0, report=False, stat_baselines=False)
-    res = autoseq.export(run, ensemble=1, report=False)
+    res = autoseq.export(run, ensemble=1, refit=False, report=False)
     anchor = next(t for t in res.manifest["transforms"] if t["kind"] == "anchor")
     assert anchor["mode"] == "linear" and anchor["ridge"] > 0
     truth = data.targets("test", scaled=False)

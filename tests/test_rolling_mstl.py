@@ -109,7 +109,7 @@ def rolling_run(tmp_path_factory):
         name="rolling")
     autoseq.search(csv, target="y", horizon=5, space=space, trials=2, max_epochs=2,
                    out=tmp / "run", seed=0, stat_baselines=False)
-    return tmp / "run", autoseq.export(tmp / "run", ensemble=1)
+    return tmp / "run", autoseq.export(tmp / "run", ensemble=1, refit=False)
 
 
 def test_savedmodel_refits_the_profile_inside_and_equals_the_keras_path(rolling_run):

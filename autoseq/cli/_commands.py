@@ -192,7 +192,10 @@ def worker(storage, study, quiet, **kwargs) -> None:
 @click.option("--format", "fmt", type=click.Choice(["savedmodel", "keras", "tflite"]),
               default="savedmodel", show_default=True,
               help="Also write model.keras or model.tflite beside the SavedModel.")
-@click.option("--refit", is_flag=True, help="Retrain on train + validation before exporting.")
+@click.option("--refit/--no-refit", default=None,
+              help="Retrain the exported models on train + validation (their best epoch "
+                   "count) after choosing them on validation [default: on for a single "
+                   "series' forecasts, off for panels and sequences].")
 @click.option("--data", help="The training CSV, if it moved since the search.")
 @click.option("--no-report", is_flag=True, help="Do not rewrite RUN/report.html.")
 @click.option("--ensemble", type=click.IntRange(min=1), default=None,

@@ -16,7 +16,7 @@ from autoseq.run import open_run
 
 
 def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | None = None,
-           format: str = "savedmodel", refit: bool = False,
+           format: str = "savedmodel", refit: bool | None = None,
            data: str | Path | None = None, report: bool = True,
            ensemble: int | None = None, levels: str | list[float] | None = None,
            quantiles: str | list[float] | None = None) -> ExportResult:
@@ -34,7 +34,10 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
         trial: trial number (default: the best-ranked trial).
         out: model folder (default ``<run_dir>/export``).
         format: also write ``model.keras`` (``keras``) or ``model.tflite`` (``tflite``).
-        refit: retrain the configuration on train + validation for its best epoch count.
+        refit: retrain the configuration (each member) on train + validation for its best
+            epoch count, after the selection and the interval calibration on validation.
+            ``None`` (the default): the run's task decides (``Task.refit_by_default``: a single
+            series' forecasts are refitted, panels and sequences are not).
         data: the training CSV, if it moved since the search.
         report: rewrite the run's report with the exported model's test scores.
         ensemble: average the outputs (forecasts, probabilities or values) of the
@@ -69,6 +72,8 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if not spec.explicit and recorded:  # the search's --levels / --quantiles
         spec = interval_spec(levels=recorded["levels"] or "none",
                              quantiles=recorded["quantiles"])
+    if refit is None:
+        refit = run.kind.refit_by_default
     result = run.kind.export(run, run.data(data), trial=trial, out=out, format=format,
                              refit=refit, ensemble=ensemble, intervals=spec)
     if report:

@@ -60,6 +60,7 @@ from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
 from autoseq.model._builder import head_quantiles
+from autoseq.trial._compile_rule import accelerator, repays_compiling
 from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
@@ -98,13 +99,10 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     calib = calibrate_forecaster(raw_model, fdata, members[0].config, extras=extras, width=width,
                                  spec=intervals or IntervalSpec(),
                                  head=_quantile_head(members, fdata, selection))
-    if refit:
-        for m in members:
-            m.model = _refit(run, m.config, wdata,
-                             epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
-            check_finite(m.model, m.number)
-            m.raw = wrap_forecaster(m.model, wdata, m.config)
+    if refit and _refit_members(run, members, wdata):
         raw_model, width, extras = _compose(members, wdata, selection)
+    elif refit:
+        wdata, refit = fdata, False
     best = members[0]
     served = with_bands(raw_model, calib, wdata.target_idx,
                         head=_quantile_head(members, wdata, selection)) if calib else raw_model
@@ -261,21 +259,48 @@ def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.abs(pred - truth)))
 
 
+def _refit_members(run: RunFolder, members: list[_Member], wdata: ForecastData) -> bool:
+    """Retrain every member on ``wdata`` (training + validation) for its best epoch count;
+    ``False``, leaving them as they were, when one ends with non-finite weights."""
+    refitted = [_refit(run, m.config, wdata,
+                       epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
+                for m in members]
+    for m, model in zip(members, refitted, strict=True):
+        if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
+            logger.warning("trial %d diverged when retrained on train + validation (non-finite "
+                           "weights): exporting the trials as they were trained, not refitted",
+                           m.number)
+            return False
+    for m, model in zip(members, refitted, strict=True):
+        m.model, m.raw = model, wrap_forecaster(model, wdata, m.config)
+    return True
+
+
 def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epochs: int):
     import keras
 
     seed = run.settings.seed * 1000 + 999
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(seed)
     lookback = int(config["lookback"])
-    model = build_model(config, forecast_context(fdata, config, seed=seed),
-                        builder=run.settings.builder)
     origins = fdata.origins("train", lookback)  # training + validation rows (see export)
     variant = trial_variant(fdata, config)
-    ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
-                       shuffle=True, seed=seed, origins=origins, values=variant.values,
-                       inputs=network_inputs(config, fdata), rolling=variant.rolling)
-    model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
+    # Compiled on a CPU where a trial of this size would be (about half the time; Keras's own
+    # choice on an accelerator); an XLA failure retrains without, as a trial does.
+    first = None if accelerator() else repays_compiling(lookback, len(origins),
+                                                        int(config["batch_size"]), epochs=epochs)
+    for jit in dict.fromkeys((first, False)):
+        keras.backend.clear_session()
+        keras.utils.set_random_seed(seed)
+        ds = fdata.dataset("train", lookback=lookback, batch_size=int(config["batch_size"]),
+                           shuffle=True, seed=seed, origins=origins, values=variant.values,
+                           inputs=network_inputs(config, fdata), rolling=variant.rolling)
+        model = build_model(config, forecast_context(fdata, config, seed=seed),
+                            builder=run.settings.builder, jit_compile=jit)
+        try:
+            model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
+            break
+        except Exception:  # noqa: BLE001 - only a compiled fit is tried again
+            if not model.jit_compile:
+                raise
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
 

@@ -66,6 +66,8 @@ class Task(ABC):
     prune_warmup: ClassVar[int | None] = None
     stat_baselines: ClassVar[bool] = False
     """Whether the statistical forecasters (MSTL + ETS / ARIMA) have anything to say."""
+    refit_by_default: ClassVar[bool] = False
+    """Whether ``export`` retrains its models on training + validation unless told not to."""
     jax_trials: ClassVar[bool] = False
     """Whether its trials may train on Keras's JAX backend (``searching._keras_backend``): their
     batches keep one shape, so each trial compiles once."""

@@ -44,6 +44,11 @@ class ForecastTask(Task):
     max_epochs = 20
     patience = 5
     stat_baselines = True
+    # The validation rows are the most recent a forecaster can learn from: retrained on them
+    # (same epochs), exports scored lower test MAE on 8 of the forecasting suite's 10 series
+    # (by up to 31%, where the trend moved after the training rows) and at most 1.2% higher
+    # on the other two (benchmarks/RESULTS.md).
+    refit_by_default = True
     jax_trials = True
     report = ReportKind(evaluate_forecast, forecast_headline, forecast_skill, forecast_sections)
     recorded = ("max_epochs", "patience", "seed", "builder", "metric", "folds", "deterministic")

@@ -19,6 +19,7 @@ from autoseq.exceptions import SearchError
 from autoseq.model._builder import ModelContext, build_model, cudnn_eligible
 from autoseq.space import SearchSpace, Suggester
 from autoseq.tasks import task_of_data
+from autoseq.trial._compile_rule import accelerator, on_jax, repays_compiling
 from autoseq.trial._result import WEIGHTS, Reporter, TrialResult, TrialSettings, load_trial_json
 
 COMPILE_MODES = ("auto", "on", "off")
@@ -104,32 +105,11 @@ def compile_choice(mode: str, data: ForecastData | SequenceData, config: dict[st
     the training is long enough to repay the compile (``worth_compiling``) and leaves Keras's own
     choice (compile) on an accelerator. On Keras's JAX backend every trial compiles unless
     ``off`` (uncompiled JAX steps are 20-50x slower). ``None``: Keras decides."""
-    if mode != "auto" or _on_jax():
+    if mode != "auto" or on_jax():
         return mode != "off"
-    if _accelerator():
+    if accelerator():
         return None
     return worth_compiling(data, config, epochs=epochs)
-
-
-def _on_jax() -> bool:
-    import keras
-
-    return keras.backend.backend() == "jax"
-
-
-def _accelerator() -> bool:
-    import tensorflow as tf
-
-    return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
-
-
-# Compiling a trial's steps costs 0.7-1.3 s on 2 idle CPU cores (1.5-3.5 s on busy ones: train,
-# validation and the last batch's shapes); it saves about 0.1 ms per batch and lookback step
-# (GRU/LSTM(32): 0.86 → 0.37 s per epoch at lookback 96, 2.16 → 1.28 s at 336, 42 and 38
-# batches of 64 windows). Break-even is near 10,000 batch-steps on an idle machine; at 20,000
-# sunspots' LSTM(32) (lookback 48, 60 batches, 8 epochs: 23,040) compiles and runs 0.7× the time
-# of its uncompiled trial, while airline's (720) and the test suite's tiny trials do not.
-COMPILE_FROM_BATCH_STEPS = 20_000
 
 
 def worth_compiling(data: ForecastData | SequenceData, config: dict[str, Any], *,
@@ -139,11 +119,8 @@ def worth_compiling(data: ForecastData | SequenceData, config: dict[str, Any], *
     epochs). Variable-length sequences are not compiled: each padded length is a new program
     (BasicMotions cut to 30-98 steps: a GRU trial took 13.5 s compiled, 3.4 s not)."""
     shape = task_of_data(data).training_shape(data, config)
-    if shape is None:
-        return False
-    lookback, windows = shape
-    batches = -(-windows // int(config["batch_size"]))
-    return batches * lookback * epochs >= COMPILE_FROM_BATCH_STEPS
+    return shape is not None and repays_compiling(*shape, int(config["batch_size"]),
+                                                  epochs=epochs)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -162,7 +139,7 @@ def _release(known_gradients: set[str]) -> None:
     import keras
 
     keras.backend.clear_session(free_memory=False)
-    if _on_jax():
+    if on_jax():
         _jax_caches.trial_ended()
     registry = _gradient_registry()
     if registry is not None:
