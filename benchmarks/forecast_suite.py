@@ -200,7 +200,9 @@ def _search_and_export(ds: Dataset, csv: Path, run_dir: Path, *, budget: float, 
         if run_dir.is_dir():
             marker.write_text(json.dumps(done))
     manifest = run_dir / "export" / "autoseq.json"
-    if done["search_rc"] == 0 and (done.get("export_rc") != 0 or not manifest.is_file()):
+    # an export written before exports were refitted by default is not the default's
+    stale = manifest.is_file() and not json.loads(manifest.read_text()).get("refit")
+    if done["search_rc"] == 0 and (done.get("export_rc") != 0 or not manifest.is_file() or stale):
         rc, seconds = _cli(["export", str(run_dir), *([] if report else ["--no-report"])],
                            logs / f"{ds.name}-export.log")
         done |= {"export_rc": rc, "export_seconds": seconds}

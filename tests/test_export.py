@@ -159,6 +159,9 @@ def test_a_forecast_export_is_refitted_on_train_and_validation_by_default(run_di
     lookback = exported.manifest["lookback"]
     assert int(seen[1]) > len(open_run(run_dir).data().origins("train", lookback))
     assert res.manifest["signature"] == exported.manifest["signature"]
+    # the intervals are calibrated and scored on validation before the refit
+    assert res.manifest["metrics"]["val_intervals"] is not None
+    assert res.manifest["metrics"]["val_intervals"] == exported.manifest["metrics"]["val_intervals"]
     assert res.test_metrics["mae"] != pytest.approx(exported.test_metrics["mae"], rel=1e-6)
     with pytest.raises(SystemExit) as exit_:
         main(["export", str(run_dir), "--no-refit", "--ensemble", "1", "--out",

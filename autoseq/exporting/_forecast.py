@@ -60,7 +60,7 @@ from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
 from autoseq.model._builder import head_quantiles
-from autoseq.trial._compile_rule import accelerator, repays_compiling
+from autoseq.trial._compile_rule import accelerator, on_jax, repays_compiling
 from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
@@ -95,10 +95,14 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
     wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
     raw_model, width, extras = _compose(members, fdata, selection)
-    # Calibrated before any refit: a refitted model has seen the validation windows.
+    # Calibrated and scored on validation before any refit: a refitted model has seen those
+    # windows.
+    head = _quantile_head(members, fdata, selection)
     calib = calibrate_forecaster(raw_model, fdata, members[0].config, extras=extras, width=width,
-                                 spec=intervals or IntervalSpec(),
-                                 head=_quantile_head(members, fdata, selection))
+                                 spec=intervals or IntervalSpec(), head=head)
+    val_bands = calib and score_bands(with_bands(raw_model, calib, fdata.target_idx, head=head),
+                                      fdata, members[0].config, "val", extras=extras,
+                                      width=width, calib=calib)
     if refit and _refit_members(run, members, wdata):
         raw_model, width, extras = _compose(members, wdata, selection)
     elif refit:
@@ -124,9 +128,9 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
             _blend_manifest(manifest, selection, wdata, width=width)
         _inputs_manifest(manifest, wdata, extras)
         if calib:
-            add_interval_manifest(manifest, calib, test=bands, val=score_bands(
-                served, fdata, best.config, "val", extras=extras, width=width, calib=calib),
-                baselines=baseline_bands(fdata, calib) | test.get("stat_intervals", {}))
+            add_interval_manifest(manifest, calib, test=bands, val=val_bands,
+                                  baselines=baseline_bands(fdata, calib)
+                                  | test.get("stat_intervals", {}))
         return manifest
 
     manifest = write_model_folder(out, served, fill)
@@ -262,15 +266,16 @@ def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
 def _refit_members(run: RunFolder, members: list[_Member], wdata: ForecastData) -> bool:
     """Retrain every member on ``wdata`` (training + validation) for its best epoch count;
     ``False``, leaving them as they were, when one ends with non-finite weights."""
-    refitted = [_refit(run, m.config, wdata,
+    refitted = []
+    for m in members:
+        model = _refit(run, m.config, wdata,
                        epochs=int(m.info.get("best_epoch") or m.info["epochs"]))
-                for m in members]
-    for m, model in zip(members, refitted, strict=True):
         if not all(np.all(np.isfinite(w)) for w in model.get_weights()):
             logger.warning("trial %d diverged when retrained on train + validation (non-finite "
                            "weights): exporting the trials as they were trained, not refitted",
                            m.number)
             return False
+        refitted.append(model)
     for m, model in zip(members, refitted, strict=True):
         m.model, m.raw = model, wrap_forecaster(model, wdata, m.config)
     return True
@@ -283,10 +288,11 @@ def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epoch
     lookback = int(config["lookback"])
     origins = fdata.origins("train", lookback)  # training + validation rows (see export)
     variant = trial_variant(fdata, config)
-    # Compiled on a CPU where a trial of this size would be (about half the time; Keras's own
-    # choice on an accelerator); an XLA failure retrains without, as a trial does.
-    first = None if accelerator() else repays_compiling(lookback, len(origins),
-                                                        int(config["batch_size"]), epochs=epochs)
+    # Compiled on a CPU where a trial of this size would be (about half the time), always on
+    # JAX (uncompiled JAX steps are 20-50x slower), Keras's own choice on an accelerator; an
+    # XLA failure retrains without, as a trial does.
+    first = True if on_jax() else None if accelerator() else repays_compiling(
+        lookback, len(origins), int(config["batch_size"]), epochs=epochs)
     for jit in dict.fromkeys((first, False)):
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)
@@ -298,9 +304,11 @@ def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epoch
         try:
             model.fit(ds, epochs=max(1, epochs), shuffle=False, verbose=0)
             break
-        except Exception:  # noqa: BLE001 - only a compiled fit is tried again
+        except Exception as exc:  # noqa: BLE001 - only a compiled fit is tried again
             if not model.jit_compile:
                 raise
+            logger.warning("compiled retraining failed (%s); retraining without compiling",
+                           str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
     logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
     return model
 

@@ -178,9 +178,9 @@ def add_interval_manifest(manifest: dict[str, Any], calib: Calibration, *, test:
         if calib.mix is not None else "the exported point forecast as a whole (an "
         "ensemble's mean or a blend, not each member)")
     manifest["intervals"] = interval_manifest(calib) | {
-        "calibrated": what + ("; before --refit, whose model has seen the "
-                                            "validation windows" if manifest.get("refit")
-                                            else "")}
+        "calibrated": what + ("; calibrated and scored on validation before the refit on "
+                              "train + validation, whose model has seen those windows"
+                              if manifest.get("refit") else "")}
     sig = manifest["signature"]
     sig["outputs"] = {POINT: sig["output_shape"],
                       QUANTILES: [*sig["output_shape"], len(calib.taus)]}
