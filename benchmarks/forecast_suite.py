@@ -95,34 +95,23 @@ def _target_only(file: str, target: str) -> Callable[[Path], Path | None]:
     return prepare
 
 
-def _m4_weekly_longest(folder: Path) -> Path | None:
-    """The longest M4 weekly series (W4, 2,597 weeks) followed by its 13 official test weeks."""
-    train, test = SHARED / "m4_weekly_train.csv", SHARED / "m4_weekly_test.csv"
-    if not (train.is_file() and test.is_file()):
-        return None
-    tr = pd.read_csv(train)
-    name = tr.groupby("series").size().idxmax()
-    te = pd.read_csv(test)
-    frame = pd.concat([tr[tr.series == name], te[te.series == name]])[["date", "value"]]
-    out = folder / f"m4_weekly_{name}.csv"
-    frame.to_csv(out, index=False)
-    return out
-
-
-def _m4_weekly_52(name: str, gaps: int = 0) -> Callable[[Path], Path | None]:
-    """M4 weekly series ``name`` with its 13 official test weeks; with ``gaps``, that many
-    weeks (drawn with seed 0, none in the last 200) left out of the file, as missing rows."""
+def _m4_weekly(name: str | None, gaps: int = 0) -> Callable[[Path], Path | None]:
+    """M4 weekly series ``name`` (``None``: the longest) followed by its 13 official test
+    weeks; with ``gaps``, that many weeks (drawn with seed 0, none in the last 200) left out of
+    the file, as missing rows."""
     def prepare(folder: Path) -> Path | None:
         train, test = SHARED / "m4_weekly_train.csv", SHARED / "m4_weekly_test.csv"
         if not (train.is_file() and test.is_file()):
             return None
-        frame = pd.concat([(t := pd.read_csv(f))[t.series == name] for f in (train, test)])
+        tr, te = pd.read_csv(train), pd.read_csv(test)
+        series = name or tr.groupby("series").size().idxmax()
+        frame = pd.concat([tr[tr.series == series], te[te.series == series]])
         frame = frame[["date", "value"]].reset_index(drop=True)
         if gaps:
             rng = np.random.default_rng(0)
             frame = frame.drop(index=rng.choice(np.arange(1, len(frame) - 200), gaps,
                                                 replace=False))
-        out = folder / f"m4_weekly_{name}{'_gaps' if gaps else ''}.csv"
+        out = folder / f"m4_weekly_{series}{'_gaps' if gaps else ''}.csv"
         frame.to_csv(out, index=False)
         return out
     return prepare
@@ -142,7 +131,7 @@ DATASETS: tuple[Dataset, ...] = (
             _target_only("uschange.csv", "Consumption")),
     Dataset("m4_weekly", "weekly", "value", 13, 52,
             "longest M4 weekly series + its 13 test weeks, last 52 weeks as test: 40 origins",
-            _m4_weekly_longest),
+            _m4_weekly(None)),
     Dataset("bikeshare", "hourly", "bikers", 24, 672,
             "last 4 weeks of 2011 as test: 649 origins of 24 hours; bikers alone; `--max-gap 24` "
             "(the file misses 22 hours from 2011-01-26 18:00, beyond the default limit of 12)",
@@ -152,13 +141,13 @@ DATASETS: tuple[Dataset, ...] = (
             _target_only("electricity_halfhourly.csv", "demand_mw")),
     Dataset("weekly52_W112_gaps", "weekly", "value", 52, 104,
             f"M4 weekly W112 (trending), 40 weeks left out as gaps; {WEEKLY_52}",
-            _m4_weekly_52("W112", gaps=40)),
+            _m4_weekly("W112", gaps=40)),
     Dataset("weekly52_W152", "weekly", "value", 52, 104, f"M4 weekly W152 (trending); {WEEKLY_52}",
-            _m4_weekly_52("W152")),
+            _m4_weekly("W152")),
     Dataset("weekly52_W183", "weekly", "value", 52, 104, f"M4 weekly W183 (trending); {WEEKLY_52}",
-            _m4_weekly_52("W183")),
+            _m4_weekly("W183")),
     Dataset("weekly52_W137", "weekly", "value", 52, 104, f"M4 weekly W137 (trending); {WEEKLY_52}",
-            _m4_weekly_52("W137")),
+            _m4_weekly("W137")),
 )
 
 

@@ -60,7 +60,7 @@ from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
 from autoseq.model._builder import head_quantiles
-from autoseq.trial._compile_rule import accelerator, on_jax, repays_compiling
+from autoseq.trial._compile_rule import auto_compiles
 from autoseq.trial._result import load_trial_json
 
 logger = logging.getLogger("autoseq")
@@ -288,11 +288,9 @@ def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epoch
     lookback = int(config["lookback"])
     origins = fdata.origins("train", lookback)  # training + validation rows (see export)
     variant = trial_variant(fdata, config)
-    # Compiled on a CPU where a trial of this size would be (about half the time), always on
-    # JAX (uncompiled JAX steps are 20-50x slower), Keras's own choice on an accelerator; an
-    # XLA failure retrains without, as a trial does.
-    first = True if on_jax() else None if accelerator() else repays_compiling(
-        lookback, len(origins), int(config["batch_size"]), epochs=epochs)
+    # Compiled where a trial of this size would be under --compile auto (about half the time
+    # on a CPU); an XLA failure retrains without, as a trial does.
+    first = auto_compiles((lookback, len(origins)), int(config["batch_size"]), epochs=epochs)
     for jit in dict.fromkeys((first, False)):
         keras.backend.clear_session()
         keras.utils.set_random_seed(seed)

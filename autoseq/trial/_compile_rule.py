@@ -30,3 +30,14 @@ def repays_compiling(lookback: int, windows: int, batch_size: int, *, epochs: in
     """Whether training ``windows`` windows of ``lookback`` steps for ``epochs`` epochs runs at
     least ``COMPILE_FROM_BATCH_STEPS`` recurrent steps of batches (the ``auto`` rule on a CPU)."""
     return -(-windows // batch_size) * lookback * epochs >= COMPILE_FROM_BATCH_STEPS
+
+
+def auto_compiles(shape: tuple[int, int] | None, batch_size: int, *, epochs: int) -> bool | None:
+    """``--compile auto`` for training ``shape`` (``(lookback, windows)``; ``None``: lengths
+    vary): always on Keras's JAX backend (uncompiled JAX steps are 20-50x slower), Keras's own
+    choice (``None``) on an accelerator, else on a CPU where it ``repays_compiling``."""
+    if on_jax():
+        return True
+    if accelerator():
+        return None
+    return shape is not None and repays_compiling(*shape, batch_size, epochs=epochs)

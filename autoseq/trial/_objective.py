@@ -19,7 +19,7 @@ from autoseq.exceptions import SearchError
 from autoseq.model._builder import ModelContext, build_model, cudnn_eligible
 from autoseq.space import SearchSpace, Suggester
 from autoseq.tasks import task_of_data
-from autoseq.trial._compile_rule import accelerator, on_jax, repays_compiling
+from autoseq.trial._compile_rule import auto_compiles, on_jax, repays_compiling
 from autoseq.trial._result import WEIGHTS, Reporter, TrialResult, TrialSettings, load_trial_json
 
 COMPILE_MODES = ("auto", "on", "off")
@@ -105,11 +105,10 @@ def compile_choice(mode: str, data: ForecastData | SequenceData, config: dict[st
     the training is long enough to repay the compile (``worth_compiling``) and leaves Keras's own
     choice (compile) on an accelerator. On Keras's JAX backend every trial compiles unless
     ``off`` (uncompiled JAX steps are 20-50x slower). ``None``: Keras decides."""
-    if mode != "auto" or on_jax():
+    if mode != "auto":
         return mode != "off"
-    if accelerator():
-        return None
-    return worth_compiling(data, config, epochs=epochs)
+    return auto_compiles(task_of_data(data).training_shape(data, config),
+                         int(config["batch_size"]), epochs=epochs)
 
 
 def worth_compiling(data: ForecastData | SequenceData, config: dict[str, Any], *,
