@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,8 +14,11 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# MSTL operators the tests measure go to a folder of this run, not the user's cache.
-os.environ.setdefault("AUTOSEQ_CACHE", tempfile.mkdtemp(prefix="autoseq-test-cache-"))
+# MSTL operators the tests measure go to a folder of this run, not the user's cache; the process
+# that makes it (pytest's controller, whose workers inherit it) removes it when it exits.
+if "AUTOSEQ_CACHE" not in os.environ:
+    os.environ["AUTOSEQ_CACHE"] = tempfile.mkdtemp(prefix="autoseq-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["AUTOSEQ_CACHE"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -71,6 +71,34 @@ def test_trend_anchors_start_at_their_forecast_and_follow_a_line(mode):
                                2.0 * np.arange(6, 11) + 1, atol=1e-4)
 
 
+@pytest.mark.parametrize("relative", [True, False])
+def test_a_relative_network_moves_with_the_level_of_its_window(relative):
+    """With ``relative``, the recurrent layers see the targets minus the window's last value, so
+    a window shifted by c (a series that trended past the training range) is forecast shifted by
+    exactly c; a covariate column is not shifted and still matters. Without it, the shift
+    reaches the network's inputs and the correction changes."""
+    import keras
+
+    cfg = resolve_config({"cell": "gru", "units": 4, "anchor": "last", "relative": relative},
+                         builder="rnn", horizon=3, season=1, max_lookback=10)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=2, horizon=3, n_targets=1))
+    assert ("relative" in [layer.name for layer in model.layers]) is relative
+    head = model.get_layer("head")  # a non-zero correction (it starts at zero)
+    head.set_weights([np.full_like(w, 0.3) for w in head.get_weights()])
+    x = np.random.default_rng(0).normal(size=(2, 6, 2)).astype("float32")
+    shifted = x + np.array([5.0, 0.0], "float32")  # the target column up by 5
+    moved = model.predict(shifted, verbose=0) - model.predict(x, verbose=0)
+    if relative:
+        np.testing.assert_allclose(moved, 5.0, atol=1e-4)
+        other = x.copy()
+        other[:, :, 1] += 1.0
+        assert not np.allclose(model.predict(other, verbose=0), model.predict(x, verbose=0))
+        reloaded = keras.models.clone_model(model)  # serializable: config round trip
+        assert "relative" in [layer.name for layer in reloaded.layers]
+    else:
+        assert np.abs(moved - 5.0).max() > 1e-2
+
+
 def test_seasonal_drift_is_seasonal_naive_when_the_window_holds_less_than_two_seasons():
     model = _anchored("seasonal_drift", horizon=4, season=4)
     x = np.random.default_rng(1).normal(size=(2, 6, 1)).astype("float32")

@@ -318,34 +318,46 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
                                                         abs=1e-4)
 
 
+def anchored_trend_run(tmp_path, anchor: str, *, rows: int):
+    """A one-trial run of a tiny GRU correcting ``anchor`` after ``mstl``, on a daily series with
+    a trend and a weekly season (horizon 5, lookback 21)."""
+    t = np.arange(rows)
+    noise = np.random.default_rng(0).normal(scale=0.5, size=rows)
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=rows, freq="D"),
+                          "y": 0.3 * t + 3 * np.sin(2 * np.pi * t / 7) + noise})
+    frame.to_csv(tmp_path / "trend.csv", index=False)
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
+                                 autoseq.Fixed("lookback", 21), autoseq.Fixed("anchor", anchor),
+                                 autoseq.Fixed("transform", "mstl")], name=anchor)
+    run = tmp_path / "run"
+    autoseq.search(tmp_path / "trend.csv", target="y", horizon=5, space=space, trials=1,
+                   max_epochs=2, out=run, seed=0, report=False, stat_baselines=False)
+    return run
+
+
 def test_an_ets_anchored_trial_serves_its_smoothing_from_the_raw_window(tmp_path):
     """``anchor: ets``: the damped-trend weights are fitted on the training windows, recorded in
     the manifest and applied inside the SavedModel, which carries the trend from raw windows in
     plain TensorFlow."""
-    import tensorflow as tf
-
-    t = np.arange(200)
-    noise = np.random.default_rng(0).normal(scale=0.5, size=200)
-    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=200, freq="D"),
-                          "y": 0.3 * t + 3 * np.sin(2 * np.pi * t / 7) + noise})
-    frame.to_csv(tmp_path / "trend.csv", index=False)
-    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
-                                 autoseq.Fixed("lookback", 21), autoseq.Fixed("anchor", "ets"),
-                                 autoseq.Fixed("transform", "mstl")], name="ets")
-    run = tmp_path / "run"
-    autoseq.search(tmp_path / "trend.csv", target="y", horizon=5, space=space, trials=1,
-                   max_epochs=2, out=run, seed=0, report=False, stat_baselines=False)
+    run = anchored_trend_run(tmp_path, "ets", rows=200)
     res = autoseq.export(run, ensemble=1, report=False)
     anchor = next(t for t in res.manifest["transforms"] if t["kind"] == "anchor")
     assert anchor["mode"] == "ets" and 0 < anchor["alpha"] <= 1 and 0 <= anchor["phi"] <= 1
-    model, config, data = load_trial_model(open_run(run), res.trial)
+    assert_serves_the_trend(run, res)
+
+
+def assert_serves_the_trend(run, res) -> None:
+    """The SavedModel, fed the raw test windows in plain TensorFlow, carries the trend of
+    ``anchored_trend_run``'s series: far closer than naive, which lags it by the horizon."""
+    import tensorflow as tf
+
+    _, config, data = load_trial_model(open_run(run), res.trial)
     origins = data.origins("test")
     windows = raw_windows(data, origins, config["lookback"])
     serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
     served = serve(window=tf.constant(windows),
                    origin_step=tf.constant(origins.astype("int32")))["output_0"].numpy()
     truth = data.targets("test", scaled=False)
-    # the trend is carried: far closer than naive, which lags it by the horizon
+    assert served.shape == truth.shape
     naive = np.abs(windows[:, -1:, :] - truth).mean()
     assert np.abs(served - truth).mean() < 0.6 * naive
-    assert served.shape == truth.shape

@@ -71,3 +71,14 @@ def test_seasonal_anchors_are_searched_only_where_seasonal_naive_helps(hourly, t
                      horizon=7)
     anchors = {p.name: p for p in PANEL.adapt_space(space, data).parameters}["anchor"].values
     assert set(anchors) == {"last", "none", "drift", "linear"}
+
+
+def test_a_panel_drops_the_single_series_anchors_of_a_space_that_offers_them(hourly):
+    """The ``default`` space offers ``arima`` (fitted on one series' training rows): a panel run
+    with it searches the anchors a panel can fit instead of failing those trials."""
+    from autoseq.space import load_search_space
+
+    space = load_search_space("default")
+    assert "arima" in {p.name: p for p in space.parameters}["anchor"].values
+    anchors = {p.name: p for p in PANEL.adapt_space(space, hourly).parameters}["anchor"].values
+    assert "arima" not in anchors and "ets" not in anchors and "seasonal" in anchors

@@ -57,7 +57,7 @@ def training_and_validation(data: ForecastData) -> ForecastData:
 def _with_split(data: ForecastData, split: Split) -> ForecastData:
     fold = copy.copy(data)
     for cached in ("_variants", "_profile", "main_season", "_holt", "_linear",
-                   "_linear_anchor"):
+                   "_linear_anchor", "_arima"):
         fold.__dict__.pop(cached, None)
     fold.split = split
     fold.scaler = Scaler.fit(data.raw[: split.train])

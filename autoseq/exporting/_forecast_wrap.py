@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from autoseq.data import ForecastData
+from autoseq.data._arima_anchor import arima_anchor
 from autoseq.data._holt import holt_anchor
 from autoseq.data._linear_anchor import linear_anchor
 from autoseq.data._panel_data import PanelData
@@ -335,6 +336,14 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
             "sum of it, weights summing to one) plus a learned correction",
             "ridge": linear_anchor(fdata, config)["ridge"],
             "fitted_on": f"training windows of the first {fdata.split.train} rows"})
+    elif config.get("anchor", "none") == "arima":
+        fitted = arima_anchor(fdata, config)
+        transforms.append({
+            "kind": "anchor", "mode": "arima", "where": "inside the model (layer anchor): "
+            "forecasts are statsforecast's AutoARIMA, its orders and coefficients fixed, applied "
+            "to the window (an affine map: weights on the window plus a constant) plus a "
+            "learned correction", "order": fitted["order"], "coef": fitted["coef"],
+            "fitted_on": f"the last training steps of the first {fdata.split.train} rows"})
     elif config.get("anchor", "none") != "none":
         transforms.append({"kind": "anchor", "mode": config["anchor"],
                            "season": fdata.main_season,

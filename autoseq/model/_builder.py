@@ -31,12 +31,15 @@ RNN_DEFAULTS: dict[str, Any] = {
     "calendar": False,
     "future": False,
     "static": False,
+    "relative": False,
     "head": "dense",
     "loss": "mse",
     "pooling": "last",
     "class_weight": "none",
 }
-ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift", "ets", "linear")
+ANCHORS = ("none", "last", "seasonal", "mean", "drift", "seasonal_drift", "ets", "linear",
+           "arima")
+_FITTED_ANCHORS = ("ets", "linear", "arima")  # one matrix (and bias) fitted on the data
 HEADS = ("dense", "seq2seq")
 POOLINGS = ("last", "mean", "max")
 HEAD_QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
@@ -51,11 +54,11 @@ _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
 # Parameters that only one kind of task uses: a default is left out of the other's configurations
 # (a sequence model's loss follows its task: log loss, or MSE on the scaled target).
 _FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "future", "head",
-                  "loss")
+                  "loss", "relative")
 _SEQUENCE_ONLY = ("pooling", "class_weight")
 # Parameters only a space that names them puts in a configuration (a panel's space gains
 # ``static`` when its data have static columns): others' configurations stay as they were.
-_WHEN_SEARCHED = ("static",)
+_WHEN_SEARCHED = ("static", "relative")
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
@@ -88,8 +91,11 @@ class ModelContext:
     sequences: bool = False
     n_future: int = 0
     anchor_matrix: Any = field(default=None, compare=False)
-    """``[horizon, lookback]``: the ``ets`` or ``linear`` anchor's weights on the window (a
-    forecast's configuration with that anchor; ``autoseq.data._holt``, ``autoseq.data._linear``)."""
+    """``[horizon, lookback]``: the ``ets``, ``linear`` or ``arima`` anchor's weights on the
+    window (a forecast's configuration with that anchor; ``autoseq.data._holt``,
+    ``autoseq.data._linear``, ``autoseq.data._arima_anchor``)."""
+    anchor_bias: Any = field(default=None, compare=False)
+    """``[horizon]``: the ``arima`` anchor's constant (its drift), added to the matrix's product."""
     static_center: tuple[float, ...] = ()
     static_scale: tuple[float, ...] = ()
 
@@ -229,7 +235,7 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
     """The ``ModelContext`` of a ``ForecastData`` for a resolved ``config`` (its lookback)."""
     from autoseq.data._variants import calendar_dicts
 
-    matrix = None
+    matrix = bias = None
     if config.get("anchor") == "ets":
         from autoseq.data._holt import holt_anchor
 
@@ -238,10 +244,15 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
         from autoseq.data._linear_anchor import linear_anchor
 
         matrix = linear_anchor(data, config)["matrix"]
+    elif config.get("anchor") == "arima":
+        from autoseq.data._arima_anchor import arima_anchor
+
+        fitted = arima_anchor(data, config)
+        matrix, bias = fitted["matrix"], fitted["bias"]
     return ModelContext(lookback=int(config["lookback"]), n_inputs=data.n_inputs,
                         horizon=data.horizon, n_targets=data.n_targets, seed=seed,
                         season=data.main_season, calendar=calendar_dicts(data),
-                        n_future=data.n_future, anchor_matrix=matrix)
+                        n_future=data.n_future, anchor_matrix=matrix, anchor_bias=bias)
 
 
 def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
@@ -298,6 +309,7 @@ def describe(config: dict[str, Any]) -> str:
                               ("calendar", bool(config.get("calendar"))),
                               ("future covariates", bool(config.get("future"))),
                               ("static columns", bool(config.get("static"))),
+                              ("relative", bool(config.get("relative"))),
                               ("mstl", config.get("transform") == "mstl"),
                               ("rolling mstl", config.get("transform") == "rolling_mstl")) if on]
     more = f" + {' + '.join(extras)}" if extras else ""
@@ -381,6 +393,10 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
     named, x, future = _known_future(inputs, config, ctx)
+    if config.get("relative"):
+        from autoseq.model.layers import RelativeToLast
+
+        x = RelativeToLast(target_idx=list(range(ctx.n_targets)), name="relative")(x)
     static = _static(named, config, ctx)
     model_inputs = named if len(named) > 1 else inputs
     seq2seq = config.get("head", "dense") == "seq2seq"
@@ -404,7 +420,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         outputs = keras.layers.Reshape((ctx.horizon, per_step), name="correction",
                                        dtype="float32")(x)
     base = None
-    if anchor in ("ets", "linear"):
+    if anchor in _FITTED_ANCHORS:
         base = _linear_anchor(inputs, ctx, anchor)
     elif anchor != "none":
         from autoseq.model.layers import Anchor
@@ -425,16 +441,18 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
 
 
 def _linear_anchor(window, ctx: ModelContext, anchor: str):
-    """The ``ets`` or ``linear`` anchor's forecast of ``window`` (weights from the data, in
-    ``ctx``)."""
+    """The ``ets``, ``linear`` or ``arima`` anchor's forecast of ``window`` (weights, and the
+    arima anchor's constant, from the data, in ``ctx``)."""
     from autoseq.model.layers import LinearAnchor
 
     if ctx.anchor_matrix is None:
         raise SearchSpaceError(f"anchor {anchor} needs its weights fitted on the training "
-                               "windows of a forecast (linear: of a series or a panel; ets: of "
-                               "a single series): use last, seasonal, drift or seasonal_drift")
+                               "windows of a forecast (linear: of a series or a panel; ets, "
+                               "arima: of a single series): use last, seasonal, drift or "
+                               "seasonal_drift")
+    bias = None if ctx.anchor_bias is None else [float(v) for v in ctx.anchor_bias]
     return LinearAnchor(matrix=ctx.anchor_matrix.tolist(), target_idx=list(range(ctx.n_targets)),
-                        name="anchor", dtype="float32")(window)
+                        bias=bias, name="anchor", dtype="float32")(window)
 
 
 def _quantile_model(inputs, outputs, base, config: dict[str, Any], ctx: ModelContext,

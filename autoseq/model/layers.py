@@ -70,24 +70,52 @@ class Anchor(keras.layers.Layer):
 class LinearAnchor(keras.layers.Layer):
     """A statistical forecast that is a fixed weighted sum of the window, such as the ``ets``
     anchor (damped-trend exponential smoothing, ``autoseq.data._holt``): ``matrix [H,
-    lookback]`` applied to each target column, ``[batch, lookback, n_inputs] → [batch, H, T]``.
+    lookback]`` applied to each target column, ``[batch, lookback, n_inputs] → [batch, H, T]``,
+    plus ``bias [H]`` where the forecast is affine (the ``arima`` anchor's drift).
     """
 
-    def __init__(self, *, matrix: list, target_idx: list[int], **kwargs):
+    def __init__(self, *, matrix: list, target_idx: list[int], bias: list | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         self.matrix = [[float(v) for v in row] for row in matrix]
         self.target_idx = [int(i) for i in target_idx]
+        self.bias = None if bias is None else [float(v) for v in bias]
 
     def call(self, window):
         targets = ops.take(window, self.target_idx, axis=2)
         weights = ops.convert_to_tensor(self.matrix, dtype=targets.dtype)
-        return ops.einsum("hl,blt->bht", weights, targets)
+        out = ops.einsum("hl,blt->bht", weights, targets)
+        if self.bias is None:
+            return out
+        return out + ops.convert_to_tensor(self.bias, dtype=out.dtype)[None, :, None]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], len(self.matrix), len(self.target_idx))
 
     def get_config(self):
-        return super().get_config() | {"matrix": self.matrix, "target_idx": self.target_idx}
+        extra = {} if self.bias is None else {"bias": self.bias}
+        return super().get_config() | {"matrix": self.matrix, "target_idx": self.target_idx,
+                                       **extra}
+
+
+@keras.saving.register_keras_serializable(package="autoseq")
+class RelativeToLast(keras.layers.Layer):
+    """The window the recurrent layers see with each target column minus its last value
+    (``relative: true``): level-free, so a trend that carries the series past the training
+    range leaves the inputs in it (the anchor carries the level; RevIN's idea without the
+    rescaling). Other columns (covariates, calendar features) pass unchanged."""
+
+    def __init__(self, *, target_idx: list[int], **kwargs):
+        super().__init__(**kwargs)
+        self.target_idx = [int(i) for i in target_idx]
+
+    def call(self, window):
+        mask = [1.0 if i in self.target_idx else 0.0 for i in range(window.shape[-1])]
+        mask = ops.convert_to_tensor(mask, dtype=window.dtype)
+        return window - window[:, -1:, :] * mask
+
+    def get_config(self):
+        return super().get_config() | {"target_idx": self.target_idx}
 
 
 def anchor_steps(*, mode: str, horizon: int, lookback: int, season: int) -> list[int]:

@@ -67,7 +67,8 @@ _ANCHOR_WORDS = {"last": "last value", "seasonal": "seasonal-naive forecast",
                  "mean": "mean of the last season", "drift": "naive forecast with drift",
                  "seasonal_drift": "seasonal-naive forecast plus the last season's change",
                  "ets": "damped-trend exponential smoothing of the window",
-                 "linear": "linear autoregression of the window"}
+                 "linear": "linear autoregression of the window",
+                 "arima": "AutoARIMA forecast of the window (orders and coefficients fixed)"}
 
 
 # -- leaderboard -----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from autoseq.tasks._base import DataOptions, Task, with_switch
 from autoseq.trial._fit_panel import fit_panel
 
 _SEASONAL_ANCHORS = ("seasonal", "seasonal_drift")
+_SINGLE_SERIES_ANCHORS = ("ets", "arima")  # fitted on one series: a panel has no such fit
 _NOT_FOR_PANELS = (("--id-col", "id_col"), ("--step-col", "step_col"),
                    ("--test-file", "test_file"), ("--max-length", "max_length"))
 
@@ -172,12 +173,14 @@ class PanelTask(Task):
 
 def _applicable_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
     """``space`` without the seasonal anchors, unless seasonal naive beats naive on
-    validation, and without ``linear`` when the panel has too little history to fit it."""
+    validation, without ``linear`` when the panel has too little history to fit it, and
+    without the single-series anchors (``ets``, ``arima``: fitted on one series' training
+    rows; a space such as ``default`` offers them)."""
     anchor = next((p for p in space.parameters if p.name == "anchor"), None)
     if not isinstance(anchor, Choice):
         return space
     drop = (() if seasonal_naive_helps(data) else _SEASONAL_ANCHORS) + (
-        ("linear",) if data.linear_fit() is None else ())
+        ("linear",) if data.linear_fit() is None else ()) + _SINGLE_SERIES_ANCHORS
     keep = tuple(v for v in anchor.values if v not in drop)
     if not keep or len(keep) == len(anchor.values):
         return space

@@ -1,0 +1,59 @@
+"""The ``arima`` anchor: AutoARIMA fitted on the training rows, its coefficients fixed, served as
+an affine map of the window inside the model."""
+
+import numpy as np
+import pytest
+
+import autoseq
+from autoseq.data._arima_anchor import arima_anchor, arima_operator
+from autoseq.model._builder import ModelContext, build_model, resolve_config
+from autoseq.run import load_trial_model, open_run
+from tests.test_export import anchored_trend_run, assert_serves_the_trend
+
+
+@pytest.mark.parametrize("drift", [0.3, 0.0])
+def test_the_operator_is_the_fitted_models_forecast_of_any_window(drift):
+    """``matrix @ w + bias`` equals statsforecast's ``forward`` of the fixed model on windows
+    it was not measured on (fresh noise, another stretch of the series, a rescaled one)."""
+    from statsforecast.models import AutoARIMA
+
+    rng = np.random.default_rng(0)
+    y = np.cumsum(rng.normal(drift, 1.0, 400))
+    model = AutoARIMA().fit(y)
+    matrix, bias = arima_operator(model, reference=y[-40:], horizon=7)
+    assert matrix.shape == (7, 40) and bias.shape == (7,)
+    for w in (y[-90:-50], 3 * y[-40:] + 11, rng.normal(size=40) * 5):
+        np.testing.assert_allclose(matrix @ w + bias, model.forward(y=w, h=7)["mean"],
+                                   atol=1e-6 * (1 + np.abs(w).max()))
+
+
+def test_an_arima_anchored_network_starts_at_the_anchor_and_it_needs_fitted_weights():
+    from autoseq.exceptions import SearchSpaceError
+
+    cfg = resolve_config({"cell": "gru", "units": 2, "anchor": "arima"}, builder="rnn",
+                         horizon=3, season=1, max_lookback=10)
+    rng = np.random.default_rng(1)
+    matrix, bias = rng.normal(size=(3, 6)), np.array([0.5, 1.0, 1.5])
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=2, horizon=3, n_targets=1,
+                                          anchor_matrix=matrix, anchor_bias=bias))
+    x = rng.normal(size=(4, 6, 2)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0)[..., 0], x[..., 0] @ matrix.T + bias,
+                               atol=1e-5)
+    with pytest.raises(SearchSpaceError, match="anchor arima"):
+        build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=3, n_targets=1))
+
+
+def test_an_arima_anchored_trial_serves_the_fixed_model_from_the_raw_window(tmp_path):
+    """Fitted on the training rows (after ``mstl``), recorded in the manifest, served inside the
+    SavedModel: a trending series is followed from raw windows in plain TensorFlow, and the
+    refit on train + validation refits the ARIMA too."""
+    run = anchored_trend_run(tmp_path, "arima", rows=260)
+    _, config, data = load_trial_model(open_run(run), 0)
+    fitted = arima_anchor(data, config)
+    assert fitted["order"] is not None and fitted["matrix"].shape == (5, 21)
+    res = autoseq.export(run, ensemble=1, report=False)
+    anchor = next(t for t in res.manifest["transforms"] if t["kind"] == "anchor")
+    assert anchor["mode"] == "arima" and len(anchor["order"]) == 3
+    rows = data.split.train + data.split.val  # refitted with the network on train + validation
+    assert res.manifest["refit"] and anchor["fitted_on"].endswith(f"first {rows} rows")
+    assert_serves_the_trend(run, res)
