@@ -2,6 +2,7 @@
 an affine map of the window inside the model."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import autoseq
@@ -11,20 +12,51 @@ from autoseq.run import load_trial_model, open_run
 from tests.test_export import anchored_trend_run, assert_serves_the_trend
 
 
-@pytest.mark.parametrize("drift", [0.3, 0.0])
-def test_the_operator_is_the_fitted_models_forecast_of_any_window(drift):
-    """``matrix @ w + bias`` equals statsforecast's ``forward`` of the fixed model on windows
-    it was not measured on (fresh noise, another stretch of the series, a rescaled one)."""
+@pytest.mark.parametrize(("drift", "mean"), [(0.3, 0.0), (0.0, 0.0), (0.0, 5.0)])
+def test_the_operator_is_the_fitted_models_forecast_of_any_window(drift, mean):
+    """``matrix @ w + bias`` equals statsforecast's ``forward`` of the fixed model on any window:
+    another stretch of the series, a rescaled one, noise, and a flat one (which statsforecast
+    special-cases, so it must not be what the operator is measured around)."""
     from statsforecast.models import AutoARIMA
 
     rng = np.random.default_rng(0)
-    y = np.cumsum(rng.normal(drift, 1.0, 400))
+    y = np.cumsum(rng.normal(drift, 1.0, 400)) if mean == 0 else mean + rng.normal(size=400)
     model = AutoARIMA().fit(y)
-    matrix, bias = arima_operator(model, reference=y[-40:], horizon=7)
+    matrix, bias = arima_operator(model, lookback=40, horizon=7)
     assert matrix.shape == (7, 40) and bias.shape == (7,)
-    for w in (y[-90:-50], 3 * y[-40:] + 11, rng.normal(size=40) * 5):
+    for w in (y[-40:], y[-90:-50], 3 * y[-40:] + 11, rng.normal(size=40) * 5):
         np.testing.assert_allclose(matrix @ w + bias, model.forward(y=w, h=7)["mean"],
                                    atol=1e-6 * (1 + np.abs(w).max()))
+    flat = np.full(40, 2.0)  # statsforecast: its own forecast; the operator: the model's
+    assert np.isfinite(matrix @ flat + bias).all()
+
+
+def test_a_flat_end_of_training_and_several_targets_are_handled(tmp_path):
+    """Training rows that end flat (a stuck sensor) still give the fitted model's operator on
+    the windows it will see; data with two targets get the last value (one ARIMA per target is
+    not served)."""
+    from autoseq.data import ForecastData, load_series
+
+    rng = np.random.default_rng(0)
+    y = 0.5 * np.arange(300) + rng.normal(size=300)
+    y[160:180] = y[160]  # flat up to the end of the training rows
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=300, freq="D"), "y": y,
+                          "z": rng.normal(size=300)})
+    frame.to_csv(tmp_path / "flat.csv", index=False)
+    config = {"lookback": 20, "transform": "none", "scaler": "standard"}
+    data = ForecastData(load_series(tmp_path / "flat.csv", targets=["y"]), horizon=5,
+                        val_size=60, test_size=60)
+    assert data.split.train == 180
+    fitted = arima_anchor(data, config)
+    assert fitted["order"] is not None
+    model = data.__dict__["_arima"][("none", "standard")]  # the fitted model, fixed
+    for end in (200, 230, 260):
+        w = data.scaled[end - 20:end, 0].astype("float64")
+        np.testing.assert_allclose(fitted["matrix"] @ w + fitted["bias"],
+                                   model.forward(y=w, h=5)["mean"], atol=1e-6)
+    two = ForecastData(load_series(tmp_path / "flat.csv", targets=["y", "z"]), horizon=5,
+                       val_size=60, test_size=60)
+    assert arima_anchor(two, config)["order"] is None
 
 
 def test_an_arima_anchored_network_starts_at_the_anchor_and_it_needs_fitted_weights():

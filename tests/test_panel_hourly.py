@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import autoseq
 from autoseq.data._panel import load_panel
 from autoseq.data._panel_data import PanelData
+from autoseq.exceptions import SearchSpaceError
 from autoseq.panel_baselines import mstl_seasons, stat_forecasts
 from autoseq.panel_metrics import m4_season
 from autoseq.tasks import PANEL
@@ -82,3 +84,6 @@ def test_a_panel_drops_the_single_series_anchors_of_a_space_that_offers_them(hou
     assert "arima" in {p.name: p for p in space.parameters}["anchor"].values
     anchors = {p.name: p for p in PANEL.adapt_space(space, hourly).parameters}["anchor"].values
     assert "arima" not in anchors and "ets" not in anchors and "seasonal" in anchors
+    only = autoseq.SearchSpace([autoseq.Choice("anchor", ("ets", "arima"))], name="single")
+    with pytest.raises(SearchSpaceError, match="panel cannot use them"):
+        PANEL.adapt_space(only, hourly)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from autoseq._run_folder import RunFolder, RunSettings
 from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData, uses_static
 from autoseq.data._panel_wide import read_panel
-from autoseq.exceptions import DataError, SearchError
+from autoseq.exceptions import DataError, SearchError, SearchSpaceError
 from autoseq.exporting._panel import export_panel
 from autoseq.model import ModelContext, panel_context, resolve_config
 from autoseq.panel_baselines import (
@@ -179,10 +179,15 @@ def _applicable_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
     anchor = next((p for p in space.parameters if p.name == "anchor"), None)
     if not isinstance(anchor, Choice):
         return space
+    fitted = tuple(v for v in anchor.values if v not in _SINGLE_SERIES_ANCHORS)
+    if not fitted:
+        raise SearchSpaceError(f"anchor: {', '.join(anchor.values)} are fitted on one series "
+                               "and a panel cannot use them; offer last, seasonal, drift, "
+                               "seasonal_drift or linear")
     drop = (() if seasonal_naive_helps(data) else _SEASONAL_ANCHORS) + (
-        ("linear",) if data.linear_fit() is None else ()) + _SINGLE_SERIES_ANCHORS
-    keep = tuple(v for v in anchor.values if v not in drop)
-    if not keep or len(keep) == len(anchor.values):
+        ("linear",) if data.linear_fit() is None else ())
+    keep = tuple(v for v in fitted if v not in drop) or fitted
+    if len(keep) == len(anchor.values):
         return space
     return space.with_parameters([replace(p, values=keep) if p is anchor else p
                                   for p in space.parameters])
