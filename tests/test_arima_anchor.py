@@ -89,3 +89,20 @@ def test_an_arima_anchored_trial_serves_the_fixed_model_from_the_raw_window(tmp_
     rows = data.split.train + data.split.val  # refitted with the network on train + validation
     assert res.manifest["refit"] and anchor["fitted_on"].endswith(f"first {rows} rows")
     assert_serves_the_trend(run, res)
+
+
+def test_export_offers_the_statistical_models_alone_and_serves_the_one_it_chooses(tmp_path):
+    """``export`` scores MSTL + the fixed ets / arima anchors (no correction) on validation
+    beside the trials; on a clean trend and season the two-epoch trial correcting the last value
+    loses to them, so the export serves one (alone or blended), and the SavedModel — through
+    ``predict`` on the raw CSV, origin steps computed from the timestamps — scores on test what
+    export says it does."""
+    from tests.test_forecast_features import backtest_mae
+
+    run = anchored_trend_run(tmp_path, "last", rows=260)
+    res = autoseq.export(run, report=False)
+    sel = res.manifest["selection"]
+    assert sel["blend"] in ("mstl_ets_fixed(L=28)", "mstl_arima_fixed(L=10)")
+    assert sel["blend"] in sel["chosen"]
+    assert sel["val_mae"][sel["chosen"]] < sel["val_mae"]["best trial"]
+    assert backtest_mae(res.path, run) == pytest.approx(res.test_metrics["mae"], rel=1e-4)

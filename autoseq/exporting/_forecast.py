@@ -56,6 +56,11 @@ from autoseq.exporting._intervals import (
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.exporting._selection import choose, rule
+from autoseq.exporting._statistical import (
+    is_statistical,
+    statistical_forecaster,
+    statistical_names,
+)
 from autoseq.intervals import IntervalSpec
 from autoseq.metrics import forecast_metrics
 from autoseq.model import build_model, forecast_context
@@ -146,10 +151,15 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
     width = max(window_length(fdata, m.config) for m in members)
     extras = ordered_inputs(n for m in members for n in extra_inputs(fdata, m.config))
     if selection is not None and selection["blend"]:
-        base, base_width = baseline_forecaster(fdata, selection["blend"])
+        if is_statistical(selection["blend"]):
+            base, base_width, base_extras, _ = statistical_forecaster(fdata, selection["blend"])
+        else:
+            (base, base_width), base_extras = baseline_forecaster(fdata, selection["blend"]), ()
         raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras,
-                                      weight=selection.get("weight", 0.5))
+                                      weight=selection.get("weight", 0.5),
+                                      baseline_extras=base_extras)
         width = max(width, base_width)
+        extras = ordered_inputs((*extras, *base_extras))
     return raw_model, width, extras
 
 
@@ -202,8 +212,8 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
 def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
     """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
     the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
-    and their blends with the best in-graph baseline (naive, seasonal naive, seasonal drift,
-    linear).
+    and their blends with each in-graph baseline (naive, seasonal naive, seasonal drift,
+    linear, and the statistical models alone: ``autoseq.exporting._statistical``).
 
     Returns:
         ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",
@@ -217,11 +227,20 @@ def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, An
     bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
              for name, scaled in baseline_forecasts(fdata, "val").items()
              if baseline_spec(fdata, name) is not None}
+    for name in statistical_names(fdata):
+        model, _, _, cfg = statistical_forecaster(fdata, name)
+        bases[name] = np.asarray(model.predict(raw_inputs(fdata, origins, cfg), verbose=0))
     picked = choose(preds, AUTO_SIZES, bases, partial(_mae, truth=truth), metric="MAE")
     return {"size": picked["size"], "blend": picked["blend"], "weight": picked["weight"],
             "chosen": picked["chosen"], "val_mae": picked["scores"],
             "windows": int(len(origins)),
-            "rule": rule("MAE", AUTO_SIZES, "in the data's units")}
+            "rule": rule("MAE", AUTO_SIZES, "in the data's units") + _STATISTICAL_RULE}
+
+
+_STATISTICAL_RULE = ("; the in-graph baselines include the statistical models alone, fixed: "
+                     "MSTL fitted on the training rows followed by damped-trend smoothing "
+                     "(mstl_ets_fixed) or AutoARIMA (mstl_arima_fixed) with their parameters "
+                     "fitted once")
 
 
 def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,

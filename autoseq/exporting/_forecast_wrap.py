@@ -278,11 +278,11 @@ def baseline_forecaster(fdata: ForecastData | PanelData, name: str):
 
 def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
                       fdata: ForecastData | PanelData, *, extras: tuple[str, ...],
-                      weight: float = 0.5):
+                      weight: float = 0.5, baseline_extras: tuple[str, ...] = ()):
     """``weight`` × a forecaster (taking ``extras`` beside its window) + (1 − ``weight``) × an
-    in-graph baseline, on the wider of their windows."""
+    in-graph baseline (taking ``baseline_extras``), on the wider of their windows."""
     return mean_forecasters([("model", model, model_width, extras),
-                             ("baseline", baseline, baseline_width, ())], fdata,
+                             ("baseline", baseline, baseline_width, baseline_extras)], fdata,
                             layer="blend_mean", name="autoseq_blend",
                             weights=None if weight == 0.5 else (weight, 1.0 - weight))
 

@@ -2,8 +2,9 @@
 
 A single series' export and a panel's weigh the same candidates on their validation windows:
 the mean of the k best trials (k in the caller's sizes; k = 1 is the best trial), and the best
-of those blended with the best in-graph baseline at the networks' shares in ``BLEND_WEIGHTS``,
-0 being the baseline alone. Each task brings its forecasts and its score (MAE in the data's
+of those blended with each in-graph baseline at the networks' shares in ``BLEND_WEIGHTS``,
+0 being the best baseline alone (the best partner of a blend need not be the best baseline
+alone). Each task brings its forecasts and its score (MAE in the data's
 units for one series, OWA or the run's objective over every series for a panel); ``choose``
 keeps the lowest, ties going to the simpler. The best trial was itself picked on these windows,
 so its score is the most optimistic of the candidates: an ensemble or a blend chosen here beat
@@ -22,7 +23,7 @@ import numpy as np
 logger = logging.getLogger("autoseq")
 
 BLEND_WEIGHTS = (0.75, 0.5, 0.25, 0.0)
-"""The networks' shares a blend with the best in-graph baseline may take (0: the baseline)."""
+"""The networks' shares a blend with an in-graph baseline may take (0: the best baseline)."""
 
 
 def ensemble_name(k: int) -> str:
@@ -56,18 +57,21 @@ def choose(preds: Sequence[np.ndarray], sizes: Sequence[int], bases: dict[str, n
     baseline = None
     if bases:
         base_scores = {name: score(p) for name, p in bases.items()}
-        base = _lowest(base_scores)
-        baseline = {"name": base, "score": base_scores[base]}
-        for w in BLEND_WEIGHTS:
-            name = blend_name(ensemble_name(size), base, w)
-            scores[name] = (base_scores[base] if w == 0.0
-                            else score(w * nets[size] + (1 - w) * bases[base]))
-            if _better(scores[name], scores[chosen]):
-                chosen, blend, weight = name, base, w
+        best = _lowest(base_scores)
+        baseline = {"name": best, "score": base_scores[best]}
+        # the best baseline alone and blended, then the next ones blended: the best blend
+        # partner need not be the best baseline alone
+        for base in sorted(base_scores, key=lambda n: (n != best, base_scores[n])):
+            for w in BLEND_WEIGHTS if base == best else BLEND_WEIGHTS[:-1]:
+                name = blend_name(ensemble_name(size), base, w)
+                scores[name] = (base_scores[base] if w == 0.0
+                                else score(w * nets[size] + (1 - w) * bases[base]))
+                if _better(scores[name], scores[chosen]):
+                    chosen, blend, weight = name, base, w
         if weight == 0.0:
             logger.warning("export: baseline %s beats every network and blend on validation "
                            "(%s %.4g vs %.4g): the export serves it (the networks weighted 0)",
-                           base, metric, scores[base], scores[ensemble_name(size)])
+                           blend, metric, scores[blend], scores[ensemble_name(size)])
     return {"size": size, "blend": blend, "weight": weight, "chosen": chosen, "scores": scores,
             "baseline": baseline}
 
@@ -76,8 +80,9 @@ def rule(metric: str, sizes: Sequence[int], windows: str) -> str:
     """The selection rule in words, for the manifest."""
     return (f"lowest validation {metric} {windows} among the best trial, the means of the "
             f"{', '.join(map(str, sizes[1:]))} best complete trials (as many as there are), "
-            "and the best of those blended with the best in-graph baseline, the networks "
-            f"weighted {', '.join(f'{w:g}' for w in BLEND_WEIGHTS)} (0: the baseline alone); "
+            "and the best of those blended with each in-graph baseline, the networks "
+            f"weighted {', '.join(f'{w:g}' for w in BLEND_WEIGHTS)} (0: the best baseline "
+            "alone); "
             "ties go to the simpler")
 
 
