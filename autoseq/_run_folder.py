@@ -23,6 +23,9 @@ RUN_FILE = "run.json"
 LEADERBOARD = "leaderboard.csv"
 TRIALS = "trials"
 WEIGHTS = "model.weights.h5"
+FOLD_FORECASTS = "fold_forecasts.npz"
+"""A ``--folds`` trial's validation forecasts on its earlier folds (data units; ``fold0`` …),
+for ``export`` to score its candidates on every fold."""
 
 
 def trial_dir(run_dir: Path, number: int) -> Path:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -166,9 +167,10 @@ def _cli(args: Sequence[str], log: Path) -> tuple[int, float]:
 
 
 def _search_and_export(ds: Dataset, csv: Path, run_dir: Path, *, budget: float, fresh: bool,
-                       report: bool) -> dict[str, Any]:
-    """Search (unless a finished search with this budget is there) and export; the marker
-    ``suite.json`` in the run folder records the search's budget, exit code and seconds."""
+                       report: bool, search_args: Sequence[str] = ()) -> dict[str, Any]:
+    """Search (unless a finished search with this budget and ``search_args`` is there) and
+    export; the marker ``suite.json`` in the run folder records the search's budget, extra
+    options, exit code and seconds."""
     marker = run_dir / "suite.json"
     logs = run_dir.parent / "logs"
     done = json.loads(marker.read_text()) if marker.is_file() and not fresh else None
@@ -176,15 +178,19 @@ def _search_and_export(ds: Dataset, csv: Path, run_dir: Path, *, budget: float, 
         print(f"  {ds.name}: run folder was searched with {done.get('budget')} s, not {budget} s: "
               "searching again", flush=True)
         done = None
+    if done is not None and done.get("search_args", []) != list(search_args):
+        print(f"  {ds.name}: run folder was searched with {done.get('search_args', [])}, not "
+              f"{list(search_args)}: searching again", flush=True)
+        done = None
     if done is None:
         shutil.rmtree(run_dir, ignore_errors=True)
         no_report = [] if report else ["--no-report"]
         rc, seconds = _cli(["search", str(csv), "--target", ds.target, "--horizon",
                             str(ds.horizon), "--test-size", str(ds.test_size), "--timeout",
                             f"{budget:g}", "--out", str(run_dir), "--seed", "0", *no_report,
-                            *ds.data_args],
+                            *ds.data_args, *search_args],
                            logs / f"{ds.name}-search.log")
-        done = {"budget": budget, "search_rc": rc, "search_seconds": seconds,
+        done = {"budget": budget, "search_args": list(search_args), "search_rc": rc, "search_seconds": seconds,
                 "search_load": round(os.getloadavg()[0], 1)}  # fewer trials on a busy machine
         if run_dir.is_dir():
             marker.write_text(json.dumps(done))
@@ -318,7 +324,8 @@ def _mean(maes: dict[int, float], origins: np.ndarray) -> float | None:
 # --- one dataset ---------------------------------------------------------------------------------
 
 def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh: bool,
-                cache: StatCache, report_files: bool = False) -> dict[str, Any] | str:
+                cache: StatCache, report_files: bool = False,
+                search_args: Sequence[str] = ()) -> dict[str, Any] | str:
     """Search, export and score one dataset: its row, or why it was skipped."""
     from autoseq.run import open_run
     from autoseq.stat_baselines import usable_seasons
@@ -329,7 +336,8 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
     if csv is None:
         return f"{ds.name}: source file missing (examples/ or ../shared/datasets/)"
     run_dir = out / ds.name
-    done = _search_and_export(ds, csv, run_dir, budget=budget, fresh=fresh, report=report_files)
+    done = _search_and_export(ds, csv, run_dir, budget=budget, fresh=fresh, report=report_files,
+                              search_args=search_args)
     if not (run_dir / "run.json").is_file():
         return f"{ds.name}: the search wrote no run folder (exit {done['search_rc']}; see logs/)"
     run = open_run(run_dir)
@@ -382,7 +390,7 @@ def run_dataset(ds: Dataset, *, out: Path, budget: float, stat_every: int, fresh
         "search_seconds": done.get("search_seconds"), "search_rc": done.get("search_rc"),
         "export_seconds": done.get("export_seconds"), "stat_seconds": stat_seconds,
         "scoring_seconds": time.perf_counter() - start, "protocol": ds.protocol, "notes": notes,
-        "budget": budget, "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "budget": budget, "search_args": list(search_args), "measured": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "commit": _commit(), "load": done.get("search_load", round(os.getloadavg()[0], 1)),
         "cores": common.machine()["cores_usable"],
     }
@@ -425,6 +433,12 @@ def summary(rows: Sequence[dict[str, Any]]) -> str:
             f"is worse than seasonal naive on {worse} of {len(rows)}")
 
 
+def _args(row: dict[str, Any]) -> str:
+    """`` with `--folds 3` `` for a row searched with extra options, else nothing."""
+    extra = row.get("search_args") or []
+    return f" with `{shlex.join(extra)}`" if extra else ""
+
+
 def markdown(rows: Sequence[dict[str, Any]], skipped: Sequence[str]) -> str:
     """The "Forecasting suite" section: the table, the summary and one note per dataset."""
     budgets = sorted({r["budget"] for r in rows})
@@ -442,7 +456,7 @@ def markdown(rows: Sequence[dict[str, Any]], skipped: Sequence[str]) -> str:
     for r in rows:
         extra = "".join(f"; {n}" for n in r["notes"])
         lines.append(f"- {r['dataset']}: {r['protocol']}; {r['ets_label']}, {r['arima_label']}; "
-                     f"search budget {r['budget']:g} s; wall: search {_f(r['search_seconds'], 3)} "
+                     f"search budget {r['budget']:g} s{_args(r)}; wall: search {_f(r['search_seconds'], 3)} "
                      f"s, export {_f(r['export_seconds'], 3)} s, statistical refits "
                      f"{r['stat_seconds']:.0f} s; {r['measured']}, commit {r['commit']}, "
                      f"load average {r['load']} on {r['cores']} cores{extra}")
@@ -484,7 +498,8 @@ def _commit() -> str:
 
 def run(*, budget: float = 900.0, only: Sequence[str] = (), stat_every: int = 1,
         out: Path = DEFAULT_OUT, fresh: bool = False, results: Path | None = None,
-        datasets: Sequence[Dataset] = DATASETS, report_files: bool = False) -> dict[str, Any]:
+        datasets: Sequence[Dataset] = DATASETS, report_files: bool = False,
+        search_args: Sequence[str] = ()) -> dict[str, Any]:
     """Run the suite on ``datasets`` (or those named in ``only``); the report holds the rows.
 
     Args:
@@ -496,6 +511,8 @@ def run(*, budget: float = 900.0, only: Sequence[str] = (), stat_every: int = 1,
         results: write the table into this markdown file's "Forecasting suite" section.
         datasets: the suite's datasets (tests inject tiny ones).
         report_files: let search and export write their reports (off: they cost time).
+        search_args: extra ``autoseq search`` options for every dataset (``--folds 3``), to
+            measure a setting against the defaults; recorded in each row.
     """
     report = common.Report("forecast_suite", "Forecasting suite")
     unknown = set(only) - {d.name for d in datasets}
@@ -510,7 +527,8 @@ def run(*, budget: float = 900.0, only: Sequence[str] = (), stat_every: int = 1,
             continue
         print(f"-- {ds.name} ({ds.protocol})", flush=True)
         row = run_dataset(ds, out=out, budget=budget, stat_every=max(1, stat_every),
-                          fresh=fresh, cache=cache, report_files=report_files)
+                          fresh=fresh, cache=cache, report_files=report_files,
+                          search_args=search_args)
         if isinstance(row, str):
             report.note(f"skipped {row}")
             skipped.append(row)
@@ -549,8 +567,12 @@ if __name__ == "__main__":
                    help="markdown file whose 'Forecasting suite' section gets the table")
     p.add_argument("--reports", action="store_true", help="let search and export write their "
                    "HTML/markdown reports")
+    p.add_argument("--search-args", default="", metavar="OPTIONS",
+                   help="extra search options for every dataset, e.g. '--folds 3' (recorded "
+                        "in each row; a run folder searched with others is searched again)")
     a = p.parse_args()
     common.main("Forecasting suite", run, a,
                 budget=a.budget or (QUICK_BUDGET if a.quick else 900.0), only=a.only,
                 stat_every=a.stat_every or (QUICK_STAT_EVERY if a.quick else 1), out=a.out,
-                fresh=a.fresh, results=a.results, report_files=a.reports)
+                fresh=a.fresh, results=a.results, report_files=a.reports,
+                search_args=shlex.split(a.search_args))

@@ -102,7 +102,35 @@ def test_export_offers_the_statistical_models_alone_and_serves_the_one_it_choose
     run = anchored_trend_run(tmp_path, "last", rows=260)
     res = autoseq.export(run, report=False)
     sel = res.manifest["selection"]
-    assert sel["blend"] in ("mstl_ets_fixed(L=28)", "mstl_arima_fixed(L=10)")
-    assert sel["blend"] in sel["chosen"]
+    served = sel["weights"] or {sel["blend"]: 1.0}  # blended, or weighted in
+    assert {"mstl_ets_fixed(L=28)", "mstl_arima_fixed(L=10)"} & set(served)
+    assert all(name in sel["chosen"] for name in served)
     assert sel["val_mae"][sel["chosen"]] < sel["val_mae"]["best trial"]
+    assert backtest_mae(res.path, run) == pytest.approx(res.test_metrics["mae"], rel=1e-4)
+
+
+def test_a_statistical_model_blended_into_a_calendar_free_trial_gets_its_origin_step(tmp_path):
+    """The statistical candidates place their MSTL profile by ``origin_step``: served beside a
+    trial that takes no such input, the manifest still describes it, so ``predict`` (which
+    computes it from the timestamps) serves every origin."""
+    from tests.test_forecast_features import backtest_mae
+
+    t = np.arange(260)
+    noise = np.random.default_rng(0).normal(scale=0.5, size=260)
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=260, freq="D"),
+                  "y": 0.3 * t + 3 * np.sin(2 * np.pi * t / 7) + noise}
+                 ).to_csv(tmp_path / "trend.csv", index=False)
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
+                                 autoseq.Fixed("lookback", 7), autoseq.Fixed("anchor", "last"),
+                                 autoseq.Fixed("transform", "none"),
+                                 autoseq.Fixed("calendar", False)], name="plain")
+    run = tmp_path / "run"
+    autoseq.search(tmp_path / "trend.csv", target="y", horizon=5, space=space, trials=1,
+                   max_epochs=1, out=run, seed=0, report=False, stat_baselines=False)
+    res = autoseq.export(run, refit=False, report=False, levels="none")
+    sel = res.manifest["selection"]
+    served = sel["weights"] or {sel["blend"]: 1.0}
+    assert {"mstl_ets_fixed(L=28)", "mstl_arima_fixed(L=10)"} & set(served)
+    assert res.manifest["signature"]["inputs"] == ["window", "origin_step"]
+    assert [d["name"] for d in res.manifest["derived_inputs"]] == ["origin_step"]
     assert backtest_mae(res.path, run) == pytest.approx(res.test_metrics["mae"], rel=1e-4)

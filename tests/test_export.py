@@ -10,7 +10,7 @@ import pytest
 import autoseq
 from autoseq.cli import main
 from autoseq.exceptions import ModelError
-from autoseq.exporting._selection import blend_name
+from autoseq.exporting._selection import blend_name, weighted_name
 from autoseq.run import load_trial_model, open_run
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -253,12 +253,19 @@ def _check_auto_selection(run, tmp_path):
     sel = res.manifest["selection"]
     nets = {k: sel["val_mae"][k] for k in ("best trial", "mean of 3 best trials")}
     best_net = min(nets, key=nets.get)
-    assert len(res.members or (res.trial,)) == sel["size"] == (1 if best_net == "best trial"
-                                                                else 3)
-    if sel["blend"] is None:
-        assert sel["chosen"] == best_net and sel["weight"] == 1.0
+    served = list(res.members or (res.trial,))
+    if sel["weights"]:  # the weighted ensemble of trials and baselines validated best
+        weights = sel["weights"]
+        assert sel["chosen"] == weighted_name(weights) and sel["blend"] is None
+        assert sum(weights.values()) == pytest.approx(1.0)
+        trials = [int(n.removeprefix("trial ")) for n in weights if n.startswith("trial ")]
+        assert set(served) == (set(trials) or {served[0]})  # none: the best at weight 0
+        assert res.manifest["transforms"][-1]["kind"] == "weighted_mean"
+        assert res.manifest["transforms"][-1]["weights"] == weights
     else:
-        assert sel["chosen"] == blend_name(best_net, sel["blend"], sel["weight"])
+        assert len(served) == sel["size"] == (1 if best_net == "best trial" else 3)
+        assert sel["chosen"] == (best_net if sel["blend"] is None
+                                 else blend_name(best_net, sel["blend"], sel["weight"]))
     assert sel["val_mae"][sel["chosen"]] == min(sel["val_mae"].values())
     assert sel["best_baseline"]["name"].startswith(("naive", "seasonal", "linear"))
     # The score is the exported model's own on the validation windows.

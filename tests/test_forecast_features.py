@@ -173,6 +173,24 @@ def test_search_with_folds_and_mae_objective(series_csv, tmp_path):
     np.testing.assert_allclose(scored["val_loss"], scored["val_mae"], rtol=1e-9)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["settings"]["folds"] == 2 and info["settings"]["metric"] == "mae"
+    # the earlier fold's forecast is kept, and is the one the trial was scored on
+    from autoseq.run import open_run
+    from autoseq.trial._folds import make_folds
+
+    run = open_run(tmp_path / "run")
+    fold = make_folds(run.data(), 2)[0]
+    with np.load(run.trial_dir(0) / "fold_forecasts.npz") as z:
+        kept = z["fold0"]
+    truth = fold.targets("val", scaled=False)
+    assert kept.shape == truth.shape
+    last = json.loads((run.trial_dir(0) / "trial.json").read_text())["val_mae"]
+    mean = float(board.set_index("trial").loc[0, "val_mae"])
+    np.testing.assert_allclose(mean, (last + np.abs(kept - truth).mean()) / 2, rtol=1e-4)
+    # export weighs its candidates over both folds' windows
+    res = autoseq.export(tmp_path / "run", refit=False, report=False, levels="none")
+    sel = res.manifest["selection"]
+    assert sel["folds"] == 2 and sel["windows"] == 2 * len(truth)
+    assert "all 2 folds" in sel["rule"]
 
 
 def test_starting_points_are_cut_to_the_space_and_tried_first(series_csv, tmp_path):

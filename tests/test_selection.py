@@ -5,8 +5,15 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 
-from autoseq.exporting._selection import BLEND_WEIGHTS, blend_name, choose
+from autoseq.exporting._selection import (
+    BLEND_WEIGHTS,
+    blend_name,
+    choose,
+    greedy_weights,
+    weighted_name,
+)
 
 
 def _mae(truth):
@@ -50,3 +57,32 @@ def test_networks_with_non_finite_forecasts_lose_to_any_finite_candidate():
     nan = np.full((3, 2), np.nan)
     picked = choose([nan], (1,), {"naive": np.ones((3, 2))}, _mae(truth), metric="MAE")
     assert picked["chosen"] == "naive" and picked["weight"] == 0.0
+
+
+def test_the_weighted_ensemble_reaches_a_mix_no_blend_can():
+    """Three forecasts whose mean is exact: no blend of the network with one baseline is, so
+    the weighted ensemble (a third each, picked in three rounds) wins; the blends are still
+    scored beside it."""
+    truth = np.zeros((2, 1))
+    net, b1, b2 = (np.array([[3.0], [0.0]]), np.array([[0.0], [3.0]]),
+                   np.array([[-3.0], [-3.0]]))
+    comps = {"trial 4": net, "b1": b1, "b2": b2}
+    weights, score = greedy_weights(comps, _mae(truth))
+    assert score == 0.0 and weights == pytest.approx({"trial 4": 1 / 3, "b1": 1 / 3, "b2": 1 / 3})
+    picked = choose([net], (1,), {"b1": b1, "b2": b2}, _mae(truth), metric="MAE",
+                    components=comps)
+    assert picked["weights"] == weights and picked["chosen"] == weighted_name(weights)
+    assert picked["blend"] is None and picked["scores"][picked["chosen"]] == 0.0
+    assert picked["scores"]["best trial + b2"] == 0.75  # the best blend
+
+
+def test_the_weighted_ensemble_is_never_worse_than_its_best_component_and_ties_stay_simple():
+    """Its weights are those of its best round, so adding a poor component never costs; a mix
+    that only equals a simpler candidate is not chosen."""
+    truth = np.zeros((3, 2))
+    exact, poor = np.zeros((3, 2)), np.full((3, 2), 5.0)
+    weights, score = greedy_weights({"poor": poor, "exact": exact}, _mae(truth), rounds=10)
+    assert weights == {"exact": 1.0} and score == 0.0
+    picked = choose([exact], (1,), {"poor": poor}, _mae(truth), metric="MAE",
+                    components={"trial 0": exact, "poor": poor})
+    assert picked["chosen"] == "best trial" and picked["weights"] is None

@@ -230,8 +230,9 @@ def _print_selection(sel: dict[str, Any] | None) -> None:
     scores = ", ".join(f"{k} {_fmt(v)}" for k, v in sel[key].items())
     base = sel.get("best_baseline")
     versus = f"; best baseline {base['name']} {_fmt(base[key])}" if base else ""
+    folds = f" of {sel['folds']} folds" if sel.get("folds", 1) > 1 else ""
     _out.print(escape(f"exported the {sel['chosen']}: validation {key[4:].upper()} "
-                      f"({sel['windows']} windows) {scores}{versus}"))
+                      f"({sel['windows']} windows{folds}) {scores}{versus}"))
 
 
 def _model_label(res: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import tempfile
 import time
 import warnings
@@ -14,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from autoseq._run_folder import RunFolder, load_trial
+from autoseq._run_folder import FOLD_FORECASTS, RunFolder, load_trial
 from autoseq.baselines import baseline_forecasts
 from autoseq.data import ForecastData
-from autoseq.data._folds import training_and_validation
+from autoseq.data._folds import make_folds, training_and_validation
 from autoseq.data._variants import network_inputs
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
@@ -39,8 +40,10 @@ from autoseq.exporting._forecast_wrap import (
     baseline_spec,
     blend_forecasters,
     extra_inputs,
+    mean_forecasters,
     ordered_inputs,
     raw_inputs,
+    step_input,
     transform_manifest,
     trial_variant,
     window_length,
@@ -55,7 +58,7 @@ from autoseq.exporting._intervals import (
     with_bands,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
-from autoseq.exporting._selection import choose, rule
+from autoseq.exporting._selection import GREEDY_ROUNDS, choose, rule
 from autoseq.exporting._statistical import (
     is_statistical,
     statistical_forecaster,
@@ -93,8 +96,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                                wrap_forecaster(model, fdata, config)))
     selection = None
     if auto:
-        selection = select_ensemble(members, fdata) | {"best_baseline": best_baseline(run)}
-        members = members[: selection["size"]]
+        selection = select_ensemble(members, fdata, run=run) | {"best_baseline": best_baseline(run)}
+        members = _selected(members, selection)
         numbers = [m.number for m in members]
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
@@ -143,9 +146,24 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                         members=tuple(numbers) if len(numbers) > 1 else ())
 
 
+def _selected(members: list[_Member], selection: dict[str, Any]) -> list[_Member]:
+    """The members the selection serves: its first ``size``, or a weighted ensemble's trials
+    (the best one at weight 0 when it weighs baselines only: the manifest describes it)."""
+    if not selection.get("weights"):
+        return members[: selection["size"]]
+    return [m for m in members if trial_component(m.number) in selection["weights"]] or members[:1]
+
+
+def trial_component(number: int) -> str:
+    """A trial's name among a weighted ensemble's components."""
+    return f"trial {number}"
+
+
 def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
-    """The exported point forecaster of ``members`` (and the selection's blend), its window
-    rows and the inputs it takes beside its window."""
+    """The exported point forecaster of ``members`` (and the selection's blend, or its
+    weighted ensemble), its window rows and the inputs it takes beside its window."""
+    if selection is not None and selection.get("weights"):
+        return _weighted(members, fdata, selection["weights"])
     raw_model = members[0].raw if len(members) == 1 else average_forecasters(
         [(m.number, m.raw, m.config) for m in members], fdata)
     width = max(window_length(fdata, m.config) for m in members)
@@ -163,11 +181,41 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
     return raw_model, width, extras
 
 
+def _weighted(members: list[_Member], fdata: ForecastData, weights: dict[str, float]):
+    """``_compose`` for a weighted ensemble: each trial and baseline of ``weights`` reads the
+    last rows of the widest window it needs; their forecasts are summed with the weights."""
+    import keras
+
+    by_name = {trial_component(m.number): m for m in members}
+    parts, shares = [], []
+    for i, (name, w) in enumerate(weights.items()):
+        if name in by_name:
+            m = by_name[name]
+            model, width, takes = m.raw, window_length(fdata, m.config), extra_inputs(fdata,
+                                                                                      m.config)
+        elif is_statistical(name):
+            model, width, takes, _ = statistical_forecaster(fdata, name)
+        else:
+            (model, width), takes = baseline_forecaster(fdata, name), ()
+        parts.append((f"c{i}", keras.Model(model.input, model.output, name=f"component_{i}"),
+                      width, takes))
+        shares.append(w)
+    if not any(n in by_name for n in weights):  # the best trial at weight 0 (see _selected)
+        m = members[0]
+        parts.append(("t", keras.Model(m.raw.input, m.raw.output, name="component_best"),
+                      window_length(fdata, m.config), extra_inputs(fdata, m.config)))
+        shares.append(0.0)
+    width = max(p[2] for p in parts)
+    extras = ordered_inputs(n for p in parts for n in p[3])
+    return (mean_forecasters(parts, fdata, layer="weighted_mean", name="autoseq_weighted",
+                             weights=tuple(shares)), width, extras)
+
+
 def _quantile_head(members: list[_Member], fdata: ForecastData,
                    selection: dict[str, Any] | None):
     """The raw-in quantiles of a lone trial whose network has a quantile head (calibrated by
     CQR); ``None`` for a point network, an ensemble or a blend (calibrated on their point)."""
-    if len(members) > 1 or (selection and selection["blend"]):
+    if len(members) > 1 or (selection and (selection["blend"] or selection.get("weights"))):
         return None
     m = members[0]
     return wrap_quantiles(m.model, fdata, m.config) if head_quantiles(m.config) else None
@@ -209,34 +257,95 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
                      "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
 
 
-def select_ensemble(members: list[_Member], fdata: ForecastData) -> dict[str, Any]:
+def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFolder | None = None
+                    ) -> dict[str, Any]:
     """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
     the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
     and their blends with each in-graph baseline (naive, seasonal naive, seasonal drift,
     linear, and the statistical models alone: ``autoseq.exporting._statistical``).
 
+    A ``--folds`` run whose members kept their earlier folds' forecasts (``FOLD_FORECASTS``)
+    is scored over the windows of every fold, as its trials were ranked: each baseline and
+    statistical model fitted on each fold's training rows (``linear`` refitted there).
+
     Returns:
         ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",
-        "rule"}``: ``blend`` names the baseline blended in (``None`` for none), ``weight`` the
-        networks' share of the forecast.
+        "folds", "rule"}``: ``blend`` names the baseline blended in (``None`` for none),
+        ``weight`` the networks' share of the forecast.
     """
     origins = fdata.origins("val")
     truth = fdata.targets("val", scaled=False)
     preds = [np.asarray(m.raw.predict(raw_inputs(fdata, origins, m.config), verbose=0))
              for m in members]
+    bases = _candidate_bases(fdata)
+    earlier = _earlier_folds(run, members, fdata)
+    for fold, fold_preds in earlier:
+        fold_bases = {_fold_key(k): v for k, v in _candidate_bases(fold).items()}
+        bases = {name: np.concatenate([fold_bases[_fold_key(name)], pred])
+                 for name, pred in bases.items() if _fold_key(name) in fold_bases}
+        preds = [np.concatenate([f, p]) for f, p in zip(fold_preds, preds, strict=True)]
+        truth = np.concatenate([fold.targets("val", scaled=False), truth])
+    components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
+    # differences below float32's resolution of the data are ties (the simpler wins)
+    grain = 8 * float(np.finfo(np.float32).eps) * float(np.mean(np.abs(truth)))
+    picked = choose(preds, AUTO_SIZES, bases, partial(_mae, truth=truth, grain=grain),
+                    metric="MAE", components=components | bases)
+    folds = len(earlier) + 1
+    windows = (f"in the data's units over the validation windows of all {folds} folds"
+               if folds > 1 else "in the data's units")
+    return {"size": picked["size"], "blend": picked["blend"], "weight": picked["weight"],
+            "weights": picked["weights"], "chosen": picked["chosen"],
+            "val_mae": picked["scores"], "windows": int(len(truth)), "folds": folds,
+            "rule": rule("MAE", AUTO_SIZES, windows) + _WEIGHTED_RULE + _STATISTICAL_RULE}
+
+
+def _candidate_bases(fdata: ForecastData) -> dict[str, np.ndarray]:
+    """The in-graph baselines' and statistical models' validation forecasts (data units)."""
+    origins = fdata.origins("val")
     bases = {name: fdata.scaler.inverse(scaled, fdata.target_idx)
              for name, scaled in baseline_forecasts(fdata, "val").items()
              if baseline_spec(fdata, name) is not None}
     for name in statistical_names(fdata):
         model, _, _, cfg = statistical_forecaster(fdata, name)
         bases[name] = np.asarray(model.predict(raw_inputs(fdata, origins, cfg), verbose=0))
-    picked = choose(preds, AUTO_SIZES, bases, partial(_mae, truth=truth), metric="MAE")
-    return {"size": picked["size"], "blend": picked["blend"], "weight": picked["weight"],
-            "chosen": picked["chosen"], "val_mae": picked["scores"],
-            "windows": int(len(origins)),
-            "rule": rule("MAE", AUTO_SIZES, "in the data's units") + _STATISTICAL_RULE}
+    return bases
 
 
+def _fold_key(name: str) -> str:
+    """A baseline's name across folds: ``linear`` is refitted (its L chosen) on each fold."""
+    return "linear" if name.startswith("linear(") else name
+
+
+def _earlier_folds(run: RunFolder | None, members: list[_Member], fdata: ForecastData
+                   ) -> list[tuple[ForecastData, list[np.ndarray]]]:
+    """``(fold, each member's validation forecast on it)`` for the run's earlier ``--folds``,
+    when every member kept them with the fold's shape; otherwise none (the last fold alone)."""
+    k = run.settings.folds if run is not None else 1
+    if k < 2:
+        return []
+    kept = [run.trial_dir(m.number) / FOLD_FORECASTS for m in members]
+    if not all(f.is_file() for f in kept):
+        logger.info("export: some trials kept no earlier-fold forecasts; candidates are "
+                    "scored on the last fold's validation windows only")
+        return []
+    arrays = []
+    for f in kept:
+        with np.load(f) as z:
+            arrays.append([z[f"fold{i}"] for i in range(k - 1)] if all(
+                f"fold{i}" in z for i in range(k - 1)) else None)
+    folds = make_folds(fdata, k)[:-1]
+    shapes = [fold.targets("val", scaled=False).shape for fold in folds]
+    if any(a is None or [x.shape for x in a] != shapes for a in arrays):
+        logger.info("export: the trials' earlier-fold forecasts do not fit the folds; "
+                    "candidates are scored on the last fold's validation windows only")
+        return []
+    return [(fold, [a[i] for a in arrays]) for i, fold in enumerate(folds)]
+
+
+_WEIGHTED_RULE = (f"; and a weighted ensemble of every trial and in-graph baseline: "
+                  f"{GREEDY_ROUNDS} rounds of ensemble selection with replacement (Caruana et "
+                  "al., 2004), each adding the one that lowers the running mean's MAE most, the "
+                  "weights those of the best round")
 _STATISTICAL_RULE = ("; the in-graph baselines include the statistical models alone, fixed: "
                      "MSTL fitted on the training rows followed by damped-trend smoothing "
                      "(mstl_ets_fixed) or AutoARIMA (mstl_arima_fixed) with their parameters "
@@ -245,7 +354,11 @@ _STATISTICAL_RULE = ("; the in-graph baselines include the statistical models al
 
 def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: ForecastData,
                     *, width: int) -> None:
-    """Make the manifest describe a blend with a baseline: its window and the averaging."""
+    """Make the manifest describe a blend with a baseline (or a weighted ensemble): its window
+    and the averaging."""
+    if selection.get("weights"):
+        _weighted_manifest(manifest, selection["weights"], fdata, width=width)
+        return
     if not selection["blend"]:
         return
     manifest["lookback"] = width
@@ -258,10 +371,32 @@ def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: 
                 "in the data's units; each reads the last rows of the window it needs"}]
 
 
+def _weighted_manifest(manifest: dict[str, Any], weights: dict[str, float],
+                       fdata: ForecastData, *, width: int) -> None:
+    """The manifest of a weighted ensemble: its window, its components and their weights (each
+    trial's transforms stay described above, or under ``ensemble`` for several)."""
+    manifest["lookback"] = width
+    manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
+    if "ensemble" in manifest:
+        manifest["ensemble"]["combine"] = ("weighted sum of the members' forecasts in the "
+                                           "data's units (the weighted_mean transform)")
+        manifest["transforms"] = [t for t in manifest["transforms"]
+                                  if t["kind"] != "ensemble_mean"]
+    manifest["transforms"] = [*manifest["transforms"], {
+        "kind": "weighted_mean", "where": "inside the model (layer weighted_mean)",
+        "weights": dict(weights),
+        "rule": "the sum of each component's forecast (a trial, an in-graph baseline or a "
+                "statistical model alone) times its weight, in the data's units; each reads "
+                "the last rows of the window it needs"}]
+
+
 def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
                      extras: tuple[str, ...]) -> None:
     """The model's inputs in the manifest: the signature's names, and what ``future`` holds."""
     manifest["signature"]["inputs"] = [INPUT_NAME, *extras]
+    derived = manifest.setdefault("derived_inputs", [])
+    if STEP in extras and not any(d["name"] == STEP for d in derived):
+        derived.append(step_input(fdata))  # a blended-in statistical model's MSTL phase
     series = fdata.series
     manifest["covariate_columns"] = list(series.covariate_columns)
     manifest["future_covariates"] = list(series.future_columns)
@@ -278,8 +413,10 @@ def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
                    "categories in 'categories'); scaled inside the model (layer scale_future)"}
 
 
-def _mae(pred: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean(np.abs(pred - truth)))
+def _mae(pred: np.ndarray, truth: np.ndarray, grain: float = 0.0) -> float:
+    """The MAE, rounded to a multiple of ``grain`` when one is given."""
+    mae = float(np.mean(np.abs(pred - truth)))
+    return round(mae / grain) * grain if grain > 0 and math.isfinite(mae) else mae
 
 
 def _refit_members(run: RunFolder, members: list[_Member], wdata: ForecastData) -> bool:

@@ -287,6 +287,15 @@ def blend_forecasters(model, model_width: int, baseline, baseline_width: int,
                             weights=None if weight == 0.5 else (weight, 1.0 - weight))
 
 
+def step_input(fdata: ForecastData) -> dict[str, Any]:
+    """The manifest's description of the ``origin_step`` input."""
+    series = fdata.series
+    return {"name": STEP, "dtype": "int32", "shape": [None],
+            "t0": series.frame.index[0].isoformat(), "frequency": series.freq,
+            "how": f"number of {series.freq} steps from t0 to the first forecast step (the "
+                   "step after the window's last row); row i of the training data is step i"}
+
+
 def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str, Any]:
     """The manifest entries that say what the model does with its inputs."""
     variant = trial_variant(fdata, config)
@@ -350,11 +359,7 @@ def transform_manifest(fdata: ForecastData, config: dict[str, Any]) -> dict[str,
                            "where": "inside the model: forecasts are the naive forecast plus a "
                                     "learned correction"})
     if needs_steps(fdata, config):
-        derived.append({
-            "name": STEP, "dtype": "int32", "shape": [None], "t0": t0,
-            "frequency": series.freq,
-            "how": f"number of {series.freq} steps from t0 to the first forecast step (the "
-                   "step after the window's last row); row i of the training data is step i"})
+        derived.append(step_input(fdata))
     calendar = []
     if uses_steps(config, fdata):
         calendar = [c.to_dict() for c in fdata.calendar]

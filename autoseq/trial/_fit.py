@@ -52,6 +52,9 @@ def fit_windows(model: Any, result: TrialResult, *, data: ForecastData, ctx: Mod
         return
     result.val_loss = val_loss
     result.val_mae = val_mae
+    if settings.keep_val_forecast:
+        result.val_forecast = variant.to_units(model.predict(val, verbose=0),
+                                               data.origins("val")).astype("float32")
     _keep(model, result, monitor, trial_dir=trial_dir, number=number)
 
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from autoseq._io import write_with_atomic
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.data import ForecastData
 from autoseq.data._folds import make_folds, training_and_validation
 from autoseq.space import SearchSpace, Suggester
 from autoseq.trial._objective import Reporter, TrialResult, TrialSettings, run_trial
+from autoseq.trial._result import FOLD_FORECASTS
 
 
 def run_trial_folds(suggester: Suggester, reporter: Reporter, *, number: int,
@@ -21,7 +24,9 @@ def run_trial_folds(suggester: Suggester, reporter: Reporter, *, number: int,
     """``run_trial`` on every fold; the result's scores are the means over the folds.
 
     The last fold (the ordinary split) runs first with the pruner's reporter and keeps its
-    weights; a pruned or failed trial stops there and is scored on that fold alone.
+    weights; a pruned or failed trial stops there and is scored on that fold alone. A complete
+    one keeps its earlier folds' validation forecasts (``FOLD_FORECASTS``), on which ``export``
+    scores the ensembles and blends it weighs.
     """
     last = run_trial(suggester, reporter, number=number, data=folds[-1], space=space,
                      settings=settings, trial_dir=trial_dir)
@@ -31,10 +36,13 @@ def run_trial_folds(suggester: Suggester, reporter: Reporter, *, number: int,
     with tempfile.TemporaryDirectory() as tmp:
         for k, fold in enumerate(folds[:-1]):
             res = run_trial(suggester, _Silent(), number=number, data=fold, space=space,
-                            settings=settings, trial_dir=Path(tmp) / str(k))
+                            settings=replace(settings, keep_val_forecast=True),
+                            trial_dir=Path(tmp) / str(k))
             if res.state == "failed":
                 return replace(last, state="failed", reason=f"fold {k + 1}: {res.reason}")
             results.append(res)
+    write_with_atomic(trial_dir / FOLD_FORECASTS, partial(
+        _save_npz, arrays={f"fold{k}": r.val_forecast for k, r in enumerate(results[1:])}))
     return replace(last, val_loss=float(np.mean([r.val_loss for r in results])),
                    val_mae=float(np.mean([r.val_mae for r in results])),
                    seconds=float(sum(r.seconds for r in results)))
@@ -53,6 +61,11 @@ def score_fold_baselines(folds: list[ForecastData], scorer=score_baselines,
                          mae=float(np.mean([p[n].mae for p in per_fold])),
                          rmse=float(np.mean([p[n].rmse for p in per_fold]))) for n in names]
     return sorted(out, key=lambda s: s.loss)
+
+
+def _save_npz(path: Path, *, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 class _Silent:

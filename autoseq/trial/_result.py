@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from autoseq._run_folder import WEIGHTS, load_trial_json
+from autoseq._run_folder import FOLD_FORECASTS, WEIGHTS, load_trial_json
 
-__all__ = ["WEIGHTS", "Reporter", "TrialResult", "TrialSettings", "load_trial_json"]
+__all__ = ["FOLD_FORECASTS", "WEIGHTS", "Reporter", "TrialResult", "TrialSettings",
+           "load_trial_json"]
 
 
 class Reporter(Protocol):
@@ -30,6 +31,9 @@ class TrialSettings:
     deadline: float | None = None
     """``time.monotonic()`` past which a running trial stops at its next epoch end and keeps its
     best epoch (the search's ``--timeout``): a budget holds however big the last trial."""
+    keep_val_forecast: bool = False
+    """Keep the validation forecast (data units) in ``TrialResult.val_forecast``: an earlier
+    ``--folds`` fold's, which ``export`` scores its candidates on."""
 
 
 @dataclass
@@ -54,11 +58,14 @@ class TrialResult:
     reason: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[float]] = field(default_factory=dict)
+    val_forecast: Any = field(default=None, repr=False)
+    """The validation forecast in the data's units, when ``keep_val_forecast`` asked."""
 
     def attrs(self) -> dict[str, Any]:
         """JSON-ready attributes to store with the trial in the study."""
         d = asdict(self)
         d.pop("history")
+        d.pop("val_forecast")
         return d
 
 
