@@ -368,3 +368,41 @@ def assert_serves_the_trend(run, res) -> None:
     assert served.shape == truth.shape
     naive = np.abs(windows[:, -1:, :] - truth).mean()
     assert np.abs(served - truth).mean() < 0.6 * naive
+
+
+def test_a_weighted_ensemble_of_baselines_alone_serves_no_network(tmp_path):
+    """Weighing baselines only, the served model holds no trial: it takes none of the trial's
+    inputs (here the calendar's ``origin_step``) and forecasts the weighted baselines."""
+    from functools import partial
+
+    from autoseq.exporting._forecast import _Member, _weighted
+    from autoseq.exporting._forecast_wrap import wrap_forecaster
+    from autoseq.model import forecast_context
+    from autoseq.run import load_trial
+    from tests.conftest import make_series_csv
+
+    csv = make_series_csv(tmp_path / "series.csv", covariate=False)
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
+                                 autoseq.Fixed("lookback", 7), autoseq.Fixed("calendar", True)],
+                                name="cal")
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=1,
+                   out=tmp_path / "run", seed=0, report=False, stat_baselines=False)
+    run = open_run(tmp_path / "run")
+    data = run.data()
+    net, cfg = load_trial(run, 0, partial(forecast_context, data))
+    member = _Member(0, net, cfg, {}, wrap_forecaster(net, data, cfg))
+    assert "origin_step" in [i.name for i in member.raw.inputs]
+    model, width, extras = _weighted([member], data, {"naive": 0.25, "seasonal_naive(m=7)": 0.75})
+    assert extras == () and width == 7 and len(model.inputs) == 1
+    origins = data.origins("val")
+    window = data.raw[origins[:, None] + np.arange(-7, 0)[None, :]].astype("float32")
+    expected = 0.25 * window[:, -1:] + 0.75 * window[:, :5]  # the last value, a week before
+    np.testing.assert_allclose(model.predict(window, verbose=0), expected, rtol=1e-5)
+
+
+def test_statistical_candidates_match_across_folds_by_kind():
+    from autoseq.exporting._forecast import _fold_key
+
+    assert _fold_key("mstl_ets_fixed(L=44)") == _fold_key("mstl_ets_fixed(L=48)")
+    assert _fold_key("linear(L=10)") == _fold_key("linear(L=24)") != _fold_key("naive")
+    assert _fold_key("seasonal_naive(m=7)") != _fold_key("seasonal_naive(m=14)")

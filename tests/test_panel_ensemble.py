@@ -65,11 +65,19 @@ def test_the_default_export_serves_the_candidate_that_validates_best(panel_run, 
     scores = sel["val_owa"]
     assert {"best trial", "mean of 2 best trials", "mean of 3 best trials"} < set(scores)
     # + the best baseline's 4 blends (alone included) + 3 blends with each other baseline
+    # + the weighted ensemble of the trials and baselines
     assert all(np.isfinite(v) for v in scores.values())
-    assert len(scores) >= 3 + 4 and (len(scores) - 3 - 4) % 3 == 0
+    weighted = [k for k in scores if k.startswith("weighted ensemble: ")]
+    assert len(weighted) == 1
+    assert len(scores) >= 3 + 4 + 1 and (len(scores) - 3 - 4 - 1) % 3 == 0
     assert sel["baseline"]["name"] in scores and (sel["weight"] == 1.0) == (sel["blend"] is None)
     assert sel["chosen"] == min(scores, key=scores.get)
-    assert len(res.members or (res.trial,)) == sel["size"]
+    if sel["weights"]:
+        assert sel["chosen"] == weighted[0]
+        trials = {int(n.removeprefix("trial ")) for n in sel["weights"] if n.startswith("trial ")}
+        assert set(res.members or (res.trial,)) == (trials or {res.trial})
+    else:
+        assert len(res.members or (res.trial,)) == sel["size"]
     assert any(r.getMessage().startswith(f"export: {sel['chosen']} (validation OWA")
                for r in caplog.records)
     # The recorded score is the exported model's own on every series' validation windows.
@@ -160,3 +168,27 @@ def test_a_blend_weighs_the_networks_and_the_baseline_as_selected(panel_run):
         np.testing.assert_allclose(pred, weight * net + (1 - weight) * naive, rtol=1e-4,
                                    atol=1e-4)
     assert served.label == f"naive (the networks, trial {best}, weighted 0)"
+
+
+def test_a_weighted_ensemble_serves_its_components_times_their_weights(panel_run):
+    """A weighted ensemble inside the served model: 0.6 of the best trial's scale-free forecast
+    plus 0.4 of naive; weighing baselines only, it keeps the best trial at weight 0 and says so."""
+    from autoseq.exporting._panel_ensemble import _load_member, _weighted, raw_forecasts
+    from autoseq.run import open_run
+
+    _, run = panel_run
+    folder = open_run(run)
+    data = folder.data()
+    best = int(folder.leaderboard().query("state == 'complete'").sort_values("rank").trial.iloc[0])
+    member = _load_member(folder, data, best)
+    origins = data.origins("test")
+    net = raw_forecasts(member.raw, member.lookback, data=data, origins=origins)
+    for weights in ({f"trial {best}": 0.6, "naive": 0.4}, {"naive": 1.0}):
+        served = _weighted([member], data, {"weights": weights, "chosen": "weighted"})
+        x, _ = data.windows(*origins, served.width, targets=False)
+        naive = np.repeat(x[:, -1:], HORIZON, axis=1)
+        pred = raw_forecasts(served.model, served.width, data=data, origins=origins)
+        share = weights.get(f"trial {best}", 0.0)
+        np.testing.assert_allclose(pred, share * net + (1 - share) * naive, rtol=1e-4,
+                                   atol=1e-4)
+    assert served.label == f"weighted (the networks, trial {best}, weighted 0)"

@@ -58,7 +58,7 @@ from autoseq.exporting._intervals import (
     with_bands,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
-from autoseq.exporting._selection import GREEDY_ROUNDS, choose, rule
+from autoseq.exporting._selection import choose, rule, trial_component, weighted_rule
 from autoseq.exporting._statistical import (
     is_statistical,
     statistical_forecaster,
@@ -111,7 +111,7 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     val_bands = calib and score_bands(with_bands(raw_model, calib, fdata.target_idx, head=head),
                                       fdata, members[0].config, "val", extras=extras,
                                       width=width, calib=calib)
-    if refit and _refit_members(run, members, wdata):
+    if refit and _refit_members(run, _in_graph(members, selection), wdata):
         raw_model, width, extras = _compose(members, wdata, selection)
     elif refit:
         wdata, refit = fdata, False
@@ -148,15 +148,17 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
 
 def _selected(members: list[_Member], selection: dict[str, Any]) -> list[_Member]:
     """The members the selection serves: its first ``size``, or a weighted ensemble's trials
-    (the best one at weight 0 when it weighs baselines only: the manifest describes it)."""
+    (the best one, outside the served graph, when it weighs baselines only: ``_in_graph``)."""
     if not selection.get("weights"):
         return members[: selection["size"]]
     return [m for m in members if trial_component(m.number) in selection["weights"]] or members[:1]
 
 
-def trial_component(number: int) -> str:
-    """A trial's name among a weighted ensemble's components."""
-    return f"trial {number}"
+def _in_graph(members: list[_Member], selection: dict[str, Any] | None) -> list[_Member]:
+    """The members whose networks the served model holds (and a refit retrains)."""
+    if selection is None or not selection.get("weights"):
+        return members
+    return [m for m in members if trial_component(m.number) in selection["weights"]]
 
 
 def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
@@ -200,11 +202,6 @@ def _weighted(members: list[_Member], fdata: ForecastData, weights: dict[str, fl
         parts.append((f"c{i}", keras.Model(model.input, model.output, name=f"component_{i}"),
                       width, takes))
         shares.append(w)
-    if not any(n in by_name for n in weights):  # the best trial at weight 0 (see _selected)
-        m = members[0]
-        parts.append(("t", keras.Model(m.raw.input, m.raw.output, name="component_best"),
-                      window_length(fdata, m.config), extra_inputs(fdata, m.config)))
-        shares.append(0.0)
     width = max(p[2] for p in parts)
     extras = ordered_inputs(n for p in parts for n in p[3])
     return (mean_forecasters(parts, fdata, layer="weighted_mean", name="autoseq_weighted",
@@ -281,8 +278,12 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     earlier = _earlier_folds(run, members, fdata)
     for fold, fold_preds in earlier:
         fold_bases = {_fold_key(k): v for k, v in _candidate_bases(fold).items()}
+        dropped = [name for name in bases if _fold_key(name) not in fold_bases]
+        if dropped:
+            logger.info("export: %s not applicable on an earlier fold (too short a training "
+                        "part): left out of the candidates", ", ".join(dropped))
         bases = {name: np.concatenate([fold_bases[_fold_key(name)], pred])
-                 for name, pred in bases.items() if _fold_key(name) in fold_bases}
+                 for name, pred in bases.items() if _fold_key(name) not in dropped}
         preds = [np.concatenate([f, p]) for f, p in zip(fold_preds, preds, strict=True)]
         truth = np.concatenate([fold.targets("val", scaled=False), truth])
     components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
@@ -296,7 +297,7 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     return {"size": picked["size"], "blend": picked["blend"], "weight": picked["weight"],
             "weights": picked["weights"], "chosen": picked["chosen"],
             "val_mae": picked["scores"], "windows": int(len(truth)), "folds": folds,
-            "rule": rule("MAE", AUTO_SIZES, windows) + _WEIGHTED_RULE + _STATISTICAL_RULE}
+            "rule": rule("MAE", AUTO_SIZES, windows) + weighted_rule("MAE") + _STATISTICAL_RULE}
 
 
 def _candidate_bases(fdata: ForecastData) -> dict[str, np.ndarray]:
@@ -312,8 +313,9 @@ def _candidate_bases(fdata: ForecastData) -> dict[str, np.ndarray]:
 
 
 def _fold_key(name: str) -> str:
-    """A baseline's name across folds: ``linear`` is refitted (its L chosen) on each fold."""
-    return "linear" if name.startswith("linear(") else name
+    """A baseline's name across folds, where its window may be shorter: ``linear`` (its L chosen
+    on each fold) and the statistical models (``mstl_ets_fixed``) go by their kind."""
+    return name.split("(L=")[0]
 
 
 def _earlier_folds(run: RunFolder | None, members: list[_Member], fdata: ForecastData
@@ -342,10 +344,6 @@ def _earlier_folds(run: RunFolder | None, members: list[_Member], fdata: Forecas
     return [(fold, [a[i] for a in arrays]) for i, fold in enumerate(folds)]
 
 
-_WEIGHTED_RULE = (f"; and a weighted ensemble of every trial and in-graph baseline: "
-                  f"{GREEDY_ROUNDS} rounds of ensemble selection with replacement (Caruana et "
-                  "al., 2004), each adding the one that lowers the running mean's MAE most, the "
-                  "weights those of the best round")
 _STATISTICAL_RULE = ("; the in-graph baselines include the statistical models alone, fixed: "
                      "MSTL fitted on the training rows followed by damped-trend smoothing "
                      "(mstl_ets_fixed) or AutoARIMA (mstl_arima_fixed) with their parameters "
@@ -377,6 +375,10 @@ def _weighted_manifest(manifest: dict[str, Any], weights: dict[str, float],
     trial's transforms stay described above, or under ``ensemble`` for several)."""
     manifest["lookback"] = width
     manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
+    if not any(n.startswith("trial ") for n in weights):  # baselines only: no network served
+        manifest["transforms"] = []
+        manifest["networks"] = ("none: the trial described above validated worse than this "
+                                "ensemble of baselines and is not part of the model")
     if "ensemble" in manifest:
         manifest["ensemble"]["combine"] = ("weighted sum of the members' forecasts in the "
                                            "data's units (the weighted_mean transform)")
@@ -394,9 +396,10 @@ def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
                      extras: tuple[str, ...]) -> None:
     """The model's inputs in the manifest: the signature's names, and what ``future`` holds."""
     manifest["signature"]["inputs"] = [INPUT_NAME, *extras]
-    derived = manifest.setdefault("derived_inputs", [])
+    derived = [d for d in manifest.get("derived_inputs", []) if d["name"] in extras]
     if STEP in extras and not any(d["name"] == STEP for d in derived):
         derived.append(step_input(fdata))  # a blended-in statistical model's MSTL phase
+    manifest["derived_inputs"] = derived
     series = fdata.series
     manifest["covariate_columns"] = list(series.covariate_columns)
     manifest["future_covariates"] = list(series.future_columns)

@@ -7,7 +7,8 @@ window and each member reads the last rows it needs. With neither ``--trial`` no
 weighs (``_selection.choose``): the means of the ``PANEL_SIZES`` best complete trials and their
 blends with the best of naive, seasonal naive and the panel's ``linear`` baseline (an ``Anchor``
 or ``LinearAnchor`` layer on the window's last rows, so the SavedModel stays one artifact), and
-serves the lowest on the run's objective (OWA by default).
+a weighted ensemble of those trials and baselines (``_selection.greedy_weights``), and serves the
+lowest on the run's objective (OWA by default).
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ from autoseq.exporting._forecast_wrap import (
     mean_forecasters,
     ordered_inputs,
 )
-from autoseq.exporting._selection import choose, ensemble_name, rule
+from autoseq.exporting._selection import (
+    choose,
+    ensemble_name,
+    rule,
+    trial_component,
+    weighted_rule,
+)
 from autoseq.model import panel_context
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score
 from autoseq.trial._result import load_trial_json
@@ -78,6 +85,8 @@ class PanelExport:
     blend: str | None = None
     weight: float = 1.0
     selection: dict[str, Any] | None = None
+    weights: dict[str, float] | None = None
+    """A weighted ensemble's components (``trial N`` or a baseline's name) and weights."""
 
     @property
     def best(self) -> PanelMember:
@@ -91,7 +100,8 @@ class PanelExport:
             return f"trial {numbers[0]}"
         name = self.selection["chosen"] if self.selection else ensemble_name(len(numbers))
         trials = f"{'trial' if len(numbers) == 1 else 'trials'} {', '.join(map(str, numbers))}"
-        if self.blend and self.weight == 0.0:
+        if (self.blend and self.weight == 0.0) or (
+                self.weights and not any(n.startswith("trial ") for n in self.weights)):
             return f"{name} (the networks, {trials}, weighted 0)"
         return f"{name} ({trials})"
 
@@ -116,34 +126,40 @@ def panel_export(run: RunFolder, data: PanelData, *, trial: int | None,
     selection["best_baseline"] = best_baseline(run, key)
     logger.info("export: %s (validation %s: %s)", selection["chosen"], objective.upper(),
                 ", ".join(f"{k} {v:.4g}" for k, v in selection[key].items()))
+    if selection["weights"]:
+        return _weighted(members, data, selection)
     return _compose(members[: selection["size"]], data, selection)
 
 
 def select_panel(members: list[PanelMember], data: PanelData, *,
                  objective: str = "owa") -> dict[str, Any]:
     """``_selection.choose`` on every series' validation windows: the means of the first k
-    ``members`` (best first; k in ``PANEL_SIZES``) and their blends with the best in-graph
-    baseline (naive, seasonal naive at the panel's main season, or the panel's ``linear``
-    baseline), scored by ``objective``
+    ``members`` (best first; k in ``PANEL_SIZES``), their blends with each in-graph baseline
+    (naive, seasonal naive at the panel's main season, the panel's ``linear`` baseline) and the
+    weighted ensemble of the trials and baselines, scored by ``objective``
     (``owa``, ``smape`` or ``mase`` as ``panel_baselines.score`` computes it).
 
     Returns:
-        ``{"chosen", "size", "blend", "weight", "metric", "val_<objective>": {candidate: score},
-        "baseline": {"name", "val_<objective>"}, "windows", "rule"}``: ``size`` members,
-        ``blend`` the baseline blended in (``None`` for none), ``weight`` the networks' share.
+        ``{"chosen", "size", "blend", "weight", "weights", "metric", "val_<objective>":
+        {candidate: score}, "baseline": {"name", "val_<objective>"}, "windows", "rule"}``:
+        ``size`` members, ``blend`` the baseline blended in (``None`` for none), ``weight`` the
+        networks' share, ``weights`` a weighted ensemble's (``None`` unless it won).
     """
     origins = data.origins("val")
     preds = [raw_forecasts(m.raw, m.lookback, data=data, origins=origins) for m in members]
     bases = {name: raw_forecasts(*baseline_forecaster(data, name), data=data, origins=origins)
              for name in _baselines(data)}
+    components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
     picked = choose(preds, PANEL_SIZES, bases, lambda p: score(data, "val", p)[objective],
-                    metric=objective.upper())
+                    metric=objective.upper(), components=components | bases)
     key = f"val_{objective}"
     return {"chosen": picked["chosen"], "size": picked["size"], "blend": picked["blend"],
-            "weight": picked["weight"], "metric": objective, key: picked["scores"],
+            "weight": picked["weight"], "weights": picked["weights"], "metric": objective,
+            key: picked["scores"],
             "baseline": {"name": picked["baseline"]["name"], key: picked["baseline"]["score"]},
             "windows": int(len(origins[0])),
-            "rule": rule(objective.upper(), PANEL_SIZES, "over every series' validation windows")}
+            "rule": rule(objective.upper(), PANEL_SIZES, "over every series' validation windows")
+            + weighted_rule(objective.upper())}
 
 
 def raw_forecasts(model, width: int, *, data: PanelData,
@@ -168,16 +184,28 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport,
                                    "with its first value")
     manifest["signature"]["input_shape"] = [None, width, 1]
     if len(served.members) > 1:
-        manifest["transforms"].append({
-            "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
-            "rule": "each member reads the last rows of the window it needs (its lookback), "
-                    "divides them by their own scale and multiplies its forecast back; the "
-                    "forecasts in the series' units are averaged"})
+        if not served.weights:
+            manifest["transforms"].append({
+                "kind": "ensemble_mean", "where": "inside the model (layer ensemble_mean)",
+                "rule": "each member reads the last rows of the window it needs (its "
+                        "lookback), divides them by their own scale and multiplies its forecast "
+                        "back; the forecasts in the series' units are averaged"})
         manifest["ensemble"] = {
             "trials": [m.number for m in served.members],
-            "combine": "mean of the members' forecasts in the series' units",
+            "combine": ("weighted sum of the members' forecasts in the series' units (the "
+                        "weighted_mean transform)" if served.weights
+                        else "mean of the members' forecasts in the series' units"),
             "members": [{"trial": m.number, "lookback": m.lookback, "hyperparameters": m.config,
                          "val": val_scores(m.info)} for m in served.members]}
+    if served.weights:
+        manifest["transforms"].append({
+            "kind": "weighted_mean", "where": "inside the model (layer weighted_mean)",
+            "weights": dict(served.weights),
+            "rule": "the sum of each component's forecast (a trial, made scale-free: it divides "
+                    "the last rows of the window it needs by their own scale and multiplies its "
+                    "forecast back; or an in-graph baseline on the last rows it needs) times its "
+                    "weight, in the series' units"})
+        _linear_manifest(manifest["transforms"][-1], data, tuple(served.weights))
     if served.blend:
         w = served.weight
         manifest["transforms"].append({
@@ -185,18 +213,23 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport,
             "baseline": served.blend, "weights": {"networks": w, "baseline": 1 - w},
             "rule": f"{w:g} × the networks' forecast (as above) + {1 - w:g} × the baseline's, "
                     "read from the last rows of the window, in the series' units"})
-        fit = data.linear_fit()
-        if fit is not None and served.blend == fit.name:
-            manifest["transforms"][-1]["linear"] = {
-                "lookback": fit.lookback, "ridge": fit.ridge,
-                "fitted_on": f"up to {PANEL_LINEAR_WINDOWS:,} training windows drawn from "
-                             "every series, each divided by its own scale; window length and "
-                             "ridge chosen on every series' last training window",
-                "rule": "each forecast step a fixed weighted sum of the last lookback steps "
-                        "(weights summing to one: layer baseline)"}
+        _linear_manifest(manifest["transforms"][-1], data, (served.blend,))
     if served.selection is not None:
         manifest["selection"] = served.selection
     return manifest
+
+
+def _linear_manifest(transform: dict[str, Any], data: PanelData, names: tuple[str, ...]) -> None:
+    """Describe the panel's ``linear`` baseline in ``transform`` when ``names`` include it."""
+    fit = data.linear_fit()
+    if fit is not None and fit.name in names:
+        transform["linear"] = {
+            "lookback": fit.lookback, "ridge": fit.ridge,
+            "fitted_on": f"up to {PANEL_LINEAR_WINDOWS:,} training windows drawn from "
+                         "every series, each divided by its own scale; window length and "
+                         "ridge chosen on every series' last training window",
+            "rule": "each forecast step a fixed weighted sum of the last lookback steps "
+                    "(weights summing to one: layer baseline)"}
 
 
 def _load_member(run: RunFolder, data: PanelData, number: int) -> PanelMember:
@@ -225,6 +258,29 @@ def _compose(members: list[PanelMember], data: PanelData,
                                   weight=weight)
         width = max(width, base_width)
     return PanelExport(model, width, tuple(members), blend, weight, selection)
+
+
+def _weighted(members: list[PanelMember], data: PanelData,
+              selection: dict[str, Any]) -> PanelExport:
+    """``_compose`` for a weighted ensemble: its trials (the best at weight 0 when it weighs
+    baselines only) and baselines, each on the last rows of the window it needs."""
+    import keras
+
+    weights = selection["weights"]
+    kept = [m for m in members if trial_component(m.number) in weights] or members[:1]
+    parts, shares = [], []
+    for m in kept:
+        parts.append((f"t{m.number}", m.raw, m.lookback, m.takes))
+        shares.append(weights.get(trial_component(m.number), 0.0))
+    for i, name in enumerate(n for n in weights if not n.startswith("trial ")):
+        base, base_width = baseline_forecaster(data, name)
+        parts.append((f"b{i}", keras.Model(base.input, base.output, name=f"baseline_{i}"),
+                      base_width, ()))
+        shares.append(weights[name])
+    model = mean_forecasters(parts, data, layer="weighted_mean", name="autoseq_panel_weighted",
+                             weights=tuple(shares))
+    return PanelExport(model, max(p[2] for p in parts), tuple(kept), None, 1.0, selection,
+                       weights)
 
 
 def _baselines(data: PanelData) -> list[str]:

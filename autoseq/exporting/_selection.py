@@ -49,6 +49,19 @@ def blend_name(networks: str, base: str, weight: float) -> str:
     return f"{weight:g} × {networks} + {1 - weight:g} × {base}"
 
 
+def trial_component(number: int) -> str:
+    """A trial's name among a weighted ensemble's components."""
+    return f"trial {number}"
+
+
+def weighted_rule(metric: str) -> str:
+    """The weighted ensemble's part of the selection rule, in words."""
+    return (f"; and a weighted ensemble of every trial and in-graph baseline: {GREEDY_ROUNDS} "
+            "rounds of ensemble selection with replacement (Caruana et al., 2004), each adding "
+            f"the one that lowers the running mean's {metric} most, the weights those of the "
+            "best round")
+
+
 def weighted_name(weights: dict[str, float]) -> str:
     """``weighted ensemble: 0.48 × trial 12 + 0.52 × mstl_ets_fixed(L=208)``."""
     return "weighted ensemble: " + " + ".join(f"{w:.2g} × {n}" for n, w in weights.items())
