@@ -146,10 +146,12 @@ def test_trial_exports_that_trial_alone(panel_run, tmp_path):
         autoseq.export(run, trial=worst, ensemble=2, report=False)
 
 
-def test_a_blend_weighs_the_networks_and_the_baseline_as_selected(panel_run):
-    """The selection's weight is the networks' share inside the served model: 0.75 of the trial
-    and 0.25 of naive, or (0) naive alone, its label saying the networks are weighted 0."""
-    from autoseq.exporting._panel_ensemble import _compose, _load_member, raw_forecasts
+def test_a_blend_or_a_weighted_ensemble_weighs_the_networks_as_selected(panel_run):
+    """The selection's weights hold inside the served model: a blend of 0.75 of the trial and
+    0.25 of naive, or (0) naive alone; a weighted ensemble of 0.6 of the trial and 0.4 of naive,
+    or of naive alone (the best trial kept at weight 0); the label says when the networks are
+    weighted 0."""
+    from autoseq.exporting._panel_ensemble import _compose, _load_member, _weighted, raw_forecasts
     from autoseq.run import open_run
 
     _, run = panel_run
@@ -159,36 +161,18 @@ def test_a_blend_weighs_the_networks_and_the_baseline_as_selected(panel_run):
     member = _load_member(folder, data, best)
     origins = data.origins("test")
     net = raw_forecasts(member.raw, member.lookback, data=data, origins=origins)
-    for weight in (0.75, 0.0):
-        served = _compose([member], data, {"blend": "naive", "weight": weight, "size": 1,
-                                           "chosen": "naive" if weight == 0 else "blend"})
+    blend = {"blend": "naive", "size": 1}
+    for share, served in (
+            (0.75, _compose([member], data, blend | {"weight": 0.75, "chosen": "blend"})),
+            (0.0, _compose([member], data, blend | {"weight": 0.0, "chosen": "naive"})),
+            (0.6, _weighted([member], data, {"weights": {f"trial {best}": 0.6, "naive": 0.4},
+                                              "chosen": "mix"})),
+            (0.0, _weighted([member], data, {"weights": {"naive": 1.0}, "chosen": "mix"}))):
         x, _ = data.windows(*origins, served.width, targets=False)
         naive = np.repeat(x[:, -1:], HORIZON, axis=1)
         pred = raw_forecasts(served.model, served.width, data=data, origins=origins)
-        np.testing.assert_allclose(pred, weight * net + (1 - weight) * naive, rtol=1e-4,
-                                   atol=1e-4)
-    assert served.label == f"naive (the networks, trial {best}, weighted 0)"
-
-
-def test_a_weighted_ensemble_serves_its_components_times_their_weights(panel_run):
-    """A weighted ensemble inside the served model: 0.6 of the best trial's scale-free forecast
-    plus 0.4 of naive; weighing baselines only, it keeps the best trial at weight 0 and says so."""
-    from autoseq.exporting._panel_ensemble import _load_member, _weighted, raw_forecasts
-    from autoseq.run import open_run
-
-    _, run = panel_run
-    folder = open_run(run)
-    data = folder.data()
-    best = int(folder.leaderboard().query("state == 'complete'").sort_values("rank").trial.iloc[0])
-    member = _load_member(folder, data, best)
-    origins = data.origins("test")
-    net = raw_forecasts(member.raw, member.lookback, data=data, origins=origins)
-    for weights in ({f"trial {best}": 0.6, "naive": 0.4}, {"naive": 1.0}):
-        served = _weighted([member], data, {"weights": weights, "chosen": "weighted"})
-        x, _ = data.windows(*origins, served.width, targets=False)
-        naive = np.repeat(x[:, -1:], HORIZON, axis=1)
-        pred = raw_forecasts(served.model, served.width, data=data, origins=origins)
-        share = weights.get(f"trial {best}", 0.0)
         np.testing.assert_allclose(pred, share * net + (1 - share) * naive, rtol=1e-4,
                                    atol=1e-4)
-    assert served.label == f"weighted (the networks, trial {best}, weighted 0)"
+        if share == 0.0:
+            assert served.label == f"{served.selection['chosen']} (the networks, trial {best}, "\
+                                   "weighted 0)"
