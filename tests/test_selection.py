@@ -86,3 +86,17 @@ def test_the_weighted_ensemble_is_never_worse_than_its_best_component_and_ties_s
     picked = choose([exact], (1,), {"poor": poor}, _mae(truth), metric="MAE",
                     components={"trial 0": exact, "poor": poor})
     assert picked["chosen"] == "best trial" and picked["weights"] is None
+
+
+def test_the_weighted_ensemble_must_win_by_the_margin():
+    """Its weights are fitted on the windows it is scored on: a gain under ``WEIGHTED_MARGIN``
+    keeps the simpler candidate, a larger one takes the ensemble."""
+    from autoseq.exporting._selection import WEIGHTED_MARGIN
+
+    truth = np.zeros((2, 1))
+    net = np.ones((2, 1))
+    for gain, wins in ((WEIGHTED_MARGIN / 2, False), (WEIGHTED_MARGIN * 2, True)):
+        other = net * (1 - gain)
+        picked = choose([net], (1,), {}, _mae(truth), metric="MAE",
+                        components={"trial 0": net, "other": other})
+        assert (picked["chosen"] == weighted_name({"other": 1.0})) == wins
