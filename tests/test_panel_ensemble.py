@@ -148,9 +148,9 @@ def test_trial_exports_that_trial_alone(panel_run, tmp_path):
 
 def test_a_blend_or_a_weighted_ensemble_weighs_the_networks_as_selected(panel_run):
     """The selection's weights hold inside the served model: a blend of 0.75 of the trial and
-    0.25 of naive, or (0) naive alone; a weighted ensemble of 0.6 of the trial and 0.4 of naive,
-    or of naive alone (the best trial kept at weight 0); the label says when the networks are
-    weighted 0."""
+    0.25 of naive, or (0) naive alone, the network kept at weight 0; a weighted ensemble of 0.6
+    of the trial and 0.4 of naive, or of naive alone, which holds no network (nor its static
+    input); the label says which."""
     from autoseq.exporting._panel_ensemble import _compose, _load_member, _weighted, raw_forecasts
     from autoseq.run import open_run
 
@@ -164,7 +164,8 @@ def test_a_blend_or_a_weighted_ensemble_weighs_the_networks_as_selected(panel_ru
     blend = {"blend": "naive", "size": 1}
     for share, served in (
             (0.75, _compose([member], data, blend | {"weight": 0.75, "chosen": "blend"})),
-            (0.0, _compose([member], data, blend | {"weight": 0.0, "chosen": "naive"})),
+            (0.0, weight0 := _compose([member], data, blend | {"weight": 0.0,
+                                                                "chosen": "naive"})),
             (0.6, _weighted([member], data, {"weights": {f"trial {best}": 0.6, "naive": 0.4},
                                               "chosen": "mix"})),
             (0.0, _weighted([member], data, {"weights": {"naive": 1.0}, "chosen": "mix"}))):
@@ -173,6 +174,6 @@ def test_a_blend_or_a_weighted_ensemble_weighs_the_networks_as_selected(panel_ru
         pred = raw_forecasts(served.model, served.width, data=data, origins=origins)
         np.testing.assert_allclose(pred, share * net + (1 - share) * naive, rtol=1e-4,
                                    atol=1e-4)
-        if share == 0.0:
-            assert served.label == f"{served.selection['chosen']} (the networks, trial {best}, "\
-                                   "weighted 0)"
+    assert weight0.label == f"naive (the networks, trial {best}, weighted 0)"
+    assert len(served.model.inputs) == 1 and not served.networks
+    assert served.label == f"mix (no network: trial {best} validated worse)"

@@ -100,3 +100,7 @@ def test_the_weighted_ensemble_must_win_by_the_margin():
         picked = choose([net], (1,), {}, _mae(truth), metric="MAE",
                         components={"trial 0": net, "other": other})
         assert (picked["chosen"] == weighted_name({"other": 1.0})) == wins
+    # a negative score (none of today's objectives): the margin still asks for lower
+    worse = choose([net], (1,), {}, lambda p: -1.0 + float(np.mean(p)) - 1.0, metric="X",
+                   components={"trial 0": net, "other": net * (1 + WEIGHTED_MARGIN / 2)})
+    assert worse["weights"] is None

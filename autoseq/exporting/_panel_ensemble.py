@@ -93,6 +93,11 @@ class PanelExport:
         return self.members[0]
 
     @property
+    def networks(self) -> bool:
+        """Whether the served model holds a network (a weighted ensemble may hold none)."""
+        return not self.weights or any(n.startswith("trial ") for n in self.weights)
+
+    @property
     def label(self) -> str:
         """``trial 4``, ``best trial (trial 4)``, ``mean of 3 best trials (trials 4, 1, 7)``…"""
         numbers = [m.number for m in self.members]
@@ -100,9 +105,10 @@ class PanelExport:
             return f"trial {numbers[0]}"
         name = self.selection["chosen"] if self.selection else ensemble_name(len(numbers))
         trials = f"{'trial' if len(numbers) == 1 else 'trials'} {', '.join(map(str, numbers))}"
-        if (self.blend and self.weight == 0.0) or (
-                self.weights and not any(n.startswith("trial ") for n in self.weights)):
+        if self.blend and self.weight == 0.0:
             return f"{name} (the networks, {trials}, weighted 0)"
+        if self.weights and not self.networks:
+            return f"{name} (no network: {trials} validated worse)"
         return f"{name} ({trials})"
 
 
@@ -197,6 +203,10 @@ def describe_panel(manifest: dict[str, Any], served: PanelExport,
                         else "mean of the members' forecasts in the series' units"),
             "members": [{"trial": m.number, "lookback": m.lookback, "hyperparameters": m.config,
                          "val": val_scores(m.info)} for m in served.members]}
+    if not served.networks:  # baselines alone: no network, no window scale
+        manifest["transforms"] = []
+        manifest["networks"] = ("none: the trial described above validated worse than this "
+                                "ensemble of baselines and is not part of the model")
     if served.weights:
         manifest["transforms"].append({
             "kind": "weighted_mean", "where": "inside the model (layer weighted_mean)",
@@ -262,16 +272,17 @@ def _compose(members: list[PanelMember], data: PanelData,
 
 def _weighted(members: list[PanelMember], data: PanelData,
               selection: dict[str, Any]) -> PanelExport:
-    """``_compose`` for a weighted ensemble: its trials (the best at weight 0 when it weighs
-    baselines only) and baselines, each on the last rows of the window it needs."""
+    """``_compose`` for a weighted ensemble: its trials and baselines, each on the last rows of
+    the window it needs. Weighing baselines only, it holds no network (the best trial stays
+    in ``members`` to describe, outside the graph)."""
     import keras
 
     weights = selection["weights"]
-    kept = [m for m in members if trial_component(m.number) in weights] or members[:1]
+    kept = [m for m in members if trial_component(m.number) in weights]
     parts, shares = [], []
     for m in kept:
         parts.append((f"t{m.number}", m.raw, m.lookback, m.takes))
-        shares.append(weights.get(trial_component(m.number), 0.0))
+        shares.append(weights[trial_component(m.number)])
     for i, name in enumerate(n for n in weights if not n.startswith("trial ")):
         base, base_width = baseline_forecaster(data, name)
         parts.append((f"b{i}", keras.Model(base.input, base.output, name=f"baseline_{i}"),
@@ -279,8 +290,8 @@ def _weighted(members: list[PanelMember], data: PanelData,
         shares.append(weights[name])
     model = mean_forecasters(parts, data, layer="weighted_mean", name="autoseq_panel_weighted",
                              weights=tuple(shares))
-    return PanelExport(model, max(p[2] for p in parts), tuple(kept), None, 1.0, selection,
-                       weights)
+    return PanelExport(model, max(p[2] for p in parts), tuple(kept or members[:1]), None, 1.0,
+                       selection, weights)
 
 
 def _baselines(data: PanelData) -> list[str]:

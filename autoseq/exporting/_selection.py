@@ -136,7 +136,7 @@ def choose(preds: Sequence[np.ndarray], sizes: Sequence[int], bases: dict[str, n
         mix, mixed = greedy_weights(components, score)
         name = weighted_name(mix)
         scores[name] = mixed
-        if _better(mixed, scores[chosen] * (1 - WEIGHTED_MARGIN)):
+        if _better(mixed, scores[chosen] - WEIGHTED_MARGIN * abs(scores[chosen])):
             chosen, blend, weight, weights = name, None, 1.0, mix
     if weight == 0.0:
         logger.warning("export: baseline %s beats every network and blend on validation "

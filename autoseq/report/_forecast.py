@@ -261,7 +261,9 @@ def _export_note(ev: Evidence) -> Paragraph | None:
     except (OSError, ValueError, KeyError, TypeError):
         return Paragraph("export/autoseq.json is present but unreadable.", kind="note")
     refit = " (refitted on train + validation)" if manifest.get("refit") else ""
-    return Paragraph(f"Exported model in export/: trial {trial}{refit}, test MAE "
+    served = (f"trial {trial}" if "networks" not in manifest
+              else manifest.get("selection", {}).get("chosen", "baselines alone"))
+    return Paragraph(f"Exported model in export/: {served}{refit}, test MAE "
                      f"{fmt.num(test.get('mae'))}, RMSE {fmt.num(test.get('rmse'))}, sMAPE "
                      f"{fmt.num(test.get('smape'), 3)}%, MASE {fmt.num(test.get('mase'), 3)} "
                      f"on {test.get('windows', '?')} test windows (from its manifest).",
