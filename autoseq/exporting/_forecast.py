@@ -58,7 +58,13 @@ from autoseq.exporting._intervals import (
     with_bands,
 )
 from autoseq.exporting._manifest import FORMAT_VERSION
-from autoseq.exporting._selection import choose, rule, trial_component, weighted_rule
+from autoseq.exporting._selection import (
+    choose,
+    is_trial_component,
+    rule,
+    trial_component,
+    weighted_rule,
+)
 from autoseq.exporting._statistical import (
     is_statistical,
     statistical_forecaster,
@@ -151,7 +157,7 @@ def _selected(members: list[_Member], selection: dict[str, Any]) -> list[_Member
     (the best one, outside the served graph, when it weighs baselines only: ``_in_graph``)."""
     if not selection.get("weights"):
         return members[: selection["size"]]
-    return [m for m in members if trial_component(m.number) in selection["weights"]] or members[:1]
+    return _in_graph(members, selection) or members[:1]
 
 
 def _in_graph(members: list[_Member], selection: dict[str, Any] | None) -> list[_Member]:
@@ -171,10 +177,7 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
     width = max(window_length(fdata, m.config) for m in members)
     extras = ordered_inputs(n for m in members for n in extra_inputs(fdata, m.config))
     if selection is not None and selection["blend"]:
-        if is_statistical(selection["blend"]):
-            base, base_width, base_extras, _ = statistical_forecaster(fdata, selection["blend"])
-        else:
-            (base, base_width), base_extras = baseline_forecaster(fdata, selection["blend"]), ()
+        base, base_width, base_extras = _baseline_part(fdata, selection["blend"])
         raw_model = blend_forecasters(raw_model, width, base, base_width, fdata, extras=extras,
                                       weight=selection.get("weight", 0.5),
                                       baseline_extras=base_extras)
@@ -195,10 +198,8 @@ def _weighted(members: list[_Member], fdata: ForecastData, weights: dict[str, fl
             m = by_name[name]
             model, width, takes = m.raw, window_length(fdata, m.config), extra_inputs(fdata,
                                                                                       m.config)
-        elif is_statistical(name):
-            model, width, takes, _ = statistical_forecaster(fdata, name)
         else:
-            (model, width), takes = baseline_forecaster(fdata, name), ()
+            model, width, takes = _baseline_part(fdata, name)
         parts.append((f"c{i}", keras.Model(model.input, model.output, name=f"component_{i}"),
                       width, takes))
         shares.append(w)
@@ -206,6 +207,16 @@ def _weighted(members: list[_Member], fdata: ForecastData, weights: dict[str, fl
     extras = ordered_inputs(n for p in parts for n in p[3])
     return (mean_forecasters(parts, fdata, layer="weighted_mean", name="autoseq_weighted",
                              weights=tuple(shares)), width, extras)
+
+
+def _baseline_part(fdata: ForecastData, name: str) -> tuple[Any, int, tuple[str, ...]]:
+    """An in-graph baseline or statistical model ``name`` as a raw-in, raw-out model: ``(model,
+    window rows, inputs beside the window)``."""
+    if is_statistical(name):
+        model, width, extras, _ = statistical_forecaster(fdata, name)
+        return model, width, extras
+    model, width = baseline_forecaster(fdata, name)
+    return model, width, ()
 
 
 def _quantile_head(members: list[_Member], fdata: ForecastData,
@@ -375,7 +386,7 @@ def _weighted_manifest(manifest: dict[str, Any], weights: dict[str, float],
     trial's transforms stay described above, or under ``ensemble`` for several)."""
     manifest["lookback"] = width
     manifest["signature"]["input_shape"] = [None, width, fdata.n_inputs]
-    if not any(n.startswith("trial ") for n in weights):  # baselines only: no network served
+    if not any(map(is_trial_component, weights)):  # baselines only: no network served
         manifest["transforms"] = []
         manifest["networks"] = ("none: the trial described above validated worse than this "
                                 "ensemble of baselines and is not part of the model")

@@ -40,6 +40,7 @@ from autoseq.exporting._forecast_wrap import (
 from autoseq.exporting._selection import (
     choose,
     ensemble_name,
+    is_trial_component,
     rule,
     trial_component,
     weighted_rule,
@@ -95,7 +96,7 @@ class PanelExport:
     @property
     def networks(self) -> bool:
         """Whether the served model holds a network (a weighted ensemble may hold none)."""
-        return not self.weights or any(n.startswith("trial ") for n in self.weights)
+        return not self.weights or any(map(is_trial_component, self.weights))
 
     @property
     def label(self) -> str:
@@ -283,7 +284,7 @@ def _weighted(members: list[PanelMember], data: PanelData,
     for m in kept:
         parts.append((f"t{m.number}", m.raw, m.lookback, m.takes))
         shares.append(weights[trial_component(m.number)])
-    for i, name in enumerate(n for n in weights if not n.startswith("trial ")):
+    for i, name in enumerate(n for n in weights if not is_trial_component(n)):
         base, base_width = baseline_forecaster(data, name)
         parts.append((f"b{i}", keras.Model(base.input, base.output, name=f"baseline_{i}"),
                       base_width, ()))

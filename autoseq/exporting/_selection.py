@@ -59,6 +59,11 @@ def trial_component(number: int) -> str:
     return f"trial {number}"
 
 
+def is_trial_component(name: str) -> bool:
+    """Whether a weighted ensemble's component ``name`` is a trial (else a baseline)."""
+    return name.startswith("trial ")
+
+
 def weighted_rule(metric: str) -> str:
     """The weighted ensemble's part of the selection rule, in words."""
     return (f"; and a weighted ensemble of every trial and in-graph baseline: {GREEDY_ROUNDS} "
