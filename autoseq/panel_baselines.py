@@ -10,10 +10,13 @@ smape`` or ``mase`` for those): scale-free, so every series weighs the same.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 
 import numpy as np
 
+from autoseq._io import write_with_atomic
 from autoseq.baselines import BaselineScore
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_linear import linear_forecasts
@@ -82,10 +85,42 @@ def seasonal_naive_helps(data: PanelData) -> bool:
     return data.memo["seasonal_naive_helps"]
 
 
+STAT_CACHE = "panel_stat_{part}.npz"
+"""Where ``stat_forecasts`` keeps a part's forecasts in a run folder (``PanelData.cache_dir``)."""
+
+
 def stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
     """AutoETS and AutoTheta (``statsforecast``, M4's season) per window of ``part``, and MSTL +
     AutoETS on the frequency's seasons where it has two or more (hourly: 24 and 168) that every
-    history holds twice; empty when statsforecast is missing or there are too many windows."""
+    history holds twice; empty when statsforecast is missing or there are too many windows.
+
+    Computed once per part: kept in memory, and in ``data.cache_dir`` (a run folder, when the
+    data know it) so the report and export after a search do not fit them again (one refit per
+    window: minutes on long validation and test parts)."""
+    if ("stat", part) not in data.memo:
+        data.memo["stat", part] = _stored(data, part)
+    return dict(data.memo["stat", part])
+
+
+def _stored(data: PanelData, part: str) -> dict[str, np.ndarray]:
+    """``_stat_forecasts`` read from ``data.cache_dir`` when it holds them for these windows
+    (same file, horizon and split), else computed and written there."""
+    if data.cache_dir is None:
+        return _stat_forecasts(data, part)
+    path = Path(data.cache_dir) / STAT_CACHE.format(part=part)
+    series, position = data.origins(part)
+    key = hashlib.sha256(f"{data.fingerprint}:{data.horizon}:".encode() + series.tobytes()
+                         + position.tobytes()).hexdigest()
+    if path.is_file():
+        with np.load(path) as stored:
+            if str(stored["key"]) == key:
+                return {k: stored[k] for k in stored.files if k != "key"}
+    out = _stat_forecasts(data, part)
+    write_with_atomic(path, lambda tmp: np.savez(tmp, key=np.array(key), **out))
+    return out
+
+
+def _stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
     series, position, hist = histories(data, part)
     if len(hist) > STAT_MAX_SERIES:
         return {}

@@ -39,6 +39,7 @@ class Run(RunFolder):
         data = self.kind.rebuild(self.settings, self.info["data"], source=csv)
         check_same_data(self.kind.fingerprint(data), self.info["fingerprint"],
                         source=csv or self.info["data"]["source"], where=f"run {self.path}")
+        self.kind.attach(data, self.path)
         return data
 
 

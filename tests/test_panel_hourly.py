@@ -52,6 +52,34 @@ def test_mstl_with_autoets_forecasts_every_hourly_series(hourly):
     assert np.isfinite(out["mstl_ets(m=24,168)"]).all()
 
 
+def test_a_run_folder_keeps_the_statistical_forecasts(tmp_path: Path, monkeypatch):
+    """Fitted once per window, they are kept in the run folder: the report and export after a
+    search read them back, and windows of another split are fitted again."""
+    import autoseq.panel_baselines as pb
+
+    csv = make_panel_csv(tmp_path / "p.csv")
+    data = PanelData(load_panel(csv, series_col="series", target="value"), horizon=4)
+    PANEL.attach(data, tmp_path)
+    first = stat_forecasts(data, "test")
+    assert (tmp_path / "panel_stat_test.npz").is_file() and "autoets" in first
+
+    def refit(*_):
+        raise AssertionError("fitted again")
+
+    monkeypatch.setattr(pb, "_stat_forecasts", refit)
+    again = PanelData(load_panel(csv, series_col="series", target="value"), horizon=4)
+    PANEL.attach(again, tmp_path)
+    read = stat_forecasts(again, "test")
+    assert read.keys() == first.keys()
+    for name in first:
+        np.testing.assert_array_equal(read[name], first[name])
+    other = PanelData(load_panel(csv, series_col="series", target="value"), horizon=4,
+                      test_size=6)
+    PANEL.attach(other, tmp_path)
+    with pytest.raises(AssertionError, match="fitted again"):
+        stat_forecasts(other, "test")
+
+
 def test_no_mstl_for_one_season(tmp_path: Path):
     data = PanelData(load_panel(make_panel_csv(tmp_path / "p.csv", freq="MS"),
                                 series_col="series", target="value"), horizon=4)

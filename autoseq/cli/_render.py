@@ -201,9 +201,11 @@ def print_export(res: Any) -> None:
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
-    future = res.manifest.get("future_input")
-    if future:
-        extra += f" + future [batch, {future['shape'][1]}, {future['shape'][2]}]"
+    for side in ("future_input", "static", "future"):  # a panel's: static, future
+        spec = res.manifest.get(side)
+        if spec and "shape" in spec:
+            shape = ", ".join(map(str, spec["shape"][1:]))
+            extra += f" + {spec.get('name') or spec['input']} [batch, {shape}]"
     iv = res.manifest.get("intervals")
     if iv:
         shape_out += (f" + quantiles [batch, {res.manifest['horizon']}, "

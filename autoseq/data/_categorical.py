@@ -8,6 +8,8 @@ never saw.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -40,6 +42,45 @@ def category_text(column: pd.Series) -> pd.Series:
         if (whole == whole.round()).all():
             text = column.astype("Int64").astype(str).where(column.notna())
     return text.where(text != "")
+
+
+class EncodedColumns:
+    """Columns laid out as features: a numeric column's value, or one indicator per category
+    of a categorical one (a panel's static columns and known-future covariates). Needs the
+    attributes ``columns`` (in order) and ``categories`` (of the categorical ones)."""
+
+    columns: tuple[str, ...]
+    categories: dict[str, list[str]]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The features in order: a numeric column's name, or ``column=category`` for each
+        category of a categorical column."""
+        return tuple(f for col in self.columns for f in (
+            [indicator_name(col, c) for c in self.categories[col]] if col in self.categories
+            else [col]))
+
+    @property
+    def numeric(self) -> np.ndarray:
+        """Per feature: whether it is a numeric column (not an indicator)."""
+        return np.array([n for col in self.columns for n in (
+            [False] * len(self.categories[col]) if col in self.categories else [True])])
+
+    def positions(self) -> list[tuple[str, list[int]]]:
+        """Each column and the positions of its features."""
+        out, i = [], 0
+        for col in self.columns:
+            n = len(self.categories.get(col, ())) or 1
+            out.append((col, list(range(i, i + n))))
+            i += n
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """The columns, their kind and categories, and the features (JSON-ready)."""
+        return {"columns": [{"name": c, "kind": "categorical", "categories": self.categories[c]}
+                            if c in self.categories else {"name": c, "kind": "numeric"}
+                            for c in self.columns],
+                "features": list(self.features)}
 
 
 def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None = None

@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,12 @@ import pandas as pd
 
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency
+from autoseq.data._panel_future import (
+    PanelFuture,
+    check_future_names,
+    future_steps,
+    read_panel_future,
+)
 from autoseq.data._panel_static import Statics, read_statics
 from autoseq.data._series import _parse_times, _pick_time_col
 from autoseq.exceptions import DataError
@@ -39,6 +45,7 @@ class Panel:
         freq: the shared pandas frequency.
         filled: values filled by interpolation (missing rows and empty cells).
         statics: the static columns (``--static-col``), one row per series; ``None``: none.
+        future: the known-future covariates (``--future-covariate``); ``None``: none.
     """
 
     names: np.ndarray
@@ -55,6 +62,7 @@ class Panel:
     rows: int = 0
     grid: _Grid | None = field(default=None, repr=False)
     statics: Statics | None = field(default=None, repr=False)
+    future: PanelFuture | None = field(default=None, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -72,6 +80,13 @@ class Panel:
         grid = self.grid or _grid(self.freq, self.first[:1])
         return grid.timestamps(grid.ordinals(self.first)[series] + position)
 
+    def future_steps(self, series: np.ndarray, position: np.ndarray, horizon: int) -> np.ndarray:
+        """The known-future covariates on steps ``position … position + horizon - 1`` of each
+        of ``series`` ``[W, horizon, n_features]`` (NaN where the file gives none)."""
+        f = self.future
+        return future_steps(f.values, f.ahead, self.offsets, self.lengths, series, position,
+                            horizon)
+
     def select(self, keep: np.ndarray) -> Panel:
         """The panel of the series where ``keep`` (a boolean mask) is true."""
         lengths = self.lengths[keep]
@@ -82,7 +97,8 @@ class Panel:
                      np.concatenate([[0], np.cumsum(lengths)]).astype("int64"), self.first[keep],
                      self.freq, self.source, self.series_col, self.time_col, self.target,
                      self.fingerprint, self.filled, self.rows, self.grid,
-                     self.statics.select(keep) if self.statics else None)
+                     self.statics.select(keep) if self.statics else None,
+                     self.future.select(idx, keep) if self.future else None)
 
     def summary(self) -> dict:
         """A JSON-ready description (for run.json and the report)."""
@@ -92,7 +108,8 @@ class Panel:
                 "time_col": self.time_col, "targets": [self.target], "filled": self.filled,
                 "min_length": int(lengths.min()), "max_length": int(lengths.max()),
                 "start": self.first.min().isoformat(), "covariates": []} | (
-                    {"static": self.statics.describe()} if self.statics else {})
+                    {"static": self.statics.describe()} if self.statics else {}) | (
+                    {"future": self.future.describe()} if self.future else {})
 
 
 class _Grid:
@@ -152,7 +169,8 @@ def _grid(freq: str, anchor: pd.DatetimeIndex) -> _Grid:
 
 def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str | None = None,
                max_gap: int = 12, static: Sequence[str] = (), categorical: Sequence[str] = (),
-               categories: Mapping[str, list[str]] | None = None) -> Panel:
+               categories: Mapping[str, list[str]] | None = None,
+               future: Sequence[str] = ()) -> Panel:
     """Read a long CSV of many series (one row per series and step) into a ``Panel``.
 
     Args:
@@ -163,7 +181,9 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
         max_gap: longest run of missing steps interpolated in a series.
         static: columns holding one value per series (``autoseq.data._panel_static``).
         categorical: static columns of integer codes to one-hot encode (text ones always are).
-        categories: a model's categories of its categorical static columns.
+        categories: a model's categories of its categorical static (and known-future) columns.
+        future: known-future covariates (``autoseq.data._panel_future``): the rows after a
+            series' last target value give their values on the steps to forecast.
 
     Returns:
         The panel, each series sorted and gap-filled.
@@ -186,6 +206,9 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
             raise DataError(f"{src}: {flag} '{col}' is not a column"
                             f"{suggest_column(col, columns)}")
     time_col = _pick_time_col(src, raw.drop(columns=[series_col]), time_col)
+    future = check_future_names(src, future, columns, [
+        ("--series-col", series_col), ("--target", target), ("--time-col", time_col),
+        *(("--static-col", c) for c in static)])
     keys = raw[series_col]
     if keys.isna().any():
         row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 2
@@ -206,9 +229,21 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
                            reserved={"--series-col": series_col, "--target": target,
                                      "--time-col": time_col},
                            categorical=categorical, categories=categories)
-    return _assemble(src, codes, grid.ordinals(times), values, names=np.asarray(names, dtype=str),
-                     grid=grid, freq=freq, max_gap=max_gap, order=order,
-                     meta=(series_col, time_col, target, fingerprint, len(raw)), statics=statics)
+    ords = grid.ordinals(times)
+    names = np.asarray(names, dtype=str)
+    panel = _assemble(src, codes, ords, values, names=names, grid=grid, freq=freq,
+                      max_gap=max_gap, order=order,
+                      meta=(series_col, time_col, target, fingerprint, len(raw)), statics=statics)
+    if not future:
+        return panel
+    kept = pd.Index(panel.names).get_indexer(names)[codes]  # each sorted row's series, or -1
+    step = ords - grid.ordinals(panel.first)[np.maximum(kept, 0)]
+    series, steps = np.empty(len(raw), dtype="int64"), np.empty(len(raw), dtype="int64")
+    series[order], steps[order] = kept, step
+    fut = read_panel_future(src, raw, future, series=series, step=steps, lengths=panel.lengths,
+                            offsets=panel.offsets, names=panel.names, categorical=categorical,
+                            categories=categories)
+    return replace(panel, future=fut)
 
 
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")

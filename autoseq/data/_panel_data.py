@@ -15,6 +15,13 @@ series do not outweigh short ones.
 A panel with static columns (``--static-col``) gives a network that uses them (``uses_static``)
 each window's series' static row beside the window: ``{"window": x, "static": s}``. The static
 values are not divided by the window's scale; the network standardises them itself.
+
+A panel with known-future covariates (``--future-covariates``) gives a network that uses them
+(``uses_future``) their values over each window's horizon, ``future [W, horizon, n_future]``,
+raw: not divided by the window's scale (a temperature means the same in every series); the
+network standardises them with each feature's mean and standard deviation over every series'
+training rows. The network does not see their past values: the target's window is all it
+reads of the past, so the window's scale stays the target's.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from autoseq.data._frequency import seasons_for
 from autoseq.data._linear import linear_lookbacks
 from autoseq.data._panel import Panel
 from autoseq.data._panel_static import STATIC
-from autoseq.data._windows import WINDOW
+from autoseq.data._windows import FUTURE, WINDOW
 from autoseq.exceptions import DataError
 from autoseq.panel_metrics import m4_season, mase_scale
 
@@ -46,6 +53,23 @@ def window_scale(x: np.ndarray) -> np.ndarray:
 def uses_static(config: dict, data: PanelData) -> bool:
     """Whether a trial of ``config`` takes the panel's static columns (it has some)."""
     return bool(config.get("static")) and data.n_static > 0
+
+
+def uses_future(config: dict, data: PanelData) -> bool:
+    """Whether a trial of ``config`` takes the panel's known-future covariates (it has some)."""
+    return bool(config.get("future")) and data.n_future > 0
+
+
+def side_inputs(config: dict, data: PanelData) -> tuple[str, ...]:
+    """The inputs a trial of ``config`` takes beside its window: ``static``, ``future``."""
+    return tuple(name for name, used in ((STATIC, uses_static(config, data)),
+                                         (FUTURE, uses_future(config, data))) if used)
+
+
+def taken_inputs(model) -> tuple[str, ...]:
+    """The inputs ``model`` (a functional Keras model) takes beside its window."""
+    inputs = model.input
+    return tuple(n for n in (STATIC, FUTURE) if isinstance(inputs, dict) and n in inputs)
 
 
 def _rows(size: float | int | None, lengths: np.ndarray, horizon: int, flag: str) -> np.ndarray:
@@ -122,9 +146,12 @@ class PanelData:
                                       if v <= most)
         self.pad_width = max((self.max_lookback, *self.linear_lookbacks))
         self._padded = None
+        self._future_padded = None
         # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)
         self.stat_baselines = True
         self.memo: dict = {}  # per-part results shared by trials (Naive2's scores, MASE scales)
+        # a run folder where the statistical baselines' forecasts are kept (None: in memory)
+        self.cache_dir = None
 
     # -- facts -------------------------------------------------------------------------------
     @property
@@ -134,6 +161,26 @@ class PanelData:
     @property
     def fingerprint(self) -> str:
         return self.panel.fingerprint
+
+    @property
+    def n_future(self) -> int:
+        """The width of the ``future`` input (0: the panel has no known-future covariates)."""
+        return len(self.panel.future.features) if self.panel.future is not None else 0
+
+    def future_standardisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(center, scale)`` of each known-future feature as the network standardises it: a
+        numeric column's mean and standard deviation over every series' training rows (scale
+        1 where it is constant), an indicator's 0 and 1; ``((), ())`` without any."""
+        future = self.panel.future
+        if future is None:
+            return (), ()
+        seg = np.repeat(np.arange(self.n_series), self.lengths)
+        step = np.arange(len(seg)) - self.panel.offsets[:-1][seg]
+        rows = future.values[step < self.train_end[seg]]
+        numeric, std = future.numeric, rows.std(axis=0)
+        center = np.where(numeric, rows.mean(axis=0), 0.0)
+        scale = np.where(numeric & (std > 0), std, 1.0)
+        return tuple(map(float, center)), tuple(map(float, scale))
 
     @property
     def n_static(self) -> int:
@@ -217,7 +264,18 @@ class PanelData:
             k = np.arange(int((lengths + p).sum())) - starts[seg]
             values = self.panel.values[offsets[:-1][seg] + np.maximum(k - p, 0)]
             self._padded = (values.astype("float32"), starts + p)
+            if self.panel.future is not None:  # row for row with the padded values
+                self._future_padded = self.panel.future.values[
+                    offsets[:-1][seg] + np.maximum(k - p, 0)].astype("float32")
         return self._padded
+
+    def future_values(self, series: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """The known-future covariates over the horizon of the windows at ``(series,
+        position)``, raw: ``[W, horizon, n_future]`` float32 (the windows of ``origins``' parts
+        lie inside each series' history)."""
+        _, zero = self._pad()
+        at = zero[series] + position
+        return self._future_padded[at[:, None] + np.arange(self.horizon)[None, :]]
 
     def windows(self, series: np.ndarray, position: np.ndarray, lookback: int, *,
                 targets: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -230,10 +288,18 @@ class PanelData:
             return x, None
         return x, values[at[:, None] + np.arange(self.horizon)[None, :]]
 
-    def feed(self, x: np.ndarray, series: np.ndarray, *, static: bool):
-        """A network's inputs for windows ``x`` of ``series``: ``x`` itself, or (``static``)
-        ``{"window": x, "static": each window's series' static row}``."""
-        return {WINDOW: x, STATIC: self.static[series]} if static else x
+    def feed(self, x: np.ndarray, origins: tuple[np.ndarray, np.ndarray],
+             takes: tuple[str, ...] = ()):
+        """A network's inputs for windows ``x`` at ``origins`` (``(series, position)``): ``x``
+        itself, or ``{"window": x}`` with what the network ``takes`` beside it: ``static``
+        (each window's series' static row), ``future`` (the known-future covariates over its
+        horizon, raw)."""
+        if not takes:
+            return x
+        series, position = origins
+        side = {STATIC: lambda: self.static[series],
+                FUTURE: lambda: self.future_values(series, position)}
+        return {WINDOW: x} | {name: side[name]() for name in takes}
 
     def normalised(self, part: str, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Windows of ``part`` divided by their scale: ``x [W, L, 1]``, ``y [W, H, 1]``, scale."""
@@ -249,10 +315,10 @@ class PanelData:
         return x / scale[:, None], y / scale[:, None], scale
 
     def train_dataset(self, lookback: int, *, batch_size: int, seed: int = 0,
-                      drop_remainder: bool = False, static: bool = False):
+                      drop_remainder: bool = False, takes: tuple[str, ...] = ()):
         """``tf.data``: each epoch ``windows_per_epoch`` normalised training windows, a series
-        drawn uniformly and then one of its windows, freshly drawn every epoch (``static``: with
-        their series' static rows, as ``feed`` gives them)."""
+        drawn uniformly and then one of its windows, freshly drawn every epoch (with what the
+        network ``takes`` beside them, as ``feed`` gives it)."""
         import tensorflow as tf
 
         series, position = self.origins("train")
@@ -263,7 +329,8 @@ class PanelData:
         consts = {k: tf.constant(v) for k, v in (
             ("counts", counts.astype("int64")), ("first", first.astype("int64")),
             ("at", (zero[series] + position).astype("int64")), ("values", values),
-            ("static", self.static))}
+            ("static", self.static),
+            ("future", self._future_padded if FUTURE in takes else np.zeros((0, 0), "float32")))}
         back = tf.range(-lookback, 0, dtype=tf.int64)
         ahead = tf.range(self.horizon, dtype=tf.int64)
 
@@ -275,7 +342,11 @@ class PanelData:
             y = tf.gather(consts["values"], at[:, None] + ahead[None, :])
             scale = tf.maximum(tf.reduce_mean(tf.abs(x), axis=1, keepdims=True), SCALE_FLOOR)
             x, y = (x / scale)[..., None], (y / scale)[..., None]
-            return ({WINDOW: x, STATIC: tf.gather(consts["static"], s)} if static else x), y
+            if not takes:
+                return x, y
+            side = {STATIC: lambda: tf.gather(consts["static"], s),
+                    FUTURE: lambda: tf.gather(consts["future"], at[:, None] + ahead[None, :])}
+            return {WINDOW: x} | {name: side[name]() for name in takes}, y
 
         pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
             lambda r: tf.math.abs(r)).batch(2).take(n)
@@ -283,14 +354,15 @@ class PanelData:
                 .prefetch(tf.data.AUTOTUNE))
 
     def eval_dataset(self, part: str, lookback: int, *, batch_size: int = 1024,
-                     static: bool = False):
-        """``tf.data`` of the normalised windows of ``part`` (in order, with their series'
-        static rows when ``static``) and their truth."""
+                     takes: tuple[str, ...] = ()):
+        """``tf.data`` of the normalised windows of ``part`` (in order, with what the network
+        ``takes`` beside them) and their truth."""
         import tensorflow as tf
 
         x, y, _ = self.normalised(part, lookback)
-        feed = self.feed(x, self.origins(part)[0], static=static)
+        feed = self.feed(x, self.origins(part), takes)
         return tf.data.Dataset.from_tensor_slices((feed, y)).batch(batch_size)
 
 
-__all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "uses_static", "window_scale"]
+__all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "side_inputs", "taken_inputs",
+           "uses_future", "uses_static", "window_scale"]

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from autoseq.data._categorical import category_text, indicator_name, is_text
+from autoseq.data._categorical import EncodedColumns, category_text, is_text
 from autoseq.data._csv import suggest_column
 from autoseq.exceptions import DataError
 
@@ -34,7 +33,7 @@ STATIC = "static"
 
 
 @dataclass(frozen=True)
-class Statics:
+class Statics(EncodedColumns):
     """The static columns of a panel, one row per series.
 
     Attributes:
@@ -48,20 +47,6 @@ class Statics:
     values: np.ndarray = field(repr=False)
     categories: dict[str, list[str]]
 
-    @property
-    def features(self) -> tuple[str, ...]:
-        """The layout of the ``static`` input: a numeric column's name, or ``column=category``
-        for each category of a categorical column."""
-        return tuple(f for col in self.columns for f in (
-            [indicator_name(col, c) for c in self.categories[col]] if col in self.categories
-            else [col]))
-
-    @property
-    def numeric(self) -> np.ndarray:
-        """Per feature: whether it is a numeric column (not an indicator)."""
-        return np.array([n for col in self.columns for n in (
-            [False] * len(self.categories[col]) if col in self.categories else [True])])
-
     def select(self, keep: np.ndarray) -> Statics:
         """The rows of the series where ``keep`` (a mask or indices) selects."""
         return replace(self, values=self.values[keep])
@@ -73,19 +58,6 @@ class Statics:
         std = self.values.std(axis=0)
         center = np.where(numeric, self.values.mean(axis=0), 0.0)
         return center, np.where(numeric & (std > 0), std, 1.0)
-
-    def describe(self) -> dict[str, Any]:
-        """The columns, their kind and categories, and the input's layout (JSON-ready)."""
-        return {"columns": [{"name": c, "kind": "categorical", "categories": self.categories[c]}
-                            if c in self.categories else {"name": c, "kind": "numeric"}
-                            for c in self.columns],
-                "features": list(self.features)}
-
-
-def takes_static(model: Any) -> bool:
-    """Whether ``model`` (a functional Keras model) has the input ``static``."""
-    inputs = model.input
-    return isinstance(inputs, dict) and STATIC in inputs
 
 
 def read_statics(src: str, raw: pd.DataFrame, columns: Sequence[str], *, codes: np.ndarray,
@@ -206,4 +178,4 @@ def _indicators(src: str, own: np.ndarray, col: str, *, names: Sequence[str],
     return block, list(categories)
 
 
-__all__ = ["STATIC", "Statics", "read_statics", "takes_static"]
+__all__ = ["STATIC", "Statics", "read_statics"]

@@ -87,15 +87,21 @@ def load_wide_panel(path: str | Path, *, series_col: str, target: str, max_gap: 
 def read_panel(path: str | Path, *, format: str, series_col: str, target: str,
                time_col: str | None, max_gap: int, static: Sequence[str] = (),
                categorical: Sequence[str] = (),
-               categories: Mapping[str, list[str]] | None = None) -> Panel:
+               categories: Mapping[str, list[str]] | None = None,
+               future: Sequence[str] = ()) -> Panel:
     """A long (``series, timestamp, value``) or wide (one row per series) panel CSV, with its
-    ``static`` columns (``autoseq.data._panel_static``)."""
+    ``static`` columns (``autoseq.data._panel_static``) and (long only) its known-future
+    covariates (``autoseq.data._panel_future``)."""
     statics = {"static": static, "categorical": categorical, "categories": categories}
     if format == "wide":
+        if future:
+            raise DataError(f"{path}: a wide panel (one row per series) has no rows per step "
+                            "to hold known-future covariates; use the long format "
+                            "(series, timestamp, value, covariates)")
         return load_wide_panel(path, series_col=series_col, target=target, max_gap=max_gap,
                                **statics)
     return load_panel(path, series_col=series_col, target=target, time_col=time_col,
-                      max_gap=max_gap, **statics)
+                      max_gap=max_gap, future=future, **statics)
 
 
 def _check_keys(src: str, keys: pd.Series, series_col: str) -> None:

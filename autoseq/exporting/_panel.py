@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from autoseq._run_folder import RunFolder
-from autoseq.data._panel_data import PanelData
-from autoseq.data._panel_static import STATIC, takes_static
+from autoseq.data._panel_data import PanelData, taken_inputs
+from autoseq.data._panel_static import STATIC
+from autoseq.data._windows import FUTURE
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
@@ -74,8 +75,13 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             val=_score(raw_model, data, lookback, "val"), extra=extra,
             max_gap=run.settings.data.get("max_gap", 12),
             format=run.settings.data.get("format", "long")), chosen, data)
-        if takes_static(raw_model):
+        takes = taken_inputs(raw_model)
+        if takes:
+            manifest["signature"]["inputs"] = [PANEL_INPUT, *takes]
+        if STATIC in takes:
             _static_manifest(manifest, data)
+        if FUTURE in takes:
+            _future_manifest(manifest, data)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
         return manifest
@@ -91,7 +97,7 @@ def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, An
     ones."""
     series, position = data.origins(part)
     x, _ = data.windows(series, position, lookback)
-    feed = data.feed(x[..., None], series, static=takes_static(raw_model))
+    feed = data.feed(x[..., None], (series, position), taken_inputs(raw_model))
     pred = raw_model.predict(feed, batch_size=1024, verbose=0)[..., 0]
     out = {"model": score(data, part, pred.astype("float64")), "windows": int(len(x))}
     if part == "test":
@@ -106,7 +112,6 @@ def _static_manifest(manifest: dict[str, Any], data: PanelData) -> None:
     """The model's second input ``static`` in the manifest: the columns, their kind and
     categories, the input's layout and the standardisation inside the networks."""
     center, scale = data.static_standardisation()
-    manifest["signature"]["inputs"] = [PANEL_INPUT, STATIC]
     manifest["static"] = {
         "input": STATIC, "dtype": "float32", "shape": [None, data.n_static],
         **data.panel.statics.describe(),
@@ -120,6 +125,35 @@ def _static_manifest(manifest: dict[str, Any], data: PanelData) -> None:
         "rule": "(static - center) / scale, per feature: a numeric column's mean and standard "
                 "deviation over the training series, an indicator 0 and 1 (as it is); not "
                 "divided by the window's scale"})
+
+
+def _future_manifest(manifest: dict[str, Any], data: PanelData) -> None:
+    """The model's input ``future`` in the manifest: the columns, their kind and categories,
+    the input's layout, where ``predict`` reads them and the standardisation inside the
+    networks."""
+    center, scale = data.future_standardisation()
+    future = data.panel.future
+    manifest["future_covariates"] = list(future.columns)
+    manifest["roles"] = {data.panel.target: "target"} | (
+        {c: "static" for c in data.panel.statics.columns} if data.panel.statics else {}) | {
+        c: "known-future covariate (its values over the horizon; its past is not an input)"
+        for c in future.columns}
+    manifest["future"] = {
+        "input": FUTURE, "dtype": "float32", "shape": [None, data.horizon, data.n_future],
+        **future.describe(),
+        "how": "one row per window: the known-future covariates on each of its horizon steps, "
+               "in the order of features, a numeric column's value as it is in the CSV, a "
+               "categorical column 1 for the step's category and 0 for the others; predict "
+               "reads them from each series' rows after its last target value",
+        "evaluation": "ex post: validation and test windows take the recorded values where "
+                      "a deployed model would take forecasts of them",
+        "standardisation": {"center": list(center), "scale": list(scale)}}
+    manifest["transforms"].append({
+        "kind": "future_standardise", "where": "inside each network that uses them (layer "
+        "future_scale), fed to its head beside the encoder's state",
+        "rule": "(future - center) / scale, per feature: a numeric column's mean and standard "
+                "deviation over every series' training rows, an indicator 0 and 1 (as it is); "
+                "not divided by the window's scale"})
 
 
 def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],

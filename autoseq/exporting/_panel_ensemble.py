@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 
 from autoseq._run_folder import RunFolder, load_trial
-from autoseq.data._panel_data import PanelData, uses_static
+from autoseq.data._panel_data import PanelData, side_inputs, taken_inputs
 from autoseq.data._panel_linear import PANEL_LINEAR_WINDOWS
-from autoseq.data._panel_static import STATIC, takes_static
 from autoseq.exporting._common import (
     best_baseline,
     best_complete,
@@ -63,10 +62,12 @@ class PanelMember:
     config: dict[str, Any]
     info: dict[str, Any]
     raw: Any
-    """Raw window ``[batch, lookback, 1]`` (and ``static [batch, n_static]`` when ``takes``
-    it) → forecast ``[batch, horizon, 1]``, series' units."""
+    """Raw window ``[batch, lookback, 1]`` (and ``static [batch, n_static]``, ``future
+    [batch, horizon, n_future]`` when it ``takes`` them) → forecast ``[batch, horizon, 1]``,
+    series' units."""
     takes: tuple[str, ...] = ()
-    """Its inputs beside the window: ``("static",)`` when it uses the static columns."""
+    """Its inputs beside the window: ``static`` when it uses the static columns, ``future``
+    when it uses the known-future covariates."""
 
     @property
     def lookback(self) -> int:
@@ -76,7 +77,7 @@ class PanelMember:
 @dataclass(frozen=True)
 class PanelExport:
     """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``
-    (and ``static`` when a member uses the static columns); ``members`` best first; ``blend``
+    (and ``static``, ``future`` when a member uses them); ``members`` best first; ``blend``
     the baseline blended in, ``weight`` the networks' share; ``selection`` what export weighed
     on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
 
@@ -172,10 +173,10 @@ def select_panel(members: list[PanelMember], data: PanelData, *,
 def raw_forecasts(model, width: int, *, data: PanelData,
                   origins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``model``'s forecasts ``[W, horizon]`` (float64) of the raw windows of ``width`` steps
-    before ``origins`` (``(series, position)``), with their series' static rows when it takes
-    them."""
+    before ``origins`` (``(series, position)``), with what it takes beside them (static rows,
+    known-future covariates)."""
     x, _ = data.windows(*origins, width, targets=False)
-    feed = data.feed(x[..., None], origins[0], static=takes_static(model))
+    feed = data.feed(x[..., None], origins, taken_inputs(model))
     out = model.predict(feed, batch_size=1024, verbose=0)
     return np.asarray(out, dtype="float64")[..., 0]
 
@@ -250,7 +251,7 @@ def _load_member(run: RunFolder, data: PanelData, number: int) -> PanelMember:
     check_finite(model, number)
     raw = scale_free(model, lookback=int(config["lookback"]), name=f"trial_{number}")
     return PanelMember(number, config, load_trial_json(run.trial_dir(number)), raw,
-                       (STATIC,) if uses_static(config, data) else ())
+                       side_inputs(config, data))
 
 
 def _compose(members: list[PanelMember], data: PanelData,

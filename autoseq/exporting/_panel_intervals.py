@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data._panel_data import PanelData
-from autoseq.data._panel_static import takes_static
+from autoseq.data._panel_data import PanelData, taken_inputs
 from autoseq.data._windows import WINDOW
 from autoseq.exporting._forecast_wrap import baseline_spec
 from autoseq.exporting._intervals import (
@@ -52,22 +51,22 @@ def calibrate_panel(network, data: PanelData, *, lookback: int, spec: IntervalSp
     if not spec.taus:
         return None
     x, y, _ = data.normalised("val", lookback)
-    feed = data.feed(x, data.origins("val")[0], static=takes_static(network))
+    feed = data.feed(x, data.origins("val"), taken_inputs(network))
     pred = np.asarray(network.predict(feed, batch_size=1024, verbose=0), dtype="float64")
     return calibrate(pred, y.astype("float64"), x.astype("float64"), spec,
                      season=data.main_season, floor=np.array([RELATIVE_FLOOR]))
 
 
 def banded_network(network, calib: Calibration, *, lookback: int):
-    """``network`` (normalised windows in, and ``static`` rows when it takes them) with the
+    """``network`` (normalised windows in, and its side inputs when it takes some) with the
     ``quantiles`` output beside ``output_0``, both still normalised: ``scale_free`` multiplies
     both back by the window's scale."""
     import keras
 
-    from autoseq.model.layers_panel import with_static
+    from autoseq.model.layers_panel import with_side_inputs
 
     window = keras.Input((lookback, 1), name=WINDOW)  # normalised: scale_free feeds it
-    inputs, feed = with_static(network, window, window)
+    inputs, feed = with_side_inputs(network, window, window)
     return with_bands(keras.Model(inputs, network(feed)), calib, (0,))
 
 
@@ -95,7 +94,7 @@ def score_panel_bands(served, data: PanelData, part: str, *, lookback: int,
     """Coverage, width, M4's MSIS and wQL of ``served``'s quantiles on ``part``'s windows."""
     series, position = data.origins(part)
     x, _ = data.windows(series, position, lookback)
-    feed = data.feed(x[..., None], series, static=takes_static(served))
+    feed = data.feed(x[..., None], (series, position), taken_inputs(served))
     q = np.asarray(served.predict(feed, batch_size=1024, verbose=0)[QUANTILES],
                    dtype="float64")
     return panel_quantile_metrics(data, part, q[:, :, 0], calib)

@@ -75,7 +75,9 @@ class ModelContext:
     ``n_future`` > 0: known-future covariates ``[batch, horizon, n_future]`` (input ``future``)
     that a configuration with ``future`` takes. ``static_center`` / ``static_scale``: a
     panel's static features (input ``static [batch, n_static]``, raw) and the constants a
-    configuration with ``static`` standardises them with.
+    configuration with ``static`` standardises them with. ``future_center`` / ``future_scale``:
+    the constants a network standardises its ``future`` input with (a panel's, which takes
+    them raw; empty: the input comes scaled, as a single series' data scale it).
     """
 
     lookback: int
@@ -98,6 +100,8 @@ class ModelContext:
     """``[horizon]``: the ``arima`` anchor's constant (its drift), added to the matrix's product."""
     static_center: tuple[float, ...] = ()
     static_scale: tuple[float, ...] = ()
+    future_center: tuple[float, ...] = ()
+    future_scale: tuple[float, ...] = ()
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -258,11 +262,13 @@ def forecast_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> Mod
 def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelContext:
     """The ``ModelContext`` of a ``PanelData`` for a resolved ``config``: one normalised target
     column in, its forecast out, anchored on the season ``config``'s lookback holds; the static
-    features' standardisation when the panel has some; with ``anchor: linear``, the panel's
-    linear autoregression over the lookback (``PanelData.linear_fit``)."""
+    features' and known-future covariates' standardisation when the panel has some; with
+    ``anchor: linear``, the panel's linear autoregression over the lookback
+    (``PanelData.linear_fit``)."""
     from autoseq.data._linear import naive_matrix
 
     center, scale = data.static_standardisation()
+    future_center, future_scale = data.future_standardisation()
     lookback = int(config["lookback"])
     matrix = None
     if config.get("anchor") == "linear":  # no fit (too little history): the last value
@@ -270,7 +276,9 @@ def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelC
         matrix = fit.matrix if fit is not None else naive_matrix(data.horizon, lookback)
     return ModelContext(lookback=lookback, n_inputs=1, horizon=data.horizon,
                         n_targets=1, seed=seed, season=data.anchor_season(config),
-                        static_center=center, static_scale=scale, anchor_matrix=matrix)
+                        static_center=center, static_scale=scale, anchor_matrix=matrix,
+                        n_future=data.n_future, future_center=future_center,
+                        future_scale=future_scale)
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
@@ -510,8 +518,13 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
         known.append(ProfileSplit(lookback=ctx.lookback, part="future",
                                   name="calendar_future")(features))
     if config.get("future") and ctx.n_future:
-        known.append(inputs.setdefault("future", keras.Input((ctx.horizon, ctx.n_future),
-                                                             name="future")))
+        future = inputs.setdefault("future", keras.Input((ctx.horizon, ctx.n_future),
+                                                         name="future"))
+        if ctx.future_center:  # raw values in: standardised here
+            future = keras.layers.Normalization(
+                mean=list(ctx.future_center), variance=[s * s for s in ctx.future_scale],
+                name="future_scale")(future)
+        known.append(future)
     future = (None if not known else known[0] if len(known) == 1
               else keras.layers.Concatenate(name="known_future")(known))
     return inputs, x, future

@@ -4,7 +4,8 @@
 ``autoseq.data._panel_data.window_scale``); the exported model divides the raw window by it
 before the trained network and multiplies the network's forecast by it after, so it takes and
 returns each series' own units. A network that takes a panel's static features (input
-``static``) gets them as they are: they are not divided by the window's scale.
+``static``) or known-future covariates (input ``future``) gets them as they are: they are not
+divided by the window's scale.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from autoseq.data._panel_data import SCALE_FLOOR
-from autoseq.data._panel_static import STATIC, takes_static
+from autoseq.data._panel_data import SCALE_FLOOR, taken_inputs
 from autoseq.data._windows import WINDOW
 
 
@@ -40,11 +40,12 @@ def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
     """Raw windows ``[batch, lookback, 1]`` → ``network`` on the normalised window → the
     forecast ``[batch, horizon, 1]`` in the window's units; each output of a network with
     several (a dict, e.g. ``output_0`` and ``quantiles [batch, horizon, 1, Q]``) is scaled
-    back the same way. A network taking ``static`` makes the model take it too (raw)."""
+    back the same way. A network taking ``static`` or ``future`` makes the model take them too
+    (raw)."""
     window = keras.Input((lookback, 1), name=WINDOW)
     scale = WindowScale(name="window_scale", dtype="float32")(window)
     normalised = WindowNormalise(name="normalise", dtype="float32")(window)
-    inputs, feed = with_static(network, window, normalised)
+    inputs, feed = with_side_inputs(network, window, normalised)
     out = network(feed)
     if not isinstance(out, dict):
         return keras.Model(inputs, _times(out, scale, "forecast"), name=name)
@@ -52,14 +53,15 @@ def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
                        name=name)
 
 
-def with_static(network, window, x):
+def with_side_inputs(network, window, x):
     """The inputs of a model around ``network`` whose input is ``window``, and what it feeds
-    ``network`` (``x`` made from the window): beside them a ``static`` input of the network's
-    width, passed through, when ``network`` takes one."""
-    if not takes_static(network):
+    ``network`` (``x`` made from the window): beside them each input ``network`` takes beside
+    its window (``static``, ``future``), of its shape, passed through."""
+    takes = taken_inputs(network)
+    if not takes:
         return window, x
-    static = keras.Input((network.input[STATIC].shape[-1],), name=STATIC)
-    return {WINDOW: window, STATIC: static}, {WINDOW: x, STATIC: static}
+    side = {n: keras.Input(tuple(network.input[n].shape[1:]), name=n) for n in takes}
+    return {WINDOW: window} | side, {WINDOW: x} | side
 
 
 def _times(x, scale, name: str):
@@ -69,4 +71,4 @@ def _times(x, scale, name: str):
     return keras.layers.Multiply(name=name, dtype="float32")([x, scale])
 
 
-__all__ = ["WindowNormalise", "WindowScale", "scale_free", "with_static"]
+__all__ = ["WindowNormalise", "WindowScale", "scale_free", "with_side_inputs"]

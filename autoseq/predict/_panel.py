@@ -25,7 +25,9 @@ class PanelForecaster(ServedForecaster):
     the frequency and the lookback. Series shorter than the lookback are padded on the left with
     their first value, as in training. A model that takes static columns (the manifest's
     ``static``) reads each series' values from the CSV, checked as at training (one value per
-    series, a category it was trained on).
+    series, a category it was trained on). A model that takes known-future covariates (the
+    manifest's ``future``) reads them from each series' rows after its last target value: a
+    step to forecast whose value is missing is an error naming the column, series and time.
     """
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
@@ -37,20 +39,29 @@ class PanelForecaster(ServedForecaster):
         """The manifest's ``static`` (the static columns the model takes), if any."""
         return self.manifest.get("static")
 
-    def predict_windows(self, windows: np.ndarray, static: np.ndarray | None = None, *,
+    @property
+    def future(self) -> dict[str, Any] | None:
+        """The manifest's ``future`` (the known-future covariates the model takes), if any."""
+        return self.manifest.get("future")
+
+    def predict_windows(self, windows: np.ndarray, static: np.ndarray | None = None,
+                        future: np.ndarray | None = None, *,
                         output: str | None = None) -> np.ndarray:
         """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]`` (or,
         ``output="quantiles"``, the calibrated quantiles ``[n, horizon, n_quantiles]``).
 
         ``static`` (``[n, n_static]``, the manifest's ``static.features``): each window's
-        series' static row; required when the model takes it, ignored otherwise."""
+        series' static row; ``future`` (``[n, horizon, n_future]``, ``future.features``): the
+        known-future covariates over each window's horizon; each required when the model takes
+        it, ignored otherwise."""
         return self._outputs(windows, [output or self.manifest["signature"]["output"]],
-                             static=static)[0]
+                             static=static, future=future)[0]
 
     def _outputs(self, windows: np.ndarray, names: list[str], *,
-                 static: np.ndarray | None = None) -> list[np.ndarray]:
+                 static: np.ndarray | None = None,
+                 future: np.ndarray | None = None) -> list[np.ndarray]:
         """The SavedModel's outputs ``names`` for raw windows ``[n, lookback]`` (and their
-        static rows), in one pass, without the target axis."""
+        static rows, known-future covariates), in one pass, without the target axis."""
         import tensorflow as tf
 
         windows = np.asarray(windows, dtype="float32")
@@ -58,7 +69,8 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"windows must be [n, {self.lookback}] (the model's lookback). "
                             f"Received: shape {list(windows.shape)}")
         sig = self.manifest["signature"]
-        feeds = {sig["input"]: windows[..., None]} | self._static_feed(static, len(windows))
+        feeds = ({sig["input"]: windows[..., None]} | self._static_feed(static, len(windows))
+                 | self._future_feed(future, len(windows)))
         served = [self._serve(**{k: tf.constant(v[i:i + _BATCH]) for k, v in feeds.items()})
                   for i in range(0, len(windows), _BATCH)]
         if not served:
@@ -79,6 +91,22 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"this model takes each window's series' static row [n, {width}] "
                             f"({', '.join(self.static['features'])}). Received: {got}")
         return {self.static["input"]: rows}
+
+    def _future_feed(self, future: np.ndarray | None, n: int) -> dict[str, np.ndarray]:
+        """``{"future": values}`` for a model that takes known-future covariates, else ``{}``."""
+        if self.future is None:
+            return {}
+        shape = (n, self.horizon, len(self.future["features"]))
+        values = None if future is None else np.asarray(future, dtype="float32")
+        if values is None or values.shape != shape:
+            got = "none" if values is None else f"shape {list(values.shape)}"
+            raise DataError(f"this model takes the known-future covariates over each window's "
+                            f"horizon {list((None, *shape[1:]))} "
+                            f"({', '.join(self.future['features'])}). Received: {got}")
+        if not np.isfinite(values).all():
+            raise DataError("the known-future covariates hold a missing or infinite value; "
+                            "give every step to forecast its values")
+        return {self.future["input"]: values}
 
     def last_windows(self, panel: Panel) -> np.ndarray:
         """Each series' last ``lookback`` values, left-padded with its first value."""
@@ -135,23 +163,58 @@ class PanelForecaster(ServedForecaster):
         else:
             series, end, windows = (np.arange(panel.n_series), panel.lengths,
                                     self.last_windows(panel))
+        future = None
+        if self.future is not None:
+            series, end, windows, future = self._known_ahead(data, panel, series, end, windows,
+                                                             backtest=all_origins)
         names = [self.manifest["signature"]["output"]] + (
             [self.intervals["output"]] if self.intervals else [])
         static = panel.statics.values[series] if panel.statics is not None else None
-        pred, *quantiles = self._outputs(windows, names, static=static)
+        pred, *quantiles = self._outputs(windows, names, static=static, future=future)
         frame = _long_format(panel, series, end, pred, actual=all_origins)
         if quantiles:
             for col, _, k in band_columns(self.intervals, ["value"]):
                 frame[col] = quantiles[0][:, :, k].reshape(-1)
         return frame
 
+    def _known_ahead(self, data, panel: Panel, series: np.ndarray, end: np.ndarray,
+                     windows: np.ndarray, *, backtest: bool):
+        """The known-future covariates over each origin's horizon, with the origins kept: a
+        backtest keeps the origins whose covariates are all known; a forecast needs them all.
+
+        Raises:
+            DataError: a forecast step whose value is missing (naming column, series and time),
+                or a backtest with no origin whose covariates are known."""
+        future = panel.future_steps(series, end, self.horizon)
+        known = np.isfinite(future).all(axis=(1, 2))
+        if backtest and not known.all():
+            if not known.any():
+                raise DataError(f"{data}: no origin of the backtest has its known-future "
+                                "covariates on every step of its horizon")
+            return series[known], end[known], windows[known], future[known]
+        if not known.all():
+            w, step, f = (int(i[0]) for i in np.nonzero(~np.isfinite(future)))
+            s = int(series[w])
+            when = panel.timestamps(np.array([s]), np.array([end[w] + step]))[0]
+            owner = [c["name"] for c in self.future["columns"]
+                     for _ in range(len(c.get("categories") or ()) or 1)][f]
+            raise DataError(f"{data}: series '{panel.names[s]}' has no value of known-future "
+                            f"covariate '{owner}' at {when} (step "
+                            f"{step + 1} of the forecast); add the rows after the series' last "
+                            f"target value, {self.horizon} of them, with "
+                            f"{', '.join(c['name'] for c in self.future['columns'])} filled")
+        return series, end, windows, future
+
     def _load(self, data: str | Path) -> Panel:
-        m, static = self.manifest, self.static or {"columns": []}
+        m = self.manifest
+        static, future = self.static or {"columns": []}, self.future or {"columns": []}
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
                            max_gap=int(m.get("max_gap") or 12),
                            static=[c["name"] for c in static["columns"]],
-                           categories={c["name"]: c["categories"] for c in static["columns"]
+                           future=[c["name"] for c in future["columns"]],
+                           categories={c["name"]: c["categories"]
+                                       for c in (*static["columns"], *future["columns"])
                                        if c["kind"] == "categorical"})
         if panel.freq != m["frequency"]:
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "

@@ -331,7 +331,7 @@ def looks_at_section(ev: Evidence) -> Section:
                   numeric=(False, False, False, True, True), name="lag_importance"))
     sec.add(figs.lag_figure(imp.labels, imp.shares, [b.lags for b in blocks], ev.lookback,
                             duration(1, ev.freq).removeprefix("1 ")))
-    _columns_part(sec, ev)
+    columns_part(sec, ev)
     sec.add(Paragraph(
         f"Method: permutation importance on {imp.windows} validation windows, {imp.repeats} "
         f"shuffles each. A block (every column at those lags) or a column (every lag) is swapped "
@@ -342,8 +342,11 @@ def looks_at_section(ev: Evidence) -> Section:
     return sec
 
 
-def _columns_part(sec: Section, ev: Evidence) -> None:
-    """The input columns' (and known-future covariates') shares, and the partial dependence."""
+def columns_part(sec: Section, ev: Evidence, *, target: str | None = None,
+                 increase: str = "validation MSE increase") -> None:
+    """The input columns' (and known-future covariates') shares, and the partial dependence
+    (of ``target``: what its figure's axis calls the forecast; default: the first target);
+    ``increase`` names the error growth the table shows."""
     cols = ev.by_column
     roles = cols.roles or [("target" if c in ev.settings.data.get("targets", []) else
                             "covariate") for c in cols.labels]
@@ -353,8 +356,7 @@ def _columns_part(sec: Section, ev: Evidence) -> None:
               for c, r in zip(cols.labels, roles, strict=True)]
     sec.add(Paragraph(share_sentence(labels, cols.shares, what="input column",
                                      prefix="Among the input columns"), kind="key"))
-    sec.add(Table(("input column", "role", "share of the prediction",
-                   "validation MSE increase"),
+    sec.add(Table(("input column", "role", "share of the prediction", increase),
                   tuple((c, r, fmt.percent(s), fmt.num(v, 3))
                         for c, r, s, v in zip(labels, roles, cols.shares, cols.increase,
                                               strict=True)),
@@ -368,7 +370,7 @@ def _columns_part(sec: Section, ev: Evidence) -> None:
         share = dict(zip(labels, cols.shares, strict=True))[f"{dep.column} {ahead}"]
         sec.add(Paragraph(f"{dep.column} {ahead} carries {share:.0%} of the forecast.",
                           kind="key"))
-        sec.add(figs.dependence_figure(dep, ev.settings.data.get("targets", [""])[0]))
+        sec.add(figs.dependence_figure(dep, target or ev.settings.data.get("targets", [""])[0]))
     if "known ahead" in roles:
         sec.add(Paragraph(
             "The known-future covariates are scored with their recorded values at the forecast "

@@ -22,7 +22,9 @@ import pandas as pd
 
 import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial, load_trial_json
-from autoseq.data._panel_data import uses_static
+from autoseq.data._panel_data import side_inputs, window_scale
+from autoseq.data._panel_static import STATIC
+from autoseq.data._windows import FUTURE
 from autoseq.panel_baselines import (
     per_series,
     score,
@@ -31,7 +33,9 @@ from autoseq.panel_baselines import (
 )
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
+from autoseq.report._forecast import columns_part
 from autoseq.report._panel_figures import Example, examples_figure, skill_figure
+from autoseq.report._panel_inputs import panel_dependence, panel_importance
 from autoseq.report._panel_intervals import panel_intervals_section
 from autoseq.report._shared import shared_sections, winner_words
 from autoseq.trial._fit_panel import forecast_units
@@ -129,6 +133,8 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
         ev.sequences[_KEY] = {part: score_part(
             _forecasts(ev.data, part, model, ev.config, served), ev.data, part,
             label=label) for part in ("val", "test")}
+        if importance:
+            _looks_at(ev, model, served)
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
@@ -136,6 +142,38 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
         import keras
 
         keras.backend.clear_session()
+
+
+def _looks_at(ev: Evidence, model, served) -> None:
+    """Permutation importance of what the forecaster takes beside each series' window (its
+    static columns, known-future covariates) into ``ev.by_column``, and the partial dependence
+    on the most important known-future covariate into ``ev.dependence``; nothing when it takes
+    only the window."""
+    data = ev.data
+    if served is not None:
+        takes = tuple(n for n, spec in ((STATIC, served.static), (FUTURE, served.future))
+                      if spec)
+        lookback = served.lookback
+
+        def forecast(x, static, future):
+            return np.asarray(served.predict_windows(x, static, future), dtype="float64")
+    else:
+        takes, lookback = side_inputs(ev.config, data), ev.lookback
+
+        def forecast(x, static, future):
+            scale = window_scale(x)
+            feed = {"window": (x / scale[:, None])[..., None]} | (
+                {STATIC: static} if static is not None else {}) | (
+                {FUTURE: future} if future is not None else {})
+            return forecast_units(model, feed, scale)
+    if not takes:
+        return
+    ev.by_column = imp = panel_importance(forecast, data, lookback=lookback, takes=takes)
+    ahead = [(s, c) for c, r, s in zip(imp.labels, imp.roles, imp.shares, strict=True)
+             if r == "known ahead"]
+    if ahead and max(ahead)[0] > 0:
+        ev.dependence = panel_dependence(forecast, data, lookback=lookback, takes=takes,
+                                         column=max(ahead)[1])
 
 
 def _exported(ev: Evidence):
@@ -161,13 +199,17 @@ def _exported(ev: Evidence):
 def _forecasts(data, part: str, model, config: dict, served) -> np.ndarray:
     """Forecasts of ``part``'s windows ``[W, horizon]``: the exported model's on its raw
     windows, or the trial's ``model`` (of ``config``) on windows of its lookback normalised by
-    their scale; with their series' static rows where the model takes them."""
+    their scale; with their series' static rows and known-future covariates where the model
+    takes them."""
     series, position = data.origins(part)
     if served is not None:
         x, _ = data.windows(series, position, served.lookback, targets=False)
-        return np.asarray(served.predict_windows(x, data.static[series]), dtype="float64")
+        future = data.future_values(series, position) if data.n_future else None
+        return np.asarray(served.predict_windows(x, data.static[series], future),
+                          dtype="float64")
     x, _, scale = data.normalised(part, int(config["lookback"]))
-    return forecast_units(model, data.feed(x, series, static=uses_static(config, data)), scale)
+    return forecast_units(model, data.feed(x, (series, position), side_inputs(config, data)),
+                          scale)
 
 
 def panel_headline(ev: Evidence) -> tuple[str, str]:
@@ -193,8 +235,28 @@ def panel_skill(ev: Evidence) -> str:
 def panel_sections(ev: Evidence) -> list[Section]:
     return [data_section(ev), winner_section(ev),
             *shared_sections(ev, metric="val_loss", label="validation OWA", units=""),
-            examples_section(ev), *filter(None, [panel_intervals_section(ev)]),
+            examples_section(ev), *filter(None, [panel_intervals_section(ev),
+                                                 looks_at_section(ev)]),
             series_section(ev)]
+
+
+def looks_at_section(ev: Evidence) -> Section | None:
+    """The shares of the window, the static columns and the known-future covariates, and the
+    partial dependence on the most important covariate (``None``: the forecaster takes only the
+    window, or importance was not measured)."""
+    if ev.by_column is None:
+        return None
+    sec = Section("looks-at", "What the model looks at")
+    columns_part(sec, ev, target=f"{ev.data.panel.target} (× each window's level)",
+                 increase="validation scaled-MAE increase")
+    imp = ev.by_column
+    return sec.add(Paragraph(
+        f"Method: permutation importance on {imp.windows} validation windows, {imp.repeats} "
+        f"shuffles each. The target's row swaps the shape of each series' window (each divided "
+        "by its own level, swapped between windows, multiplied back); a static column or a "
+        "known-future covariate (over the whole horizon) is swapped between windows. How much "
+        f"the error (MAE divided by each window's level, {fmt.num(imp.base_loss, 3)} unshuffled) "
+        "grows is the part's weight; the shares divide the total growth.", kind="note"))
 
 
 def examples_section(ev: Evidence) -> Section:

@@ -62,6 +62,7 @@ class SearchSession:
         self.trials = trials
         self.folds = folds
         self.emit = on_event or _ignore
+        task.attach(fdata, run_dir)
         self.fold_data = make_folds(fdata, folds)
         self.baselines = score_fold_baselines(self.fold_data, task.baselines, metric=metric)
         self.stat = None if stat_origins is None else self._stat_baselines(stat_origins, metric)

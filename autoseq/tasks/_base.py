@@ -93,6 +93,11 @@ class Task(ABC):
     def fingerprint(self, data) -> str:
         """The data's fingerprint: a resumed search or a joining worker must match it."""
 
+    def attach(self, data, run_dir: Path) -> None:
+        """Tell ``data`` the run folder it belongs to, where the task may keep what is slow to
+        compute again (a panel: its statistical baselines' forecasts); by default nothing."""
+        return None
+
     @abstractmethod
     def summary(self, data) -> dict[str, Any]:
         """The ``data`` entry of ``run.json``; its ``source`` is the file to read again."""

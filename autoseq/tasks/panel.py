@@ -6,8 +6,9 @@ trained on windows drawn from every series, each window normalised by its own sc
 scored on every series' validation window with M4's sMAPE, MASE and OWA against Naive2, next to
 naive, seasonal naive, Naive2, the panel's ``linear`` autoregression, AutoETS and AutoTheta on
 the same windows. Static columns
-(``--static-col``: one value per series) are offered to the network: whether a trial uses them
-is searched.
+(``--static-col``: one value per series) and known-future covariates (``--future-covariates``:
+a value per series and step, the rows after each series' last target value holding them for the
+steps to forecast) are offered to the network: whether a trial uses each is searched.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
-from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData, uses_static
+from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData, uses_future, uses_static
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, SearchError, SearchSpaceError
 from autoseq.exporting._panel import export_panel
@@ -63,15 +64,20 @@ class PanelTask(Task):
         if len(options.targets) != 1:
             raise DataError(f"a panel forecasts one --target per series. Received: "
                             f"{', '.join(options.targets)}")
-        covariates = [*(options.covariates or ()), *options.future_covariates]
-        if covariates:
-            raise DataError("covariates are not supported with --series-col yet (a column "
-                            "constant within each series is a --static-col). Received: "
-                            f"{', '.join(covariates)}")
-        codes = [c for c in options.categorical if c not in options.static_cols]
+        if options.covariates:
+            raise DataError("past covariates are not supported with --series-col yet: a column "
+                            "known for the steps to forecast is a --future-covariate, one "
+                            "constant within each series a --static-col. Received: --covariates "
+                            f"{', '.join(options.covariates)}")
+        if options.format == "wide" and options.future_covariates:
+            raise DataError("--future-covariates need the long format (one row per series and "
+                            "step); a wide panel has no rows for the steps to forecast")
+        named = (*options.static_cols, *options.future_covariates)
+        codes = [c for c in options.categorical if c not in named]
         if codes:
-            raise DataError("with --series-col, --categorical names a --static-col of integer "
-                            f"codes. Received: --categorical {', '.join(codes)}")
+            raise DataError("with --series-col, --categorical names a --static-col or "
+                            "--future-covariate of integer codes. Received: --categorical "
+                            f"{', '.join(codes)}")
         if metric not in PANEL_OBJECTIVES:
             raise SearchError(f"--metric {metric} is in each series' units; a panel is ranked "
                               "on OWA (default), or on --metric smape or mase")
@@ -85,8 +91,9 @@ class PanelTask(Task):
                      stat_baselines=options.stat_baselines,
                      horizon=options.horizon, val_size=options.val_size,
                      test_size=options.test_size,
-                     statics={"static": options.static_cols,
-                              "categorical": options.categorical})
+                     columns={"static": options.static_cols,
+                              "categorical": options.categorical,
+                              "future": options.future_covariates})
 
     def data_settings(self, data: PanelData, options: DataOptions) -> dict[str, Any]:
         panel = data.panel
@@ -95,10 +102,14 @@ class PanelTask(Task):
                 "val_size": data.val_size, "test_size": data.test_size,
                 "max_gap": options.max_gap, "windows_per_epoch": data.windows_per_epoch,
                 "format": options.format, "stat_baselines": data.stat_baselines,
-                "covariates": []} | _static_settings(panel)
+                "covariates": []} | _static_settings(panel) | _future_settings(panel)
 
     def fingerprint(self, data: PanelData) -> str:
         return data.fingerprint
+
+    def attach(self, data: PanelData, run_dir: Path) -> None:
+        """Keep the statistical baselines' forecasts in the run folder (``stat_forecasts``)."""
+        data.cache_dir = run_dir
 
     def summary(self, data: PanelData) -> dict[str, Any]:
         return data.panel.summary() | {"source": str(Path(data.panel.source).resolve())}
@@ -112,16 +123,18 @@ class PanelTask(Task):
                      stat_baselines=s.get("stat_baselines", True),
                      horizon=s["horizon"], val_size=s["val_size"], test_size=s["test_size"],
                      windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH),
-                     statics={"static": s.get("static_cols", ()),
-                              "categories": s.get("static_categories")})
+                     columns={"static": s.get("static_cols", ()),
+                              "future": s.get("future_covariates", ()),
+                              "categories": _categories(s)})
 
     def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
         """The seasonal anchors stay only where seasonal naive beats naive on validation, the
         ``linear`` anchor where the panel's linear baseline could be fitted; with
-        static columns, whether a trial uses them is searched too (so the leaderboard shows
-        what they are worth), unless the space says."""
-        return with_switch(_applicable_anchors(space, data), "static",
-                           offered=data.n_static > 0)
+        static columns or known-future covariates, whether a trial uses them is searched too
+        (so the leaderboard shows what they are worth), unless the space says."""
+        space = with_switch(_applicable_anchors(space, data), "static",
+                            offered=data.n_static > 0)
+        return with_switch(space, "future", offered=data.n_future > 0)
 
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
                        builder: str) -> dict[str, Any]:
@@ -129,6 +142,8 @@ class PanelTask(Task):
                                 season=data.main_season, max_lookback=data.max_lookback)
         if "static" in config:  # no static columns: say they are unused
             config["static"] = uses_static(config, data)
+        if "future" in config:  # no known-future covariates: likewise
+            config["future"] = uses_future(config, data)
         # The panel's windows carry the target only, normalised by the window's scale.
         return config | {k: v for k, v in (("transform", "none"), ("calendar", False),
                                            ("scaler", "window")) if k in config}
@@ -168,7 +183,9 @@ class PanelTask(Task):
                 f"{lengths.max()} steps{dropped}), last {int(data.test.max())} steps of each "
                 f"for test, {int(data.val.max())} before for validation, horizon {data.horizon}"
                 + (f", static columns {', '.join(statics.columns)} ({data.n_static} features)"
-                   if statics else ""))
+                   if statics else "")
+                + (f", known-future covariates {', '.join(data.panel.future.columns)} "
+                   f"({data.n_future} features)" if data.n_future else ""))
 
 
 def _applicable_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
@@ -202,12 +219,30 @@ def _static_settings(panel) -> dict[str, Any]:
             "static_categories": dict(panel.statics.categories)}
 
 
+def _future_settings(panel) -> dict[str, Any]:
+    """The known-future covariates a run records (only when there are some), their
+    categories fixed for a rebuild."""
+    if panel.future is None:
+        return {}
+    return {"future_covariates": list(panel.future.columns),
+            "future_categories": dict(panel.future.categories)}
+
+
+def _categories(settings: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The categories a run recorded for its static and known-future columns (``None``: a run
+    with neither)."""
+    parts = [settings.get(k) for k in ("static_categories", "future_categories")]
+    if all(p is None for p in parts):
+        return None
+    return {k: v for p in parts if p for k, v in p.items()}
+
+
 def _read(source: str | Path, *, series_col: str, target: str, time_col: str | None,
           max_gap: int, horizon: int, val_size, test_size, format: str = "long",
           stat_baselines: bool = True, windows_per_epoch: int = WINDOWS_PER_EPOCH,
-          statics: dict[str, Any] | None = None) -> PanelData:
+          columns: dict[str, Any] | None = None) -> PanelData:
     panel = read_panel(source, format=format, series_col=series_col, target=target,
-                       time_col=time_col, max_gap=max_gap, **(statics or {}))
+                       time_col=time_col, max_gap=max_gap, **(columns or {}))
     data = PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
                      windows_per_epoch=windows_per_epoch)
     data.stat_baselines = stat_baselines

@@ -3,7 +3,8 @@
 The network sees windows divided by their own scale (``autoseq.data._panel_data``) and learns
 on that scale; its validation forecasts are multiplied back into each series' units and scored
 with sMAPE, MASE and OWA against Naive2. ``val_loss`` is OWA (or the chosen sMAPE / MASE).
-A trial that uses the panel's static columns gets each window's series' static row beside it.
+A trial that uses the panel's static columns gets each window's series' static row beside it,
+one that uses its known-future covariates their values over the window's horizon.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autoseq.data._panel_data import PanelData, uses_static
+from autoseq.data._panel_data import PanelData, side_inputs
 from autoseq.model import ModelContext
 from autoseq.panel_baselines import PANEL_OBJECTIVES, score
 from autoseq.trial._fit import _fit, _keep, _Monitor
@@ -27,11 +28,11 @@ def fit_panel(model: Any, result: TrialResult, *, data: PanelData, ctx: ModelCon
     """Train ``model`` on sampled windows, fill ``result`` in place, keep the best weights."""
     result.params = int(model.count_params())
     lookback = ctx.lookback
-    static = uses_static(result.config, data)
+    takes = side_inputs(result.config, data)
     train = data.train_dataset(lookback, batch_size=result.config["batch_size"], seed=ctx.seed,
-                               drop_remainder=result.compiled, static=static)
+                               drop_remainder=result.compiled, takes=takes)
     x, y, scale = data.normalised("val", lookback)
-    x = data.feed(x, data.origins("val")[0], static=static)
+    x = data.feed(x, data.origins("val"), takes)
     val = (x, y)
     monitor = _Monitor(reporter, settings)
     if not _fit(model, result, train, val, monitor, settings):

@@ -1,0 +1,184 @@
+"""Known-future covariates of a panel (``--future-covariates`` with ``--series-col``): columns
+whose values are known for the steps to forecast too (a weather forecast, a holiday, a planned
+promotion), one value per series and step.
+
+A numeric column keeps its values; a text column (or integer codes also named with
+``--categorical``) becomes one 0/1 indicator per category (``weather=rain``; the file's
+categories, sorted, kept by a model so ``predict`` refuses one it never saw). Inside a series'
+history a missing value is interpolated linearly (its ends take the nearest value); the rows
+after a series' last target value hold the values for the steps to forecast (``ahead``), where
+nothing is filled in: a step ``predict`` needs and the file leaves empty is an error. The
+network standardises the values itself (``PanelData.future_standardisation``: each feature's
+mean and standard deviation over every series' training rows). Everything is vectorised over
+the rows: no loop per row or per series.
+
+Example:
+    >>> panel = load_panel("stores.csv", series_col="store", target="sales",
+    ...                    future=["promo", "holiday"])
+    >>> panel.future.features
+    ('promo', 'holiday')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from autoseq.data._categorical import EncodedColumns, category_text, is_text, one_hot
+from autoseq.data._csv import suggest_column
+from autoseq.exceptions import DataError
+
+FUTURE_FLAG = "--future-covariate"
+
+
+@dataclass(frozen=True)
+class PanelFuture(EncodedColumns):
+    """The known-future covariates of a panel.
+
+    Attributes:
+        columns: the CSV columns, in the order given.
+        values: ``[n_steps, n_features]`` float64, row for row with ``Panel.values`` (each
+            series' history, gaps filled).
+        ahead: ``[n_series, k, n_features]``: the values on the ``k`` steps after each
+            series' last target value (NaN where the file gives none).
+        categories: each categorical column's categories, in the order of its indicators.
+    """
+
+    columns: tuple[str, ...]
+    values: np.ndarray = field(repr=False)
+    ahead: np.ndarray = field(repr=False)
+    categories: dict[str, list[str]]
+
+    def select(self, rows: np.ndarray, keep: np.ndarray) -> PanelFuture:
+        """The covariates of the kept series: their ``rows`` of ``values``, ``keep`` (a mask)
+        of ``ahead``."""
+        return replace(self, values=self.values[rows], ahead=self.ahead[keep])
+
+
+def check_future_names(src: str, columns: Sequence[str], header: list[str],
+                       reserved: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
+    """``columns`` once each, refusing one that is not in ``header`` or is a ``reserved``
+    column (``(flag, column)``: the target, series, time and static columns)."""
+    columns = tuple(dict.fromkeys(columns))
+    for col in columns:
+        flag = next((f for f, c in reserved if c == col), None)
+        if flag is not None:
+            raise DataError(f"{src}: {FUTURE_FLAG} '{col}' is the {flag} column; a known-future "
+                            "covariate is another column, with a value for every step")
+        if col not in header:
+            raise DataError(f"{src}: {FUTURE_FLAG} '{col}' is not a column"
+                            f"{suggest_column(col, header)}")
+    return columns
+
+
+def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
+                      series: np.ndarray, step: np.ndarray, lengths: np.ndarray,
+                      offsets: np.ndarray, names: Sequence[str], categorical: Sequence[str] = (),
+                      categories: Mapping[str, list[str]] | None = None) -> PanelFuture | None:
+    """The known-future ``columns`` of ``raw`` laid out as the panel's steps.
+
+    Args:
+        src: the file, for messages.
+        raw: the CSV as read.
+        columns: the columns (``check_future_names`` checked them).
+        series: each row's series (an index into the panel's kept series; -1: a dropped one).
+        step: each row's step from its series' first target value (negative: before it).
+        lengths: each kept series' length; ``offsets`` where it starts in ``Panel.values``.
+        names: the kept series' keys, for messages.
+        categorical: numeric columns to one-hot encode (text ones always are).
+        categories: a model's categories: they fix which columns are categorical and the
+            categories each is encoded with.
+
+    Raises:
+        DataError: a value that is not a number, a category the model does not know, or a
+            column with no value in a series' history: naming the column, series or row.
+    """
+    if not columns:
+        return None
+    blocks, cats = [], {}
+    for col in columns:
+        cell = raw[col]
+        kind = (col in categories if categories is not None
+                else col in categorical or is_text(cell))
+        if kind:
+            block, cats[col] = one_hot(src, cell, col,
+                                       None if categories is None else categories[col])
+            blocks.append(block.to_numpy("float64"))
+        else:
+            blocks.append(_numbers(src, cell, col)[:, None])
+    matrix = np.concatenate(blocks, axis=1)
+    features = PanelFuture(columns, np.zeros((0, matrix.shape[1])), np.zeros((0, 0, 0)),
+                           cats).features
+    inside = (series >= 0) & (step >= 0) & (step < np.where(series >= 0, lengths[series], 0))
+    values = np.full((int(offsets[-1]), matrix.shape[1]), np.nan)
+    values[offsets[series[inside]] + step[inside]] = matrix[inside]
+    values = _fill(src, values, offsets, names, features)
+    after = (series >= 0) & ~inside & (step >= 0)
+    k = int((step[after] - lengths[series[after]]).max() + 1) if after.any() else 0
+    ahead = np.full((len(lengths), k, matrix.shape[1]), np.nan)
+    ahead[series[after], step[after] - lengths[series[after]]] = matrix[after]
+    return PanelFuture(columns, values, ahead, cats)
+
+
+def future_steps(values: np.ndarray, ahead: np.ndarray, offsets: np.ndarray,
+                 lengths: np.ndarray, series: np.ndarray, position: np.ndarray,
+                 horizon: int) -> np.ndarray:
+    """The covariates on steps ``position … position + horizon - 1`` of each ``series``
+    ``[W, horizon, n_features]``: from the history, then from ``ahead`` (NaN past it)."""
+    t = np.asarray(position)[:, None] + np.arange(horizon)[None, :]
+    s = np.broadcast_to(np.asarray(series)[:, None], t.shape)
+    inside = t < lengths[s]
+    past = values[np.where(inside, offsets[s] + t, 0)]
+    k = ahead.shape[1]
+    beyond = t - lengths[s]
+    later = ahead[s, np.clip(beyond, 0, max(k - 1, 0))] if k else np.full(past.shape, np.nan)
+    later = np.where(((beyond >= 0) & (beyond < k))[..., None], later, np.nan)
+    return np.where(inside[..., None], past, later)
+
+
+def _numbers(src: str, cell: pd.Series, col: str) -> np.ndarray:
+    """A numeric column as floats (an empty cell NaN)."""
+    if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
+        return cell.to_numpy("float64")
+    text = category_text(cell)
+    out = pd.to_numeric(text, errors="coerce")
+    bad = out.isna() & text.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in {FUTURE_FLAG} '{col}' is "
+                        "not a number (name a column of codes with --categorical too)")
+    return out.to_numpy("float64")
+
+
+def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str],
+          features: tuple[str, ...]) -> np.ndarray:
+    """Each series' missing values interpolated linearly between its known ones, its ends
+    given the nearest known value; a series with none is an error."""
+    lengths = np.diff(offsets)
+    seg = np.repeat(np.arange(len(lengths)), lengths)
+    idx = np.arange(len(values))
+    for j in range(values.shape[1]):
+        v = values[:, j]
+        known = ~np.isnan(v)
+        if known.all():
+            continue
+        counts = np.bincount(seg[known], minlength=len(lengths))
+        if (counts == 0).any():
+            i = int(np.flatnonzero(counts == 0)[0])
+            raise DataError(f"{src}: {FUTURE_FLAG} '{features[j]}' has no value in the history "
+                            f"of series '{names[i]}'; fill it in")
+        first = np.full(len(lengths), np.iinfo("int64").max)
+        last = np.full(len(lengths), -1)
+        np.minimum.at(first, seg[known], idx[known])
+        np.maximum.at(last, seg[known], idx[known])
+        filled = np.interp(idx, idx[known], v[known])
+        filled = np.where(idx < first[seg], v[first[seg]], filled)
+        values[:, j] = np.where(idx > last[seg], v[last[seg]], filled)
+    return values
+
+
+__all__ = ["FUTURE_FLAG", "PanelFuture", "check_future_names", "future_steps",
+           "read_panel_future"]

@@ -1,0 +1,119 @@
+"""What a panel's forecaster looks at, beside each series' own past: permutation importance of
+its window's shape, each static column and each known-future covariate, and the partial
+dependence of the forecast on the most important known-future covariate.
+
+Measured on up to ``MAX_WINDOWS`` validation windows, evenly spaced. A part is swapped between
+windows: the window's shape (each window divided by its own scale, swapped, multiplied back by
+the original scale, so the level stays), a static column's features, or a known-future
+covariate's values over the horizon; how much the error grows (MAE divided by each window's
+scale, so every series counts alike) is the part's weight. Series of any size share one
+network, so the dependence is in multiples of each window's level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from autoseq.data._panel_data import PanelData, window_scale
+from autoseq.data._panel_static import STATIC
+from autoseq.data._windows import FUTURE
+from autoseq.report._evaluate import Dependence, Importance
+
+MAX_WINDOWS = 2000
+Forecast = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None], np.ndarray]
+"""``(raw windows [W, L], static [W, n_static] | None, future [W, H, n_future] | None)`` → the
+forecast ``[W, H]`` in the series' units."""
+
+
+def importance_origins(data: PanelData) -> tuple[np.ndarray, np.ndarray]:
+    """The validation windows measured (evenly spaced, at most ``MAX_WINDOWS``)."""
+    series, position = data.origins("val")
+    if len(series) > MAX_WINDOWS:
+        keep = np.linspace(0, len(series) - 1, MAX_WINDOWS).astype(int)
+        series, position = series[keep], position[keep]
+    return series, position
+
+
+def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
+                     takes: tuple[str, ...], seed: int = 0) -> Importance:
+    """Permutation importance of the window's shape (role ``target``), each static column
+    (``static``) and each known-future covariate over the horizon (``known ahead``), as far as
+    the forecaster ``takes`` them."""
+    rng = np.random.default_rng(seed)
+    series, position = importance_origins(data)
+    x, y = data.windows(series, position, lookback)
+    scale = window_scale(x)
+    static = data.static[series] if STATIC in takes else None
+    future = data.future_values(series, position) if FUTURE in takes else None
+    repeats = 3 if len(series) >= 200 else 8
+
+    def loss(x2, s2, f2) -> float:
+        return float(np.mean(np.abs(forecast(x2, s2, f2) - y) / scale[:, None]))
+
+    base = loss(x, static, future)
+
+    def shuffled(part: str, cols: list[int] | None = None) -> float:
+        total = 0.0
+        for _ in range(repeats):
+            perm = rng.permutation(len(x))
+            x2, s2, f2 = x, static, future
+            if part == "window":
+                x2 = (x / scale[:, None])[perm] * scale[:, None]
+            elif part == STATIC:
+                s2 = static.copy()
+                s2[:, cols] = static[perm][:, cols]
+            else:
+                f2 = future.copy()
+                f2[:, :, cols] = future[perm][:, :, cols]
+            total += loss(x2, s2, f2) - base
+        return total / repeats
+
+    panel = data.panel
+    labels, roles, increase = [panel.target], ["target"], [shuffled("window")]
+    if static is not None:
+        for col, cols in panel.statics.positions():
+            labels.append(col)
+            roles.append("static")
+            increase.append(shuffled(STATIC, cols))
+    if future is not None:
+        for col, cols in panel.future.positions():
+            labels.append(col)
+            roles.append("known ahead")
+            increase.append(shuffled(FUTURE, cols))
+    return Importance(labels, increase, base, len(series), repeats, roles)
+
+
+def panel_dependence(forecast: Forecast, data: PanelData, *, lookback: int,
+                     takes: tuple[str, ...], column: str, points: int = 9) -> Dependence:
+    """Partial dependence of the forecast on the known-future covariate ``column``: every
+    measured window's value of it over the horizon set to one value (a quantile of the
+    training rows, or each category), the forecasts divided by each window's scale and
+    averaged."""
+    series, position = importance_origins(data)
+    x, _ = data.windows(series, position, lookback, targets=False)
+    scale = window_scale(x)
+    static = data.static[series] if STATIC in takes else None
+    future = data.future_values(series, position)
+    panel = data.panel
+    cols = dict(panel.future.positions())[column]
+    categorical = column in panel.future.categories
+    if categorical:
+        values: list = list(panel.future.categories[column])
+        settings = [np.eye(len(cols))[i] for i in range(len(cols))]
+    else:
+        seg = np.repeat(np.arange(data.n_series), data.lengths)
+        step = np.arange(len(seg)) - panel.offsets[:-1][seg]
+        train = panel.future.values[step < data.train_end[seg], cols[0]]
+        values = sorted(set(np.quantile(train, np.linspace(0.05, 0.95, points)).tolist()))
+        settings = [np.array([v]) for v in values]
+    out = []
+    for setting in settings:
+        f2 = future.copy()
+        f2[:, :, cols] = setting
+        out.append(float(np.mean(forecast(x, static, f2) / scale[:, None])))
+    return Dependence(column, values, out, categorical, len(series))
+
+
+__all__ = ["MAX_WINDOWS", "importance_origins", "panel_dependence", "panel_importance"]
