@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -104,20 +105,36 @@ def stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
 
 def _stored(data: PanelData, part: str) -> dict[str, np.ndarray]:
     """``_stat_forecasts`` read from ``data.cache_dir`` when it holds them for these windows
-    (same file, horizon and split), else computed and written there."""
+    (same file, horizon, split, fitting settings and statsforecast version), else computed
+    and written there (not when there are none: statsforecast missing, too many windows). An
+    unreadable file is fitted again."""
     if data.cache_dir is None:
         return _stat_forecasts(data, part)
     path = Path(data.cache_dir) / STAT_CACHE.format(part=part)
     series, position = data.origins(part)
-    key = hashlib.sha256(f"{data.fingerprint}:{data.horizon}:".encode() + series.tobytes()
-                         + position.tobytes()).hexdigest()
-    if path.is_file():
+    key = hashlib.sha256(
+        f"{data.fingerprint}:{data.horizon}:{STAT_HISTORY}:{MSTL_CYCLES}:{STAT_MAX_SERIES}:"
+        f"{_statsforecast_version()}:".encode() + series.tobytes() + position.tobytes()
+    ).hexdigest()
+    try:
         with np.load(path) as stored:
             if str(stored["key"]) == key:
                 return {k: stored[k] for k in stored.files if k != "key"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        pass  # none yet, or unreadable: fit again
     out = _stat_forecasts(data, part)
-    write_with_atomic(path, lambda tmp: np.savez(tmp, key=np.array(key), **out))
+    if out:
+        write_with_atomic(path, lambda tmp: np.savez(tmp, key=np.array(key), **out))
     return out
+
+
+def _statsforecast_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("statsforecast")
+    except PackageNotFoundError:
+        return "none"
 
 
 def _stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:

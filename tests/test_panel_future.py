@@ -108,6 +108,9 @@ def test_future_covariates_are_read_step_by_step(tmp_path):
     np.testing.assert_allclose(steps[0, :, 0], [30, 40, 50])  # history, then ahead
     np.testing.assert_allclose(steps[1, :2, 0], [8, 9])
     assert np.isnan(steps[1, 2]).all()  # past what the file gives
+    capped = load_panel(_small(tmp_path), series_col="series", target="value",
+                        future=["temp"], ahead=1)  # at most the horizon's rows are kept
+    np.testing.assert_allclose(capped.future.ahead[:, :, 0], [[9], [40]])
     summary = panel.summary()["future"]
     assert summary["features"] == ["temp", "weather=rain", "weather=sun"]
 
@@ -132,10 +135,16 @@ def test_bad_future_values_are_refused_naming_column_and_row(tmp_path):
         load_panel(_write(tmp_path / "bad.csv", frame), series_col="series", target="value",
                    future=["temp"])
     frame = pd.read_csv(_small(tmp_path))
-    frame.loc[(frame["series"] == "b") & frame["value"].notna(), "temp"] = np.nan
-    with pytest.raises(DataError, match="'temp' has no value in the history of series 'b'"):
-        load_panel(_write(tmp_path / "empty.csv", frame), series_col="series",
-                   target="value", future=["temp"])
+    frame.loc[(frame["series"] == "b") & frame["value"].notna(), ["temp", "weather"]] = np.nan
+    for col in ("temp", "weather"):  # a categorical column is named, not its indicators
+        with pytest.raises(DataError, match=f"'{col}' has no value in the history of series "
+                                            "'b'"):
+            load_panel(_write(tmp_path / "empty.csv", frame), series_col="series",
+                       target="value", future=[col])
+    frame["code"] = np.nan
+    with pytest.raises(DataError, match="--future-covariate 'code' has no value; fill it in"):
+        load_panel(_write(tmp_path / "codes.csv", frame), series_col="series", target="value",
+                   future=["code"], categorical=["code"])
 
 
 def test_future_options_name_panel_rules(tmp_path):
@@ -253,6 +262,13 @@ def test_predict_reads_the_rows_after_each_series_end(runs, tmp_path, capsys):
     # every origin with a full lookback: those within HORIZON steps of the end take the
     # covariates of the rows to forecast
     assert len(backtest) == int((history - LOOKBACK + 1).sum()) * HORIZON
+    # A forecast reads only the rows ahead: a file without the covariates' history forecasts
+    # the same.
+    bare = raw.copy()
+    bare.loc[bare["value"].notna(), FUTURE] = np.nan
+    again = autoseq.load_model(model).predict(_write(tmp_path / "bare.csv", bare))
+    np.testing.assert_allclose(again["value"].to_numpy(),
+                               pd.read_csv(out)["value"].to_numpy(), rtol=1e-5)
     cut = raw.drop(raw[(raw["series"] == "s3") & raw["value"].isna()].index[:2])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:

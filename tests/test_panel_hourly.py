@@ -78,6 +78,11 @@ def test_a_run_folder_keeps_the_statistical_forecasts(tmp_path: Path, monkeypatc
     PANEL.attach(other, tmp_path)
     with pytest.raises(AssertionError, match="fitted again"):
         stat_forecasts(other, "test")
+    monkeypatch.undo()
+    (tmp_path / "panel_stat_test.npz").write_bytes(b"not a zip")  # unreadable: fitted again
+    broken = PanelData(load_panel(csv, series_col="series", target="value"), horizon=4)
+    PANEL.attach(broken, tmp_path)
+    np.testing.assert_allclose(stat_forecasts(broken, "test")["autoets"], first["autoets"])
 
 
 def test_no_mstl_for_one_season(tmp_path: Path):

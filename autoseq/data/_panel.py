@@ -170,7 +170,8 @@ def _grid(freq: str, anchor: pd.DatetimeIndex) -> _Grid:
 def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str | None = None,
                max_gap: int = 12, static: Sequence[str] = (), categorical: Sequence[str] = (),
                categories: Mapping[str, list[str]] | None = None,
-               future: Sequence[str] = ()) -> Panel:
+               future: Sequence[str] = (), ahead: int | None = None,
+               future_history: bool = True) -> Panel:
     """Read a long CSV of many series (one row per series and step) into a ``Panel``.
 
     Args:
@@ -184,6 +185,9 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
         categories: a model's categories of its categorical static (and known-future) columns.
         future: known-future covariates (``autoseq.data._panel_future``): the rows after a
             series' last target value give their values on the steps to forecast.
+        ahead, future_history: how many of those rows to keep (the horizon; ``None``: all),
+            and whether every series' history must hold a value of each (``predict`` reads
+            only the rows ahead).
 
     Returns:
         The panel, each series sorted and gap-filled.
@@ -242,7 +246,7 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
     series[order], steps[order] = kept, step
     fut = read_panel_future(src, raw, future, series=series, step=steps, lengths=panel.lengths,
                             offsets=panel.offsets, names=panel.names, categorical=categorical,
-                            categories=categories)
+                            categories=categories, ahead=ahead, history=future_history)
     return replace(panel, future=fut)
 
 

@@ -77,7 +77,8 @@ def check_future_names(src: str, columns: Sequence[str], header: list[str],
 def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
                       series: np.ndarray, step: np.ndarray, lengths: np.ndarray,
                       offsets: np.ndarray, names: Sequence[str], categorical: Sequence[str] = (),
-                      categories: Mapping[str, list[str]] | None = None) -> PanelFuture | None:
+                      categories: Mapping[str, list[str]] | None = None,
+                      ahead: int | None = None, history: bool = True) -> PanelFuture | None:
     """The known-future ``columns`` of ``raw`` laid out as the panel's steps.
 
     Args:
@@ -91,10 +92,15 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
         categorical: numeric columns to one-hot encode (text ones always are).
         categories: a model's categories: they fix which columns are categorical and the
             categories each is encoded with.
+        ahead: keep at most this many steps after each series' last target value (the
+            horizon); ``None``: every row the file gives.
+        history: require a value in every series' history (training does; a forecast reads
+            only the steps ahead, so ``predict`` leaves a history without values empty).
 
     Raises:
-        DataError: a value that is not a number, a category the model does not know, or a
-            column with no value in a series' history: naming the column, series or row.
+        DataError: a value that is not a number, a category the model does not know, a column
+            with no value at all, or (``history``) with no value in a series' history: naming
+            the column, series or row.
     """
     if not columns:
         return None
@@ -106,17 +112,22 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
         if kind:
             block, cats[col] = one_hot(src, cell, col,
                                        None if categories is None else categories[col])
+            if not cats[col]:
+                raise DataError(f"{src}: {FUTURE_FLAG} '{col}' has no value; fill it in or "
+                                "leave the column out")
             blocks.append(block.to_numpy("float64"))
         else:
             blocks.append(_numbers(src, cell, col)[:, None])
     matrix = np.concatenate(blocks, axis=1)
-    features = PanelFuture(columns, np.zeros((0, matrix.shape[1])), np.zeros((0, 0, 0)),
-                           cats).features
+    owners = [col for col, cols in PanelFuture(columns, matrix[:0], matrix[:0, None],
+                                               cats).positions() for _ in cols]
     inside = (series >= 0) & (step >= 0) & (step < np.where(series >= 0, lengths[series], 0))
     values = np.full((int(offsets[-1]), matrix.shape[1]), np.nan)
     values[offsets[series[inside]] + step[inside]] = matrix[inside]
-    values = _fill(src, values, offsets, names, features)
+    values = _fill(src, values, offsets, names, owners, required=history)
     after = (series >= 0) & ~inside & (step >= 0)
+    if ahead is not None:
+        after &= step - np.where(series >= 0, lengths[series], 0) < ahead
     k = int((step[after] - lengths[series[after]]).max() + 1) if after.any() else 0
     ahead = np.full((len(lengths), k, matrix.shape[1]), np.nan)
     ahead[series[after], step[after] - lengths[series[after]]] = matrix[after]
@@ -154,9 +165,10 @@ def _numbers(src: str, cell: pd.Series, col: str) -> np.ndarray:
 
 
 def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str],
-          features: tuple[str, ...]) -> np.ndarray:
+          owners: list[str], *, required: bool = True) -> np.ndarray:
     """Each series' missing values interpolated linearly between its known ones, its ends
-    given the nearest known value; a series with none is an error."""
+    given the nearest known value; a series with none is an error (``required``) or stays
+    empty. ``owners``: each feature's column, for messages."""
     lengths = np.diff(offsets)
     seg = np.repeat(np.arange(len(lengths)), lengths)
     idx = np.arange(len(values))
@@ -166,17 +178,23 @@ def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str
         if known.all():
             continue
         counts = np.bincount(seg[known], minlength=len(lengths))
-        if (counts == 0).any():
+        if required and (counts == 0).any():
             i = int(np.flatnonzero(counts == 0)[0])
-            raise DataError(f"{src}: {FUTURE_FLAG} '{features[j]}' has no value in the history "
+            raise DataError(f"{src}: {FUTURE_FLAG} '{owners[j]}' has no value in the history "
                             f"of series '{names[i]}'; fill it in")
+        if not known.any():
+            continue
         first = np.full(len(lengths), np.iinfo("int64").max)
         last = np.full(len(lengths), -1)
         np.minimum.at(first, seg[known], idx[known])
         np.maximum.at(last, seg[known], idx[known])
         filled = np.interp(idx, idx[known], v[known])
-        filled = np.where(idx < first[seg], v[first[seg]], filled)
-        values[:, j] = np.where(idx > last[seg], v[last[seg]], filled)
+        empty = counts[seg] == 0  # (not ``required``) a series without values stays empty
+        first_v = v[np.where(empty, 0, np.minimum(first[seg], len(v) - 1))]
+        last_v = v[np.where(empty, 0, last[seg])]
+        filled = np.where(idx < first[seg], first_v, filled)
+        filled = np.where(idx > last[seg], last_v, filled)
+        values[:, j] = np.where(empty, np.nan, filled)
     return values
 
 

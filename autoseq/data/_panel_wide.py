@@ -88,10 +88,12 @@ def read_panel(path: str | Path, *, format: str, series_col: str, target: str,
                time_col: str | None, max_gap: int, static: Sequence[str] = (),
                categorical: Sequence[str] = (),
                categories: Mapping[str, list[str]] | None = None,
-               future: Sequence[str] = ()) -> Panel:
+               future: Sequence[str] = (), ahead: int | None = None,
+               future_history: bool = True) -> Panel:
     """A long (``series, timestamp, value``) or wide (one row per series) panel CSV, with its
     ``static`` columns (``autoseq.data._panel_static``) and (long only) its known-future
-    covariates (``autoseq.data._panel_future``)."""
+    covariates (``autoseq.data._panel_future``; ``ahead`` and ``future_history`` as
+    ``load_panel`` takes them)."""
     statics = {"static": static, "categorical": categorical, "categories": categories}
     if format == "wide":
         if future:
@@ -101,7 +103,8 @@ def read_panel(path: str | Path, *, format: str, series_col: str, target: str,
         return load_wide_panel(path, series_col=series_col, target=target, max_gap=max_gap,
                                **statics)
     return load_panel(path, series_col=series_col, target=target, time_col=time_col,
-                      max_gap=max_gap, future=future, **statics)
+                      max_gap=max_gap, future=future, ahead=ahead,
+                      future_history=future_history, **statics)
 
 
 def _check_keys(src: str, keys: pd.Series, series_col: str) -> None:

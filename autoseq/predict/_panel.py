@@ -213,6 +213,7 @@ class PanelForecaster(ServedForecaster):
                            max_gap=int(m.get("max_gap") or 12),
                            static=[c["name"] for c in static["columns"]],
                            future=[c["name"] for c in future["columns"]],
+                           ahead=self.horizon, future_history=False,
                            categories={c["name"]: c["categories"]
                                        for c in (*static["columns"], *future["columns"])
                                        if c["kind"] == "categorical"})

@@ -134,7 +134,10 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
             _forecasts(ev.data, part, model, ev.config, served), ev.data, part,
             label=label) for part in ("val", "test")}
         if importance:
-            _looks_at(ev, model, served)
+            try:
+                _looks_at(ev, model, served)
+            except Exception as exc:  # noqa: BLE001 - the scores above still show
+                logger.warning("report: measuring what the model looks at failed: %s", exc)
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
         logger.warning("report: evaluating trial %s failed: %s", ev.best["trial"], exc)
         ev.model_note = f"The best model could not be evaluated ({type(exc).__name__}: {exc})."
@@ -247,7 +250,7 @@ def looks_at_section(ev: Evidence) -> Section | None:
     if ev.by_column is None:
         return None
     sec = Section("looks-at", "What the model looks at")
-    columns_part(sec, ev, target=f"{ev.data.panel.target} (× each window's level)",
+    columns_part(sec, ev, target=f"{ev.data.panel.target} / level",
                  increase="validation scaled-MAE increase")
     imp = ev.by_column
     return sec.add(Paragraph(
@@ -256,7 +259,9 @@ def looks_at_section(ev: Evidence) -> Section | None:
         "by its own level, swapped between windows, multiplied back); a static column or a "
         "known-future covariate (over the whole horizon) is swapped between windows. How much "
         f"the error (MAE divided by each window's level, {fmt.num(imp.base_loss, 3)} unshuffled) "
-        "grows is the part's weight; the shares divide the total growth.", kind="note"))
+        "grows is the part's weight; the shares divide the total growth. The dependence "
+        "figure divides each forecast by its window's level (its mean absolute value), so "
+        "series of every size count alike.", kind="note"))
 
 
 def examples_section(ev: Evidence) -> Section:

@@ -242,7 +242,7 @@ def _read(source: str | Path, *, series_col: str, target: str, time_col: str | N
           stat_baselines: bool = True, windows_per_epoch: int = WINDOWS_PER_EPOCH,
           columns: dict[str, Any] | None = None) -> PanelData:
     panel = read_panel(source, format=format, series_col=series_col, target=target,
-                       time_col=time_col, max_gap=max_gap, **(columns or {}))
+                       time_col=time_col, max_gap=max_gap, ahead=horizon, **(columns or {}))
     data = PanelData(panel, horizon=horizon, val_size=val_size, test_size=test_size,
                      windows_per_epoch=windows_per_epoch)
     data.stat_baselines = stat_baselines
