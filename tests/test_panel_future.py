@@ -303,6 +303,7 @@ def test_the_report_names_what_the_covariates_carry(runs):
     autoseq.export(runs["on"], out=runs["on"] / "export", report=False)
     text = autoseq.write_report(runs["on"]).markdown.read_text()
     section = text[text.index("## What the model looks at"):]
+    assert "lags (steps back)" in section  # the window's blocks first
     assert "promo over the next 6 days" in section and "| known ahead |" in section
     assert "Forecast vs promo" in section  # the most important covariate's dependence
     rows = [[c.strip() for c in line.split("|")[1:4]] for line in section.splitlines()

@@ -173,3 +173,17 @@ def test_the_report_shows_example_series_and_the_skill_of_every_series(panel_run
     assert "The model beats Naive2 on" in text
     files = {p.name for p in (out / "report_files").iterdir()}
     assert {"panel_examples.png", "panel_skill.png"} <= files
+
+
+def test_the_report_says_which_blocks_of_the_window_the_network_reads(panel_run):
+    from autoseq.report import write_report
+
+    _, out = panel_run
+    paths = write_report(out)
+    text = Path(paths.markdown).read_text()
+    section = text[text.index("## What the model looks at"):]
+    assert "the last day" in section and "lags (steps back)" in section
+    assert "| known ahead |" not in section  # no covariates: the window's blocks alone
+    shares = pd.read_csv(out / "report_files" / "lag_importance.csv")
+    percents = shares["share of the prediction"].str.rstrip("%").astype(float)
+    assert abs(percents.sum() - 100) <= len(percents)  # rounded shares of the whole

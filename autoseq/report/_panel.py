@@ -33,7 +33,9 @@ from autoseq.panel_baselines import (
 )
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
+from autoseq.report._figures import lag_figure
 from autoseq.report._forecast import columns_part
+from autoseq.report._lags import duration, lag_blocks, share_sentence
 from autoseq.report._panel_figures import Example, examples_figure, skill_figure
 from autoseq.report._panel_inputs import panel_dependence, panel_importance
 from autoseq.report._panel_intervals import panel_intervals_section
@@ -44,6 +46,7 @@ logger = logging.getLogger("autoseq")
 
 _KEY = "panel"  # where ``evaluate_panel`` leaves its scores in ``Evidence.sequences``
 _EXPORT_KEY = "panel_export"  # and the manifest of the export it scored
+_LOOKBACK_KEY = "panel_lookback"  # and the lookback of the forecaster it measured
 WORST_SERIES = 10
 EXAMPLES = 6  # two each of the best, median and worst series by skill
 
@@ -148,10 +151,10 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
 
 
 def _looks_at(ev: Evidence, model, served) -> None:
-    """Permutation importance of what the forecaster takes beside each series' window (its
-    static columns, known-future covariates) into ``ev.by_column``, and the partial dependence
-    on the most important known-future covariate into ``ev.dependence``; nothing when it takes
-    only the window."""
+    """Permutation importance of each block of the forecaster's lookback window into
+    ``ev.by_block`` (the blocks in ``ev.blocks``), of what it takes beside the window (static
+    columns, known-future covariates) into ``ev.by_column``, and the partial dependence on the
+    most important known-future covariate into ``ev.dependence``."""
     data = ev.data
     if served is not None:
         takes = tuple(n for n, spec in ((STATIC, served.static), (FUTURE, served.future))
@@ -165,13 +168,18 @@ def _looks_at(ev: Evidence, model, served) -> None:
 
         def forecast(x, static, future):
             scale = window_scale(x)
-            feed = {"window": (x / scale[:, None])[..., None]} | (
-                {STATIC: static} if static is not None else {}) | (
+            side = ({STATIC: static} if static is not None else {}) | (
                 {FUTURE: future} if future is not None else {})
-            return forecast_units(model, feed, scale)
-    if not takes:
+            window = (x / scale[:, None])[..., None]
+            return forecast_units(model, {"window": window} | side if side else window, scale)
+    ev.blocks = lag_blocks(lookback, horizon=data.horizon, seasons=data.seasons,
+                           freq=data.panel.freq)
+    ev.by_block, ev.by_column = panel_importance(forecast, data, lookback=lookback, takes=takes,
+                                                 blocks=ev.blocks)
+    ev.sequences[_LOOKBACK_KEY] = lookback
+    imp = ev.by_column
+    if imp is None:
         return
-    ev.by_column = imp = panel_importance(forecast, data, lookback=lookback, takes=takes)
     ahead = [(s, c) for c, r, s in zip(imp.labels, imp.roles, imp.shares, strict=True)
              if r == "known ahead"]
     if ahead and max(ahead)[0] > 0:
@@ -244,21 +252,33 @@ def panel_sections(ev: Evidence) -> list[Section]:
 
 
 def looks_at_section(ev: Evidence) -> Section | None:
-    """The shares of the window, the static columns and the known-future covariates, and the
-    partial dependence on the most important covariate (``None``: the forecaster takes only the
-    window, or importance was not measured)."""
-    if ev.by_column is None:
+    """The shares of the lookback window's blocks; with static columns or known-future
+    covariates, the shares of the window, those columns and covariates, and the partial
+    dependence on the most important covariate (``None``: importance was not measured)."""
+    if ev.by_block is None:
         return None
     sec = Section("looks-at", "What the model looks at")
-    columns_part(sec, ev, target=f"{ev.data.panel.target} / level",
-                 increase="validation scaled-MAE increase")
-    imp = ev.by_column
+    imp, blocks = ev.by_block, ev.blocks
+    sec.add(Paragraph(share_sentence(imp.labels, imp.shares, what="block of the lookback window"),
+                      kind="key"))
+    sec.add(Table(("block of the lookback window", "lags (steps back)",
+                   "share of the prediction", "validation scaled-MAE increase"),
+                  tuple((b.label, b.ranges(), fmt.percent(s), fmt.num(v, 3))
+                        for b, s, v in zip(blocks, imp.shares, imp.increase, strict=True)),
+                  numeric=(False, False, True, True), name="lag_importance"))
+    sec.add(lag_figure(imp.labels, imp.shares, [b.lags for b in blocks],
+                       int(ev.sequences[_LOOKBACK_KEY]),
+                       duration(1, ev.freq).removeprefix("1 ")))
+    if ev.by_column is not None:
+        columns_part(sec, ev, target=f"{ev.data.panel.target} / level",
+                     increase="validation scaled-MAE increase")
     return sec.add(Paragraph(
         f"Method: permutation importance on {imp.windows} validation windows, {imp.repeats} "
-        f"shuffles each. The target's row swaps the shape of each series' window (each divided "
-        "by its own level, swapped between windows, multiplied back); a static column or a "
-        "known-future covariate (over the whole horizon) is swapped between windows. How much "
-        f"the error (MAE divided by each window's level, {fmt.num(imp.base_loss, 3)} unshuffled) "
+        "shuffles each. A block of the lookback window, or (the target's row) the whole "
+        "window's shape, is swapped between windows (each window divided by its own level, "
+        "the part swapped, multiplied back); a static column or a known-future covariate (over "
+        "the whole horizon) is swapped between windows. How much the error (MAE divided by "
+        f"each window's level, {fmt.num(imp.base_loss, 3)} unshuffled) "
         "grows is the part's weight; the shares divide the total growth. The dependence "
         "figure divides each forecast by its window's level (its mean absolute value), so "
         "series of every size count alike.", kind="note"))

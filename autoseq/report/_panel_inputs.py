@@ -1,13 +1,14 @@
-"""What a panel's forecaster looks at, beside each series' own past: permutation importance of
-its window's shape, each static column and each known-future covariate, and the partial
-dependence of the forecast on the most important known-future covariate.
+"""What a panel's forecaster looks at: permutation importance of each block of its lookback
+window (the last step, the same time a season ago, …), of the window's shape against each
+static column and each known-future covariate, and the partial dependence of the forecast on
+the most important known-future covariate.
 
 Measured on up to ``MAX_WINDOWS`` validation windows, evenly spaced. A part is swapped between
-windows: the window's shape (each window divided by its own scale, swapped, multiplied back by
-the original scale, so the level stays), a static column's features, or a known-future
-covariate's values over the horizon; how much the error grows (MAE divided by each window's
-scale, so every series counts alike) is the part's weight. Series of any size share one
-network, so the dependence is in multiples of each window's level.
+windows: a block of the window or the whole window's shape (each window divided by its own
+scale, the part swapped, multiplied back by the original scale, so the level stays), a static
+column's features, or a known-future covariate's values over the horizon; how much the error
+grows (MAE divided by each window's scale, so every series counts alike) is the part's weight.
+Series of any size share one network, so the dependence is in multiples of each window's level.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from autoseq.data._panel_data import PanelData, window_scale
 from autoseq.data._panel_static import STATIC
 from autoseq.data._windows import FUTURE
 from autoseq.report._evaluate import Dependence, Importance
+from autoseq.report._lags import LagBlock
 
 MAX_WINDOWS = 2000
 Forecast = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None], np.ndarray]
@@ -37,10 +39,16 @@ def importance_origins(data: PanelData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
-                     takes: tuple[str, ...], seed: int = 0) -> Importance:
-    """Permutation importance of the window's shape (role ``target``), each static column
-    (``static``) and each known-future covariate over the horizon (``known ahead``), as far as
-    the forecaster ``takes`` them."""
+                     takes: tuple[str, ...], blocks: list[LagBlock],
+                     seed: int = 0) -> tuple[Importance, Importance | None]:
+    """Permutation importance of each of the window's ``blocks``, and (when the forecaster
+    ``takes`` static columns or known-future covariates) of the window's shape (role
+    ``target``), each static column (``static``) and each known-future covariate over the
+    horizon (``known ahead``).
+
+    Returns:
+        ``(by_block, by_column)``; ``by_column`` is ``None`` when the window is all it takes.
+    """
     rng = np.random.default_rng(seed)
     series, position = importance_origins(data)
     x, y = data.windows(series, position, lookback)
@@ -59,8 +67,10 @@ def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
         for _ in range(repeats):
             perm = rng.permutation(len(x))
             x2, s2, f2 = x, static, future
-            if part == "window":
-                x2 = (x / scale[:, None])[perm] * scale[:, None]
+            if part == "window":  # ``cols``: the positions swapped (None: all)
+                x2 = x.copy()
+                at = slice(None) if cols is None else cols
+                x2[:, at] = (x / scale[:, None])[perm][:, at] * scale[:, None]
             elif part == STATIC:
                 s2 = static.copy()
                 s2[:, cols] = static[perm][:, cols]
@@ -70,6 +80,11 @@ def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
             total += loss(x2, s2, f2) - base
         return total / repeats
 
+    by_block = Importance([b.label for b in blocks],
+                          [shuffled("window", [lookback - lag for lag in b.lags])
+                           for b in blocks], base, len(series), repeats)
+    if not takes:
+        return by_block, None
     panel = data.panel
     labels, roles, increase = [panel.target], ["target"], [shuffled("window")]
     if static is not None:
@@ -82,7 +97,7 @@ def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
             labels.append(col)
             roles.append("known ahead")
             increase.append(shuffled(FUTURE, cols))
-    return Importance(labels, increase, base, len(series), repeats, roles)
+    return by_block, Importance(labels, increase, base, len(series), repeats, roles)
 
 
 def panel_dependence(forecast: Forecast, data: PanelData, *, lookback: int,
