@@ -269,19 +269,23 @@ def looks_at_section(ev: Evidence) -> Section | None:
     sec.add(lag_figure(imp.labels, imp.shares, [b.lags for b in blocks],
                        int(ev.sequences[_LOOKBACK_KEY]),
                        duration(1, ev.freq).removeprefix("1 ")))
-    if ev.by_column is not None:
+    side = ev.by_column is not None
+    if side:
         columns_part(sec, ev, target=f"{ev.data.panel.target} / level",
                      increase="validation scaled-MAE increase")
+    parts = ("A block of the lookback window, or (the target's row) the whole window's shape, is "
+             "swapped between windows (each window divided by its own level, the part swapped, "
+             "multiplied back); a static column or a known-future covariate (over the whole "
+             "horizon) is swapped between windows." if side else
+             "A block of the lookback window is swapped between windows (each window divided by "
+             "its own level, the block swapped, multiplied back).")
+    dependence = (" The dependence figure divides each forecast by its window's level (its mean "
+                  "absolute value), so series of every size count alike." if side else "")
     return sec.add(Paragraph(
         f"Method: permutation importance on {imp.windows} validation windows, {imp.repeats} "
-        "shuffles each. A block of the lookback window, or (the target's row) the whole "
-        "window's shape, is swapped between windows (each window divided by its own level, "
-        "the part swapped, multiplied back); a static column or a known-future covariate (over "
-        "the whole horizon) is swapped between windows. How much the error (MAE divided by "
-        f"each window's level, {fmt.num(imp.base_loss, 3)} unshuffled) "
-        "grows is the part's weight; the shares divide the total growth. The dependence "
-        "figure divides each forecast by its window's level (its mean absolute value), so "
-        "series of every size count alike.", kind="note"))
+        f"shuffles each. {parts} How much the error (MAE divided by each window's level, "
+        f"{fmt.num(imp.base_loss, 3)} unshuffled) grows is the part's weight; the shares "
+        f"divide the total growth.{dependence}", kind="note"))
 
 
 def examples_section(ev: Evidence) -> Section:
