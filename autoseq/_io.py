@@ -55,6 +55,17 @@ def write_with_atomic(path: str | os.PathLike, writer: Callable[[Path], None]) -
         raise
 
 
+def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, Any]) -> None:
+    """Write ``arrays`` (name → NumPy array) as an ``.npz`` file at ``path`` atomically."""
+    import numpy as np
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: NumPy adds no suffix to the name
+            np.savez(fh, **arrays)
+
+    write_with_atomic(path, write)
+
+
 def replace_dir_atomic(src: Path, dst: Path) -> None:
     """Move the finished folder ``src`` onto ``dst``, replacing an older ``dst`` if any."""
     old = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autoseq._io import write_with_atomic
+from autoseq._io import write_npz_atomic
 from autoseq.baselines import BaselineScore
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_linear import linear_forecasts
@@ -124,7 +124,7 @@ def _stored(data: PanelData, part: str) -> dict[str, np.ndarray]:
         pass  # none yet, or unreadable: fit again
     out = _stat_forecasts(data, part)
     if out:
-        write_with_atomic(path, lambda tmp: np.savez(tmp, key=np.array(key), **out))
+        write_npz_atomic(path, {"key": np.array(key), **out})
     return out
 
 

@@ -8,11 +8,13 @@ never saw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from autoseq.data._csv import suggest_column
 from autoseq.exceptions import DataError
 
 SEPARATOR = "="
@@ -47,10 +49,12 @@ def category_text(column: pd.Series) -> pd.Series:
 class EncodedColumns:
     """Columns laid out as features: a numeric column's value, or one indicator per category
     of a categorical one (a panel's static columns and known-future covariates). Needs the
-    attributes ``columns`` (in order) and ``categories`` (of the categorical ones)."""
+    attributes ``columns`` (in order), ``categories`` (of the categorical ones) and ``values``
+    (rows of features)."""
 
     columns: tuple[str, ...]
     categories: dict[str, list[str]]
+    values: np.ndarray
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -75,12 +79,57 @@ class EncodedColumns:
             i += n
         return out
 
+    def standardisation(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(center, scale)`` per feature over ``rows`` (``[n, n_features]``; default: all of
+        ``values``): a numeric column's mean and standard deviation (scale 1 where it is
+        constant), an indicator's 0 and 1."""
+        rows = self.values if rows is None else rows
+        numeric, std = self.numeric, rows.std(axis=0)
+        center = np.where(numeric, rows.mean(axis=0), 0.0)
+        return center, np.where(numeric & (std > 0), std, 1.0)
+
     def describe(self) -> dict[str, Any]:
         """The columns, their kind and categories, and the features (JSON-ready)."""
         return {"columns": [{"name": c, "kind": "categorical", "categories": self.categories[c]}
                             if c in self.categories else {"name": c, "kind": "numeric"}
                             for c in self.columns],
                 "features": list(self.features)}
+
+
+def check_columns(src: str, columns: Iterable[str], header: list[str],
+                  reserved: Iterable[tuple[str, str | None]], *, flag: str,
+                  rule: str) -> tuple[str, ...]:
+    """``columns`` (named with ``flag``) once each, refusing one that is not in ``header`` or
+    is a ``reserved`` column (``(its flag, column)``: the target, series, time…); ``rule``
+    says what such a column is instead."""
+    columns = tuple(dict.fromkeys(columns))
+    reserved = list(reserved)
+    for col in columns:
+        other = next((f for f, c in reserved if c == col), None)
+        if other is not None:
+            raise DataError(f"{src}: {flag} '{col}' is the {other} column; {rule}")
+        if col not in header:
+            raise DataError(f"{src}: {flag} '{col}' is not a column"
+                            f"{suggest_column(col, header)}")
+    return columns
+
+
+def numbers(src: str, cell: pd.Series, col: str, *, flag: str) -> pd.Series:
+    """A numeric column (named with ``flag``) as floats, an empty cell NaN.
+
+    Raises:
+        DataError: a cell that is not a number, naming the row.
+    """
+    if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
+        return cell.astype("float64")
+    text = cell.astype(str).str.strip().where(cell.notna())
+    out = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = out.isna() & text.notna() & (text != "")
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in {flag} '{col}' is "
+                        "not a number (name a column of codes with --categorical too)")
+    return out
 
 
 def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None = None

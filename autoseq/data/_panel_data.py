@@ -174,13 +174,14 @@ class PanelData:
         future = self.panel.future
         if future is None:
             return (), ()
-        seg = np.repeat(np.arange(self.n_series), self.lengths)
-        step = np.arange(len(seg)) - self.panel.offsets[:-1][seg]
-        rows = future.values[step < self.train_end[seg]]
-        numeric, std = future.numeric, rows.std(axis=0)
-        center = np.where(numeric, rows.mean(axis=0), 0.0)
-        scale = np.where(numeric & (std > 0), std, 1.0)
+        center, scale = future.standardisation(future.values[self.training_rows()])
         return tuple(map(float, center)), tuple(map(float, scale))
+
+    def training_rows(self) -> np.ndarray:
+        """A mask over the panel's steps (``Panel.values``): those of each series' training
+        part."""
+        seg = np.repeat(np.arange(self.n_series), self.lengths)
+        return np.arange(len(seg)) - self.panel.offsets[:-1][seg] < self.train_end[seg]
 
     @property
     def n_static(self) -> int:

@@ -27,8 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from autoseq.data._categorical import EncodedColumns, category_text, is_text, one_hot
-from autoseq.data._csv import suggest_column
+from autoseq.data._categorical import EncodedColumns, check_columns, is_text, numbers, one_hot
 from autoseq.exceptions import DataError
 
 FUTURE_FLAG = "--future-covariate"
@@ -62,16 +61,9 @@ def check_future_names(src: str, columns: Sequence[str], header: list[str],
                        reserved: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
     """``columns`` once each, refusing one that is not in ``header`` or is a ``reserved``
     column (``(flag, column)``: the target, series, time and static columns)."""
-    columns = tuple(dict.fromkeys(columns))
-    for col in columns:
-        flag = next((f for f, c in reserved if c == col), None)
-        if flag is not None:
-            raise DataError(f"{src}: {FUTURE_FLAG} '{col}' is the {flag} column; a known-future "
-                            "covariate is another column, with a value for every step")
-        if col not in header:
-            raise DataError(f"{src}: {FUTURE_FLAG} '{col}' is not a column"
-                            f"{suggest_column(col, header)}")
-    return columns
+    return check_columns(src, columns, header, reserved, flag=FUTURE_FLAG,
+                         rule="a known-future covariate is another column, with a value for "
+                              "every step")
 
 
 def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
@@ -117,7 +109,7 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
                                 "leave the column out")
             blocks.append(block.to_numpy("float64"))
         else:
-            blocks.append(_numbers(src, cell, col)[:, None])
+            blocks.append(numbers(src, cell, col, flag=FUTURE_FLAG).to_numpy("float64")[:, None])
     matrix = np.concatenate(blocks, axis=1)
     owners = [col for col, cols in PanelFuture(columns, matrix[:0], matrix[:0, None],
                                                cats).positions() for _ in cols]
@@ -148,20 +140,6 @@ def future_steps(values: np.ndarray, ahead: np.ndarray, offsets: np.ndarray,
     later = ahead[s, np.clip(beyond, 0, max(k - 1, 0))] if k else np.full(past.shape, np.nan)
     later = np.where(((beyond >= 0) & (beyond < k))[..., None], later, np.nan)
     return np.where(inside[..., None], past, later)
-
-
-def _numbers(src: str, cell: pd.Series, col: str) -> np.ndarray:
-    """A numeric column as floats (an empty cell NaN)."""
-    if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
-        return cell.to_numpy("float64")
-    text = category_text(cell)
-    out = pd.to_numeric(text, errors="coerce")
-    bad = out.isna() & text.notna()
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in {FUTURE_FLAG} '{col}' is "
-                        "not a number (name a column of codes with --categorical too)")
-    return out.to_numpy("float64")
 
 
 def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str],

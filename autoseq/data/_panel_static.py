@@ -24,10 +24,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from autoseq.data._categorical import EncodedColumns, category_text, is_text
-from autoseq.data._csv import suggest_column
+from autoseq.data._categorical import (
+    EncodedColumns,
+    category_text,
+    check_columns,
+    is_text,
+    numbers,
+)
 from autoseq.exceptions import DataError
 
+FLAG = "--static-col"
 STATIC = "static"
 """The name of a panel network's second input: each window's series' static row."""
 
@@ -50,14 +56,6 @@ class Statics(EncodedColumns):
     def select(self, keep: np.ndarray) -> Statics:
         """The rows of the series where ``keep`` (a mask or indices) selects."""
         return replace(self, values=self.values[keep])
-
-    def standardisation(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(center, scale)`` per feature: a numeric column's mean and standard deviation over
-        the series (scale 1 where it is the same for every series), an indicator's 0 and 1."""
-        numeric = self.numeric
-        std = self.values.std(axis=0)
-        center = np.where(numeric, self.values.mean(axis=0), 0.0)
-        return center, np.where(numeric & (std > 0), std, 1.0)
 
 
 def read_statics(src: str, raw: pd.DataFrame, columns: Sequence[str], *, codes: np.ndarray,
@@ -84,10 +82,11 @@ def read_statics(src: str, raw: pd.DataFrame, columns: Sequence[str], *, codes: 
             not a number, or (with ``categories``) a category outside them: naming the column,
             the series and the row.
     """
-    columns = tuple(dict.fromkeys(columns))
+    columns = check_columns(src, columns, list(raw.columns), reserved.items(), flag=FLAG,
+                            rule="a static column is another column, constant within each "
+                                 "series")
     if not columns:
         return None
-    _check_names(src, columns, list(raw.columns), reserved)
     first = order[np.r_[0, np.flatnonzero(np.diff(codes)) + 1]]  # each series' first row
     series = np.empty(len(raw), dtype="int64")
     series[order] = codes
@@ -97,7 +96,7 @@ def read_statics(src: str, raw: pd.DataFrame, columns: Sequence[str], *, codes: 
         # one row per series tells a text column (the rest must hold the same values)
         kind = (col in categories if categories is not None
                 else col in categorical or is_text(cell.iloc[first]))
-        keyed = _categories(cell) if kind else _numbers(src, cell, col)
+        keyed = _categories(cell) if kind else numbers(src, cell, col, flag=FLAG)
         _check_constant(src, keyed, col, codes=codes, order=order, series=series, names=names)
         own = keyed.to_numpy()[first]
         if kind:
@@ -109,38 +108,12 @@ def read_statics(src: str, raw: pd.DataFrame, columns: Sequence[str], *, codes: 
     return Statics(columns, np.concatenate(values, axis=1), cats)
 
 
-def _check_names(src: str, columns: tuple[str, ...], header: list[str],
-                 reserved: Mapping[str, str | None]) -> None:
-    for col in columns:
-        flag = next((f for f, c in reserved.items() if c == col), None)
-        if flag is not None:
-            raise DataError(f"{src}: --static-col '{col}' is the {flag} column; a static column "
-                            "is another column, constant within each series")
-        if col not in header:
-            raise DataError(f"{src}: --static-col '{col}' is not a column"
-                            f"{suggest_column(col, header)}")
-
-
 def _categories(cell: pd.Series) -> pd.Series:
     """A categorical static column as ``category_text`` gives it, computed once per distinct
     value (a panel's rows repeat a few values many times)."""
     ids, uniques = pd.factorize(cell)  # an empty cell: -1
     text = category_text(pd.Series(uniques, dtype=cell.dtype)).to_numpy(dtype=object)
     return pd.Series(np.append(text, np.nan)[ids], index=cell.index)
-
-
-def _numbers(src: str, cell: pd.Series, col: str) -> pd.Series:
-    """A numeric static column as floats (an empty cell NaN)."""
-    if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
-        return cell.astype("float64")
-    text = cell.astype(str).str.strip().where(cell.notna())
-    out = pd.to_numeric(text.where(text != ""), errors="coerce")
-    bad = out.isna() & text.notna() & (text != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in --static-col '{col}' is "
-                        "not a number (name a column of codes with --categorical too)")
-    return out
 
 
 def _check_constant(src: str, keyed: pd.Series, col: str, *, codes: np.ndarray,

@@ -202,6 +202,17 @@ class Dependence:
     windows: int
 
 
+def dependence_grid(categories: list[str] | None, train: np.ndarray | None, *,
+                    points: int) -> tuple[list, list[np.ndarray]]:
+    """The values a partial dependence sets a known-future covariate to, and each one's
+    features: every category (its indicators), or (a numeric column, ``categories`` ``None``)
+    ``points`` quantiles from the 5th to the 95th percentile of its training rows ``train``."""
+    if categories is not None:
+        return list(categories), [np.eye(len(categories))[i] for i in range(len(categories))]
+    values = sorted(set(np.quantile(train, np.linspace(0.05, 0.95, points)).tolist()))
+    return values, [np.array([v]) for v in values]
+
+
 def future_dependence(model, data: ForecastData, lookback: int, column: str, *,
                       points: int = 9) -> Dependence:
     """Partial dependence of the forecast on the known-future covariate ``column``: every
@@ -212,13 +223,10 @@ def future_dependence(model, data: ForecastData, lookback: int, column: str, *,
     ahead = data.future_values(origins)
     cols = dict(future_groups(data))[column]
     categorical = column in data.series.categories
-    if categorical:
-        values: list = list(data.series.categories[column])
-        settings = [np.eye(len(cols))[i] for i in range(len(cols))]
-    else:
-        train = data.raw[: data.split.train, data.future_idx[cols[0]]]
-        values = sorted(set(np.quantile(train, np.linspace(0.05, 0.95, points)).tolist()))
-        settings = [np.array([v]) for v in values]
+    values, settings = dependence_grid(
+        data.series.categories.get(column),
+        None if categorical else data.raw[: data.split.train, data.future_idx[cols[0]]],
+        points=points)
     forecast = []
     for setting in settings:
         f2 = ahead.copy()

@@ -24,7 +24,7 @@ import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial, load_trial_json
 from autoseq.data._panel_data import side_inputs, window_scale
 from autoseq.data._panel_static import STATIC
-from autoseq.data._windows import FUTURE
+from autoseq.data._windows import FUTURE, WINDOW
 from autoseq.panel_baselines import (
     per_series,
     score,
@@ -37,7 +37,7 @@ from autoseq.report._figures import lag_figure
 from autoseq.report._forecast import columns_part
 from autoseq.report._lags import duration, lag_blocks, share_sentence
 from autoseq.report._panel_figures import Example, examples_figure, skill_figure
-from autoseq.report._panel_inputs import panel_dependence, panel_importance
+from autoseq.report._panel_inputs import Measured, panel_dependence, panel_importance
 from autoseq.report._panel_intervals import panel_intervals_section
 from autoseq.report._shared import shared_sections, winner_words
 from autoseq.trial._fit_panel import forecast_units
@@ -133,12 +133,13 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
             model, ev.config = None, load_trial_json(ev.run.trial_dir(trial))["config"]
             ev.sequences[_EXPORT_KEY] = m = served.manifest
             label = f"exported {m.get('forecaster') or 'trial ' + str(m.get('trial'))}"
+        measured = _measured(ev.data, model, ev.config, served)
         ev.sequences[_KEY] = {part: score_part(
-            _forecasts(ev.data, part, model, ev.config, served), ev.data, part,
+            measured.at(ev.data, *ev.data.origins(part)), ev.data, part,
             label=label) for part in ("val", "test")}
         if importance:
             try:
-                _looks_at(ev, model, served)
+                _looks_at(ev, measured)
             except Exception as exc:  # noqa: BLE001 - the scores above still show
                 logger.warning("report: measuring what the model looks at failed: %s", exc)
     except Exception as exc:  # noqa: BLE001 - a custom model may fail here; the rest still shows
@@ -150,41 +151,45 @@ def evaluate_panel(ev: Evidence, *, importance: bool = True) -> None:
         keras.backend.clear_session()
 
 
-def _looks_at(ev: Evidence, model, served) -> None:
+def _measured(data, model, config: dict, served) -> Measured:
+    """What the report scores: the exported model on its raw windows, or the trial's ``model``
+    (of ``config``) on windows of its lookback normalised by their scale; each with what it
+    takes beside them."""
+    if served is not None:
+        def forecast(x, static, future):
+            return np.asarray(served.predict_windows(x, static, future), dtype="float64")
+
+        return Measured(forecast, tuple(n for n, spec in ((STATIC, served.static),
+                                                          (FUTURE, served.future)) if spec),
+                        served.lookback)
+
+    def trial(x, static, future):
+        scale = window_scale(x)
+        side = ({STATIC: static} if static is not None else {}) | (
+            {FUTURE: future} if future is not None else {})
+        window = (x / scale[:, None])[..., None]
+        return forecast_units(model, {WINDOW: window} | side if side else window, scale)
+
+    return Measured(trial, side_inputs(config, data), int(config["lookback"]))
+
+
+def _looks_at(ev: Evidence, measured: Measured) -> None:
     """Permutation importance of each block of the forecaster's lookback window into
     ``ev.by_block`` (the blocks in ``ev.blocks``), of what it takes beside the window (static
     columns, known-future covariates) into ``ev.by_column``, and the partial dependence on the
     most important known-future covariate into ``ev.dependence``."""
     data = ev.data
-    if served is not None:
-        takes = tuple(n for n, spec in ((STATIC, served.static), (FUTURE, served.future))
-                      if spec)
-        lookback = served.lookback
-
-        def forecast(x, static, future):
-            return np.asarray(served.predict_windows(x, static, future), dtype="float64")
-    else:
-        takes, lookback = side_inputs(ev.config, data), ev.lookback
-
-        def forecast(x, static, future):
-            scale = window_scale(x)
-            side = ({STATIC: static} if static is not None else {}) | (
-                {FUTURE: future} if future is not None else {})
-            window = (x / scale[:, None])[..., None]
-            return forecast_units(model, {"window": window} | side if side else window, scale)
-    ev.blocks = lag_blocks(lookback, horizon=data.horizon, seasons=data.seasons,
+    ev.blocks = lag_blocks(measured.lookback, horizon=data.horizon, seasons=data.seasons,
                            freq=data.panel.freq)
-    ev.by_block, ev.by_column = panel_importance(forecast, data, lookback=lookback, takes=takes,
-                                                 blocks=ev.blocks)
-    ev.sequences[_LOOKBACK_KEY] = lookback
+    ev.by_block, ev.by_column = panel_importance(measured, data, blocks=ev.blocks)
+    ev.sequences[_LOOKBACK_KEY] = measured.lookback
     imp = ev.by_column
     if imp is None:
         return
     ahead = [(s, c) for c, r, s in zip(imp.labels, imp.roles, imp.shares, strict=True)
              if r == "known ahead"]
     if ahead and max(ahead)[0] > 0:
-        ev.dependence = panel_dependence(forecast, data, lookback=lookback, takes=takes,
-                                         column=max(ahead)[1])
+        ev.dependence = panel_dependence(measured, data, column=max(ahead)[1])
 
 
 def _exported(ev: Evidence):
@@ -205,22 +210,6 @@ def _exported(ev: Evidence):
     same = ((manifest.get("data") or {}).get("fingerprint") == ev.data.fingerprint
             and manifest.get("horizon") == ev.data.horizon and "series_col" in manifest)
     return PanelForecaster(folder, manifest) if same else None
-
-
-def _forecasts(data, part: str, model, config: dict, served) -> np.ndarray:
-    """Forecasts of ``part``'s windows ``[W, horizon]``: the exported model's on its raw
-    windows, or the trial's ``model`` (of ``config``) on windows of its lookback normalised by
-    their scale; with their series' static rows and known-future covariates where the model
-    takes them."""
-    series, position = data.origins(part)
-    if served is not None:
-        x, _ = data.windows(series, position, served.lookback, targets=False)
-        future = data.future_values(series, position) if data.n_future else None
-        return np.asarray(served.predict_windows(x, data.static[series], future),
-                          dtype="float64")
-    x, _, scale = data.normalised(part, int(config["lookback"]))
-    return forecast_units(model, data.feed(x, (series, position), side_inputs(config, data)),
-                          scale)
 
 
 def panel_headline(ev: Evidence) -> tuple[str, str]:

@@ -14,19 +14,42 @@ Series of any size share one network, so the dependence is in multiples of each 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from autoseq.data._panel_data import PanelData, window_scale
 from autoseq.data._panel_static import STATIC
 from autoseq.data._windows import FUTURE
-from autoseq.report._evaluate import Dependence, Importance
+from autoseq.report._evaluate import Dependence, Importance, dependence_grid
 from autoseq.report._lags import LagBlock
 
 MAX_WINDOWS = 2000
 Forecast = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None], np.ndarray]
 """``(raw windows [W, L], static [W, n_static] | None, future [W, H, n_future] | None)`` → the
 forecast ``[W, H]`` in the series' units."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """The forecaster a report scores and measures: ``forecast``, what it ``takes`` beside its
+    window (``static``, ``future``) and its window's rows (``lookback``)."""
+
+    forecast: Forecast
+    takes: tuple[str, ...]
+    lookback: int
+
+    def side(self, data: PanelData, series: np.ndarray, position: np.ndarray
+             ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The static rows and known-future covariates of the windows at ``(series,
+        position)`` that it takes (``None`` for what it does not)."""
+        return (data.static[series] if STATIC in self.takes else None,
+                data.future_values(series, position) if FUTURE in self.takes else None)
+
+    def at(self, data: PanelData, series: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Its forecasts ``[W, horizon]`` of the windows at ``(series, position)``."""
+        x, _ = data.windows(series, position, self.lookback, targets=False)
+        return self.forecast(x, *self.side(data, series, position))
 
 
 def importance_origins(data: PanelData) -> tuple[np.ndarray, np.ndarray]:
@@ -38,27 +61,26 @@ def importance_origins(data: PanelData) -> tuple[np.ndarray, np.ndarray]:
     return series, position
 
 
-def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
-                     takes: tuple[str, ...], blocks: list[LagBlock],
+def panel_importance(measured: Measured, data: PanelData, *, blocks: list[LagBlock],
                      seed: int = 0) -> tuple[Importance, Importance | None]:
     """Permutation importance of each of the window's ``blocks``, and (when the forecaster
-    ``takes`` static columns or known-future covariates) of the window's shape (role
-    ``target``), each static column (``static``) and each known-future covariate over the
-    horizon (``known ahead``).
+    takes static columns or known-future covariates) of the window's shape (role ``target``),
+    each static column (``static``) and each known-future covariate over the horizon
+    (``known ahead``).
 
     Returns:
         ``(by_block, by_column)``; ``by_column`` is ``None`` when the window is all it takes.
     """
     rng = np.random.default_rng(seed)
     series, position = importance_origins(data)
+    lookback = measured.lookback
     x, y = data.windows(series, position, lookback)
     scale = window_scale(x)
-    static = data.static[series] if STATIC in takes else None
-    future = data.future_values(series, position) if FUTURE in takes else None
+    static, future = measured.side(data, series, position)
     repeats = 3 if len(series) >= 200 else 8
 
     def loss(x2, s2, f2) -> float:
-        return float(np.mean(np.abs(forecast(x2, s2, f2) - y) / scale[:, None]))
+        return float(np.mean(np.abs(measured.forecast(x2, s2, f2) - y) / scale[:, None]))
 
     base = loss(x, static, future)
 
@@ -83,7 +105,7 @@ def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
     by_block = Importance([b.label for b in blocks],
                           [shuffled("window", [lookback - lag for lag in b.lags])
                            for b in blocks], base, len(series), repeats)
-    if not takes:
+    if not measured.takes:
         return by_block, None
     panel = data.panel
     labels, roles, increase = [panel.target], ["target"], [shuffled("window")]
@@ -100,35 +122,29 @@ def panel_importance(forecast: Forecast, data: PanelData, *, lookback: int,
     return by_block, Importance(labels, increase, base, len(series), repeats, roles)
 
 
-def panel_dependence(forecast: Forecast, data: PanelData, *, lookback: int,
-                     takes: tuple[str, ...], column: str, points: int = 9) -> Dependence:
+def panel_dependence(measured: Measured, data: PanelData, *, column: str,
+                     points: int = 9) -> Dependence:
     """Partial dependence of the forecast on the known-future covariate ``column``: every
     measured window's value of it over the horizon set to one value (a quantile of the
     training rows, or each category), the forecasts divided by each window's scale and
     averaged."""
     series, position = importance_origins(data)
-    x, _ = data.windows(series, position, lookback, targets=False)
+    x, _ = data.windows(series, position, measured.lookback, targets=False)
     scale = window_scale(x)
-    static = data.static[series] if STATIC in takes else None
-    future = data.future_values(series, position)
+    static, future = measured.side(data, series, position)
     panel = data.panel
     cols = dict(panel.future.positions())[column]
     categorical = column in panel.future.categories
-    if categorical:
-        values: list = list(panel.future.categories[column])
-        settings = [np.eye(len(cols))[i] for i in range(len(cols))]
-    else:
-        seg = np.repeat(np.arange(data.n_series), data.lengths)
-        step = np.arange(len(seg)) - panel.offsets[:-1][seg]
-        train = panel.future.values[step < data.train_end[seg], cols[0]]
-        values = sorted(set(np.quantile(train, np.linspace(0.05, 0.95, points)).tolist()))
-        settings = [np.array([v]) for v in values]
+    train = None if categorical else panel.future.values[data.training_rows(), cols[0]]
+    values, settings = dependence_grid(panel.future.categories.get(column), train,
+                                       points=points)
     out = []
     for setting in settings:
         f2 = future.copy()
         f2[:, :, cols] = setting
-        out.append(float(np.mean(forecast(x, static, f2) / scale[:, None])))
+        out.append(float(np.mean(measured.forecast(x, static, f2) / scale[:, None])))
     return Dependence(column, values, out, categorical, len(series))
 
 
-__all__ = ["MAX_WINDOWS", "importance_origins", "panel_dependence", "panel_importance"]
+__all__ = ["MAX_WINDOWS", "Measured", "importance_origins", "panel_dependence",
+           "panel_importance"]

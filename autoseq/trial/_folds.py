@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from autoseq._io import write_with_atomic
+from autoseq._io import write_npz_atomic
 from autoseq.baselines import BaselineScore, score_baselines
 from autoseq.data import ForecastData
 from autoseq.data._folds import make_folds, training_and_validation
@@ -41,8 +40,8 @@ def run_trial_folds(suggester: Suggester, reporter: Reporter, *, number: int,
             if res.state == "failed":
                 return replace(last, state="failed", reason=f"fold {k + 1}: {res.reason}")
             results.append(res)
-    write_with_atomic(trial_dir / FOLD_FORECASTS, partial(
-        _save_npz, arrays={f"fold{k}": r.val_forecast for k, r in enumerate(results[1:])}))
+    write_npz_atomic(trial_dir / FOLD_FORECASTS,
+                     {f"fold{k}": r.val_forecast for k, r in enumerate(results[1:])})
     return replace(last, val_loss=float(np.mean([r.val_loss for r in results])),
                    val_mae=float(np.mean([r.val_mae for r in results])),
                    seconds=float(sum(r.seconds for r in results)))
@@ -61,11 +60,6 @@ def score_fold_baselines(folds: list[ForecastData], scorer=score_baselines,
                          mae=float(np.mean([p[n].mae for p in per_fold])),
                          rmse=float(np.mean([p[n].rmse for p in per_fold]))) for n in names]
     return sorted(out, key=lambda s: s.loss)
-
-
-def _save_npz(path: Path, *, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as fh:
-        np.savez(fh, **arrays)
 
 
 class _Silent:
