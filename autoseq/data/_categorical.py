@@ -8,7 +8,7 @@ never saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -72,12 +72,7 @@ class EncodedColumns:
 
     def positions(self) -> list[tuple[str, list[int]]]:
         """Each column and the positions of its features."""
-        out, i = [], 0
-        for col in self.columns:
-            n = len(self.categories.get(col, ())) or 1
-            out.append((col, list(range(i, i + n))))
-            i += n
-        return out
+        return feature_positions(self.columns, self.categories)
 
     def standardisation(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(center, scale)`` per feature over ``rows`` (``[n, n_features]``; default: all of
@@ -94,6 +89,18 @@ class EncodedColumns:
                             if c in self.categories else {"name": c, "kind": "numeric"}
                             for c in self.columns],
                 "features": list(self.features)}
+
+
+def feature_positions(columns: Iterable[str], categories: Mapping[str, list[str]]
+                      ) -> list[tuple[str, list[int]]]:
+    """Each column and the positions of its features when laid out in order: one for a
+    numeric column, one per category of a categorical one (``categories``)."""
+    out, i = [], 0
+    for col in columns:
+        n = len(categories.get(col, ())) or 1
+        out.append((col, list(range(i, i + n))))
+        i += n
+    return out
 
 
 def check_columns(src: str, columns: Iterable[str], header: list[str],

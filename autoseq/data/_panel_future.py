@@ -27,7 +27,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from autoseq.data._categorical import EncodedColumns, check_columns, is_text, numbers, one_hot
+from autoseq.data._categorical import (
+    EncodedColumns,
+    check_columns,
+    feature_positions,
+    is_text,
+    numbers,
+    one_hot,
+)
 from autoseq.exceptions import DataError
 
 FUTURE_FLAG = "--future-covariate"
@@ -111,8 +118,7 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
         else:
             blocks.append(numbers(src, cell, col, flag=FUTURE_FLAG).to_numpy("float64")[:, None])
     matrix = np.concatenate(blocks, axis=1)
-    owners = [col for col, cols in PanelFuture(columns, matrix[:0], matrix[:0, None],
-                                               cats).positions() for _ in cols]
+    owners = [col for col, cols in feature_positions(columns, cats) for _ in cols]
     inside = (series >= 0) & (step >= 0) & (step < np.where(series >= 0, lengths[series], 0))
     values = np.full((int(offsets[-1]), matrix.shape[1]), np.nan)
     values[offsets[series[inside]] + step[inside]] = matrix[inside]
@@ -121,9 +127,9 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
     if ahead is not None:
         after &= step - np.where(series >= 0, lengths[series], 0) < ahead
     k = int((step[after] - lengths[series[after]]).max() + 1) if after.any() else 0
-    ahead = np.full((len(lengths), k, matrix.shape[1]), np.nan)
-    ahead[series[after], step[after] - lengths[series[after]]] = matrix[after]
-    return PanelFuture(columns, values, ahead, cats)
+    later = np.full((len(lengths), k, matrix.shape[1]), np.nan)
+    later[series[after], step[after] - lengths[series[after]]] = matrix[after]
+    return PanelFuture(columns, values, later, cats)
 
 
 def future_steps(values: np.ndarray, ahead: np.ndarray, offsets: np.ndarray,

@@ -196,8 +196,7 @@ class PanelForecaster(ServedForecaster):
             w, step, f = (int(i[0]) for i in np.nonzero(~np.isfinite(future)))
             s = int(series[w])
             when = panel.timestamps(np.array([s]), np.array([end[w] + step]))[0]
-            owner = [c["name"] for c in self.future["columns"]
-                     for _ in range(len(c.get("categories") or ()) or 1)][f]
+            owner = [col for col, at in panel.future.positions() for _ in at][f]
             raise DataError(f"{data}: series '{panel.names[s]}' has no value of known-future "
                             f"covariate '{owner}' at {when} (step "
                             f"{step + 1} of the forecast); add the rows after the series' last "
