@@ -3,12 +3,13 @@ window (the last step, the same time a season ago, …), of the window's shape a
 static column and each known-future covariate, and the partial dependence of the forecast on
 the most important known-future covariate.
 
-Measured on up to ``MAX_WINDOWS`` validation windows, evenly spaced. A part is swapped between
-windows: a block of the window or the whole window's shape (each window divided by its own
-scale, the part swapped, multiplied back by the original scale, so the level stays), a static
-column's features, or a known-future covariate's values over the horizon; how much the error
-grows (MAE divided by each window's scale, so every series counts alike) is the part's weight.
-Series of any size share one network, so the dependence is in multiples of each window's level.
+Measured on up to ``MAX_IMPORTANCE_WINDOWS`` validation windows (as for a single series),
+evenly spaced. A part is swapped between windows: a block of the window or the whole window's
+shape (each window divided by its own scale, the part swapped, multiplied back by the original
+scale, so the level stays), a static column's features, or a known-future covariate's values
+over the horizon; how much the error grows (MAE divided by each window's scale, so every series
+counts alike) is the part's weight. Series of any size share one network, so the dependence is
+in multiples of each window's level.
 """
 
 from __future__ import annotations
@@ -21,10 +22,14 @@ import numpy as np
 from autoseq.data._panel_data import PanelData, window_scale
 from autoseq.data._panel_static import STATIC
 from autoseq.data._windows import FUTURE
-from autoseq.report._evaluate import Dependence, Importance, dependence_grid
+from autoseq.report._evaluate import (
+    MAX_IMPORTANCE_WINDOWS,
+    Dependence,
+    Importance,
+    dependence_grid,
+)
 from autoseq.report._lags import LagBlock
 
-MAX_WINDOWS = 2000
 Forecast = Callable[[np.ndarray, np.ndarray | None, np.ndarray | None], np.ndarray]
 """``(raw windows [W, L], static [W, n_static] | None, future [W, H, n_future] | None)`` → the
 forecast ``[W, H]`` in the series' units."""
@@ -53,10 +58,10 @@ class Measured:
 
 
 def importance_origins(data: PanelData) -> tuple[np.ndarray, np.ndarray]:
-    """The validation windows measured (evenly spaced, at most ``MAX_WINDOWS``)."""
+    """The validation windows measured (evenly spaced, at most ``MAX_IMPORTANCE_WINDOWS``)."""
     series, position = data.origins("val")
-    if len(series) > MAX_WINDOWS:
-        keep = np.linspace(0, len(series) - 1, MAX_WINDOWS).astype(int)
+    if len(series) > MAX_IMPORTANCE_WINDOWS:
+        keep = np.linspace(0, len(series) - 1, MAX_IMPORTANCE_WINDOWS).astype(int)
         series, position = series[keep], position[keep]
     return series, position
 
@@ -146,5 +151,5 @@ def panel_dependence(measured: Measured, data: PanelData, *, column: str,
     return Dependence(column, values, out, categorical, len(series))
 
 
-__all__ = ["MAX_WINDOWS", "Measured", "importance_origins", "panel_dependence",
+__all__ = ["Measured", "importance_origins", "panel_dependence",
            "panel_importance"]
