@@ -252,6 +252,60 @@ def test_a_queued_retry_holds_its_slot_against_a_fresh_trial_started_after_it(tm
     assert _ahead(study, retried) == 4, "and keeps it: exactly one of the two yields"
 
 
+@pytest.mark.parametrize("reason", [None, "worker died during the trial (process killed or "
+                                             "machine lost)"], ids=["heartbeat", "reaped"])
+def test_a_lost_trial_holds_its_slot_between_its_failure_and_its_retry(reason, tmp_path):
+    """Between the two writes, a worker must not start a fresh trial in the lost one's slot."""
+    from autoseq.backends._optuna import retry_lost_trial
+    from autoseq.trial._objective import TrialResult
+
+    engine = OptunaBackend(storage=str(tmp_path / "study.journal"), study_name="autoseq")
+    engine.open(meta={"fingerprint": "f", "space": {}, "settings": {}})
+    study, dist = engine.study, {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.add_trial(optuna.create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
+    lost = study.ask({"x": dist["x"]})
+    lost.suggest_float("x", 0, 1)
+    if reason:
+        lost.set_user_attr("reason", reason)
+    study.tell(lost, state=optuna.trial.TrialState.FAIL)  # failed; its retry not queued yet
+    ran, looks = [], iter([False, True])
+
+    def trial_fn(suggester, reporter, number):
+        ran.append(suggester.suggest_float("x", 0, 1))
+        return TrialResult(state="complete", config={}, val_loss=ran[-1])
+
+    engine.run(trial_fn, total=2, should_stop=lambda: next(looks), on_record=lambda r: None)
+    assert ran == [], "no fresh trial in the slot the retry is about to take"
+    retry_lost_trial(study, study.trials[lost.number])
+    engine.run(trial_fn, total=2, should_stop=lambda: False, on_record=lambda r: None)
+    assert ran == [study.trials[1].params["x"]], "the retry ran, with the lost configuration"
+    assert [t.state.name for t in study.get_trials()] == ["COMPLETE", "FAIL", "COMPLETE"]
+    engine.close()
+
+
+def test_a_failed_or_stopped_trial_that_is_not_retried_holds_no_slot(tmp_path):
+    from autoseq.backends._optuna import _retries_due
+
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+    def failed(**attrs):
+        study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, params={"x": 0.5},
+                                            distributions=dist, **attrs))
+        return study.trials[-1]
+
+    failed(user_attrs={"reason": "the loss diverged", "result": {}})  # a trial's own failure
+    failed(user_attrs={"surplus": True})
+    failed(user_attrs={"reason": "interrupted by Ctrl-C"})  # not queued again
+    failed(system_attrs={"retry_history": [0, 1]})  # lost too often: never retried
+    assert _retries_due(study.trials) == 0
+    lost = failed()
+    assert _retries_due(study.trials) == 1
+    stamp = lost.datetime_complete.timestamp()
+    assert _retries_due(study.trials, now=stamp + 3600) == 0, \
+        "given up once a heartbeat grace period passed (the process queuing it died)"
+
+
 def test_what_is_still_queued_when_the_total_is_reached_is_dropped_with_a_reason(tmp_path):
     from autoseq.trial._objective import TrialResult
 

@@ -239,7 +239,7 @@ class OptunaBackend:
             if should_stop():
                 return
             running = sum(t.state == TrialState.RUNNING for t in trials)
-            if done + running >= total:
+            if done + running + _retries_due(trials) >= total:
                 time.sleep(_POLL_SECONDS)  # others hold the last slots; take one if theirs fail
                 continue
             holder: dict[str, Any] = {}
@@ -626,6 +626,37 @@ def _ahead(study, trial) -> int:
         return (_claimed(t), t.number) < (_claimed(me), me.number)
 
     return sum(before_me(t) for t in trials if t.number != me.number)
+
+
+def _retries_due(trials, now: float | None = None) -> int:
+    """Lost trials already failed whose retry is not queued yet: each still holds its slot.
+
+    Failing a lost trial and queuing its retry are two writes (Optuna's heartbeat check fails the
+    trial, then calls ``retry_lost_trial``; so do ``reap`` and a SIGTERM's give-back). A worker
+    that looked between the two would see a free slot and start a fresh trial that the retry,
+    queued a moment later, then yields to: the lost configuration would never run. A lost trial
+    (failed by a heartbeat check: no reason, result or surplus mark; or failed with the reason of
+    a dead or stopped worker) that may still be retried holds its slot until its retry appears —
+    or for a heartbeat grace period after it failed, should the process queuing it die between
+    the two writes.
+    """
+    from autoseq._interrupt import Terminated
+
+    now = time.time() if now is None else now
+    grace = _heartbeat_settings()[1]
+    retried = {n for t in trials for n in t.system_attrs.get("retry_history", ())}
+
+    def due(t) -> bool:
+        if t.state.name != "FAIL" or t.number in retried or t.datetime_complete is None:
+            return False
+        if len(t.system_attrs.get("retry_history", ())) >= MAX_RETRY:
+            return False  # retry_lost_trial will not queue it again
+        reason = t.user_attrs.get("reason")
+        lost = reason in (_LOST, Terminated.reason) or (
+            reason is None and not {"result", "surplus"} & t.user_attrs.keys())
+        return lost and now - t.datetime_complete.timestamp() < grace
+
+    return sum(due(t) for t in trials)
 
 
 def _queued(t) -> bool:
