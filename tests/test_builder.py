@@ -160,3 +160,33 @@ def test_ets_anchor_starts_at_its_forecast_and_needs_fitted_weights():
     np.testing.assert_allclose(model.predict(x, verbose=0)[..., 0], x[..., 0] @ op.T, atol=1e-5)
     with pytest.raises(SearchSpaceError, match="anchor ets"):
         build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=3, n_targets=1))
+
+
+def test_the_dense_head_learns_a_u_shaped_response_to_a_known_future_covariate():
+    """Demand against temperature: heating below a threshold, cooling above it. A head linear in
+    the covariate explains none of it (symmetric around zero); the per-step response does."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    n, horizon = 2048, 4
+    window = rng.normal(size=(n, 6, 1)).astype("float32")  # the past tells nothing of the future
+    future = rng.uniform(-2, 2, size=(n, horizon, 1)).astype("float32")
+    y = future**2 + rng.normal(0, 0.05, size=future.shape).astype("float32")
+    cfg = resolve_config({"cell": "gru", "units": 4, "future": True, "learning_rate": 0.01,
+                          "loss": "mse"}, builder="rnn", horizon=horizon, season=1, max_lookback=6)
+    model = build_model(cfg, ModelContext(lookback=6, n_inputs=1, horizon=horizon, n_targets=1,
+                                          n_future=1))
+    feed = {"window": window, "future": future}
+    model.fit(feed, y, epochs=25, batch_size=64, verbose=0)
+    flat = np.c_[future[..., 0], np.ones(n)]  # the best a linear head can do: least squares
+    linear = flat @ np.linalg.lstsq(flat, y[..., 0], rcond=None)[0]
+    linear_mse = float(np.mean((linear - y[..., 0]) ** 2))
+    mse = float(np.mean((model.predict(feed, verbose=0) - y) ** 2))
+    assert mse < 0.25 * linear_mse, (mse, linear_mse)
+    assert cfg["future_response"] is True, "recorded with the trial"
+    before = {k: v for k, v in cfg.items() if k != "future_response"}  # a trial made before it
+    rebuilt = build_model(before, ModelContext(lookback=6, n_inputs=1, horizon=horizon,
+                                               n_targets=1, n_future=1))
+    assert "future_response" not in [layer.name for layer in rebuilt.layers], \
+        "rebuilt as it was trained, so its saved weights still load"

@@ -115,6 +115,17 @@ def test_future_covariates_are_read_step_by_step(tmp_path):
     assert summary["features"] == ["temp", "weather=rain", "weather=sun"]
 
 
+def test_a_series_with_only_rows_to_forecast_is_left_out_by_name(tmp_path, caplog):
+    frame = pd.read_csv(_small(tmp_path))
+    new = pd.DataFrame({"series": "c", "date": ["2024-01-04", "2024-01-05"], "value": None,
+                        "temp": [1.0, 2.0], "weather": "sun"})  # a new store, no history yet
+    path = _write(tmp_path / "new.csv", pd.concat([frame, new]))
+    with caplog.at_level("WARNING", logger="autoseq"):
+        panel = load_panel(path, series_col="series", target="value", future=["temp", "weather"])
+    assert list(panel.names) == ["b", "a"]
+    assert "1 series have no value of 'value' and were left out: c" in caplog.text
+
+
 @pytest.mark.parametrize(("column", "message"), [
     ("value", "--future-covariate 'value' is the --target column"),
     ("series", "--future-covariate 'series' is the --series-col column"),

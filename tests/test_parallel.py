@@ -254,9 +254,12 @@ def test_a_queued_retry_holds_its_slot_against_a_fresh_trial_started_after_it(tm
 
 @pytest.mark.parametrize("reason", [None, "worker died during the trial (process killed or "
                                              "machine lost)"], ids=["heartbeat", "reaped"])
-def test_a_lost_trial_holds_its_slot_between_its_failure_and_its_retry(reason, tmp_path):
+def test_a_lost_trial_holds_its_slot_between_its_failure_and_its_retry(reason, tmp_path,
+                                                                      monkeypatch):
     """Between the two writes, a worker must not start a fresh trial in the lost one's slot."""
-    from autoseq.backends._optuna import retry_lost_trial
+    from autoseq.backends._optuna import HEARTBEAT_ENV, retry_lost_trial
+
+    monkeypatch.setenv(HEARTBEAT_ENV, "20,60")  # the slot is held for up to the 60 s grace
     from autoseq.trial._objective import TrialResult
 
     engine = OptunaBackend(storage=str(tmp_path / "study.journal"), study_name="autoseq")
@@ -283,7 +286,9 @@ def test_a_lost_trial_holds_its_slot_between_its_failure_and_its_retry(reason, t
     engine.close()
 
 
-def test_a_failed_or_stopped_trial_that_is_not_retried_holds_no_slot(tmp_path):
+def test_only_a_lost_trial_that_will_be_retried_holds_its_slot(tmp_path):
+    from autoseq._interrupt import _CTRL_C_REASON, Terminated
+    from autoseq.backends._base import LOST_REASON
     from autoseq.backends._optuna import _retries_due
 
     study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
@@ -294,16 +299,38 @@ def test_a_failed_or_stopped_trial_that_is_not_retried_holds_no_slot(tmp_path):
                                             distributions=dist, **attrs))
         return study.trials[-1]
 
-    failed(user_attrs={"reason": "the loss diverged", "result": {}})  # a trial's own failure
-    failed(user_attrs={"surplus": True})
-    failed(user_attrs={"reason": "interrupted by Ctrl-C"})  # not queued again
-    failed(system_attrs={"retry_history": [0, 1]})  # lost too often: never retried
-    assert _retries_due(study.trials) == 0
+    for attrs, due in [
+            ({}, 1),  # failed by a heartbeat check: retried
+            ({"user_attrs": {"reason": LOST_REASON}}, 1),  # reaped: retried
+            ({"user_attrs": {"reason": Terminated.reason}}, 1),  # given back on SIGTERM
+            ({"user_attrs": {"reason": "the loss diverged", "result": {}}}, 0),  # its own failure
+            ({"user_attrs": {"surplus": True}}, 0),
+            ({"user_attrs": {"reason": _CTRL_C_REASON}}, 0),  # Ctrl-C: not queued again
+            ({"system_attrs": {"retry_history": [70, 71]}}, 0)]:  # lost too often: not retried
+        trial = failed(**attrs)
+        assert _retries_due([trial]) == due, attrs
     lost = failed()
-    assert _retries_due(study.trials) == 1
     stamp = lost.datetime_complete.timestamp()
-    assert _retries_due(study.trials, now=stamp + 3600) == 0, \
+    assert _retries_due([lost], now=stamp + 3600) == 0, \
         "given up once a heartbeat grace period passed (the process queuing it died)"
+    assert _retries_due([lost], now=stamp - 3600) == 0, "nor held for hours by a clock ahead"
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.WAITING, params={"x": 0.5},
+                                        distributions=dist,
+                                        system_attrs={"failed_trial": lost.number,
+                                                      "retry_history": [lost.number],
+                                                      "queued_at": stamp}))
+    assert _retries_due(study.trials) == 3, "the last lost trial's retry is queued: no longer due"
+
+
+def test_a_fresh_trial_counts_the_retries_about_to_be_queued(tmp_path):
+    """Optuna fails a stale trial inside ``optimize``, after the worker found a free slot."""
+    study = optuna.create_study(storage=optuna.storages.InMemoryStorage())
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    study.add_trial(optuna.create_trial(params={"x": 0.5}, distributions=dist, value=1.0))
+    study.add_trial(optuna.create_trial(state=optuna.trial.TrialState.FAIL, params={"x": 0.5},
+                                        distributions=dist))  # lost; its retry not queued yet
+    fresh = optuna.Trial(study, study._storage.create_new_trial(study._study_id))
+    assert _ahead(study, fresh) == 2, "the completed trial and the lost one's coming retry"
 
 
 def test_what_is_still_queued_when_the_total_is_reached_is_dropped_with_a_reason(tmp_path):

@@ -607,16 +607,20 @@ def _ahead(study, trial) -> int:
     holds it while it waits: a fresh trial started after it yields to it, so the retry is never
     dropped for a newcomer. A queued starting point claims its slot when a worker takes it.
     Against a queued trial, times decide, then numbers. Both members of any pair order it the
-    same way, so exactly one of two trials contending for the last slot yields.
+    same way, so exactly one of two trials contending for the last slot yields. A fresh trial
+    also counts the lost trials whose retry is about to be queued (``_retries_due``): Optuna
+    fails a stale trial inside ``optimize``, after this worker found a free slot.
     """
     from optuna.trial import TrialState
 
     states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    trials = [t for t in study.get_trials(deepcopy=False, states=states)
-              if t.state != TrialState.WAITING or "queued_at" in t.system_attrs]
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if t.state in states
+              and (t.state != TrialState.WAITING or "queued_at" in t.system_attrs)]
     me = next((t for t in trials if t.number == trial.number), None)
     if me is None:  # finished meanwhile by another worker: it holds nothing
         return len(trials)
+    due = 0 if _queued(me) else _retries_due(every)
 
     def before_me(t) -> bool:
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
@@ -625,7 +629,7 @@ def _ahead(study, trial) -> int:
             return t.number < me.number
         return (_claimed(t), t.number) < (_claimed(me), me.number)
 
-    return sum(before_me(t) for t in trials if t.number != me.number)
+    return due + sum(before_me(t) for t in trials if t.number != me.number)
 
 
 def _retries_due(trials, now: float | None = None) -> int:
@@ -654,7 +658,8 @@ def _retries_due(trials, now: float | None = None) -> int:
         reason = t.user_attrs.get("reason")
         lost = reason in (_LOST, Terminated.reason) or (
             reason is None and not {"result", "surplus"} & t.user_attrs.keys())
-        return lost and now - t.datetime_complete.timestamp() < grace
+        # abs: the writer's clock (or time zone) may be ahead of ours; the hold stays bounded
+        return lost and abs(now - t.datetime_complete.timestamp()) < grace
 
     return sum(due(t) for t in trials)
 

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +32,8 @@ from autoseq.data._panel_future import (
 from autoseq.data._panel_static import Statics, read_statics
 from autoseq.data._series import _parse_times, _pick_time_col
 from autoseq.exceptions import DataError
+
+logger = logging.getLogger("autoseq")
 
 
 @dataclass(frozen=True)
@@ -281,12 +284,20 @@ def _shared_grid(src: str, codes: np.ndarray, times: pd.DatetimeIndex, order: np
     return freq, grid
 
 
+def listed(names, limit: int = 10) -> str:
+    """The first ``limit`` of ``names``, comma-separated, with `` …`` when there are more."""
+    return ", ".join(str(n) for n in names[:limit]) + (" …" if len(names) > limit else "")
+
+
 def _assemble(src: str, codes: np.ndarray, ords: np.ndarray, values: np.ndarray, *,
               names: np.ndarray, grid: _Grid, freq: str, max_gap: int, order: np.ndarray,
               meta: tuple, statics: Statics | None = None) -> Panel:
     """Missing values dropped, gaps checked and interpolated, series laid end to end."""
     known = ~np.isnan(values)
     present = np.bincount(codes[known], minlength=len(names)) > 0
+    if not present.all():  # e.g. a new store given only its rows to forecast: nothing to go on
+        logger.warning("%s: %d series have no value of '%s' and were left out: %s", src,
+                       int((~present).sum()), meta[2], listed(names[~present]))
     codes, ords, values, order = codes[known], ords[known], values[known], order[known]
     first_idx = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
     first_ord = np.repeat(ords[first_idx], np.diff(np.r_[first_idx, len(codes)]))

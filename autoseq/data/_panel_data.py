@@ -32,7 +32,7 @@ import numpy as np
 
 from autoseq.data._frequency import seasons_for
 from autoseq.data._linear import linear_lookbacks
-from autoseq.data._panel import Panel
+from autoseq.data._panel import Panel, listed
 from autoseq.data._panel_static import STATIC
 from autoseq.data._windows import FUTURE, WINDOW
 from autoseq.exceptions import DataError
@@ -119,9 +119,8 @@ class PanelData:
             raise DataError(f"{panel.source}: no series is long enough for one training window "
                             f"(needs {horizon + 1} steps before validation and test)")
         if self.dropped:
-            logger.warning("%s: %d series too short for one training window were dropped: %s%s",
-                           panel.source, len(self.dropped), ", ".join(self.dropped[:10]),
-                           " …" if len(self.dropped) > 10 else "")
+            logger.warning("%s: %d series too short for one training window were dropped: %s",
+                           panel.source, len(self.dropped), listed(self.dropped))
             panel = panel.select(keep)
         self.panel = panel
         # each series' static row [n_series, n_static]: raw values and 0/1 indicators

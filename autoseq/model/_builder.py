@@ -208,6 +208,8 @@ def resolve_config(space_config: dict[str, Any], *, builder: str, horizon: int =
     config["batch_size"] = int(config["batch_size"])
     if not sequences and config.get("loss") == "pinball":  # recorded, so a rebuilt trial has the same head
         config.setdefault("head_quantiles", list(HEAD_QUANTILES))
+    if not sequences and config.get("future"):  # likewise (trials made before it have none)
+        config.setdefault("future_response", True)
     return config
 
 
@@ -400,7 +402,7 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
         return _sequence_rnn(config, ctx)
     cell = _cell(config)
     inputs = keras.Input((ctx.lookback, ctx.n_inputs), name="window")
-    named, x, future = _known_future(inputs, config, ctx)
+    named, x, future, covariates = _known_future(inputs, config, ctx)
     if config.get("relative"):
         from autoseq.model.layers import RelativeToLast
 
@@ -416,13 +418,17 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     taus = head_quantiles(config)
     per_step = ctx.n_targets * max(len(taus), 1)  # values the head gives per horizon step
     # The head and everything after it stay float32 under a mixed_float16 policy (--precision
-    # mixed): the forecast and the loss keep full precision; only the recurrent layers are float16.
+    # mixed): the forecast and the loss keep full precision; the recurrent layers (and the
+    # covariates' step response) are float16.
     if seq2seq:
         outputs = _decoder(x, future, config, ctx, cell, init, units=per_step)
     else:
         if future is not None:
-            x = keras.layers.Concatenate(name="state_and_future")(
-                [x, keras.layers.Flatten(name="future_flat")(future)])
+            parts = [x, keras.layers.Flatten(name="future_flat")(future)]
+            if covariates is not None and config.get("future_response"):
+                parts.append(keras.layers.Flatten(name="future_response_flat")(
+                    _step_response(covariates)))
+            x = keras.layers.Concatenate(name="state_and_future")(parts)
         x = keras.layers.Dense(ctx.horizon * per_step, kernel_initializer=init,
                                name="head", dtype="float32")(x)
         outputs = keras.layers.Reshape((ctx.horizon, per_step), name="correction",
@@ -446,6 +452,24 @@ def _rnn(config: dict[str, Any], ctx: ModelContext):
     model.compile(optimizer=make_optimizer(config), loss=loss,
                   metrics=["mse" if loss == "mae" else "mae"])
     return model
+
+
+_RESPONSE_UNITS = 8
+
+
+def _step_response(covariates):
+    """Each forecast step's known-future covariates through a small shared layer: a nonlinear
+    response (``future_response`` in a configuration; recorded, so a trial made before it
+    existed is rebuilt without it).
+
+    The dense head is linear in what it reads; demand against temperature is U-shaped (heating
+    below a threshold, cooling above it), riders against it rise then fall. The same ``tanh``
+    layer at every step lets the head weigh such a response, step by step, beside the raw values.
+    """
+    import keras
+
+    return keras.layers.Dense(_RESPONSE_UNITS, activation="tanh",
+                              name="future_response")(covariates)
 
 
 def _linear_anchor(window, ctx: ModelContext, anchor: str):
@@ -501,11 +525,12 @@ def _median_index(taus: tuple[float, ...]) -> int:
 def _known_future(window, config: dict[str, Any], ctx: ModelContext):
     """The network's inputs by name, its window (with the calendar features of its steps when
     the configuration uses them) and what is known over the horizon: that step's calendar
-    features and known-future covariates (``None`` when neither is used)."""
+    features and known-future covariates (``None`` when neither is used), and the covariates
+    alone (``None`` when not used)."""
     import keras
 
     inputs: dict[str, Any] = {"window": window}
-    x, known = window, []
+    x, known, covariates = window, [], None
     if config.get("calendar") and ctx.calendar:
         from autoseq.model.layers_forecast import CalendarFeatures, ProfileSplit
 
@@ -525,9 +550,10 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
                 mean=list(ctx.future_center), variance=[s * s for s in ctx.future_scale],
                 name="future_scale")(future)
         known.append(future)
+        covariates = future
     future = (None if not known else known[0] if len(known) == 1
               else keras.layers.Concatenate(name="known_future")(known))
-    return inputs, x, future
+    return inputs, x, future, covariates
 
 
 def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
