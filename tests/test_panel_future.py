@@ -116,10 +116,9 @@ def test_future_covariates_are_read_step_by_step(tmp_path):
 
 
 def test_a_series_with_only_rows_to_forecast_is_left_out_by_name(tmp_path, caplog):
-    frame = pd.read_csv(_small(tmp_path))
-    new = pd.DataFrame({"series": "c", "date": ["2024-01-04", "2024-01-05"], "value": None,
-                        "temp": [1.0, 2.0], "weather": "sun"})  # a new store, no history yet
-    path = _write(tmp_path / "new.csv", pd.concat([frame, new]))
+    path = _small(tmp_path)
+    with open(path, "a") as fh:  # a new store, no history yet: only its rows to forecast
+        fh.write("c,2024-01-04,,1.0,sun\nc,2024-01-05,,2.0,sun\n")
     with caplog.at_level("WARNING", logger="autoseq"):
         panel = load_panel(path, series_col="series", target="value", future=["temp", "weather"])
     assert list(panel.names) == ["b", "a"]
