@@ -103,6 +103,11 @@ def feature_positions(columns: Iterable[str], categories: Mapping[str, list[str]
     return out
 
 
+def feature_owners(columns: Iterable[str], categories: Mapping[str, list[str]]) -> list[str]:
+    """Each feature's column, in ``feature_positions``' layout (for messages naming it)."""
+    return [col for col, at in feature_positions(columns, categories) for _ in at]
+
+
 def check_columns(src: str, columns: Iterable[str], header: list[str],
                   reserved: Iterable[tuple[str, str | None]], *, flag: str,
                   rule: str) -> tuple[str, ...]:

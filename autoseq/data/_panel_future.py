@@ -30,7 +30,7 @@ import pandas as pd
 from autoseq.data._categorical import (
     EncodedColumns,
     check_columns,
-    feature_positions,
+    feature_owners,
     is_text,
     numbers,
     one_hot,
@@ -118,7 +118,7 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
         else:
             blocks.append(numbers(src, cell, col, flag=FUTURE_FLAG).to_numpy("float64")[:, None])
     matrix = np.concatenate(blocks, axis=1)
-    owners = [col for col, cols in feature_positions(columns, cats) for _ in cols]
+    owners = feature_owners(columns, cats)
     inside = (series >= 0) & (step >= 0) & (step < np.where(series >= 0, lengths[series], 0))
     values = np.full((int(offsets[-1]), matrix.shape[1]), np.nan)
     values[offsets[series[inside]] + step[inside]] = matrix[inside]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from autoseq.data._categorical import feature_owners
 from autoseq.data._panel import Panel
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
@@ -196,7 +197,7 @@ class PanelForecaster(ServedForecaster):
             w, step, f = (int(i[0]) for i in np.nonzero(~np.isfinite(future)))
             s = int(series[w])
             when = panel.timestamps(np.array([s]), np.array([end[w] + step]))[0]
-            owner = [col for col, at in panel.future.positions() for _ in at][f]
+            owner = feature_owners(panel.future.columns, panel.future.categories)[f]
             raise DataError(f"{data}: series '{panel.names[s]}' has no value of known-future "
                             f"covariate '{owner}' at {when} (step "
                             f"{step + 1} of the forecast); add the rows after the series' last "
