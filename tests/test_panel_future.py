@@ -51,8 +51,11 @@ def make_future_csv(path: Path, *, n_series: int = 24, seed: int = 0) -> Path:
 
 
 def _space(future: bool) -> autoseq.SearchSpace:
+    # ``past: false``: these models read the covariates over the horizon only
+    # (tests/test_panel_past.py reads their past)
     return autoseq.SearchSpace([autoseq.Fixed(k, v) for k, v in SPACE.items()]
-                               + [autoseq.Fixed("future", future)], name="future_test")
+                               + [autoseq.Fixed("future", future), autoseq.Fixed("past", False)],
+                               name="future_test")
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +162,6 @@ def test_bad_future_values_are_refused_naming_column_and_row(tmp_path):
 
 def test_future_options_name_panel_rules(tmp_path):
     options = {"data": "x.csv", "targets": ("value",), "series_col": "series"}
-    with pytest.raises(DataError, match="past covariates are not supported with --series-col"):
-        PANEL.check_options(DataOptions(**options, covariates=("temp",)), metric="owa",
-                            folds=1)
     with pytest.raises(DataError, match="--future-covariates need the long format"):
         PANEL.check_options(DataOptions(**options, future_covariates=("temp",), format="wide"),
                             metric="owa", folds=1)

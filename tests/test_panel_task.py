@@ -85,9 +85,9 @@ def test_series_col_selects_the_panel_task(tmp_path):
     options = DataOptions(tmp_path / "x.csv", ("value",), series_col="series")
     assert task_for_options(options) is PANEL and get_task("panel") is PANEL
     PANEL.check_options(options, metric="mse", folds=1)
-    with pytest.raises(DataError, match="covariates are not supported"):
-        PANEL.check_options(DataOptions("x.csv", ("value",), series_col="series",
-                                        covariates=["c"]), metric="mse", folds=1)
+    with pytest.raises(DataError, match="a panel forecasts one --target per series"):
+        PANEL.check_options(DataOptions("x.csv", ("value", "other"), series_col="series"),
+                            metric="mse", folds=1)
     with pytest.raises(SearchError, match="--metric mae"):
         PANEL.check_options(options, metric="mae", folds=1)
     with pytest.raises(SearchError, match="--folds 2"):

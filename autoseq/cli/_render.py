@@ -201,7 +201,7 @@ def print_export(res: Any) -> None:
     shape_in = f"[batch, {res.manifest['lookback']}, {len(res.manifest['inputs'])}]"
     shape_out = f"[batch, {res.manifest['horizon']}, {len(res.manifest['targets'])}]"
     extra = "".join(f" + {d['name']}" for d in res.manifest.get("derived_inputs") or [])
-    for side in ("future_input", "static", "future"):  # a panel's: static, future
+    for side in ("future_input", "static", "future", "past"):  # a panel's: static, future, past
         spec = res.manifest.get(side)
         if spec and "shape" in spec:
             shape = ", ".join(map(str, spec["shape"][1:]))

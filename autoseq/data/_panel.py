@@ -24,6 +24,7 @@ import pandas as pd
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency
 from autoseq.data._panel_future import (
+    PAST_FLAG,
     PanelFuture,
     check_future_names,
     future_steps,
@@ -49,6 +50,7 @@ class Panel:
         filled: values filled by interpolation (missing rows and empty cells).
         statics: the static columns (``--static-col``), one row per series; ``None``: none.
         future: the known-future covariates (``--future-covariate``); ``None``: none.
+        past: the past covariates (``--covariate``; ``ahead`` empty); ``None``: none.
     """
 
     names: np.ndarray
@@ -66,6 +68,7 @@ class Panel:
     grid: _Grid | None = field(default=None, repr=False)
     statics: Statics | None = field(default=None, repr=False)
     future: PanelFuture | None = field(default=None, repr=False)
+    past: PanelFuture | None = field(default=None, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -101,7 +104,8 @@ class Panel:
                      self.freq, self.source, self.series_col, self.time_col, self.target,
                      self.fingerprint, self.filled, self.rows, self.grid,
                      self.statics.select(keep) if self.statics else None,
-                     self.future.select(idx, keep) if self.future else None)
+                     self.future.select(idx, keep) if self.future else None,
+                     self.past.select(idx, keep) if self.past else None)
 
     def summary(self) -> dict:
         """A JSON-ready description (for run.json and the report)."""
@@ -110,9 +114,11 @@ class Panel:
                 "series": self.n_series, "freq": self.freq, "series_col": self.series_col,
                 "time_col": self.time_col, "targets": [self.target], "filled": self.filled,
                 "min_length": int(lengths.min()), "max_length": int(lengths.max()),
-                "start": self.first.min().isoformat(), "covariates": []} | (
+                "start": self.first.min().isoformat(),
+                "covariates": list(self.past.columns) if self.past else []} | (
                     {"static": self.statics.describe()} if self.statics else {}) | (
-                    {"future": self.future.describe()} if self.future else {})
+                    {"future": self.future.describe()} if self.future else {}) | (
+                    {"past": self.past.describe()} if self.past else {})
 
 
 class _Grid:
@@ -174,7 +180,7 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
                max_gap: int = 12, static: Sequence[str] = (), categorical: Sequence[str] = (),
                categories: Mapping[str, list[str]] | None = None,
                future: Sequence[str] = (), ahead: int | None = None,
-               future_history: bool = True) -> Panel:
+               future_history: bool = True, past: Sequence[str] | None = ()) -> Panel:
     """Read a long CSV of many series (one row per series and step) into a ``Panel``.
 
     Args:
@@ -190,7 +196,11 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
             series' last target value give their values on the steps to forecast.
         ahead, future_history: how many of those rows to keep (the horizon; ``None``: all),
             and whether every series' history must hold a value of each (``predict`` reads
-            only the rows ahead).
+            only the rows ahead, unless its model reads their past).
+        past: past covariates (``autoseq.data._panel_future``): values in each series'
+            history only; every series' history must hold a value of each. ``None``: every
+            other numeric column (as for one series), leaving out with a warning one that
+            some series' history lacks.
 
     Returns:
         The panel, each series sorted and gap-filled.
@@ -213,9 +223,14 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
             raise DataError(f"{src}: {flag} '{col}' is not a column"
                             f"{suggest_column(col, columns)}")
     time_col = _pick_time_col(src, raw.drop(columns=[series_col]), time_col)
-    future = check_future_names(src, future, columns, [
-        ("--series-col", series_col), ("--target", target), ("--time-col", time_col),
-        *(("--static-col", c) for c in static)])
+    reserved = [("--series-col", series_col), ("--target", target), ("--time-col", time_col),
+                *(("--static-col", c) for c in static)]
+    future = check_future_names(src, future, columns, reserved)
+    taken = [*reserved, *(("--future-covariate", c) for c in future)]
+    default = past is None
+    if default:
+        past = _default_past(src, raw, {c for _, c in taken})
+    past = check_future_names(src, past, columns, taken, flag=PAST_FLAG)
     keys = raw[series_col]
     if keys.isna().any():
         row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 2
@@ -241,16 +256,62 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
     panel = _assemble(src, codes, ords, values, names=names, grid=grid, freq=freq,
                       max_gap=max_gap, order=order,
                       meta=(series_col, time_col, target, fingerprint, len(raw)), statics=statics)
-    if not future:
+    if not future and not past:
         return panel
     kept = pd.Index(panel.names).get_indexer(names)[codes]  # each sorted row's series, or -1
     step = ords - grid.ordinals(panel.first)[np.maximum(kept, 0)]
     series, steps = np.empty(len(raw), dtype="int64"), np.empty(len(raw), dtype="int64")
     series[order], steps[order] = kept, step
-    fut = read_panel_future(src, raw, future, series=series, step=steps, lengths=panel.lengths,
-                            offsets=panel.offsets, names=panel.names, categorical=categorical,
-                            categories=categories, ahead=ahead, history=future_history)
-    return replace(panel, future=fut)
+    where = {"series": series, "step": steps, "lengths": panel.lengths,
+             "offsets": panel.offsets, "names": panel.names, "categorical": categorical,
+             "categories": categories}
+    covariates = read_panel_future(src, raw, past, ahead=0, flag=PAST_FLAG,
+                                   history=not default, **where)
+    if default:
+        covariates = _complete(src, covariates)
+    return replace(panel,
+                   future=read_panel_future(src, raw, future, ahead=ahead,
+                                            history=future_history, **where),
+                   past=covariates)
+
+
+def _default_past(src: str, raw: pd.DataFrame, taken: set) -> list[str]:
+    """Every numeric column not ``taken`` by another role (as for one series); text columns
+    and columns holding an infinite value are left out, saying so."""
+    others = [c for c in raw.columns if c not in taken]
+    numeric = [c for c in others if pd.api.types.is_numeric_dtype(raw[c])
+               and not pd.api.types.is_bool_dtype(raw[c])]
+    text = [c for c in others if c not in numeric]
+    if text:
+        logger.info("%s: column(s) %s are not numeric and not used as past covariates (name "
+                    "them with --covariates to encode their categories)", src, listed(text))
+    infinite = [c for c in numeric if np.isinf(raw[c].to_numpy("float64")).any()]
+    if infinite:
+        logger.warning("%s: column(s) %s hold infinite values and are not used as past "
+                       "covariates; replace them, or name the columns to use with --covariates",
+                       src, listed(infinite))
+    return [c for c in numeric if c not in infinite]
+
+
+def _complete(src: str, covariates: PanelFuture | None) -> PanelFuture | None:
+    """The default past covariates without those some series' history lacks (a warning names
+    them): a column nobody asked for does not stop the run."""
+    if covariates is None:
+        return None
+    lacking = [c for c, at in covariates.positions()
+               if np.isnan(covariates.values[:, at]).any()]
+    if not lacking:
+        return covariates
+    logger.warning("%s: column(s) %s have no value in some series' history and are not used "
+                   "as past covariates; fill them in, or name the columns to use with "
+                   "--covariates", src, listed(lacking))
+    kept = [c for c in covariates.columns if c not in lacking]
+    if not kept:
+        return None
+    at = [i for c, idx in covariates.positions() if c in kept for i in idx]
+    return replace(covariates, columns=tuple(kept), values=covariates.values[:, at],
+                   ahead=covariates.ahead[:, :, at],
+                   categories={c: v for c, v in covariates.categories.items() if c in kept})
 
 
 _TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "period", "month", "week", "day")

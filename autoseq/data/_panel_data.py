@@ -20,8 +20,15 @@ A panel with known-future covariates (``--future-covariates``) gives a network t
 (``uses_future``) their values over each window's horizon, ``future [W, horizon, n_future]``,
 raw: not divided by the window's scale (a temperature means the same in every series); the
 network standardises them with each feature's mean and standard deviation over every series'
-training rows. The network does not see their past values: the target's window is all it
-reads of the past, so the window's scale stays the target's.
+training rows. Their past values are not in the window (its scale stays the target's): a
+network that reads them takes the ``past`` input (below).
+
+A panel with past covariates (``--covariates``) or known-future ones gives a network that uses
+their past (``uses_past``) their values over the ``max_lookback`` steps before each window's
+origin, ``past [W, max_lookback, n_past]``: the past covariates' features, then the
+known-future covariates' features, raw (standardised inside the network like ``future``). The
+input is as long as the longest lookback whatever a trial's own lookback (the network reads its
+last ``lookback`` rows), so the members of an ensemble share it.
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ import numpy as np
 from autoseq.data._frequency import seasons_for
 from autoseq.data._linear import linear_lookbacks
 from autoseq.data._panel import Panel, listed
+from autoseq.data._panel_future import PanelFuture
 from autoseq.data._panel_static import STATIC
-from autoseq.data._windows import FUTURE, WINDOW
+from autoseq.data._windows import FUTURE, PAST, WINDOW
 from autoseq.exceptions import DataError
 from autoseq.panel_metrics import m4_season, mase_scale
 
@@ -60,16 +68,23 @@ def uses_future(config: dict, data: PanelData) -> bool:
     return bool(config.get("future")) and data.n_future > 0
 
 
+def uses_past(config: dict, data: PanelData) -> bool:
+    """Whether a trial of ``config`` reads the past of the panel's covariates (it has some)."""
+    return bool(config.get("past")) and data.n_past > 0
+
+
 def side_inputs(config: dict, data: PanelData) -> tuple[str, ...]:
-    """The inputs a trial of ``config`` takes beside its window: ``static``, ``future``."""
+    """The inputs a trial of ``config`` takes beside its window: ``static``, ``future``,
+    ``past``."""
     return tuple(name for name, used in ((STATIC, uses_static(config, data)),
-                                         (FUTURE, uses_future(config, data))) if used)
+                                         (FUTURE, uses_future(config, data)),
+                                         (PAST, uses_past(config, data))) if used)
 
 
 def taken_inputs(model) -> tuple[str, ...]:
     """The inputs ``model`` (a functional Keras model) takes beside its window."""
     inputs = model.input
-    return tuple(n for n in (STATIC, FUTURE) if isinstance(inputs, dict) and n in inputs)
+    return tuple(n for n in (STATIC, FUTURE, PAST) if isinstance(inputs, dict) and n in inputs)
 
 
 def _rows(size: float | int | None, lengths: np.ndarray, horizon: int, flag: str) -> np.ndarray:
@@ -146,6 +161,7 @@ class PanelData:
         self.pad_width = max((self.max_lookback, *self.linear_lookbacks))
         self._padded = None
         self._future_padded = None
+        self._past_padded = None
         # AutoETS / AutoTheta beside the simple baselines (``--no-stat-baselines``: off)
         self.stat_baselines = True
         self.memo: dict = {}  # per-part results shared by trials (Naive2's scores, MASE scales)
@@ -175,6 +191,32 @@ class PanelData:
             return (), ()
         center, scale = future.standardisation(future.values[self.training_rows()])
         return tuple(map(float, center)), tuple(map(float, scale))
+
+    @property
+    def past_covariates(self) -> tuple[PanelFuture, ...]:
+        """The covariates whose past a network may read: the past ones, then the known-future
+        ones (the order of the ``past`` input's features)."""
+        return tuple(c for c in (self.panel.past, self.panel.future) if c is not None)
+
+    @property
+    def n_past(self) -> int:
+        """The width of the ``past`` input (0: the panel has no covariates)."""
+        return sum(len(c.features) for c in self.past_covariates)
+
+    @property
+    def past_steps(self) -> int:
+        """The rows of the ``past`` input: the longest lookback a trial may draw."""
+        return self.max_lookback
+
+    def past_standardisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(center, scale)`` of each feature of the ``past`` input, as
+        ``future_standardisation`` computes them; ``((), ())`` without covariates."""
+        rows = self.training_rows()
+        parts = [c.standardisation(c.values[rows]) for c in self.past_covariates]
+        if not parts:
+            return (), ()
+        return (tuple(float(v) for center, _ in parts for v in center),
+                tuple(float(v) for _, scale in parts for v in scale))
 
     def training_rows(self) -> np.ndarray:
         """A mask over the panel's steps (``Panel.values``): those of each series' training
@@ -264,9 +306,12 @@ class PanelData:
             k = np.arange(int((lengths + p).sum())) - starts[seg]
             values = self.panel.values[offsets[:-1][seg] + np.maximum(k - p, 0)]
             self._padded = (values.astype("float32"), starts + p)
-            if self.panel.future is not None:  # row for row with the padded values
-                self._future_padded = self.panel.future.values[
-                    offsets[:-1][seg] + np.maximum(k - p, 0)].astype("float32")
+            rows = offsets[:-1][seg] + np.maximum(k - p, 0)  # row for row with the padded values
+            if self.panel.future is not None:
+                self._future_padded = self.panel.future.values[rows].astype("float32")
+            if self.past_covariates:
+                self._past_padded = np.concatenate(
+                    [c.values[rows] for c in self.past_covariates], axis=1).astype("float32")
         return self._padded
 
     def future_values(self, series: np.ndarray, position: np.ndarray) -> np.ndarray:
@@ -276,6 +321,14 @@ class PanelData:
         _, zero = self._pad()
         at = zero[series] + position
         return self._future_padded[at[:, None] + np.arange(self.horizon)[None, :]]
+
+    def past_values(self, series: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """The covariates over the ``past_steps`` steps before the windows at ``(series,
+        position)``, raw: ``[W, past_steps, n_past]`` float32 (padded on the left with each
+        series' first values, as the windows are)."""
+        _, zero = self._pad()
+        at = zero[series] + position
+        return self._past_padded[at[:, None] + np.arange(-self.past_steps, 0)[None, :]]
 
     def windows(self, series: np.ndarray, position: np.ndarray, lookback: int, *,
                 targets: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -293,12 +346,13 @@ class PanelData:
         """A network's inputs for windows ``x`` at ``origins`` (``(series, position)``): ``x``
         itself, or ``{"window": x}`` with what the network ``takes`` beside it: ``static``
         (each window's series' static row), ``future`` (the known-future covariates over its
-        horizon, raw)."""
+        horizon, raw), ``past`` (the covariates before its origin, raw)."""
         if not takes:
             return x
         series, position = origins
         side = {STATIC: lambda: self.static[series],
-                FUTURE: lambda: self.future_values(series, position)}
+                FUTURE: lambda: self.future_values(series, position),
+                PAST: lambda: self.past_values(series, position)}
         return {WINDOW: x} | {name: side[name]() for name in takes}
 
     def normalised(self, part: str, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -330,8 +384,10 @@ class PanelData:
             ("counts", counts.astype("int64")), ("first", first.astype("int64")),
             ("at", (zero[series] + position).astype("int64")), ("values", values),
             ("static", self.static),
-            ("future", self._future_padded if FUTURE in takes else np.zeros((0, 0), "float32")))}
+            ("future", self._future_padded if FUTURE in takes else np.zeros((0, 0), "float32")),
+            ("past", self._past_padded if PAST in takes else np.zeros((0, 0), "float32")))}
         back = tf.range(-lookback, 0, dtype=tf.int64)
+        before = tf.range(-self.past_steps, 0, dtype=tf.int64)
         ahead = tf.range(self.horizon, dtype=tf.int64)
 
         def batch(r):
@@ -345,7 +401,8 @@ class PanelData:
             if not takes:
                 return x, y
             side = {STATIC: lambda: tf.gather(consts["static"], s),
-                    FUTURE: lambda: tf.gather(consts["future"], at[:, None] + ahead[None, :])}
+                    FUTURE: lambda: tf.gather(consts["future"], at[:, None] + ahead[None, :]),
+                    PAST: lambda: tf.gather(consts["past"], at[:, None] + before[None, :])}
             return {WINDOW: x} | {name: side[name]() for name in takes}, y
 
         pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).map(
@@ -365,4 +422,4 @@ class PanelData:
 
 
 __all__ = ["SCALE_FLOOR", "WINDOWS_PER_EPOCH", "PanelData", "side_inputs", "taken_inputs",
-           "uses_future", "uses_static", "window_scale"]
+           "uses_future", "uses_past", "uses_static", "window_scale"]

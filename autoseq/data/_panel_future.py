@@ -1,6 +1,8 @@
-"""Known-future covariates of a panel (``--future-covariates`` with ``--series-col``): columns
-whose values are known for the steps to forecast too (a weather forecast, a holiday, a planned
-promotion), one value per series and step.
+"""Covariates of a panel, one value per series and step: known-future ones
+(``--future-covariates`` with ``--series-col``), whose values are known for the steps to
+forecast too (a weather forecast, a holiday, a planned promotion), and past ones
+(``--covariates``), known only up to each forecast's origin (a measured temperature, a meter's
+voltage). Both are read the same way; a past covariate keeps no rows ahead.
 
 A numeric column keeps its values; a text column (or integer codes also named with
 ``--categorical``) becomes one 0/1 indicator per category (``weather=rain``; the file's
@@ -38,18 +40,20 @@ from autoseq.data._categorical import (
 from autoseq.exceptions import DataError
 
 FUTURE_FLAG = "--future-covariate"
+PAST_FLAG = "--covariate"
 
 
 @dataclass(frozen=True)
 class PanelFuture(EncodedColumns):
-    """The known-future covariates of a panel.
+    """The known-future (or past) covariates of a panel.
 
     Attributes:
         columns: the CSV columns, in the order given.
         values: ``[n_steps, n_features]`` float64, row for row with ``Panel.values`` (each
             series' history, gaps filled).
         ahead: ``[n_series, k, n_features]``: the values on the ``k`` steps after each
-            series' last target value (NaN where the file gives none).
+            series' last target value (NaN where the file gives none; ``k`` = 0 for past
+            covariates).
         categories: each categorical column's categories, in the order of its indicators.
     """
 
@@ -65,20 +69,25 @@ class PanelFuture(EncodedColumns):
 
 
 def check_future_names(src: str, columns: Sequence[str], header: list[str],
-                       reserved: Sequence[tuple[str, str | None]]) -> tuple[str, ...]:
-    """``columns`` once each, refusing one that is not in ``header`` or is a ``reserved``
-    column (``(flag, column)``: the target, series, time and static columns)."""
-    return check_columns(src, columns, header, reserved, flag=FUTURE_FLAG,
-                         rule="a known-future covariate is another column, with a value for "
-                              "every step")
+                       reserved: Sequence[tuple[str, str | None]], *,
+                       flag: str = FUTURE_FLAG) -> tuple[str, ...]:
+    """``columns`` (named with ``flag``) once each, refusing one that is not in ``header`` or
+    is a ``reserved`` column (``(flag, column)``: the target, series, time and static
+    columns)."""
+    kind = "known-future" if flag == FUTURE_FLAG else "past"
+    return check_columns(src, columns, header, reserved, flag=flag,
+                         rule=f"a {kind} covariate is another column, with a value for every "
+                              "step")
 
 
 def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
                       series: np.ndarray, step: np.ndarray, lengths: np.ndarray,
                       offsets: np.ndarray, names: Sequence[str], categorical: Sequence[str] = (),
                       categories: Mapping[str, list[str]] | None = None,
-                      ahead: int | None = None, history: bool = True) -> PanelFuture | None:
-    """The known-future ``columns`` of ``raw`` laid out as the panel's steps.
+                      ahead: int | None = None, history: bool = True,
+                      flag: str = FUTURE_FLAG) -> PanelFuture | None:
+    """The known-future (``flag`` ``PAST_FLAG``: past) ``columns`` of ``raw`` laid out as the
+    panel's steps.
 
     Args:
         src: the file, for messages.
@@ -95,11 +104,12 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
             horizon); ``None``: every row the file gives.
         history: require a value in every series' history (training does; a forecast reads
             only the steps ahead, so ``predict`` leaves a history without values empty).
+        flag: the option that named the columns, for messages.
 
     Raises:
-        DataError: a value that is not a number, a category the model does not know, a column
-            with no value at all, or (``history``) with no value in a series' history: naming
-            the column, series or row.
+        DataError: a value that is not a number or is infinite, a category the model does
+            not know, a column with no value at all, or (``history``) with no value in a
+            series' history: naming the column, series or row.
     """
     if not columns:
         return None
@@ -112,17 +122,21 @@ def read_panel_future(src: str, raw: pd.DataFrame, columns: tuple[str, ...], *,
             block, cats[col] = one_hot(src, cell, col,
                                        None if categories is None else categories[col])
             if not cats[col]:
-                raise DataError(f"{src}: {FUTURE_FLAG} '{col}' has no value; fill it in or "
-                                "leave the column out")
+                raise DataError(f"{src}: {flag} '{col}' has no value; fill it in or leave the "
+                                "column out")
             blocks.append(block.to_numpy("float64"))
         else:
-            blocks.append(numbers(src, cell, col, flag=FUTURE_FLAG).to_numpy("float64")[:, None])
+            blocks.append(numbers(src, cell, col, flag=flag).to_numpy("float64")[:, None])
     matrix = np.concatenate(blocks, axis=1)
     owners = feature_owners(columns, cats)
+    if np.isinf(matrix).any():
+        row, j = (int(i[0]) for i in np.nonzero(np.isinf(matrix)))
+        raise DataError(f"{src}: row {row + 2}: {flag} '{owners[j]}' holds an infinite value; "
+                        "replace it (or leave the cell empty to interpolate it)")
     inside = (series >= 0) & (step >= 0) & (step < np.where(series >= 0, lengths[series], 0))
     values = np.full((int(offsets[-1]), matrix.shape[1]), np.nan)
     values[offsets[series[inside]] + step[inside]] = matrix[inside]
-    values = _fill(src, values, offsets, names, owners, required=history)
+    values = _fill(src, values, offsets, names, owners, required=history, flag=flag)
     after = (series >= 0) & ~inside & (step >= 0)
     if ahead is not None:
         after &= step - np.where(series >= 0, lengths[series], 0) < ahead
@@ -149,7 +163,7 @@ def future_steps(values: np.ndarray, ahead: np.ndarray, offsets: np.ndarray,
 
 
 def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str],
-          owners: list[str], *, required: bool = True) -> np.ndarray:
+          owners: list[str], *, required: bool = True, flag: str = FUTURE_FLAG) -> np.ndarray:
     """Each series' missing values interpolated linearly between its known ones, its ends
     given the nearest known value; a series with none is an error (``required``) or stays
     empty. ``owners``: each feature's column, for messages."""
@@ -164,7 +178,7 @@ def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str
         counts = np.bincount(seg[known], minlength=len(lengths))
         if required and (counts == 0).any():
             i = int(np.flatnonzero(counts == 0)[0])
-            raise DataError(f"{src}: {FUTURE_FLAG} '{owners[j]}' has no value in the history "
+            raise DataError(f"{src}: {flag} '{owners[j]}' has no value in the history "
                             f"of series '{names[i]}'; fill it in")
         if not known.any():
             continue
@@ -182,5 +196,5 @@ def _fill(src: str, values: np.ndarray, offsets: np.ndarray, names: Sequence[str
     return values
 
 
-__all__ = ["FUTURE_FLAG", "PanelFuture", "check_future_names", "future_steps",
+__all__ = ["FUTURE_FLAG", "PAST_FLAG", "PanelFuture", "check_future_names", "future_steps",
            "read_panel_future"]

@@ -89,22 +89,22 @@ def read_panel(path: str | Path, *, format: str, series_col: str, target: str,
                categorical: Sequence[str] = (),
                categories: Mapping[str, list[str]] | None = None,
                future: Sequence[str] = (), ahead: int | None = None,
-               future_history: bool = True) -> Panel:
+               future_history: bool = True, past: Sequence[str] | None = ()) -> Panel:
     """A long (``series, timestamp, value``) or wide (one row per series) panel CSV, with its
-    ``static`` columns (``autoseq.data._panel_static``) and (long only) its known-future
-    covariates (``autoseq.data._panel_future``; ``ahead`` and ``future_history`` as
+    ``static`` columns (``autoseq.data._panel_static``) and (long only) its known-future and
+    ``past`` covariates (``autoseq.data._panel_future``; ``ahead`` and ``future_history`` as
     ``load_panel`` takes them)."""
     statics = {"static": static, "categorical": categorical, "categories": categories}
     if format == "wide":
-        if future:
+        if future or past:
             raise DataError(f"{path}: a wide panel (one row per series) has no rows per step "
-                            "to hold known-future covariates; use the long format "
+                            "to hold covariates; use the long format "
                             "(series, timestamp, value, covariates)")
         return load_wide_panel(path, series_col=series_col, target=target, max_gap=max_gap,
                                **statics)
     return load_panel(path, series_col=series_col, target=target, time_col=time_col,
                       max_gap=max_gap, future=future, ahead=ahead,
-                      future_history=future_history, **statics)
+                      future_history=future_history, past=past, **statics)
 
 
 def _check_keys(src: str, keys: pd.Series, series_col: str) -> None:

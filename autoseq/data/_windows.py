@@ -20,8 +20,10 @@ logger = logging.getLogger("autoseq")
 WINDOW = "window"
 STEP = "origin_step"
 FUTURE = "future"
+PAST = "past"
 """The names of a forecaster's inputs: the window, the first forecast step's row number (for
-calendar features and seasonal tables), the known-future covariates over the horizon."""
+calendar features and seasonal tables), the known-future covariates over the horizon, a
+panel's covariates over the steps before the origin."""
 
 
 class ForecastData:

@@ -28,7 +28,7 @@ from autoseq.data._linear_anchor import linear_anchor
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_static import STATIC
 from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
-from autoseq.data._windows import FUTURE, STEP, WINDOW
+from autoseq.data._windows import FUTURE, PAST, STEP, WINDOW
 from autoseq.model._builder import head_quantiles
 
 __all__ = ["FUTURE", "STEP", "WINDOW"]
@@ -55,7 +55,7 @@ def extra_inputs(fdata: ForecastData, config: dict[str, Any]) -> tuple[str, ...]
 def ordered_inputs(names) -> tuple[str, ...]:
     """Input names in the exported models' order."""
     given = set(names)
-    return tuple(n for n in (STEP, FUTURE, STATIC) if n in given)
+    return tuple(n for n in (STEP, FUTURE, STATIC, PAST) if n in given)
 
 
 def rolling_profile(fdata: ForecastData) -> RollingProfile:
@@ -166,7 +166,7 @@ def _wrapped(model, fdata: ForecastData, config: dict[str, Any]):
 
 def _raw_inputs(fdata: ForecastData | PanelData, width: int, extras: tuple[str, ...]):
     """Keras inputs of an exported model: its raw window and ``extras`` (a panel's: its
-    ``static`` rows); ``(window, inputs)`` where ``inputs`` is the window alone or a dict of
+    ``static`` rows, ``past`` covariates); ``(window, inputs)`` where ``inputs`` is the window alone or a dict of
     every input."""
     import keras
 
@@ -178,6 +178,8 @@ def _raw_inputs(fdata: ForecastData | PanelData, width: int, extras: tuple[str, 
         inputs[FUTURE] = keras.Input((fdata.horizon, fdata.n_future), name=FUTURE)
     if STATIC in extras:
         inputs[STATIC] = keras.Input((fdata.n_static,), name=STATIC)
+    if PAST in extras:  # a panel's: as long as its longest lookback, whatever ``width``
+        inputs[PAST] = keras.Input((fdata.past_steps, fdata.n_past), name=PAST)
     return window, (inputs if len(inputs) > 1 else window)
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from autoseq._run_folder import RunFolder
 from autoseq.data._panel_data import PanelData, taken_inputs
 from autoseq.data._panel_static import STATIC
-from autoseq.data._windows import FUTURE
+from autoseq.data._windows import FUTURE, PAST
 from autoseq.exceptions import ModelError
 from autoseq.exporting._common import (
     ExportResult,
@@ -82,6 +82,10 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             _static_manifest(manifest, data)
         if FUTURE in takes:
             _future_manifest(manifest, data)
+        if PAST in takes:
+            _past_manifest(manifest, data)
+        if FUTURE in takes or PAST in takes:
+            manifest["roles"] = _roles(data, takes)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
         return manifest
@@ -134,10 +138,6 @@ def _future_manifest(manifest: dict[str, Any], data: PanelData) -> None:
     center, scale = data.future_standardisation()
     future = data.panel.future
     manifest["future_covariates"] = list(future.columns)
-    manifest["roles"] = {data.panel.target: "target"} | (
-        {c: "static" for c in data.panel.statics.columns} if data.panel.statics else {}) | {
-        c: "known-future covariate (its values over the horizon; its past is not an input)"
-        for c in future.columns}
     manifest["future"] = {
         "input": FUTURE, "dtype": "float32", "shape": [None, data.horizon, data.n_future],
         **future.describe(),
@@ -148,12 +148,57 @@ def _future_manifest(manifest: dict[str, Any], data: PanelData) -> None:
         "evaluation": "ex post: validation and test windows take the recorded values where "
                       "a deployed model would take forecasts of them",
         "standardisation": {"center": list(center), "scale": list(scale)}}
-    manifest["transforms"].append({
-        "kind": "future_standardise", "where": "inside each network that uses them (layer "
-        "future_scale), fed to its head beside the encoder's state",
-        "rule": "(future - center) / scale, per feature: a numeric column's mean and standard "
-                "deviation over every series' training rows, an indicator 0 and 1 (as it is); "
-                "not divided by the window's scale"})
+    manifest["transforms"].append(_covariate_standardise(
+        FUTURE, "inside each network that uses them (layer future_scale), fed to its head "
+                "beside the encoder's state"))
+
+
+def _past_manifest(manifest: dict[str, Any], data: PanelData) -> None:
+    """The model's input ``past`` in the manifest: the covariates whose past it reads (the past
+    ones, then the known-future ones), the input's layout and the standardisation inside the
+    networks."""
+    center, scale = data.past_standardisation()
+    panel = data.panel
+    manifest["covariates"] = list(panel.past.columns) if panel.past else []
+    manifest["past"] = {
+        "input": PAST, "dtype": "float32", "shape": [None, data.past_steps, data.n_past],
+        "steps": data.past_steps,
+        "covariates": panel.past.describe() if panel.past else None,
+        "known_future": panel.future.describe() if panel.future else None,
+        "features": [f for c in data.past_covariates for f in c.features],
+        "how": f"one block per window: the {data.past_steps} steps before its origin (the "
+               "oldest first; a series shorter than that padded on the left with its first "
+               "values), on each the past covariates' features and then the known-future "
+               "covariates', a numeric column's value as it is in the CSV, a categorical "
+               "column 1 for the step's category and 0 for the others; each network reads the "
+               "last rows of its own lookback",
+        "standardisation": {"center": list(center), "scale": list(scale)}}
+    manifest["transforms"].append(_covariate_standardise(
+        PAST, "inside each network that reads them (layer past_scale), concatenated to its "
+              "normalised window step by step"))
+
+
+def _roles(data: PanelData, takes: tuple[str, ...]) -> dict[str, str]:
+    """Every column's role for a model that takes covariates (``future``, ``past``)."""
+    panel = data.panel
+    read = {(True, True): "its values over the horizon and before the origin",
+            (True, False): "its values over the horizon; its past is not an input",
+            (False, True): "its values before the origin; not those over the horizon"}[
+        (FUTURE in takes, PAST in takes)]
+    return {panel.target: "target"} | (
+        {c: "static" for c in panel.statics.columns} if panel.statics else {}) | (
+        {c: f"known-future covariate ({read})" for c in panel.future.columns}
+        if panel.future else {}) | (
+        {c: "past covariate (its values before the origin)" for c in panel.past.columns}
+        if panel.past and PAST in takes else {})
+
+
+def _covariate_standardise(name: str, where: str) -> dict[str, str]:
+    """The manifest's transform entry of the covariate input ``name`` (``future``, ``past``)."""
+    return {"kind": f"{name}_standardise", "where": where,
+            "rule": f"({name} - center) / scale, per feature: a numeric column's mean and "
+                    "standard deviation over every series' training rows, an indicator 0 and 1 "
+                    "(as it is); not divided by the window's scale"}
 
 
 def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[str, Any],

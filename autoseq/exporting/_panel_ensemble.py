@@ -63,11 +63,12 @@ class PanelMember:
     info: dict[str, Any]
     raw: Any
     """Raw window ``[batch, lookback, 1]`` (and ``static [batch, n_static]``, ``future
-    [batch, horizon, n_future]`` when it ``takes`` them) → forecast ``[batch, horizon, 1]``,
+    [batch, horizon, n_future]``, ``past [batch, past_steps, n_past]`` when it ``takes`` them)
+    → forecast ``[batch, horizon, 1]``,
     series' units."""
     takes: tuple[str, ...] = ()
     """Its inputs beside the window: ``static`` when it uses the static columns, ``future``
-    when it uses the known-future covariates."""
+    when it uses the known-future covariates, ``past`` when it reads the covariates' past."""
 
     @property
     def lookback(self) -> int:
@@ -77,7 +78,7 @@ class PanelMember:
 @dataclass(frozen=True)
 class PanelExport:
     """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``
-    (and ``static``, ``future`` when a member uses them); ``members`` best first; ``blend``
+    (and ``static``, ``future``, ``past`` when a member uses them); ``members`` best first; ``blend``
     the baseline blended in, ``weight`` the networks' share; ``selection`` what export weighed
     on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
 
@@ -174,7 +175,7 @@ def raw_forecasts(model, width: int, *, data: PanelData,
                   origins: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """``model``'s forecasts ``[W, horizon]`` (float64) of the raw windows of ``width`` steps
     before ``origins`` (``(series, position)``), with what it takes beside them (static rows,
-    known-future covariates)."""
+    known-future covariates, the covariates' past)."""
     x, _ = data.windows(*origins, width, targets=False)
     feed = data.feed(x[..., None], origins, taken_inputs(model))
     out = model.predict(feed, batch_size=1024, verbose=0)

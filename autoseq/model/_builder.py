@@ -31,6 +31,7 @@ RNN_DEFAULTS: dict[str, Any] = {
     "calendar": False,
     "future": False,
     "static": False,
+    "past": False,
     "relative": False,
     "head": "dense",
     "loss": "mse",
@@ -54,11 +55,12 @@ _ALLOWED = {"cell": CELLS, "anchor": ANCHORS, "head": HEADS,
 # Parameters that only one kind of task uses: a default is left out of the other's configurations
 # (a sequence model's loss follows its task: log loss, or MSE on the scaled target).
 _FORECAST_ONLY = ("lookback", "anchor", "transform", "scaler", "calendar", "future", "head",
-                  "loss", "relative")
+                  "loss", "relative", "past")
 _SEQUENCE_ONLY = ("pooling", "class_weight")
 # Parameters only a space that names them puts in a configuration (a panel's space gains
-# ``static`` when its data have static columns): others' configurations stay as they were.
-_WHEN_SEARCHED = ("static", "relative")
+# ``static`` when its data have static columns, ``past`` when they have covariates): others'
+# configurations stay as they were.
+_WHEN_SEARCHED = ("static", "relative", "past")
 _LOOKBACK = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*(horizon|season)\s*$")
 
 
@@ -78,6 +80,9 @@ class ModelContext:
     configuration with ``static`` standardises them with. ``future_center`` / ``future_scale``:
     the constants a network standardises its ``future`` input with (a panel's, which takes
     them raw; empty: the input comes scaled, as a single series' data scale it).
+    ``n_past`` > 0: a panel's covariates before the origin ``[batch, past_steps, n_past]``
+    (input ``past``, raw, standardised with ``past_center`` / ``past_scale``) that a
+    configuration with ``past`` reads the last ``lookback`` rows of, beside its window.
     """
 
     lookback: int
@@ -102,6 +107,10 @@ class ModelContext:
     static_scale: tuple[float, ...] = ()
     future_center: tuple[float, ...] = ()
     future_scale: tuple[float, ...] = ()
+    n_past: int = 0
+    past_steps: int = 0
+    past_center: tuple[float, ...] = ()
+    past_scale: tuple[float, ...] = ()
 
 
 BuilderFn = Callable[[dict[str, Any], ModelContext], Any]
@@ -271,6 +280,7 @@ def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelC
 
     center, scale = data.static_standardisation()
     future_center, future_scale = data.future_standardisation()
+    past_center, past_scale = data.past_standardisation()
     lookback = int(config["lookback"])
     matrix = None
     if config.get("anchor") == "linear":  # no fit (too little history): the last value
@@ -280,7 +290,9 @@ def panel_context(data: Any, config: dict[str, Any], *, seed: int = 0) -> ModelC
                         n_targets=1, seed=seed, season=data.anchor_season(config),
                         static_center=center, static_scale=scale, anchor_matrix=matrix,
                         n_future=data.n_future, future_center=future_center,
-                        future_scale=future_scale)
+                        future_scale=future_scale, n_past=data.n_past,
+                        past_steps=data.past_steps, past_center=past_center,
+                        past_scale=past_scale)
 
 
 def sequence_context(data: Any, *, seed: int = 0) -> ModelContext:
@@ -319,6 +331,7 @@ def describe(config: dict[str, Any]) -> str:
                               ("calendar", bool(config.get("calendar"))),
                               ("future covariates", bool(config.get("future"))),
                               ("static columns", bool(config.get("static"))),
+                              ("past covariates", bool(config.get("past"))),
                               ("relative", bool(config.get("relative"))),
                               ("mstl", config.get("transform") == "mstl"),
                               ("rolling mstl", config.get("transform") == "rolling_mstl")) if on]
@@ -526,7 +539,8 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
     """The network's inputs by name, its window (with the calendar features of its steps when
     the configuration uses them) and what is known over the horizon: that step's calendar
     features and known-future covariates (``None`` when neither is used), and the covariates
-    alone (``None`` when not used)."""
+    alone (``None`` when not used). A panel's configuration with ``past`` reads its
+    covariates' last ``lookback`` rows beside the window (input ``past``)."""
     import keras
 
     inputs: dict[str, Any] = {"window": window}
@@ -542,18 +556,35 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
                                   name="calendar_past")(features)])
         known.append(ProfileSplit(lookback=ctx.lookback, part="future",
                                   name="calendar_future")(features))
+    if config.get("past") and ctx.n_past:
+        x = keras.layers.Concatenate(name="window_and_past")([x, _past(inputs, ctx)])
     if config.get("future") and ctx.n_future:
         future = inputs.setdefault("future", keras.Input((ctx.horizon, ctx.n_future),
                                                          name="future"))
         if ctx.future_center:  # raw values in: standardised here
             future = keras.layers.Normalization(
                 mean=list(ctx.future_center), variance=[s * s for s in ctx.future_scale],
-                name="future_scale")(future)
+                name="future_scale", dtype="float32")(future)
         known.append(future)
         covariates = future
     future = (None if not known else known[0] if len(known) == 1
               else keras.layers.Concatenate(name="known_future")(known))
     return inputs, x, future, covariates
+
+
+def _past(inputs: dict[str, Any], ctx: ModelContext):
+    """The last ``lookback`` rows of a panel's raw input ``past [batch, past_steps, n_past]``
+    (added to ``inputs``), standardised by the constants of ``ctx``."""
+    import keras
+
+    from autoseq.model.layers_forecast import LastSteps
+
+    past = inputs["past"] = keras.Input((ctx.past_steps, ctx.n_past), name="past")
+    if ctx.past_steps > ctx.lookback:
+        past = LastSteps(steps=ctx.lookback, name="past_last")(past)
+    return keras.layers.Normalization(mean=list(ctx.past_center),
+                                      variance=[s * s for s in ctx.past_scale],
+                                      name="past_scale", dtype="float32")(past)
 
 
 def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
@@ -567,7 +598,7 @@ def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
     static = inputs["static"] = keras.Input((len(ctx.static_center),), name="static")
     return keras.layers.Normalization(mean=list(ctx.static_center),
                                       variance=[s * s for s in ctx.static_scale],
-                                      name="static_scale")(static)
+                                      name="static_scale", dtype="float32")(static)
 
 
 def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):

@@ -4,8 +4,8 @@
 ``autoseq.data._panel_data.window_scale``); the exported model divides the raw window by it
 before the trained network and multiplies the network's forecast by it after, so it takes and
 returns each series' own units. A network that takes a panel's static features (input
-``static``) or known-future covariates (input ``future``) gets them as they are: they are not
-divided by the window's scale.
+``static``), known-future covariates (input ``future``) or the covariates' past (input
+``past``) gets them as they are: they are not divided by the window's scale.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
     """Raw windows ``[batch, lookback, 1]`` → ``network`` on the normalised window → the
     forecast ``[batch, horizon, 1]`` in the window's units; each output of a network with
     several (a dict, e.g. ``output_0`` and ``quantiles [batch, horizon, 1, Q]``) is scaled
-    back the same way. A network taking ``static`` or ``future`` makes the model take them too
-    (raw)."""
+    back the same way. A network taking ``static``, ``future`` or ``past`` makes the model take
+    them too (raw)."""
     window = keras.Input((lookback, 1), name=WINDOW)
     scale = WindowScale(name="window_scale", dtype="float32")(window)
     normalised = WindowNormalise(name="normalise", dtype="float32")(window)
@@ -56,7 +56,7 @@ def scale_free(network, *, lookback: int, name: str = "autoseq_panel"):
 def with_side_inputs(network, window, x):
     """The inputs of a model around ``network`` whose input is ``window``, and what it feeds
     ``network`` (``x`` made from the window): beside them each input ``network`` takes beside
-    its window (``static``, ``future``), of its shape, passed through."""
+    its window (``static``, ``future``, ``past``), of its shape, passed through."""
     takes = taken_inputs(network)
     if not takes:
         return window, x

@@ -28,7 +28,9 @@ class PanelForecaster(ServedForecaster):
     ``static``) reads each series' values from the CSV, checked as at training (one value per
     series, a category it was trained on). A model that takes known-future covariates (the
     manifest's ``future``) reads them from each series' rows after its last target value: a
-    step to forecast whose value is missing is an error naming the column, series and time.
+    step to forecast whose value is missing is an error naming the column, series and time. A
+    model that reads covariates' past (the manifest's ``past``) reads their values before each
+    origin from the series' history (gaps interpolated, as at training).
     """
 
     def __init__(self, folder: Path, manifest: dict[str, Any]):
@@ -45,24 +47,32 @@ class PanelForecaster(ServedForecaster):
         """The manifest's ``future`` (the known-future covariates the model takes), if any."""
         return self.manifest.get("future")
 
+    @property
+    def past(self) -> dict[str, Any] | None:
+        """The manifest's ``past`` (the covariates whose past the model reads), if any."""
+        return self.manifest.get("past")
+
     def predict_windows(self, windows: np.ndarray, static: np.ndarray | None = None,
-                        future: np.ndarray | None = None, *,
+                        future: np.ndarray | None = None, *, past: np.ndarray | None = None,
                         output: str | None = None) -> np.ndarray:
         """Raw windows ``[n, lookback]`` (each series' units) → forecasts ``[n, horizon]`` (or,
         ``output="quantiles"``, the calibrated quantiles ``[n, horizon, n_quantiles]``).
 
         ``static`` (``[n, n_static]``, the manifest's ``static.features``): each window's
         series' static row; ``future`` (``[n, horizon, n_future]``, ``future.features``): the
-        known-future covariates over each window's horizon; each required when the model takes
-        it, ignored otherwise."""
+        known-future covariates over each window's horizon; ``past`` (``[n, past.steps,
+        n_past]``, ``past.features``): the covariates on the steps before each window's origin;
+        each required when the model takes it, ignored otherwise."""
         return self._outputs(windows, [output or self.manifest["signature"]["output"]],
-                             static=static, future=future)[0]
+                             static=static, future=future, past=past)[0]
 
     def _outputs(self, windows: np.ndarray, names: list[str], *,
                  static: np.ndarray | None = None,
-                 future: np.ndarray | None = None) -> list[np.ndarray]:
+                 future: np.ndarray | None = None,
+                 past: np.ndarray | None = None) -> list[np.ndarray]:
         """The SavedModel's outputs ``names`` for raw windows ``[n, lookback]`` (and their
-        static rows, known-future covariates), in one pass, without the target axis."""
+        static rows, known-future covariates, covariates' past), in one pass, without the
+        target axis."""
         import tensorflow as tf
 
         windows = np.asarray(windows, dtype="float32")
@@ -71,7 +81,7 @@ class PanelForecaster(ServedForecaster):
                             f"Received: shape {list(windows.shape)}")
         sig = self.manifest["signature"]
         feeds = ({sig["input"]: windows[..., None]} | self._static_feed(static, len(windows))
-                 | self._future_feed(future, len(windows)))
+                 | self._future_feed(future, len(windows)) | self._past_feed(past, len(windows)))
         served = [self._serve(**{k: tf.constant(v[i:i + _BATCH]) for k, v in feeds.items()})
                   for i in range(0, len(windows), _BATCH)]
         if not served:
@@ -97,17 +107,28 @@ class PanelForecaster(ServedForecaster):
         """``{"future": values}`` for a model that takes known-future covariates, else ``{}``."""
         if self.future is None:
             return {}
-        shape = (n, self.horizon, len(self.future["features"]))
-        values = None if future is None else np.asarray(future, dtype="float32")
-        if values is None or values.shape != shape:
-            got = "none" if values is None else f"shape {list(values.shape)}"
-            raise DataError(f"this model takes the known-future covariates over each window's "
-                            f"horizon {list((None, *shape[1:]))} "
-                            f"({', '.join(self.future['features'])}). Received: {got}")
-        if not np.isfinite(values).all():
-            raise DataError("the known-future covariates hold a missing or infinite value; "
-                            "give every step to forecast its values")
-        return {self.future["input"]: values}
+        return _checked(self.future, future, (n, self.horizon, len(self.future["features"])),
+                        what="the known-future covariates over each window's horizon",
+                        missing="the known-future covariates hold a missing or infinite "
+                                "value; give every step to forecast its values")
+
+    def _past_feed(self, past: np.ndarray | None, n: int) -> dict[str, np.ndarray]:
+        """``{"past": values}`` for a model that reads covariates' past, else ``{}``."""
+        if self.past is None:
+            return {}
+        steps = int(self.past["steps"])
+        return _checked(self.past, past, (n, steps, len(self.past["features"])),
+                        what=f"the covariates on the {steps} steps before each window's origin",
+                        missing="the covariates before the origin hold a missing or infinite "
+                                "value; fill them in")
+
+    def _past_values(self, panel: Panel, series: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The covariates on the ``past.steps`` steps before each origin (``series``' first
+        ``end`` steps), left-padded with the series' first values, as in training."""
+        parts = [c.values for c in (panel.past, panel.future) if c is not None]
+        values = np.concatenate(parts, axis=1)
+        k = np.arange(-int(self.past["steps"]), 0)[None, :] + np.asarray(end)[:, None]
+        return values[panel.offsets[:-1][series][:, None] + np.maximum(k, 0)]
 
     def last_windows(self, panel: Panel) -> np.ndarray:
         """Each series' last ``lookback`` values, left-padded with its first value."""
@@ -171,7 +192,9 @@ class PanelForecaster(ServedForecaster):
         names = [self.manifest["signature"]["output"]] + (
             [self.intervals["output"]] if self.intervals else [])
         static = panel.statics.values[series] if panel.statics is not None else None
-        pred, *quantiles = self._outputs(windows, names, static=static, future=future)
+        past = self._past_values(panel, series, end) if self.past is not None else None
+        pred, *quantiles = self._outputs(windows, names, static=static, future=future,
+                                         past=past)
         frame = _long_format(panel, series, end, pred, actual=all_origins)
         if quantiles:
             for col, _, k in band_columns(self.intervals, ["value"]):
@@ -207,20 +230,43 @@ class PanelForecaster(ServedForecaster):
 
     def _load(self, data: str | Path) -> Panel:
         m = self.manifest
-        static, future = self.static or {"columns": []}, self.future or {"columns": []}
+        static = (self.static or {"columns": []})["columns"]
+        past = self.past or {}
+        # a model reading covariates' past reads every known-future one's history too
+        future = (past.get("known_future") or self.future or {"columns": []})["columns"]
+        covariates = (past.get("covariates") or {"columns": []})["columns"]
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
                            max_gap=int(m.get("max_gap") or 12),
-                           static=[c["name"] for c in static["columns"]],
-                           future=[c["name"] for c in future["columns"]],
-                           ahead=self.horizon, future_history=False,
+                           static=[c["name"] for c in static],
+                           future=[c["name"] for c in future],
+                           past=[c["name"] for c in covariates],
+                           ahead=self.horizon, future_history=bool(past),
                            categories={c["name"]: c["categories"]
-                                       for c in (*static["columns"], *future["columns"])
+                                       for c in (*static, *future, *covariates)
                                        if c["kind"] == "categorical"})
         if panel.freq != m["frequency"]:
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
         return panel
+
+
+def _checked(spec: dict[str, Any], values: np.ndarray | None, shape: tuple[int, ...], *,
+             what: str, missing: str) -> dict[str, np.ndarray]:
+    """``{spec["input"]: values}``, float32, once ``values`` has ``shape`` and holds only
+    finite numbers.
+
+    Raises:
+        DataError: no values or another shape (naming ``what`` the input holds and its
+            features), or a missing value (``missing``)."""
+    array = None if values is None else np.asarray(values, dtype="float32")
+    if array is None or array.shape != shape:
+        got = "none" if array is None else f"shape {list(array.shape)}"
+        raise DataError(f"this model takes {what} {list((None, *shape[1:]))} "
+                        f"({', '.join(spec['features'])}). Received: {got}")
+    if not np.isfinite(array).all():
+        raise DataError(missing)
+    return {spec["input"]: array}
 
 
 def _long_format(panel: Panel, series: np.ndarray, end: np.ndarray, pred: np.ndarray, *,

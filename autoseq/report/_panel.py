@@ -24,7 +24,7 @@ import autoseq.report._format as fmt
 from autoseq._run_folder import load_trial, load_trial_json
 from autoseq.data._panel_data import side_inputs, window_scale
 from autoseq.data._panel_static import STATIC
-from autoseq.data._windows import FUTURE, WINDOW
+from autoseq.data._windows import FUTURE, PAST, WINDOW
 from autoseq.panel_baselines import (
     per_series,
     score,
@@ -156,17 +156,17 @@ def _measured(data, model, config: dict, served) -> Measured:
     (of ``config``) on windows of its lookback normalised by their scale; each with what it
     takes beside them."""
     if served is not None:
-        def forecast(x, static, future):
-            return np.asarray(served.predict_windows(x, static, future), dtype="float64")
+        def forecast(x, side):
+            return np.asarray(served.predict_windows(x, side.get(STATIC), side.get(FUTURE),
+                                                     past=side.get(PAST)), dtype="float64")
 
         return Measured(forecast, tuple(n for n, spec in ((STATIC, served.static),
-                                                          (FUTURE, served.future)) if spec),
+                                                          (FUTURE, served.future),
+                                                          (PAST, served.past)) if spec),
                         served.lookback)
 
-    def trial(x, static, future):
+    def trial(x, side):
         scale = window_scale(x)
-        side = ({STATIC: static} if static is not None else {}) | (
-            {FUTURE: future} if future is not None else {})
         window = (x / scale[:, None])[..., None]
         return forecast_units(model, {WINDOW: window} | side if side else window, scale)
 
@@ -264,8 +264,9 @@ def looks_at_section(ev: Evidence) -> Section | None:
                      increase="validation scaled-MAE increase")
     parts = ("A block of the lookback window, or (the target's row) the whole window's shape, is "
              "swapped between windows (each window divided by its own level, the part swapped, "
-             "multiplied back); a static column or a known-future covariate (over the whole "
-             "horizon) is swapped between windows." if side else
+             "multiplied back); a static column, a known-future covariate (over the whole "
+             "horizon) or a covariate's past (the steps before the origin) is swapped between "
+             "windows." if side else
              "A block of the lookback window is swapped between windows (each window divided by "
              "its own level, the block swapped, multiplied back).")
     dependence = (" The dependence figure divides each forecast by its window's level (its mean "

@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
-from autoseq.data._panel_data import WINDOWS_PER_EPOCH, PanelData, uses_future, uses_static
+from autoseq.data._panel_data import (
+    WINDOWS_PER_EPOCH,
+    PanelData,
+    uses_future,
+    uses_past,
+    uses_static,
+)
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError, SearchError, SearchSpaceError
 from autoseq.exporting._panel import export_panel
@@ -64,19 +70,16 @@ class PanelTask(Task):
         if len(options.targets) != 1:
             raise DataError(f"a panel forecasts one --target per series. Received: "
                             f"{', '.join(options.targets)}")
-        if options.covariates:
-            raise DataError("past covariates are not supported with --series-col yet: a column "
-                            "known for the steps to forecast is a --future-covariate, one "
-                            "constant within each series a --static-col. Received: --covariates "
-                            f"{', '.join(options.covariates)}")
-        if options.format == "wide" and options.future_covariates:
-            raise DataError("--future-covariates need the long format (one row per series and "
-                            "step); a wide panel has no rows for the steps to forecast")
-        named = (*options.static_cols, *options.future_covariates)
+        if options.format == "wide" and (options.future_covariates or options.covariates):
+            flag = "--future-covariates" if options.future_covariates else "--covariates"
+            raise DataError(f"{flag} need the long format (one row per series and step); a "
+                            "wide panel has no rows per step")
+        named = (*options.static_cols, *options.future_covariates, *(options.covariates or ()))
         codes = [c for c in options.categorical if c not in named]
         if codes:
-            raise DataError("with --series-col, --categorical names a --static-col or "
-                            "--future-covariate of integer codes. Received: --categorical "
+            raise DataError("with --series-col, --categorical names a --static-col, "
+                            "--covariate or --future-covariate of integer codes. Received: "
+                            "--categorical "
                             f"{', '.join(codes)}")
         if metric not in PANEL_OBJECTIVES:
             raise SearchError(f"--metric {metric} is in each series' units; a panel is ranked "
@@ -93,7 +96,8 @@ class PanelTask(Task):
                      test_size=options.test_size,
                      columns={"static": options.static_cols,
                               "categorical": options.categorical,
-                              "future": options.future_covariates})
+                              "future": options.future_covariates,
+                              "past": options.covariates})
 
     def data_settings(self, data: PanelData, options: DataOptions) -> dict[str, Any]:
         panel = data.panel
@@ -102,7 +106,8 @@ class PanelTask(Task):
                 "val_size": data.val_size, "test_size": data.test_size,
                 "max_gap": options.max_gap, "windows_per_epoch": data.windows_per_epoch,
                 "format": options.format, "stat_baselines": data.stat_baselines,
-                "covariates": []} | _static_settings(panel) | _future_settings(panel)
+                "covariates": list(panel.past.columns) if panel.past else []
+                } | _static_settings(panel) | _future_settings(panel) | _past_settings(panel)
 
     def fingerprint(self, data: PanelData) -> str:
         return data.fingerprint
@@ -125,16 +130,19 @@ class PanelTask(Task):
                      windows_per_epoch=s.get("windows_per_epoch", WINDOWS_PER_EPOCH),
                      columns={"static": s.get("static_cols", ()),
                               "future": s.get("future_covariates", ()),
+                              "past": s.get("covariates", ()),
                               "categories": _categories(s)})
 
     def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
         """The seasonal anchors stay only where seasonal naive beats naive on validation, the
         ``linear`` anchor where the panel's linear baseline could be fitted; with
         static columns or known-future covariates, whether a trial uses them is searched too
-        (so the leaderboard shows what they are worth), unless the space says."""
+        (so the leaderboard shows what they are worth), and with any covariates whether it
+        reads their past, unless the space says."""
         space = with_switch(_applicable_anchors(space, data), "static",
                             offered=data.n_static > 0)
-        return with_switch(space, "future", offered=data.n_future > 0)
+        space = with_switch(space, "future", offered=data.n_future > 0)
+        return with_switch(space, "past", offered=data.n_past > 0)
 
     def resolve_config(self, space_config: dict[str, Any], data: PanelData, *,
                        builder: str) -> dict[str, Any]:
@@ -144,6 +152,8 @@ class PanelTask(Task):
             config["static"] = uses_static(config, data)
         if "future" in config:  # no known-future covariates: likewise
             config["future"] = uses_future(config, data)
+        if "past" in config:  # no covariates: likewise
+            config["past"] = uses_past(config, data)
         # The panel's windows carry the target only, normalised by the window's scale.
         return config | {k: v for k, v in (("transform", "none"), ("calendar", False),
                                            ("scaler", "window")) if k in config}
@@ -185,7 +195,9 @@ class PanelTask(Task):
                 + (f", static columns {', '.join(statics.columns)} ({data.n_static} features)"
                    if statics else "")
                 + (f", known-future covariates {', '.join(data.panel.future.columns)} "
-                   f"({data.n_future} features)" if data.n_future else ""))
+                   f"({data.n_future} features)" if data.n_future else "")
+                + (f", past covariates {', '.join(data.panel.past.columns)}"
+                   if data.panel.past else ""))
 
 
 def _applicable_anchors(space: SearchSpace, data: PanelData) -> SearchSpace:
@@ -228,10 +240,17 @@ def _future_settings(panel) -> dict[str, Any]:
             "future_categories": dict(panel.future.categories)}
 
 
+def _past_settings(panel) -> dict[str, Any]:
+    """The categories of the past covariates a run records (only when there are some; the
+    columns are its ``covariates``)."""
+    return {"past_categories": dict(panel.past.categories)} if panel.past else {}
+
+
 def _categories(settings: dict[str, Any]) -> dict[str, list[str]] | None:
-    """The categories a run recorded for its static and known-future columns (``None``: a run
-    with neither)."""
-    parts = [settings.get(k) for k in ("static_categories", "future_categories")]
+    """The categories a run recorded for its static and covariate columns (``None``: a run
+    with none)."""
+    parts = [settings.get(k) for k in ("static_categories", "future_categories",
+                                       "past_categories")]
     if all(p is None for p in parts):
         return None
     return {k: v for p in parts if p for k, v in p.items()}
