@@ -136,6 +136,21 @@ def test_a_past_covariate_needs_values_in_every_history(tmp_path):
                    past=["temp"])
 
 
+def test_a_default_past_covariate_of_codes_is_one_hot_encoded(tmp_path):
+    frame = pd.read_csv(make_past_csv(tmp_path / "p.csv", n_series=3))
+    frame["shift"] = frame.index % 3 + 1  # integer codes: three categories
+    path = _write(tmp_path / "codes.csv", frame)
+    PANEL.check_options(DataOptions(str(path), ("value",), series_col="series",
+                                    categorical=("shift",)), metric="owa", folds=1)
+    panel = load_panel(path, series_col="series", target="value", past=None,
+                       categorical=["shift"])
+    assert panel.past.features == ("orders", "noise", "shift=1", "shift=2", "shift=3")
+    with pytest.raises(DataError, match="--categorical 'shfit' is not a static column or "
+                                        "covariate of this panel; did you mean 'shift'"):
+        load_panel(path, series_col="series", target="value", past=None,
+                   categorical=["shfit"])
+
+
 def test_panel_options_take_past_covariates_in_the_long_format_only():
     options = {"data": "x.csv", "targets": ("value",), "series_col": "series"}
     PANEL.check_options(DataOptions(**options, covariates=["temp", "code"],

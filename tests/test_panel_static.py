@@ -155,8 +155,9 @@ def test_static_options_need_a_panel_and_name_statics(tmp_path):
         task_for_options(DataOptions("x.csv", ("value",), static_cols=("size",)))
     with pytest.raises(DataError, match="--categorical names a --static-col"):
         PANEL.check_options(DataOptions("x.csv", ("value",), series_col="series",
-                                        static_cols=("size",), categorical=("meter",)),
-                            metric="owa", folds=1)
+                                        static_cols=("size",), covariates=["temp"],
+                                        categorical=("meter",)),
+                            metric="owa", folds=1)  # (by default: a past covariate of codes)
 
 
 def test_the_cli_refuses_a_static_column_without_series_col(tmp_path, capsys):

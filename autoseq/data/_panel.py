@@ -231,6 +231,10 @@ def load_panel(path: str | Path, *, series_col: str, target: str, time_col: str 
     if default:
         past = _default_past(src, raw, {c for _, c in taken})
     past = check_future_names(src, past, columns, taken, flag=PAST_FLAG)
+    stray = [c for c in categorical if c not in {*static, *future, *past}]
+    if stray:
+        raise DataError(f"{src}: --categorical '{stray[0]}' is not a static column or covariate "
+                        f"of this panel{suggest_column(stray[0], columns)}")
     keys = raw[series_col]
     if keys.isna().any():
         row = int(np.flatnonzero(keys.isna().to_numpy())[0]) + 2

@@ -76,7 +76,8 @@ class PanelTask(Task):
                             "wide panel has no rows per step")
         named = (*options.static_cols, *options.future_covariates, *(options.covariates or ()))
         codes = [c for c in options.categorical if c not in named]
-        if codes:
+        # by default (long format) every other numeric column is a past covariate: codes too
+        if codes and (options.covariates is not None or options.format == "wide"):
             raise DataError("with --series-col, --categorical names a --static-col, "
                             "--covariate or --future-covariate of integer codes. Received: "
                             "--categorical "
