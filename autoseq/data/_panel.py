@@ -86,6 +86,17 @@ class Panel:
         grid = self.grid or _grid(self.freq, self.first[:1])
         return grid.timestamps(grid.ordinals(self.first)[series] + position)
 
+    @property
+    def past_covariates(self) -> tuple[PanelFuture, ...]:
+        """The covariates whose past a network may read: the past ones, then the known-future
+        ones (the order of the ``past`` input's features)."""
+        return tuple(c for c in (self.past, self.future) if c is not None)
+
+    def past_matrix(self) -> np.ndarray:
+        """``past_covariates``' values side by side, row for row with ``values``:
+        ``[n_steps, n_past]``."""
+        return np.concatenate([c.values for c in self.past_covariates], axis=1)
+
     def future_steps(self, series: np.ndarray, position: np.ndarray, horizon: int) -> np.ndarray:
         """The known-future covariates on steps ``position … position + horizon - 1`` of each
         of ``series`` ``[W, horizon, n_features]`` (NaN where the file gives none)."""

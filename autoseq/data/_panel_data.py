@@ -186,22 +186,12 @@ class PanelData:
         """``(center, scale)`` of each known-future feature as the network standardises it: a
         numeric column's mean and standard deviation over every series' training rows (scale
         1 where it is constant), an indicator's 0 and 1; ``((), ())`` without any."""
-        future = self.panel.future
-        if future is None:
-            return (), ()
-        center, scale = future.standardisation(future.values[self.training_rows()])
-        return tuple(map(float, center)), tuple(map(float, scale))
-
-    @property
-    def past_covariates(self) -> tuple[PanelFuture, ...]:
-        """The covariates whose past a network may read: the past ones, then the known-future
-        ones (the order of the ``past`` input's features)."""
-        return tuple(c for c in (self.panel.past, self.panel.future) if c is not None)
+        return self._standardisation(() if self.panel.future is None else (self.panel.future,))
 
     @property
     def n_past(self) -> int:
         """The width of the ``past`` input (0: the panel has no covariates)."""
-        return sum(len(c.features) for c in self.past_covariates)
+        return sum(len(c.features) for c in self.panel.past_covariates)
 
     @property
     def past_steps(self) -> int:
@@ -211,10 +201,14 @@ class PanelData:
     def past_standardisation(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """``(center, scale)`` of each feature of the ``past`` input, as
         ``future_standardisation`` computes them; ``((), ())`` without covariates."""
+        return self._standardisation(self.panel.past_covariates)
+
+    def _standardisation(self, covariates: tuple[PanelFuture, ...]
+                         ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(center, scale)`` of ``covariates``' features, side by side, over every series'
+        training rows."""
         rows = self.training_rows()
-        parts = [c.standardisation(c.values[rows]) for c in self.past_covariates]
-        if not parts:
-            return (), ()
+        parts = [c.standardisation(c.values[rows]) for c in covariates]
         return (tuple(float(v) for center, _ in parts for v in center),
                 tuple(float(v) for _, scale in parts for v in scale))
 
@@ -309,9 +303,8 @@ class PanelData:
             rows = offsets[:-1][seg] + np.maximum(k - p, 0)  # row for row with the padded values
             if self.panel.future is not None:
                 self._future_padded = self.panel.future.values[rows].astype("float32")
-            if self.past_covariates:
-                self._past_padded = np.concatenate(
-                    [c.values[rows] for c in self.past_covariates], axis=1).astype("float32")
+            if self.panel.past_covariates:
+                self._past_padded = self.panel.past_matrix()[rows].astype("float32")
         return self._padded
 
     def future_values(self, series: np.ndarray, position: np.ndarray) -> np.ndarray:

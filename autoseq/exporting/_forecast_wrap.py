@@ -166,8 +166,8 @@ def _wrapped(model, fdata: ForecastData, config: dict[str, Any]):
 
 def _raw_inputs(fdata: ForecastData | PanelData, width: int, extras: tuple[str, ...]):
     """Keras inputs of an exported model: its raw window and ``extras`` (a panel's: its
-    ``static`` rows, ``past`` covariates); ``(window, inputs)`` where ``inputs`` is the window alone or a dict of
-    every input."""
+    ``static`` rows, ``past`` covariates); ``(window, inputs)`` where ``inputs`` is the window
+    alone or a dict of every input."""
     import keras
 
     window = keras.Input((width, fdata.n_inputs), name=WINDOW)

@@ -165,7 +165,7 @@ def _past_manifest(manifest: dict[str, Any], data: PanelData) -> None:
         "steps": data.past_steps,
         "covariates": panel.past.describe() if panel.past else None,
         "known_future": panel.future.describe() if panel.future else None,
-        "features": [f for c in data.past_covariates for f in c.features],
+        "features": [f for c in panel.past_covariates for f in c.features],
         "how": f"one block per window: the {data.past_steps} steps before its origin (the "
                "oldest first; a series shorter than that padded on the left with its first "
                "values), on each the past covariates' features and then the known-future "

@@ -64,8 +64,7 @@ class PanelMember:
     raw: Any
     """Raw window ``[batch, lookback, 1]`` (and ``static [batch, n_static]``, ``future
     [batch, horizon, n_future]``, ``past [batch, past_steps, n_past]`` when it ``takes`` them)
-    → forecast ``[batch, horizon, 1]``,
-    series' units."""
+    → forecast ``[batch, horizon, 1]``, series' units."""
     takes: tuple[str, ...] = ()
     """Its inputs beside the window: ``static`` when it uses the static columns, ``future``
     when it uses the known-future covariates, ``past`` when it reads the covariates' past."""
@@ -78,9 +77,10 @@ class PanelMember:
 @dataclass(frozen=True)
 class PanelExport:
     """The forecaster a panel export serves: ``model`` takes raw windows ``[batch, width, 1]``
-    (and ``static``, ``future``, ``past`` when a member uses them); ``members`` best first; ``blend``
-    the baseline blended in, ``weight`` the networks' share; ``selection`` what export weighed
-    on validation (``None`` when ``--trial`` or ``--ensemble`` said what to export)."""
+    (and ``static``, ``future``, ``past`` when a member uses them); ``members`` best first;
+    ``blend`` the baseline blended in, ``weight`` the networks' share; ``selection`` what
+    export weighed on validation (``None`` when ``--trial`` or ``--ensemble`` said what to
+    export)."""
 
     model: Any
     width: int

@@ -562,9 +562,7 @@ def _known_future(window, config: dict[str, Any], ctx: ModelContext):
         future = inputs.setdefault("future", keras.Input((ctx.horizon, ctx.n_future),
                                                          name="future"))
         if ctx.future_center:  # raw values in: standardised here
-            future = keras.layers.Normalization(
-                mean=list(ctx.future_center), variance=[s * s for s in ctx.future_scale],
-                name="future_scale", dtype="float32")(future)
+            future = _standardised(future, ctx.future_center, ctx.future_scale, "future_scale")
         known.append(future)
         covariates = future
     future = (None if not known else known[0] if len(known) == 1
@@ -582,9 +580,7 @@ def _past(inputs: dict[str, Any], ctx: ModelContext):
     past = inputs["past"] = keras.Input((ctx.past_steps, ctx.n_past), name="past")
     if ctx.past_steps > ctx.lookback:
         past = LastSteps(steps=ctx.lookback, name="past_last")(past)
-    return keras.layers.Normalization(mean=list(ctx.past_center),
-                                      variance=[s * s for s in ctx.past_scale],
-                                      name="past_scale", dtype="float32")(past)
+    return _standardised(past, ctx.past_center, ctx.past_scale, "past_scale")
 
 
 def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
@@ -596,9 +592,16 @@ def _static(inputs: dict[str, Any], config: dict[str, Any], ctx: ModelContext):
     if not (config.get("static") and ctx.static_center):
         return None
     static = inputs["static"] = keras.Input((len(ctx.static_center),), name="static")
-    return keras.layers.Normalization(mean=list(ctx.static_center),
-                                      variance=[s * s for s in ctx.static_scale],
-                                      name="static_scale", dtype="float32")(static)
+    return _standardised(static, ctx.static_center, ctx.static_scale, "static_scale")
+
+
+def _standardised(x, center: tuple[float, ...], scale: tuple[float, ...], name: str):
+    """``(x - center) / scale`` per feature of a raw input, in float32 whatever the precision
+    policy (a raw value over 65504 is infinite in float16)."""
+    import keras
+
+    return keras.layers.Normalization(mean=list(center), variance=[s * s for s in scale],
+                                      name=name, dtype="float32")(x)
 
 
 def _sequence_rnn(config: dict[str, Any], ctx: ModelContext):

@@ -122,19 +122,10 @@ class PanelForecaster(ServedForecaster):
                         missing="the covariates before the origin hold a missing or infinite "
                                 "value; fill them in")
 
-    def _past_values(self, panel: Panel, series: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """The covariates on the ``past.steps`` steps before each origin (``series``' first
-        ``end`` steps), left-padded with the series' first values, as in training."""
-        parts = [c.values for c in (panel.past, panel.future) if c is not None]
-        values = np.concatenate(parts, axis=1)
-        k = np.arange(-int(self.past["steps"]), 0)[None, :] + np.asarray(end)[:, None]
-        return values[panel.offsets[:-1][series][:, None] + np.maximum(k, 0)]
-
     def last_windows(self, panel: Panel) -> np.ndarray:
         """Each series' last ``lookback`` values, left-padded with its first value."""
-        lengths = panel.lengths
-        k = np.arange(-self.lookback, 0)[None, :] + lengths[:, None]
-        return panel.values[panel.offsets[:-1][:, None] + np.maximum(k, 0)]
+        return _before(panel.values, panel, np.arange(panel.n_series), panel.lengths,
+                       self.lookback)
 
     def origin_windows(self, panel: Panel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every origin with a full lookback in every series (a backtest): ``(series, end,
@@ -192,7 +183,9 @@ class PanelForecaster(ServedForecaster):
         names = [self.manifest["signature"]["output"]] + (
             [self.intervals["output"]] if self.intervals else [])
         static = panel.statics.values[series] if panel.statics is not None else None
-        past = self._past_values(panel, series, end) if self.past is not None else None
+        # the covariates on the steps before each origin, padded as in training
+        past = (_before(panel.past_matrix(), panel, series, end, int(self.past["steps"]))
+                if self.past is not None else None)
         pred, *quantiles = self._outputs(windows, names, static=static, future=future,
                                          past=past)
         frame = _long_format(panel, series, end, pred, actual=all_origins)
@@ -249,6 +242,15 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
         return panel
+
+
+def _before(values: np.ndarray, panel: Panel, series: np.ndarray, end: np.ndarray,
+            steps: int) -> np.ndarray:
+    """The rows of ``values`` (row for row with ``panel.values``) on the ``steps`` steps
+    before each origin (``series``' first ``end`` steps), left-padded with the series' first
+    row."""
+    k = np.arange(-steps, 0)[None, :] + np.asarray(end)[:, None]
+    return values[panel.offsets[:-1][series][:, None] + np.maximum(k, 0)]
 
 
 def _checked(spec: dict[str, Any], values: np.ndarray | None, shape: tuple[int, ...], *,

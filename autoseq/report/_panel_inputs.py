@@ -7,9 +7,9 @@ Measured on up to ``MAX_IMPORTANCE_WINDOWS`` validation windows (as for a single
 evenly spaced. A part is swapped between windows: a block of the window or the whole window's
 shape (each window divided by its own scale, the part swapped, multiplied back by the original
 scale, so the level stays), a static column's features, a known-future covariate's values
-over the horizon, or a covariate's values before the origin; how much the error grows (MAE divided by each window's scale, so every series
-counts alike) is the part's weight. Series of any size share one network, so the dependence is
-in multiples of each window's level.
+over the horizon, or a covariate's values before the origin; how much the error grows (MAE
+divided by each window's scale, so every series counts alike) is the part's weight. Series of
+any size share one network, so the dependence is in multiples of each window's level.
 """
 
 from __future__ import annotations

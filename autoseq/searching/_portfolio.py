@@ -12,9 +12,10 @@ recent level lags); the same with the profile fitted once and the seasonal-naive
 same with calendar features and the encoder–decoder head, and an LSTM correcting the last
 value. All use the known-future covariates where the data have some (and a panel's static
 columns where it has some); none reads a panel's covariates' past (``past``: on the bike-share
-panel the starting points scored 4-7% worse on validation with it), which the sampler tries. Each is cut to the search space: a parameter the space lacks is
-dropped, and a value the space does not allow is left for the sampler to draw — except the
-method itself (``anchor``, ``transform``): a start whose method the space excludes is skipped.
+panel the starting points scored 4-7% worse on validation with it), which the sampler tries.
+Each is cut to the search space: a parameter the space lacks is dropped, and a value the space
+does not allow is left for the sampler to draw — except the method itself (``anchor``,
+``transform``): a start whose method the space excludes is skipped.
 
 Example:
     >>> starting_points(load_search_space("default"))[0]["transform"]
