@@ -11,7 +11,7 @@ import pytest
 
 import autoseq
 from autoseq.data import ForecastData, load_series
-from autoseq.data._mstl import decompose, extended_rows, mstl_operator
+from autoseq.data._mstl import decompose, extended_rows, mstl_operator, relative_tables
 from autoseq.data._variants import data_variant, rolling_spec
 from autoseq.exporting._forecast_wrap import raw_inputs
 from autoseq.run import load_trial_model, open_run
@@ -59,10 +59,28 @@ def test_rolling_spec_and_a_short_history_extended_by_whole_cycles():
     assert rolling_spec([48, 336], 17_520) == ((48, 336), 2016)
     assert rolling_spec([48, 336], 900) == ((48,), 288)  # the week is not held three times
     assert rolling_spec([12], 30) is None
+    points = np.array([4, 10])  # no point has the whole history before it: all extended
+    tables = relative_tables(np.arange(12.0)[:, None], points, np.eye(4, 16), 16, cycle=4)
+    assert tables.shape == (2, 4, 1) and list(tables[1, :, 0]) == [2, 3, 4, 5]
     # 10 rows exist: the 8 of whole cycles (rows 2-9) stand for the 6 missing ones, phase kept
     rows = extended_rows(10, 16, 4)
     assert list(rows) == [*range(2, 10), *range(2, 10)]
     assert np.all(np.mod(rows, 4) == np.mod(np.arange(-6, 10), 4))
+
+
+def test_a_series_shorter_than_the_history_gets_a_history_it_holds(tmp_path):
+    """40 days of hourly rows (M4 hourly's length) hold the week five times, not the six of a
+    full history: the history is the five weeks, so a served window fits in the series."""
+    t = np.arange(960)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 24) + 5 * np.sin(2 * np.pi * t / 168) + 0.01 * t
+    path = tmp_path / "hourly.csv"
+    pd.DataFrame({"time": pd.date_range("2022-01-01", periods=960, freq="h"), "y": y}).to_csv(
+        path, index=False)
+    short = ForecastData(load_series(path, targets=["y"]), horizon=24)
+    r = data_variant(short, transform="rolling_mstl").profile
+    assert r.periods == (24, 168) and r.history == 840
+    assert rolling_spec([24, 168], 1008)[1] == 1008
+    assert r.points[0] == 336 and r.points[-1] == 960 and np.isfinite(r.tables).all()
 
 
 def test_rolling_windows_are_deseasonalised_per_origin_and_inverted_exactly(data):

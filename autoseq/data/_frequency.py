@@ -31,6 +31,8 @@ def infer_frequency(index: pd.DatetimeIndex, *, source: str = "", time_col: str 
     step = diffs.mode().iloc[0]
     if step == pd.Timedelta(days=7):
         candidates.append(f"W-{index[0].day_name()[:3].upper()}")
+    if step == pd.Timedelta(days=1):
+        candidates.append("B")  # trading days: no weekend row, holidays missing
     if step > pd.Timedelta(0) and step % pd.Timedelta(days=1) == pd.Timedelta(0):
         candidates.append(f"{step.days}D")
     elif step > pd.Timedelta(0):
@@ -77,6 +79,8 @@ def seasons_for(freq: str) -> list[int]:
         return []
     if name.startswith("W"):
         return [52] if n == 1 else []
+    if name == "B":
+        return [5, 260] if n == 1 else []  # the trading week and year
     try:
         step = pd.Timedelta(offset)
     except (ValueError, TypeError):

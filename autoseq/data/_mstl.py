@@ -148,9 +148,10 @@ def relative_tables(values: np.ndarray, points: np.ndarray, op: np.ndarray, hist
 
     out = np.empty((len(points), op.shape[0], values.shape[1]))
     full = points >= history
+    late = np.flatnonzero(full)  # none when the series is shorter than the history
     for j in range(values.shape[1]):
-        windows = sliding_window_view(values[:, j], history)  # row r: values[r:r + history]
-        late = np.flatnonzero(full)
+        if len(late):
+            windows = sliding_window_view(values[:, j], history)  # row r: values[r:r + history]
         for a in range(0, len(late), 4096):
             rows = late[a:a + 4096]
             out[rows, :, j] = windows[points[rows] - history] @ op.T

@@ -31,7 +31,7 @@ from autoseq.data._panel_future import (
     read_panel_future,
 )
 from autoseq.data._panel_static import Statics, read_statics
-from autoseq.data._series import _parse_times, _pick_time_col
+from autoseq.data._series import _parse_times, _pick_time_col, dst_hint
 from autoseq.exceptions import DataError
 
 logger = logging.getLogger("autoseq")
@@ -339,7 +339,8 @@ def _check_duplicates(src: str, codes: np.ndarray, times: pd.DatetimeIndex, orde
         i = int(np.flatnonzero(same)[0]) + 1
         raise DataError(f"{src}: row {int(order[i]) + 2}: series '{names[codes[i]]}' has "
                         f"timestamp {times[i]} twice in '{time_col}' (also row "
-                        f"{int(order[i - 1]) + 2}); keep one row per series and step")
+                        f"{int(order[i - 1]) + 2}); keep one row per series and step"
+                        f"{dst_hint(times[i])}")
 
 
 def _shared_grid(src: str, codes: np.ndarray, times: pd.DatetimeIndex, order: np.ndarray,

@@ -169,9 +169,9 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         if t == time_col:
             raise DataError(f"{src}: column '{t}' is the time column and cannot be a target")
     _check_roles(src, columns, time_col, targets, covariates, roles)
-    times = _parse_times(src, raw[time_col], time_col)
     # Warnings wait until the data have passed every check: a refused file gets one line.
     notes: list[tuple] = []
+    times = _parse_times(src, raw[time_col], time_col, notes)
     values, categories = _input_columns(src, raw, time_col, list(targets), covariates, roles,
                                         notes)
     values.index = times
@@ -183,7 +183,7 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         first = values.index[dup][0]
         row = int(np.flatnonzero(times == first)[1]) + 2
         raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
-                        "keep one row per time step (aggregate duplicates first)")
+                        f"keep one row per time step (aggregate duplicates first){dst_hint(first)}")
     future = tuple(c for c in values.columns if _source_of(c, categories) in roles.future)
     values, ahead = _split_ahead(values, list(targets), future)
     if len(values) < 3:
@@ -315,7 +315,18 @@ def _time_candidates(header: list[str], time_col: str | None) -> set[str]:
     return named | {header[0]} | ({time_col} if time_col else set())
 
 
-def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
+def dst_hint(when: pd.Timestamp) -> str:
+    """What a repeated time of day may mean: local clock times across the end of summer time."""
+    if when == when.normalize():
+        return ""
+    return ("; local clock times repeat an hour when daylight saving time ends: write the "
+            "times in UTC or with their offset (2024-10-27T01:00+01:00)")
+
+
+def _parse_times(src: str, col: pd.Series, name: str,
+                 notes: list[tuple] | None = None) -> pd.DatetimeIndex:
+    """The parsed times; times with a UTC offset are converted to UTC, which ``notes`` (or the
+    log, without them) then says."""
     if col.isna().any():
         row = int(np.flatnonzero(col.isna().to_numpy())[0]) + 2
         raise DataError(f"{src}: row {row}: empty timestamp in '{name}'; every row needs a time")
@@ -342,6 +353,12 @@ def _parse_times(src: str, col: pd.Series, name: str) -> pd.DatetimeIndex:
                         "timestamp; use ISO 8601 such as 2024-01-31 13:00")
     if has_zone:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        note = ("%s: '%s' holds UTC offsets: times are read in UTC (calendar features and "
+                "forecast timestamps too)", src, name)
+        if notes is None:
+            logger.info(*note)
+        else:
+            notes.append(note)
     return pd.DatetimeIndex(parsed)
 
 

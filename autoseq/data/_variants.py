@@ -200,13 +200,14 @@ def fit_rolling_profile(data: ForecastData) -> RollingProfile | None:
 
 def rolling_spec(seasons: list[int], rows: int) -> tuple[tuple[int, ...], int] | None:
     """The seasons and history of the rolling MSTL of a series of ``rows`` rows:
-    ``ROLLING_HISTORY`` cycles of the longest season the series holds three times, and the
-    seasons that history holds twice (``None`` without one). Refits start two cycles in; until
-    the history is whole, the rows there are extended backwards by whole cycles."""
+    ``ROLLING_HISTORY`` cycles of the longest season the series holds three times (fewer when
+    the series holds fewer, so a served window fits in it), and the seasons that history holds
+    twice (``None`` without one). Refits start two cycles in; until the history is whole, the
+    rows there are extended backwards by whole cycles."""
     usable = [m for m in seasons if m > 1 and 3 * m <= rows]
     if not usable:
         return None
-    history = ROLLING_HISTORY * max(usable)
+    history = min(ROLLING_HISTORY, rows // max(usable)) * max(usable)
     return tuple(sorted(m for m in usable if 2 * m <= history)), history
 
 

@@ -46,7 +46,14 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int,
     task = task_of_data(data)
     config = task.resolve_config(space.sample(suggester), data, builder=space.builder)
     ctx = task.model_context(data, config, seed=seed)
-    fit_and_score = task.fit_and_score(data, config)
+    try:
+        fit_and_score = task.fit_and_score(data, config)
+    except Exception as exc:  # noqa: BLE001 - data this configuration cannot use fails its trial
+        _release(known_gradients)
+        return TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config),
+                           reason=f"data could not be prepared: {type(exc).__name__}: "
+                                  f"{_first_line(exc)}",
+                           seconds=time.perf_counter() - start)
     train = partial(_build_and_train, config=config, ctx=ctx, builder=space.builder,
                     fit_and_score=partial(fit_and_score, data=data, ctx=ctx, settings=settings,
                                           reporter=reporter, number=number,

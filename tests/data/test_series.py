@@ -49,8 +49,29 @@ def test_duplicate_timestamp_is_refused_with_its_row(tmp_path):
     frame = pd.read_csv(path)
     frame.loc[5, "date"] = frame.loc[4, "date"]
     frame.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"row 7: duplicate timestamp"):
+    with pytest.raises(DataError, match=r"row 7: duplicate timestamp") as daily:
         load_series(path, targets=["y"])
+    assert "daylight" not in str(daily.value)
+    # local clock times: the hour repeated when summer time ends
+    hours = pd.date_range("2021-10-30 12:00", periods=30, freq="h").astype(str).tolist()
+    hours.insert(14, hours[13])
+    pd.DataFrame({"time": hours, "y": range(31)}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"duplicate timestamp 2021-10-31 01:00:00 .* daylight "
+                                        r"saving time ends: write the times in UTC"):
+        load_series(path, targets=["y"])
+
+
+def test_trading_days_with_holidays_stay_trading_days(tmp_path):
+    days = pd.bdate_range("2023-01-02", periods=300)
+    days = days.delete([10, 45, 100, 170, 250])  # market holidays
+    path = tmp_path / "close.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": np.linspace(100, 130, 295)}).to_csv(
+        path, index=False)
+    ts = load_series(path, targets=["close"])
+    assert ts.freq == "B" and len(ts.frame) == 300 and (ts.frame.index.dayofweek < 5).all()
+    assert seasons_for("B") == [5, 260]
+    with_weekend = pd.date_range("2023-01-02", periods=300).delete([5, 6, 40])
+    assert infer_frequency(with_weekend) == "D"
 
 
 def test_long_gap_is_refused(tmp_path):
@@ -123,12 +144,14 @@ def test_a_word_among_numbers_is_reported_with_its_row(tmp_path):
         load_series(path, targets=["y"])
 
 
-def test_time_zones_are_checked_in_one_pass(tmp_path):
+def test_time_zones_are_checked_in_one_pass(tmp_path, caplog):
     zoned = tmp_path / "zoned.csv"
     zoned.write_text("time,y\n2024-01-01T00:00+01:00,1\n2024-01-01T01:00+01:00,2\n"
                      "2024-01-01T02:00+01:00,3\n2024-01-01T03:00+01:00,4\n", encoding="utf-8")
-    ts = load_series(zoned, targets=["y"])
+    with caplog.at_level(logging.WARNING, logger="autoseq"):
+        ts = load_series(zoned, targets=["y"])
     assert ts.frame.index[0] == pd.Timestamp("2023-12-31 23:00")  # in UTC, zone dropped
+    assert "'time' holds UTC offsets: times are read in UTC" in caplog.text
     mixed = tmp_path / "mixed.csv"
     mixed.write_text("time,y\n2024-01-01T00:00Z,1\n2024-01-01T01:00Z,2\n"
                      "2024-01-01T02:00,3\n2024-01-01T03:00Z,4\n", encoding="utf-8")
