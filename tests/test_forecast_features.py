@@ -60,12 +60,16 @@ def test_calendar_features_match_the_timestamps():
         np.testing.assert_allclose(feats[:, 2 * k + 1], np.cos(2 * np.pi * phase), atol=1e-5)
     assert [c.name for c in calendar_spec("MS", pd.Timestamp("1949-03-01"))] == ["month_of_year"]
     assert [c.name for c in calendar_spec("D", t0)] == ["day_of_week", "day_of_year"]
+    days = pd.bdate_range("2000-06-07", periods=40)  # trading days from a Wednesday
+    feats = calendar_features(calendar_spec("B", days[0]), np.arange(40))
+    np.testing.assert_allclose(feats[:, 0], np.sin(2 * np.pi * days.dayofweek / 5), atol=1e-5)
 
 
 def test_steps_from_counts_calendar_steps():
     assert steps_from(pd.Timestamp("2000-01-01"), pd.Timestamp("2000-01-02 12:00"), "30min") == 72
     assert steps_from(pd.Timestamp("1949-01-01"), pd.Timestamp("1950-03-01"), "MS") == 14
     assert steps_from(pd.Timestamp("1950-03-01"), pd.Timestamp("1949-01-01"), "MS") == -14
+    assert steps_from(pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-09"), "B") == 2
 
 
 def test_unknown_transform_in_a_space_is_refused(series_csv, tmp_path):

@@ -11,7 +11,13 @@ import pytest
 
 import autoseq
 from autoseq.data import ForecastData, load_series
-from autoseq.data._mstl import decompose, extended_rows, mstl_operator, relative_tables
+from autoseq.data._mstl import (
+    decompose,
+    extended_rows,
+    mstl_operator,
+    relative_tables,
+    window_rows,
+)
 from autoseq.data._variants import data_variant, rolling_spec
 from autoseq.exporting._forecast_wrap import raw_inputs
 from autoseq.run import load_trial_model, open_run
@@ -81,6 +87,18 @@ def test_a_series_shorter_than_the_history_gets_a_history_it_holds(tmp_path):
     assert r.periods == (24, 168) and r.history == 840
     assert rolling_spec([24, 168], 1008)[1] == 1008
     assert r.points[0] == 336 and r.points[-1] == 960 and np.isfinite(r.tables).all()
+    # validation origins start at 672 < 840: the served windows read no row at or after the
+    # origin (they used to wrap to the series' end), the rows the profile was trained on
+    origins = short.origins("val")
+    rows = window_rows(origins, 840, 168)
+    assert origins[0] < 840 and (rows < origins[:, None]).all() and (rows >= 0).all()
+    served = raw_inputs(short, origins, {"lookback": 48, "transform": "rolling_mstl"},
+                        extras=(), width=840)
+    np.testing.assert_array_equal(served, short.raw[rows].astype("float32"))
+    for o in origins[:3]:
+        np.testing.assert_array_equal(rows[origins == o][0], extended_rows(int(o), 840, 168))
+        np.testing.assert_array_equal(window_rows(np.array([o]), 1000, 168)[0, -840:],
+                                      extended_rows(int(o), 840, 168))
 
 
 def test_rolling_windows_are_deseasonalised_per_origin_and_inverted_exactly(data):

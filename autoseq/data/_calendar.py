@@ -42,7 +42,8 @@ def calendar_spec(freq: str, t0: pd.Timestamp) -> list[CalendarCycle]:
     """The calendar cycles that a frequency can see, phased so that step 0 is ``t0``.
 
     Sub-daily data get hour-of-day, day-of-week and day-of-year; daily data day-of-week and
-    day-of-year; weekly data week-of-year; monthly and quarterly data month- / quarter-of-year.
+    day-of-year; trading days (``B``) day-of-week; weekly data week-of-year; monthly and
+    quarterly data month- / quarter-of-year.
     """
     offset = pd.tseries.frequencies.to_offset(freq)
     name = offset.name
@@ -53,6 +54,8 @@ def calendar_spec(freq: str, t0: pd.Timestamp) -> list[CalendarCycle]:
         return [CalendarCycle("month_of_year", 12 / n, 12 // n, ((t0.month - 1) / n) % (12 / n))]
     if name.startswith("Q") or name.startswith("BQ"):
         return [CalendarCycle("quarter_of_year", 4.0, 4, float((t0.month - 1) // 3 % 4))]
+    if name == "B":  # trading days: step k falls on weekday (t0's + k) mod 5
+        return [CalendarCycle("day_of_week", 5.0, 5, float(t0.dayofweek))] if n == 1 else []
     try:
         step = pd.Timedelta(offset)
     except (ValueError, TypeError):

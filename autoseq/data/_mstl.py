@@ -160,6 +160,19 @@ def relative_tables(values: np.ndarray, points: np.ndarray, op: np.ndarray, hist
     return out
 
 
+def window_rows(origins: np.ndarray, width: int, cycle: int) -> np.ndarray:
+    """``[origins, width]`` rows of the windows before ``origins``. An origin with fewer rows
+    before it (a rolling MSTL's window longer than the series there) reads them extended
+    backwards by whole ``cycle``s, as the profile it was trained with did (``extended_rows``);
+    before one cycle, by repeating the first row."""
+    origins = np.asarray(origins, dtype="int64")
+    rows = origins[:, None] + np.arange(-width, 0)[None, :]
+    for k in np.flatnonzero(origins < width):
+        o = int(origins[k])
+        rows[k] = extended_rows(o, width, cycle) if cycle and o >= cycle else np.maximum(rows[k], 0)
+    return rows
+
+
 def extended_rows(point: int, history: int, cycle: int) -> np.ndarray:
     """Rows standing for the ``history`` rows before ``point``: those that exist, and before
     them the same phase of the whole cycles that exist (``point >= cycle``)."""

@@ -138,12 +138,18 @@ class _Grid:
     def __init__(self, freq: str, anchor: pd.Timestamp):
         self.freq = freq
         offset = pd.tseries.frequencies.to_offset(freq)
-        self.step = _fixed_step(offset)
+        self.trading = freq == "B"  # weekdays: numpy's business-day calendar counts them
+        self.step = None if self.trading else _fixed_step(offset)
         self.anchor = anchor
-        self.period = None if self.step is not None else _period_freq(freq)
+        self.period = None if self.step is not None or self.trading else _period_freq(freq)
 
     def ordinals(self, index: pd.DatetimeIndex) -> np.ndarray:
         """Each timestamp's step on the grid; ``-2**62`` where it lies off the grid."""
+        if self.trading:
+            days = index.normalize()
+            day = days.to_numpy().astype("datetime64[D]")
+            on = np.is_busday(day) & ((index - days) == self._time_of_day)
+            return np.where(on, np.busday_count(self._day, day), _OFF)
         if self.step is not None:
             delta = index.asi8 - self.anchor.value
             step = self.step.value
@@ -153,6 +159,9 @@ class _Grid:
         return np.where(back.asi8 == index.asi8, ords, _OFF)
 
     def timestamps(self, ordinals: np.ndarray) -> pd.DatetimeIndex:
+        if self.trading:
+            days = np.busday_offset(self._day, np.asarray(ordinals), roll="forward")
+            return pd.DatetimeIndex(days.astype("datetime64[ns]")) + self._time_of_day
         if self.step is not None:
             return pd.DatetimeIndex(self.anchor.value + np.asarray(ordinals) * self.step.value)
         periods = pd.PeriodIndex.from_ordinals(np.asarray(ordinals), freq=self.period)
@@ -160,6 +169,15 @@ class _Grid:
         stamps = periods.to_timestamp(how="end" if end and not self.freq.endswith("S")
                                       else "start")
         return stamps.normalize() if end else stamps
+
+
+    @property
+    def _day(self) -> np.datetime64:
+        return np.datetime64(self.anchor.normalize().date(), "D")
+
+    @property
+    def _time_of_day(self) -> pd.Timedelta:
+        return self.anchor - self.anchor.normalize()
 
 
 _OFF = -(2 ** 62)

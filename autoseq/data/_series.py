@@ -105,6 +105,7 @@ def load_series(
     future: list[str] | tuple[str, ...] | None = None,
     categorical: list[str] | tuple[str, ...] | None = None,
     categories: dict[str, list[str]] | None = None,
+    freq: str | None = None,
 ) -> TimeSeries:
     """Read a forecasting CSV into a validated, regular ``TimeSeries``.
 
@@ -121,6 +122,9 @@ def load_series(
         categorical: columns to one-hot encode although they hold numbers (text columns among
             ``covariates`` and ``future`` always are).
         categories: the categories to encode each categorical column with (a model's).
+        freq: the frequency the rows must have (a model's or a run's). Inferred as trading
+            days ``B`` or days ``D`` where the other is expected, rows on the expected grid are
+            read on it: a few recent days may have no weekend row.
 
     Returns:
         The series, sorted, re-gridded to its frequency and with gaps interpolated in time.
@@ -135,7 +139,7 @@ def load_series(
         return _load_series(str(path), path, targets=targets, time_col=time_col,
                             covariates=covariates, max_gap=max_gap, max_missing=max_missing,
                             roles=_Roles(tuple(future or ()), tuple(categorical or ()),
-                                         dict(categories or {})))
+                                         dict(categories or {})), freq=freq)
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever else a malformed file trips is bad input too
@@ -155,7 +159,7 @@ class _Roles:
 
 
 def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, max_gap,
-                 max_missing, roles: _Roles = _Roles()) -> TimeSeries:
+                 max_missing, roles: _Roles = _Roles(), freq: str | None = None) -> TimeSeries:
     raw, fingerprint = read_csv_file(path, text_columns=lambda header: _time_candidates(
         header, time_col))
     columns = list(raw.columns)
@@ -189,7 +193,8 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
     if len(values) < 3:
         raise DataError(f"{src}: only {len(values)} row{'s' if len(values) != 1 else ''}; a series needs at least 3 to show its "
                         "frequency and many more to train on: pass a longer series")
-    freq = infer_frequency(values.index, source=src, time_col=time_col)
+    freq = _expected(infer_frequency(values.index, source=src, time_col=time_col), freq,
+                     values.index, src)
     grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
     missing_steps = len(grid) - len(values)
     values = values.reindex(grid)
@@ -313,6 +318,22 @@ def _time_candidates(header: list[str], time_col: str | None) -> set[str]:
     """Columns that ``_pick_time_col`` may choose: read as text, the others as numbers."""
     named = {c for c in header if c.strip().lower() in _TIME_NAMES}
     return named | {header[0]} | ({time_col} if time_col else set())
+
+
+def _expected(inferred: str, expected: str | None, index: pd.DatetimeIndex, src: str) -> str:
+    """``inferred``, or the ``expected`` frequency where the rows are ambiguous between days
+    and trading days and lie on its grid.
+
+    Raises:
+        DataError: the rows have another frequency than the expected one.
+    """
+    if expected is None or inferred == expected:
+        return inferred
+    if {inferred, expected} <= {"B", "D"} and index.isin(
+            pd.date_range(index[0], index[-1], freq=expected)).all():
+        return expected
+    raise DataError(f"{src}: frequency {inferred} differs from the model's {expected}; resample "
+                    f"the data to {expected}")
 
 
 def dst_hint(when: pd.Timestamp) -> str:

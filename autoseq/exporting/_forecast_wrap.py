@@ -25,9 +25,17 @@ from autoseq.data import ForecastData
 from autoseq.data._arima_anchor import arima_anchor
 from autoseq.data._holt import holt_anchor
 from autoseq.data._linear_anchor import linear_anchor
+from autoseq.data._mstl import window_rows
 from autoseq.data._panel_data import PanelData
 from autoseq.data._panel_static import STATIC
-from autoseq.data._variants import RollingProfile, Variant, data_variant, uses_future, uses_steps
+from autoseq.data._variants import (
+    RollingProfile,
+    Variant,
+    data_variant,
+    rolling_spec,
+    uses_future,
+    uses_steps,
+)
 from autoseq.data._windows import FUTURE, PAST, STEP, WINDOW
 from autoseq.model._builder import head_quantiles
 
@@ -195,13 +203,20 @@ def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any],
     width = window_length(fdata, config) if width is None else width
     extras = extra_inputs(fdata, config) if extras is None else extras
     if windows is None:
-        windows = fdata.raw[origins[:, None] + np.arange(-width, 0)[None, :]]
+        windows = raw_windows(fdata, origins, width)
     feed = {WINDOW: np.asarray(windows, dtype="float32")}
     if STEP in extras:
         feed[STEP] = np.asarray(origins).astype("int32")
     if FUTURE in extras:
         feed[FUTURE] = fdata.future_values(np.asarray(origins)).astype("float32")
     return feed if len(feed) > 1 else feed[WINDOW]
+
+
+def raw_windows(fdata: ForecastData, origins: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` raw rows before each origin; where fewer exist (a rolling MSTL's window
+    on a short series), extended backwards by whole cycles of the profile's longest season."""
+    spec = rolling_spec(fdata.seasons, len(fdata.raw))
+    return fdata.raw[window_rows(origins, width, max(spec[0]) if spec else 0)]
 
 
 def average_forecasters(members: list[tuple[int, Any, dict[str, Any]]], fdata: ForecastData):
@@ -409,8 +424,7 @@ class StandardScaledView:
                 # A rolling profile reads a longer window than ``x``: the data's rows before it,
                 # then ``x`` itself (so a shuffled part of ``x`` reaches the network).
                 width = window_length(self.fdata, self.config)
-                windows = self.fdata.raw[np.asarray(origins)[:, None]
-                                         + np.arange(-width, 0)[None, :]].astype("float32")
+                windows = raw_windows(self.fdata, np.asarray(origins), width).astype("float32")
                 windows[:, width - raw.shape[1]:] = raw
             feed = raw_inputs(self.fdata, np.asarray(origins), self.config, windows=windows)
             if future is not None and self.takes_future:

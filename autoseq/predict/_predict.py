@@ -111,10 +111,7 @@ class Forecaster(ServedForecaster):
         series = load_series(data, targets=m["targets"], time_col=m["time_col"],
                              covariates=m.get("covariate_columns", m["covariates"]),
                              max_gap=m.get("max_gap", 12), future=m.get("future_covariates"),
-                             categories=m.get("categories"))
-        if series.freq != m["frequency"]:
-            raise DataError(f"{source}: frequency {series.freq} differs from the model's "
-                            f"{m['frequency']}; resample the data to {m['frequency']}")
+                             categories=m.get("categories"), freq=m["frequency"])
         raw = series.frame[m["inputs"]].to_numpy("float32")
         n, lookback = len(raw), self.lookback
         if n < lookback:

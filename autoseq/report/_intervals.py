@@ -125,13 +125,14 @@ def intervals_table(test: dict[str, Any], others: dict[str, Any]) -> Table:
 def fan_figure(ev: Evidence, folder, manifest: dict[str, Any]) -> Figure:
     """The exported model's bands from every ``horizon``-th test origin (the last ``FANS``),
     tiling the end of the split."""
+    from autoseq.exporting._forecast_wrap import raw_windows
     from autoseq.intervals import level_bounds
     from autoseq.predict._predict import Forecaster
 
     data, h = ev.data, int(manifest["horizon"])
     origins = data.origins("test")[::h][-FANS:]  # more would squeeze the bands into lines
     width = int(manifest["lookback"])
-    windows = data.raw[origins[:, None] + np.arange(-width, 0)[None, :]].astype("float32")
+    windows = raw_windows(data, origins, width).astype("float32")
     model = Forecaster(folder, manifest)
     steps = origins if manifest.get("derived_inputs") else None
     q = model.predict_windows(windows, steps, output=manifest["intervals"]["output"])

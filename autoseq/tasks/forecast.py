@@ -89,7 +89,7 @@ class ForecastTask(Task):
         series = load_series(Path(source or summary["source"]), targets=s["targets"],
                              time_col=s["time_col"], covariates=s["covariates"],
                              max_gap=s["max_gap"], future=s.get("future_covariates"),
-                             categories=s.get("categories"))
+                             categories=s.get("categories"), freq=summary.get("freq"))
         return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
                             test_size=s["test_rows"], seasons=s["seasons"],
                             calendar=bool(s.get("calendar", False)))

@@ -123,7 +123,7 @@ class PanelTask(Task):
     def rebuild(self, settings: RunSettings, summary: dict[str, Any], *,
                 source: str | Path | None = None) -> PanelData:
         s = settings.data
-        return _read(Path(source or summary["source"]), series_col=s["series_col"],
+        data = _read(Path(source or summary["source"]), series_col=s["series_col"],
                      target=s["targets"][0], time_col=s["time_col"], max_gap=s["max_gap"],
                      format=s.get("format", "long"),
                      stat_baselines=s.get("stat_baselines", True),
@@ -133,6 +133,10 @@ class PanelTask(Task):
                               "future": s.get("future_covariates", ()),
                               "past": s.get("covariates", ()),
                               "categories": _categories(s)})
+        if summary.get("freq", data.panel.freq) != data.panel.freq:  # read by another version
+            raise DataError(f"{data.panel.source}: the series are read at {data.panel.freq}; "
+                            f"the run was made at {summary['freq']}: search it again")
+        return data
 
     def adapt_space(self, space: SearchSpace, data: PanelData) -> SearchSpace:
         """The seasonal anchors stay only where seasonal naive beats naive on validation, the

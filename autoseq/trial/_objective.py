@@ -45,9 +45,9 @@ def run_trial(suggester: Suggester, reporter: Reporter, *, number: int,
     start = time.perf_counter()
     task = task_of_data(data)
     config = task.resolve_config(space.sample(suggester), data, builder=space.builder)
-    ctx = task.model_context(data, config, seed=seed)
     try:
-        fit_and_score = task.fit_and_score(data, config)
+        ctx = task.model_context(data, config, seed=seed)  # fits the anchors
+        fit_and_score = task.fit_and_score(data, config)  # prepares the data variant
     except Exception as exc:  # noqa: BLE001 - data this configuration cannot use fails its trial
         _release(known_gradients)
         return TrialResult(state="failed", config=config, cudnn_eligible=cudnn_eligible(config),

@@ -103,6 +103,22 @@ def test_monthly_panel_with_different_starts(tmp_path):
     assert ahead[0] == pd.Timestamp("2022-06-01")
 
 
+def test_trading_day_panel_counts_weekdays(tmp_path):
+    a = pd.bdate_range("2023-01-02", periods=300).delete([10, 45, 100])  # holidays: gaps
+    b = pd.bdate_range("2023-03-01", periods=200).delete([30])
+    rows = [("a", d, float(k)) for k, d in enumerate(a)] + [("b", d, float(k))
+                                                             for k, d in enumerate(b)]
+    pd.DataFrame(rows, columns=["series", "date", "value"]).to_csv(tmp_path / "b.csv",
+                                                                   index=False)
+    panel = load_panel(tmp_path / "b.csv", series_col="series", target="value")
+    assert panel.freq == "B" and list(panel.lengths) == [300, 200]
+    ahead = panel.timestamps(np.array([0, 1]), np.array([300, 200]))  # the steps after each end
+    assert list(ahead) == [a[-1] + pd.offsets.BDay(1), b[-1] + pd.offsets.BDay(1)]
+    assert ahead[0].dayofweek < 5 and ahead[1].dayofweek < 5
+    weekend = panel.grid.ordinals(pd.DatetimeIndex(["2023-01-07", "2023-01-09 12:00"]))
+    assert (weekend < -(2 ** 61)).all()  # a Saturday, a time of day: off the grid
+
+
 def test_split_per_series_and_short_series_dropped(tmp_path, caplog):
     path = make_panel_csv(tmp_path / "p.csv", lengths=(40, 70))
     frame = pd.read_csv(path)

@@ -72,6 +72,17 @@ def test_trading_days_with_holidays_stay_trading_days(tmp_path):
     assert seasons_for("B") == [5, 260]
     with_weekend = pd.date_range("2023-01-02", periods=300).delete([5, 6, 40])
     assert infer_frequency(with_weekend) == "D"
+    # a daily model's recent rows may hold no weekend, a trading-day model's a few weekdays
+    recent = tmp_path / "recent.csv"
+    pd.DataFrame({"date": pd.bdate_range("2024-01-01", periods=30).delete([12]),
+                  "close": np.arange(29.0)}).to_csv(recent, index=False)
+    assert load_series(recent, targets=["close"]).freq == "B"
+    assert len(load_series(recent, targets=["close"], freq="D").frame) == 40
+    pd.DataFrame({"date": pd.bdate_range("2024-01-01", periods=4),
+                  "close": np.arange(4.0)}).to_csv(recent, index=False)
+    assert load_series(recent, targets=["close"], freq="B").freq == "B"
+    with pytest.raises(DataError, match="frequency D differs from the model's h"):
+        load_series(recent, targets=["close"], freq="h")
 
 
 def test_long_gap_is_refused(tmp_path):
