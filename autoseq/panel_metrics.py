@@ -63,9 +63,13 @@ def mase_scale(history: np.ndarray, season: int) -> float:
 
 def owa(smape: np.ndarray, mase: np.ndarray, smape_naive2: np.ndarray,
         mase_naive2: np.ndarray) -> float:
-    """M4's overall weighted average: the ratios of the means to Naive2's, averaged."""
+    """M4's overall weighted average: the ratios of the means to Naive2's, averaged, over
+    the series whose MASE is defined (M4 has no constant series). A constant history, say a
+    discontinued item's zeros, has no MASE scale, and its sMAPE would be 200% for any forecast
+    not exactly 0 (a network's 1e-15): it is left out of both means, as of MSIS."""
     ok = np.isfinite(mase) & np.isfinite(mase_naive2)
-    return float((np.mean(smape) / np.mean(smape_naive2)
+    kept = ok if ok.any() else np.ones_like(ok)
+    return float((np.mean(smape[kept]) / np.mean(smape_naive2[kept])
                   + np.mean(mase[ok]) / np.mean(mase_naive2[ok])) / 2)
 
 

@@ -216,6 +216,20 @@ def test_predict_input_errors(exported, run_dir, tmp_path, capsys, edit, message
     assert exit_.value.code == 2 and message in err and err.count("\n") == 1
 
 
+def test_predict_fills_a_longer_gap_when_asked(exported, run_dir, tmp_path, capsys):
+    csv = open_run(run_dir).info["data"]["source"]
+    gap = tmp_path / "gap.csv"
+    pd.read_csv(csv).drop(index=range(20, 36)).to_csv(gap, index=False)  # 16 missing steps
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(exported.path), str(gap)])
+    assert exit_.value.code == 2 and "limit of 12 (--max-gap)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["predict", str(exported.path), str(gap), "--max-gap", "16", "--out",
+              str(tmp_path / "p.csv")])
+    assert exit_.value.code == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == exported.manifest["horizon"]
+
+
 def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_path):
     import keras
 

@@ -225,17 +225,23 @@ def export(run, trial, out, fmt, refit, data, no_report, ensemble, levels, quant
 @click.option("--out", "-o", help="Write the predictions to this CSV [default: print them].")
 @click.option("--all-origins", is_flag=True,
               help="One forecast from every origin with a full lookback (a backtest).")
+@click.option("--max-gap", type=click.IntRange(min=1),
+              help="Longest run of missing steps to interpolate [default: the search's].")
 @debug_option
-def predict(model, data, out, all_origins) -> None:
+def predict(model, data, out, all_origins, max_gap) -> None:
     """Forecast the steps after the last row of DATA, or classify each sequence of DATA, with an
     exported MODEL folder."""
     from autoseq._io import write_text_atomic
+    from autoseq.exceptions import DataError
     from autoseq.leaderboard import escape_formulas
     from autoseq.predict import load_model
 
     _heavy()
     loaded = load_model(model)
-    frame = loaded.predict(data, all_origins=all_origins)
+    if max_gap is not None and loaded.predicts != "forecast rows":
+        raise DataError("--max-gap is for forecasting models: sequences are not re-gridded")
+    frame = loaded.predict(data, all_origins=all_origins,
+                           **({} if max_gap is None else {"max_gap": max_gap}))
     text = escape_formulas(frame).to_csv(index=False)
     if out:
         write_text_atomic(out, text)

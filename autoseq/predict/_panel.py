@@ -138,8 +138,8 @@ class PanelForecaster(ServedForecaster):
         at = panel.offsets[:-1][series] + end
         return series, end, panel.values[at[:, None] + np.arange(-lookback, 0)[None, :]]
 
-    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
-                ) -> pd.DataFrame:
+    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False,
+                max_gap: int | None = None) -> pd.DataFrame:
         """Forecast the next ``horizon`` steps of every series of ``data``.
 
         Args:
@@ -147,6 +147,7 @@ class PanelForecaster(ServedForecaster):
                 was trained on; series may differ in length and start.
             all_origins: a backtest: one forecast from every origin of every series with a full
                 lookback (a series shorter than the lookback has none), with the actual values.
+            max_gap: longest run of missing steps to interpolate (default: the search's).
 
         Returns:
             ``series, origin, step, timestamp, value`` (and ``value_actual`` with
@@ -165,8 +166,8 @@ class PanelForecaster(ServedForecaster):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "frame.csv"
                 data.to_csv(path, index=False)
-                return self.predict(path, all_origins=all_origins)
-        panel = self._load(data)
+                return self.predict(path, all_origins=all_origins, max_gap=max_gap)
+        panel = self._load(data, max_gap)
         if all_origins:
             series, end, windows = self.origin_windows(panel)
             if not len(series):
@@ -221,7 +222,7 @@ class PanelForecaster(ServedForecaster):
                             f"{', '.join(c['name'] for c in self.future['columns'])} filled")
         return series, end, windows, future
 
-    def _load(self, data: str | Path) -> Panel:
+    def _load(self, data: str | Path, max_gap: int | None = None) -> Panel:
         m = self.manifest
         static = (self.static or {"columns": []})["columns"]
         past = self.past or {}
@@ -230,7 +231,7 @@ class PanelForecaster(ServedForecaster):
         covariates = (past.get("covariates") or {"columns": []})["columns"]
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
-                           max_gap=int(m.get("max_gap") or 12),
+                           max_gap=max_gap or int(m.get("max_gap") or 12),
                            static=[c["name"] for c in static],
                            future=[c["name"] for c in future],
                            past=[c["name"] for c in covariates],

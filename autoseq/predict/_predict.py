@@ -79,8 +79,8 @@ class Forecaster(ServedForecaster):
         n_q = (len(self.intervals["quantiles"]),) if self.intervals else ()
         return {n: np.zeros(point if n == sig["output"] else (*point, *n_q)) for n in names}
 
-    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False
-                ) -> pd.DataFrame:
+    def predict(self, data: str | Path | pd.DataFrame, *, all_origins: bool = False,
+                max_gap: int | None = None) -> pd.DataFrame:
         """Forecast the next ``horizon`` steps after the last row (or from every origin).
 
         Args:
@@ -89,6 +89,7 @@ class Forecaster(ServedForecaster):
                 filled (and the target empty).
             all_origins: one forecast from every origin with a full lookback (a backtest; with
                 known-future covariates, every origin whose horizon they cover).
+            max_gap: longest run of missing steps to interpolate (default: the search's).
 
         Returns:
             Long format: ``origin, step, timestamp, <target>…`` (plus ``<target>_actual`` where
@@ -105,12 +106,13 @@ class Forecaster(ServedForecaster):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "frame.csv"
                 data.to_csv(path, index=False)
-                return self.predict(path, all_origins=all_origins)
+                return self.predict(path, all_origins=all_origins, max_gap=max_gap)
         source = str(data)
         _check_columns(data, m, source)
         series = load_series(data, targets=m["targets"], time_col=m["time_col"],
                              covariates=m.get("covariate_columns", m["covariates"]),
-                             max_gap=m.get("max_gap", 12), future=m.get("future_covariates"),
+                             max_gap=max_gap or m.get("max_gap", 12),
+                             future=m.get("future_covariates"),
                              categories=m.get("categories"), freq=m["frequency"])
         raw = series.frame[m["inputs"]].to_numpy("float32")
         n, lookback = len(raw), self.lookback

@@ -184,6 +184,10 @@ def test_m4_metrics():
     same = np.array([5.0, 7.0])
     assert owa(same, same, same, same) == pytest.approx(1.0)
     assert owa(same / 2, same, same, same) == pytest.approx(0.75)
+    # a constant series (MASE undefined) is left out of the sMAPE mean too: its 200% for a
+    # forecast of 1e-15 against zeros would outweigh every other series
+    smape, mase = np.append(same, 200.0), np.append(same, np.nan)
+    assert owa(smape, mase, np.append(same, 0.0), np.append(same, np.nan)) == pytest.approx(1.0)
 
 
 def test_naive2_adjusts_only_seasonal_series():
