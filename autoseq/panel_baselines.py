@@ -190,7 +190,8 @@ def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | Non
           ) -> dict[str, float]:
     """M4 scores of forecasts ``[W, horizon]`` (series units) of ``part``'s windows: mean over
     series of sMAPE, MASE, MAE and RMSE, and OWA against Naive2 (``reference``: Naive2's
-    per-series scores, computed when not given)."""
+    per-series scores, computed when not given). sMAPE, like OWA, leaves out the series whose
+    MASE is undefined (a constant history)."""
     series, _ = data.origins(part)
     scales = data.mase_scales(part)
     actual = truth(data, part)
@@ -201,7 +202,9 @@ def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | Non
                                                      series, scales, data.n_series)
         reference = data.memo["naive2", part]
     ref = reference
-    out = {k: float(np.nanmean(mine[k])) for k in ("smape", "mase", "mae", "rmse")}
+    out = {k: float(np.nanmean(mine[k])) for k in ("mase", "mae", "rmse")}
+    defined = np.isfinite(mine["mase"])  # as in OWA: a constant series' sMAPE is left out
+    out["smape"] = float(np.nanmean(mine["smape"][defined] if defined.any() else mine["smape"]))
     out["owa"] = owa(mine["smape"], mine["mase"], ref["smape"], ref["mase"])
     return out
 

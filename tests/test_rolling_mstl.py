@@ -67,10 +67,10 @@ def test_rolling_spec_and_a_short_history_extended_by_whole_cycles():
     assert rolling_spec([12], 30) is None
     points = np.array([4, 10])  # no point has the whole history before it: all extended
     tables = relative_tables(np.arange(12.0)[:, None], points, np.eye(4, 16), 16, cycle=4)
-    assert tables.shape == (2, 4, 1) and list(tables[1, :, 0]) == [2, 3, 4, 5]
-    # 10 rows exist: the 8 of whole cycles (rows 2-9) stand for the 6 missing ones, phase kept
+    assert tables.shape == (2, 4, 1) and list(tables[1, :, 0]) == [2, 3, 0, 1]
+    # 10 rows exist: all kept; the first cycle (rows 0-3) stands for the 6 missing, phase kept
     rows = extended_rows(10, 16, 4)
-    assert list(rows) == [*range(2, 10), *range(2, 10)]
+    assert list(rows) == [2, 3, 0, 1, 2, 3, *range(10)]
     assert np.all(np.mod(rows, 4) == np.mod(np.arange(-6, 10), 4))
 
 
@@ -99,6 +99,9 @@ def test_a_series_shorter_than_the_history_gets_a_history_it_holds(tmp_path):
         np.testing.assert_array_equal(rows[origins == o][0], extended_rows(int(o), 840, 168))
         np.testing.assert_array_equal(window_rows(np.array([o]), 1000, 168)[0, -840:],
                                       extended_rows(int(o), 840, 168))
+    # every row that exists is itself (the network's last rows as in training)
+    real = origins[:, None] + np.arange(-840, 0)
+    np.testing.assert_array_equal(rows[real >= 0], real[real >= 0])
 
 
 def test_rolling_windows_are_deseasonalised_per_origin_and_inverted_exactly(data):

@@ -57,6 +57,19 @@ def infer_frequency(index: pd.DatetimeIndex, *, source: str = "", time_col: str 
     return _normalise(best[0])
 
 
+def same_frequency(a: str, b: str) -> bool:
+    """Whether two frequency strings name one grid (``H`` and ``h``, ``M`` and ``ME``: pandas
+    versions spell them differently)."""
+    if a == b:
+        return True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a deprecated spelling still names its offset
+            return pd.tseries.frequencies.to_offset(a) == pd.tseries.frequencies.to_offset(b)
+    except ValueError:
+        return False
+
+
 def _normalise(freq) -> str:
     return pd.tseries.frequencies.to_offset(freq).freqstr
 

@@ -162,24 +162,19 @@ def relative_tables(values: np.ndarray, points: np.ndarray, op: np.ndarray, hist
 
 def window_rows(origins: np.ndarray, width: int, cycle: int) -> np.ndarray:
     """``[origins, width]`` rows of the windows before ``origins``. An origin with fewer rows
-    before it (a rolling MSTL's window longer than the series there) reads them extended
-    backwards by whole ``cycle``s, as the profile it was trained with did (``extended_rows``);
-    before one cycle, by repeating the first row."""
-    origins = np.asarray(origins, dtype="int64")
-    rows = origins[:, None] + np.arange(-width, 0)[None, :]
-    for k in np.flatnonzero(origins < width):
-        o = int(origins[k])
-        rows[k] = extended_rows(o, width, cycle) if cycle and o >= cycle else np.maximum(rows[k], 0)
-    return rows
+    before it (a rolling MSTL's window longer than the series there) reads the missing ones as
+    the profile it was trained with did (``extended_rows``: the first cycle's same phase; the
+    first row without a ``cycle``); the rows that exist, the network's among them, stay."""
+    rows = np.asarray(origins, dtype="int64")[:, None] + np.arange(-width, 0)[None, :]
+    return np.where(rows >= 0, rows, np.mod(rows, cycle) if cycle else 0)
 
 
 def extended_rows(point: int, history: int, cycle: int) -> np.ndarray:
-    """Rows standing for the ``history`` rows before ``point``: those that exist, and before
-    them the same phase of the whole cycles that exist (``point >= cycle``)."""
+    """Rows standing for the ``history`` rows before ``point``: every row that exists, and
+    before the first one the same phase of the first cycle (``point >= cycle``). Elementwise,
+    so a longer window's last ``history`` rows are these, and its real rows stay real."""
     rel = np.arange(point - history, point)
-    span = (point // cycle) * cycle
-    start = point - span
-    return np.where(rel >= start, rel, start + np.mod(rel - start, span))
+    return np.where(rel >= 0, rel, np.mod(rel, cycle))
 
 
 def profile_index(periods: tuple[int, ...], back: int, ahead: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from pandas.tseries.api import guess_datetime_format
 
 from autoseq.data._categorical import is_text, one_hot
 from autoseq.data._csv import read_csv_file, suggest_column
-from autoseq.data._frequency import infer_frequency
+from autoseq.data._frequency import infer_frequency, same_frequency
 from autoseq.exceptions import DataError
 
 logger = logging.getLogger("autoseq")
@@ -327,7 +327,7 @@ def _expected(inferred: str, expected: str | None, index: pd.DatetimeIndex, src:
     Raises:
         DataError: the rows have another frequency than the expected one.
     """
-    if expected is None or inferred == expected:
+    if expected is None or same_frequency(inferred, expected):
         return inferred
     if {inferred, expected} <= {"B", "D"} and index.isin(
             pd.date_range(index[0], index[-1], freq=expected)).all():

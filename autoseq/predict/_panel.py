@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from autoseq.data._categorical import feature_owners
+from autoseq.data._frequency import same_frequency
 from autoseq.data._panel import Panel
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
@@ -231,7 +232,7 @@ class PanelForecaster(ServedForecaster):
         covariates = (past.get("covariates") or {"columns": []})["columns"]
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
-                           max_gap=max_gap or int(m.get("max_gap") or 12),
+                           max_gap=int(m.get("max_gap", 12) if max_gap is None else max_gap),
                            static=[c["name"] for c in static],
                            future=[c["name"] for c in future],
                            past=[c["name"] for c in covariates],
@@ -239,7 +240,7 @@ class PanelForecaster(ServedForecaster):
                            categories={c["name"]: c["categories"]
                                        for c in (*static, *future, *covariates)
                                        if c["kind"] == "categorical"})
-        if panel.freq != m["frequency"]:
+        if not same_frequency(panel.freq, m["frequency"]):
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
         return panel

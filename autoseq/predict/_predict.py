@@ -111,7 +111,7 @@ class Forecaster(ServedForecaster):
         _check_columns(data, m, source)
         series = load_series(data, targets=m["targets"], time_col=m["time_col"],
                              covariates=m.get("covariate_columns", m["covariates"]),
-                             max_gap=max_gap or m.get("max_gap", 12),
+                             max_gap=m.get("max_gap", 12) if max_gap is None else max_gap,
                              future=m.get("future_covariates"),
                              categories=m.get("categories"), freq=m["frequency"])
         raw = series.frame[m["inputs"]].to_numpy("float32")

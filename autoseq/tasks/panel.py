@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from autoseq._run_folder import RunFolder, RunSettings
+from autoseq.data._frequency import same_frequency
 from autoseq.data._panel_data import (
     WINDOWS_PER_EPOCH,
     PanelData,
@@ -133,7 +134,7 @@ class PanelTask(Task):
                               "future": s.get("future_covariates", ()),
                               "past": s.get("covariates", ()),
                               "categories": _categories(s)})
-        if summary.get("freq", data.panel.freq) != data.panel.freq:  # read by another version
+        if not same_frequency(summary.get("freq", data.panel.freq), data.panel.freq):
             raise DataError(f"{data.panel.source}: the series are read at {data.panel.freq}; "
                             f"the run was made at {summary['freq']}: search it again")
         return data
