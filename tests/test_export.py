@@ -228,6 +228,15 @@ def test_predict_fills_a_longer_gap_when_asked(exported, run_dir, tmp_path, caps
               str(tmp_path / "p.csv")])
     assert exit_.value.code == 0
     assert len(pd.read_csv(tmp_path / "p.csv")) == exported.manifest["horizon"]
+    # a backtest's actual values are the file's: none where the gap was filled
+    with pytest.raises(SystemExit):
+        main(["predict", str(exported.path), str(gap), "--max-gap", "16", "--all-origins",
+              "--out", str(tmp_path / "b.csv")])
+    back = pd.read_csv(tmp_path / "b.csv", parse_dates=["timestamp"])
+    dropped = set(pd.to_datetime(pd.read_csv(csv)["date"]).iloc[20:36])
+    at_gap = back["timestamp"].isin(dropped)
+    assert at_gap.any() and back.loc[at_gap, "y_actual"].isna().all()
+    assert back.loc[~at_gap, "y_actual"].notna().mean() > 0.9
 
 
 def test_ensemble_averages_members_of_different_lookbacks_and_transforms(tmp_path):

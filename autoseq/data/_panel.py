@@ -51,6 +51,7 @@ class Panel:
         statics: the static columns (``--static-col``), one row per series; ``None``: none.
         future: the known-future covariates (``--future-covariate``); ``None``: none.
         past: the past covariates (``--covariate``; ``ahead`` empty); ``None``: none.
+        observed: like ``values``: whether the file held the value (not filled).
     """
 
     names: np.ndarray
@@ -69,6 +70,7 @@ class Panel:
     statics: Statics | None = field(default=None, repr=False)
     future: PanelFuture | None = field(default=None, repr=False)
     past: PanelFuture | None = field(default=None, repr=False)
+    observed: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_series(self) -> int:
@@ -116,7 +118,8 @@ class Panel:
                      self.fingerprint, self.filled, self.rows, self.grid,
                      self.statics.select(keep) if self.statics else None,
                      self.future.select(idx, keep) if self.future else None,
-                     self.past.select(idx, keep) if self.past else None)
+                     self.past.select(idx, keep) if self.past else None,
+                     None if self.observed is None else self.observed[idx])
 
     def summary(self) -> dict:
         """A JSON-ready description (for run.json and the report)."""
@@ -411,10 +414,15 @@ def _assemble(src: str, codes: np.ndarray, ords: np.ndarray, values: np.ndarray,
     dense = np.searchsorted(np.flatnonzero(present), codes)
     where = offsets[dense] + pos
     filled = np.interp(np.arange(offsets[-1]), where, values)
+    observed = np.zeros(offsets[-1], dtype=bool)
+    observed[where] = True
     series_col, time_col, target, fingerprint, rows = meta
+    if offsets[-1] > len(values):
+        logger.info("%s: filled %d missing values of '%s' by interpolation (gaps inside series)",
+                    src, int(offsets[-1] - len(values)), target)
     return Panel(names[present], filled, offsets, grid.timestamps(ords[first_idx]), freq, src,
                  series_col, time_col, target, fingerprint, int(offsets[-1] - len(values)),
-                 rows, grid, statics.select(present) if statics else None)
+                 rows, grid, statics.select(present) if statics else None, observed=observed)
 
 
 __all__ = ["Panel", "load_panel"]

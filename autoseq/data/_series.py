@@ -46,6 +46,7 @@ class TimeSeries:
         ahead: the known-future columns on the rows after the last target value (the steps to
             forecast), on the series' grid; empty when the file ends with a target value.
         categories: each categorical column's categories (its indicator columns, in order).
+        observed: ``[rows, targets]`` whether the file held each target value (not filled).
     """
 
     frame: pd.DataFrame
@@ -61,6 +62,7 @@ class TimeSeries:
     future_columns: tuple[str, ...] = ()
     ahead: pd.DataFrame | None = None
     categories: dict[str, list[str]] = field(default_factory=dict)
+    observed: np.ndarray | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -194,10 +196,11 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         raise DataError(f"{src}: only {len(values)} row{'s' if len(values) != 1 else ''}; a series needs at least 3 to show its "
                         "frequency and many more to train on: pass a longer series")
     freq = _expected(infer_frequency(values.index, source=src, time_col=time_col), freq,
-                     values.index, src)
+                     values.index, src, times)
     grid = pd.date_range(values.index[0], values.index[-1], freq=freq)
     missing_steps = len(grid) - len(values)
     values = values.reindex(grid)
+    observed = values[list(targets)].notna().to_numpy()
     ahead = _ahead_on_grid(src, ahead, grid, freq, time_col)
     filled = _fill(src, values, max_gap=max_gap, max_missing=max_missing)
     _log_notes(src, notes, missing_steps, freq, filled)
@@ -208,6 +211,7 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
     covs = tuple(c for c in values.columns if c not in targets and c not in future)
     return TimeSeries(
         frame=values[list(targets) + list(covs) + list(future)],
+        observed=observed,
         targets=tuple(targets),
         covariates=covs,
         freq=freq,
@@ -320,20 +324,26 @@ def _time_candidates(header: list[str], time_col: str | None) -> set[str]:
     return named | {header[0]} | ({time_col} if time_col else set())
 
 
-def _expected(inferred: str, expected: str | None, index: pd.DatetimeIndex, src: str) -> str:
+def _expected(inferred: str, expected: str | None, index: pd.DatetimeIndex, src: str,
+              times: pd.DatetimeIndex) -> str:
     """``inferred``, or the ``expected`` frequency where the rows are ambiguous between days
     and trading days and lie on its grid.
 
     Raises:
-        DataError: the rows have another frequency than the expected one.
+        DataError: the rows have another frequency than the expected one (naming the first row
+            off its grid, when some are on it).
     """
     if expected is None or same_frequency(inferred, expected):
         return inferred
-    if {inferred, expected} <= {"B", "D"} and index.isin(
-            pd.date_range(index[0], index[-1], freq=expected)).all():
+    off = ~index.isin(pd.date_range(index[0], index[-1], freq=expected))
+    if {inferred, expected} <= {"B", "D"} and not off.any():
         return expected
-    raise DataError(f"{src}: frequency {inferred} differs from the model's {expected}; resample "
-                    f"the data to {expected}")
+    where = ""
+    if 0 < off.mean() < 0.5:  # a few stray rows (a weekend day among trading days)
+        row = int(np.flatnonzero(times == index[off][0])[0]) + 2
+        where = f" (row {row}: {index[off][0]} is off its grid)"
+    raise DataError(f"{src}: frequency {inferred} differs from the model's {expected}{where}; "
+                    f"resample the data to {expected}")
 
 
 def dst_hint(when: pd.Timestamp) -> str:

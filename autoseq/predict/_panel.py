@@ -286,11 +286,12 @@ def _long_format(panel: Panel, series: np.ndarray, end: np.ndarray, pred: np.nda
                           "step": steps,
                           "timestamp": panel.timestamps(s, last + steps),
                           "value": pred.reshape(-1)})
-    if actual:
+    if actual:  # where the file held the value: not past a series' end, not a filled gap
         at = last + steps
         inside = at < panel.lengths[s]
-        frame["value_actual"] = np.where(
-            inside, panel.values[panel.offsets[:-1][s] + np.where(inside, at, 0)], np.nan)
+        flat = panel.offsets[:-1][s] + np.where(inside, at, 0)
+        held = inside if panel.observed is None else inside & panel.observed[flat]
+        frame["value_actual"] = np.where(held, panel.values[flat], np.nan)
     return frame
 
 

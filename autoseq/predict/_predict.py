@@ -132,7 +132,7 @@ class Forecaster(ServedForecaster):
         point = m["signature"]["output"]
         bands = (self.intervals["output"],) if self.intervals else ()
         served = self._outputs(windows, steps, known, (point, *bands))
-        out = _long_format(served[point], origins, series.frame, m)
+        out = _long_format(served[point], origins, series.frame, m, series.observed)
         for col, j, k in band_columns(self.intervals, m["targets"]) if bands else ():
             out[col] = served[bands[0]][:, :, j, k].reshape(-1)
         return out
@@ -285,7 +285,9 @@ def _check_columns(path, m: dict[str, Any], source: str) -> None:
 
 
 def _long_format(pred: np.ndarray, origins: np.ndarray, frame: pd.DataFrame,
-                 m: dict[str, Any]) -> pd.DataFrame:
+                 m: dict[str, Any], observed: np.ndarray | None = None) -> pd.DataFrame:
+    """The forecasts in long format, with each target's actual value where the file held it
+    (``observed``; not where a gap was filled)."""
     freq = pd.tseries.frequencies.to_offset(m["frequency"])
     horizon = pred.shape[1]
     last_seen = frame.index[origins - 1]
@@ -299,7 +301,10 @@ def _long_format(pred: np.ndarray, origins: np.ndarray, frame: pd.DataFrame,
     for j, t in enumerate(m["targets"]):
         out[t] = pred[:, :, j].reshape(-1)
         if inside.any():
+            held = inside.copy()
+            if observed is not None:
+                held[inside] = observed[pos[inside], j]
             actual = np.full(len(out), np.nan)
-            actual[inside] = frame[t].to_numpy()[pos[inside]]
+            actual[held] = frame[t].to_numpy()[pos[held]]
             out[f"{t}_actual"] = actual
     return out

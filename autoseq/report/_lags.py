@@ -28,6 +28,8 @@ def duration(steps: int, freq: str | None) -> str:
             return _plural(total // 4, "year")
         if name == "week" and total == 52:
             return "1 year"
+        if name == "trading day" and total % 5 == 0:
+            return _plural(total // 5, "week")
         return _plural(total, name)
     td = steps * unit[1]
     if td == pd.Timedelta(days=365):
@@ -46,6 +48,8 @@ def _unit(freq: str | None) -> tuple[str, int] | tuple[str, pd.Timedelta] | None
     except ValueError:
         return None
     n = getattr(offset, "n", 1) or 1
+    if offset.name == "B":
+        return ("trading day", n)
     name = offset.name.lstrip("B")
     if name.startswith("W"):
         return ("week", n)

@@ -62,6 +62,8 @@ def test_gaps_are_interpolated_per_series(tmp_path):
     np.testing.assert_allclose(panel.series(0), [1, 2, 3, 4, 5, 6])
     np.testing.assert_allclose(panel.series(1), [100, 200, 300])
     assert panel.filled == 2
+    assert list(panel.observed) == [True, True, False, True, False, True, True, True, True]
+    assert list(panel.select(np.array([False, True])).observed) == [True] * 3
     with pytest.raises(DataError, match="series 'a': a gap of 1 steps.*--max-gap"):
         load_panel(tmp_path / "p.csv", series_col="series", target="value", max_gap=0)
 

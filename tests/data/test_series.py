@@ -83,6 +83,11 @@ def test_trading_days_with_holidays_stay_trading_days(tmp_path):
     assert load_series(recent, targets=["close"], freq="B").freq == "B"
     with pytest.raises(DataError, match="frequency D differs from the model's h"):
         load_series(recent, targets=["close"], freq="h")
+    stray = pd.bdate_range("2024-01-01", periods=30).append(pd.DatetimeIndex(["2024-01-13"]))
+    pd.DataFrame({"date": stray.sort_values(), "close": np.arange(31.0)}).to_csv(recent,
+                                                                                 index=False)
+    with pytest.raises(DataError, match=r"row 12: 2024-01-13 00:00:00 is off its grid"):
+        load_series(recent, targets=["close"], freq="B")
 
 
 def test_long_gap_is_refused(tmp_path):

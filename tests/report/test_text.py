@@ -28,6 +28,7 @@ def test_md_escape(raw, escaped):
     (1, "h", "1 hour"), (24, "h", "1 day"), (168, "h", "1 week"), (36, "h", "36 hours"),
     (12, "MS", "1 year"), (3, "MS", "3 months"), (48, "30min", "1 day"), (7, "D", "1 week"),
     (365, "D", "1 year"), (4, "QS-OCT", "1 year"), (52, "W-SUN", "1 year"), (5, None, "5 steps"),
+    (1, "B", "1 trading day"), (10, "B", "2 weeks"), (3, "B", "3 trading days"),
 ])
 def test_duration(steps, freq, words):
     assert duration(steps, freq) == words
