@@ -335,15 +335,27 @@ def _expected(inferred: str, expected: str | None, index: pd.DatetimeIndex, src:
     """
     if expected is None or same_frequency(inferred, expected):
         return inferred
-    off = ~index.isin(pd.date_range(index[0], index[-1], freq=expected))
-    if {inferred, expected} <= {"B", "D"} and not off.any():
+    off = _off_grid(index, expected)
+    if {inferred, expected} <= {"B", "D"} and off is not None and not off.any():
         return expected
     where = ""
-    if 0 < off.mean() < 0.5:  # a few stray rows (a weekend day among trading days)
+    if off is not None and 0 < off.mean() < 0.5:  # a few stray rows (a Saturday, say)
         row = int(np.flatnonzero(times == index[off][0])[0]) + 2
         where = f" (row {row}: {index[off][0]} is off its grid)"
     raise DataError(f"{src}: frequency {inferred} differs from the model's {expected}{where}; "
                     f"resample the data to {expected}")
+
+
+def _off_grid(index: pd.DatetimeIndex, freq: str) -> np.ndarray | None:
+    """Which timestamps lie off ``freq``'s grid from the first; ``None`` when that grid would
+    be far longer than the data (a per-second model given daily rows: nothing to name)."""
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):
+        step = None  # calendar offsets (B, W, ME…): at most one grid point a day
+    if step is not None and (index[-1] - index[0]) / step > 10 * len(index):
+        return None
+    return ~index.isin(pd.date_range(index[0], index[-1], freq=freq))
 
 
 def dst_hint(when: pd.Timestamp) -> str:

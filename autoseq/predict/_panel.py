@@ -152,10 +152,10 @@ class PanelForecaster(ServedForecaster):
 
         Returns:
             ``series, origin, step, timestamp, value`` (and ``value_actual`` with
-            ``all_origins``: empty past the series' end): ``origin`` is the last timestamp
-            before the forecast, ``step`` 1…horizon. A model with calibrated intervals adds
-            ``value_lo80, value_hi80…`` for each level and ``value_q0.1…`` for each quantile
-            it was exported with.
+            ``all_origins``: empty past the series' end and in filled gaps): ``origin`` is
+            the last timestamp before the forecast, ``step`` 1…horizon. A model with
+            calibrated intervals adds ``value_lo80, value_hi80…`` for each level and
+            ``value_q0.1…`` for each quantile it was exported with.
 
         Raises:
             DataError: missing columns, a series off the grid, duplicates or long gaps; with
