@@ -143,7 +143,7 @@ def relative_tables(values: np.ndarray, points: np.ndarray, op: np.ndarray, hist
                     cycle: int) -> np.ndarray:
     """``[points, sum(periods), targets]``: ``op`` applied to the ``history`` rows of ``values``
     (``[rows, targets]``) before each point. A point with fewer rows before it (at least one
-    ``cycle``) sees them extended backwards by repeating their whole cycles, phase kept."""
+    ``cycle``) sees the missing ones as the first cycle's rows of the same phase."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     out = np.empty((len(points), op.shape[0], values.shape[1]))

@@ -8,8 +8,9 @@ a scaler, both fitted on the training rows only:
   the position in the season. The network sees and predicts ``y - profile(step)``; the profile
   is added back to its forecasts. Fitted once per data set, shared by every trial.
 * ``transform="rolling_mstl"``: the same decomposition **refitted at every origin** on the
-  ``history`` rows before it (six cycles of the longest season; from two cycles in, a shorter
-  past extended backwards by whole cycles): MSTL
+  ``history`` rows before it (six cycles of the longest season, or the whole cycles a shorter
+  series holds; from two cycles in, the first cycle's rows of the same phase standing for a
+  missing past): MSTL
   without robustness weights is linear, so each refit is one product with a fixed operator
   (``autoseq.data._mstl``), and the exported model computes the same profile from its raw window.
   Never fitted on anything a window forecasts, and never stale.
@@ -69,7 +70,7 @@ class SeasonalProfile:
 class RollingProfile:
     """MSTL seasonal tables refitted at ``points`` (rows; every row from two longest cycles
     on): a window whose origin is ``points[k]`` uses ``tables[k]``, fitted on the ``history``
-    rows before it (extended backwards by whole cycles where the series is shorter).
+    rows before it (the first cycle's same phase standing for missing ones).
     ``tables`` is ``[points, sum(periods), n_targets]``: each season's last cycle, indexed by
     ``row mod period``, the seasons one after the other."""
 
@@ -203,7 +204,7 @@ def rolling_spec(seasons: list[int], rows: int) -> tuple[tuple[int, ...], int] |
     ``ROLLING_HISTORY`` cycles of the longest season the series holds three times (fewer when
     the series holds fewer, so a served window fits in it), and the seasons that history holds
     twice (``None`` without one). Refits start two cycles in; until the history is whole, the
-    rows there are extended backwards by whole cycles."""
+    missing rows there are the first cycle's of the same phase."""
     usable = [m for m in seasons if m > 1 and 3 * m <= rows]
     if not usable:
         return None

@@ -214,7 +214,8 @@ def raw_inputs(fdata: ForecastData, origins: np.ndarray, config: dict[str, Any],
 
 def raw_windows(fdata: ForecastData, origins: np.ndarray, width: int) -> np.ndarray:
     """The ``width`` raw rows before each origin; where fewer exist (a rolling MSTL's window
-    on a short series), extended backwards by whole cycles of the profile's longest season."""
+    on a short series), the first cycle of the profile's longest season stands for the
+    missing ones, phase kept."""
     spec = rolling_spec(fdata.seasons, len(fdata.raw))
     return fdata.raw[window_rows(origins, width, max(spec[0]) if spec else 0)]
 
