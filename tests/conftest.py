@@ -54,6 +54,18 @@ def series_csv(tmp_path: Path) -> Path:
     return make_series_csv(tmp_path / "series.csv")
 
 
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    """``frame`` written to ``path`` without its index; the path."""
+    frame.to_csv(path, index=False)
+    return path
+
+
+def best_complete(run: Path) -> pd.Series:
+    """The leaderboard row of ``run``'s complete trial with the lowest validation loss."""
+    board = pd.read_csv(run / "leaderboard.csv")
+    return board[board["state"] == "complete"].sort_values("val_loss").iloc[0]
+
+
 @pytest.fixture
 def tiny_space():
     """A space of tiny, fast models (units ≤ 8)."""

@@ -18,6 +18,7 @@ from autoseq.exceptions import DataError
 from autoseq.run import open_run
 from autoseq.space import Bool
 from autoseq.tasks import PANEL, DataOptions
+from tests.conftest import best_complete, write_csv
 from tests.data.test_panel import make_panel_csv
 
 HORIZON = 6
@@ -77,11 +78,6 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {"csv": csv, "on": root / "on", "off": root / "off", "root": root}
 
 
-def _write(path: Path, frame: pd.DataFrame) -> Path:
-    frame.to_csv(path, index=False)
-    return path
-
-
 # -- reading ---------------------------------------------------------------------------------
 def _small(tmp_path: Path) -> Path:
     rows = [("a", f"2024-01-0{d}", v, p, w) for d, v, p, w in (
@@ -89,7 +85,7 @@ def _small(tmp_path: Path) -> Path:
         (4, None, 40.0, "rain"), (5, None, 50.0, "sun"))]
     rows += [("b", f"2024-01-0{d}", v, p, w) for d, v, p, w in (
         (2, 5.0, 7.0, "rain"), (3, 6.0, 8.0, "rain"), (4, None, 9.0, "sun"))]
-    return _write(tmp_path / "small.csv", pd.DataFrame(
+    return write_csv(tmp_path / "small.csv", pd.DataFrame(
         rows, columns=["series", "date", "value", "temp", "weather"]).iloc[::-1])
 
 
@@ -145,18 +141,18 @@ def test_bad_future_values_are_refused_naming_column_and_row(tmp_path):
     frame.loc[frame.index[1], "temp"] = "warm"
     with pytest.raises(DataError, match=r"row 3: 'warm' in --future-covariate 'temp' is not a "
                                         "number"):
-        load_panel(_write(tmp_path / "bad.csv", frame), series_col="series", target="value",
+        load_panel(write_csv(tmp_path / "bad.csv", frame), series_col="series", target="value",
                    future=["temp"])
     frame = pd.read_csv(_small(tmp_path))
     frame.loc[(frame["series"] == "b") & frame["value"].notna(), ["temp", "weather"]] = np.nan
     for col in ("temp", "weather"):  # a categorical column is named, not its indicators
         with pytest.raises(DataError, match=f"'{col}' has no value in the history of series "
                                             "'b'"):
-            load_panel(_write(tmp_path / "empty.csv", frame), series_col="series",
+            load_panel(write_csv(tmp_path / "empty.csv", frame), series_col="series",
                        target="value", future=[col])
     frame["code"] = np.nan
     with pytest.raises(DataError, match="--future-covariate 'code' has no value; fill it in"):
-        load_panel(_write(tmp_path / "codes.csv", frame), series_col="series", target="value",
+        load_panel(write_csv(tmp_path / "codes.csv", frame), series_col="series", target="value",
                    future=["code"], categorical=["code"])
 
 
@@ -177,7 +173,7 @@ def test_training_windows_carry_their_horizon_covariates(tmp_path):
     truth, which the normalised truth times the window's scale gives back."""
     frame = pd.read_csv(make_panel_csv(tmp_path / "p.csv", n_series=4))
     frame["copy"] = frame["value"]
-    panel = load_panel(_write(tmp_path / "c.csv", frame), series_col="series",
+    panel = load_panel(write_csv(tmp_path / "c.csv", frame), series_col="series",
                        target="value", future=["copy"])
     data = PanelData(panel, horizon=HORIZON)
     assert data.n_future == 1
@@ -194,11 +190,11 @@ def test_training_windows_carry_their_horizon_covariates(tmp_path):
 def test_the_standardisation_reads_training_rows_only(tmp_path):
     frame = pd.read_csv(make_future_csv(tmp_path / "p.csv", n_series=4))
     kwargs = {"series_col": "series", "target": "value", "future": ["promo"]}
-    data = PanelData(load_panel(_write(tmp_path / "a.csv", frame), **kwargs), horizon=HORIZON)
+    data = PanelData(load_panel(write_csv(tmp_path / "a.csv", frame), **kwargs), horizon=HORIZON)
     center, scale = data.future_standardisation()
     late = frame.groupby("series")["date"].transform(lambda d: d.rank(ascending=False) <= 12)
     frame.loc[late, "promo"] = 100  # validation, test and the rows to forecast
-    moved = PanelData(load_panel(_write(tmp_path / "b.csv", frame), **kwargs), horizon=HORIZON)
+    moved = PanelData(load_panel(write_csv(tmp_path / "b.csv", frame), **kwargs), horizon=HORIZON)
     assert moved.future_standardisation() == (center, scale)
     assert 0 < center[0] < 1 and 0 < scale[0] < 1
 
@@ -217,11 +213,7 @@ def test_whether_a_trial_uses_future_is_searched_only_when_there_are_some(tmp_pa
 
 # -- searching, export, predict, report -------------------------------------------------------
 def test_the_future_covariates_beat_the_same_network_without_them(runs):
-    def best(run: Path) -> pd.Series:
-        board = pd.read_csv(run / "leaderboard.csv")
-        return board[board["state"] == "complete"].sort_values("val_loss").iloc[0]
-
-    on, off = best(runs["on"]), best(runs["off"])
+    on, off = best_complete(runs["on"]), best_complete(runs["off"])
     assert "future covariates" in on["model"] and "future covariates" not in off["model"]
     # A promotion lifts the value by half and no window foretells it: the network that reads
     # it forecasts far better (naive's OWA is 1.0).
@@ -276,13 +268,13 @@ def test_predict_reads_the_rows_after_each_series_end(runs, tmp_path, capsys):
     # the same.
     bare = raw.copy()
     bare.loc[bare["value"].notna(), FUTURE] = np.nan
-    again = autoseq.load_model(model).predict(_write(tmp_path / "bare.csv", bare))
+    again = autoseq.load_model(model).predict(write_csv(tmp_path / "bare.csv", bare))
     np.testing.assert_allclose(again["value"].to_numpy(),
                                pd.read_csv(out)["value"].to_numpy(), rtol=1e-5)
     cut = raw.drop(raw[(raw["series"] == "s3") & raw["value"].isna()].index[:2])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        main(["predict", str(model), str(_write(tmp_path / "cut.csv", cut))])
+        main(["predict", str(model), str(write_csv(tmp_path / "cut.csv", cut))])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0

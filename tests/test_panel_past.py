@@ -18,6 +18,7 @@ from autoseq.exceptions import DataError
 from autoseq.run import open_run
 from autoseq.space import Bool
 from autoseq.tasks import PANEL, DataOptions
+from tests.conftest import best_complete, write_csv
 from tests.data.test_panel import make_panel_csv
 
 HORIZON = 4
@@ -70,17 +71,12 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {"csv": csv, "on": root / "on", "off": root / "off", "root": root}
 
 
-def _write(path: Path, frame: pd.DataFrame) -> Path:
-    frame.to_csv(path, index=False)
-    return path
-
-
 # -- reading ---------------------------------------------------------------------------------
 def test_past_covariates_are_read_for_the_history_only(tmp_path):
     rows = [("a", f"2024-01-0{d}", v, t) for d, v, t in (
         (1, 1.0, 10.0), (2, 2.0, None), (3, 3.0, 30.0), (4, None, 40.0))]
     rows += [("b", f"2024-01-0{d}", v, t) for d, v, t in ((2, 5.0, 7.0), (3, 6.0, 8.0))]
-    path = _write(tmp_path / "small.csv", pd.DataFrame(
+    path = write_csv(tmp_path / "small.csv", pd.DataFrame(
         rows, columns=["series", "date", "value", "temp"]))
     panel = load_panel(path, series_col="series", target="value", past=["temp"])
     np.testing.assert_allclose(panel.past.values[:, 0], [10, 20, 30, 7, 8])  # interpolated
@@ -97,7 +93,7 @@ def test_every_other_numeric_column_is_a_past_covariate_by_default(tmp_path, cap
     frame.loc[frame["series"] == "s1", "size"] = np.nan  # one series lacks it: left out
     frame["ratio"] = 1.0
     frame.loc[frame.index[3], "ratio"] = np.inf  # likewise
-    path = _write(tmp_path / "d.csv", frame)
+    path = write_csv(tmp_path / "d.csv", frame)
     with caplog.at_level("INFO", logger="autoseq"):
         panel = load_panel(path, series_col="series", target="value", past=None,
                            future=["promo"])
@@ -122,7 +118,7 @@ def test_a_past_covariate_must_be_another_column(tmp_path, kwargs, message):
     frame = pd.read_csv(make_panel_csv(tmp_path / "p.csv", n_series=2))
     frame["temp"] = 1.0
     with pytest.raises(DataError, match=message):
-        load_panel(_write(tmp_path / "t.csv", frame), series_col="series", target="value",
+        load_panel(write_csv(tmp_path / "t.csv", frame), series_col="series", target="value",
                    **kwargs)
 
 
@@ -132,14 +128,14 @@ def test_a_past_covariate_needs_values_in_every_history(tmp_path):
     frame.loc[frame["series"] == "s1", "temp"] = np.nan
     with pytest.raises(DataError, match="--covariate 'temp' has no value in the history of "
                                         "series 's1'"):
-        load_panel(_write(tmp_path / "t.csv", frame), series_col="series", target="value",
+        load_panel(write_csv(tmp_path / "t.csv", frame), series_col="series", target="value",
                    past=["temp"])
 
 
 def test_a_default_past_covariate_of_codes_is_one_hot_encoded(tmp_path):
     frame = pd.read_csv(make_past_csv(tmp_path / "p.csv", n_series=3))
     frame["shift"] = frame.index % 3 + 1  # integer codes: three categories
-    path = _write(tmp_path / "codes.csv", frame)
+    path = write_csv(tmp_path / "codes.csv", frame)
     PANEL.check_options(DataOptions(str(path), ("value",), series_col="series",
                                     categorical=("shift",)), metric="owa", folds=1)
     panel = load_panel(path, series_col="series", target="value", past=None,
@@ -167,7 +163,7 @@ def test_the_past_input_holds_the_covariates_before_each_origin(tmp_path):
     frame = pd.read_csv(make_panel_csv(tmp_path / "p.csv", n_series=4))
     frame["copy"] = frame["value"]
     frame["known"] = frame["value"]
-    data = PanelData(load_panel(_write(tmp_path / "c.csv", frame), series_col="series",
+    data = PanelData(load_panel(write_csv(tmp_path / "c.csv", frame), series_col="series",
                                 target="value", past=["copy"], future=["known"]),
                      horizon=HORIZON)
     assert data.n_past == 2 and data.past_steps == data.max_lookback >= LOOKBACK
@@ -207,11 +203,7 @@ def test_whether_a_trial_reads_the_past_is_searched_only_when_there_are_covariat
 
 # -- searching, export, predict, report -------------------------------------------------------
 def test_reading_the_past_beats_the_same_network_without_it(runs):
-    def best(run: Path) -> pd.Series:
-        board = pd.read_csv(run / "leaderboard.csv")
-        return board[board["state"] == "complete"].sort_values("val_loss").iloc[0]
-
-    on, off = best(runs["on"]), best(runs["off"])
+    on, off = best_complete(runs["on"]), best_complete(runs["off"])
     assert "past covariates" in on["model"] and "past covariates" not in off["model"]
     # Only the last orders foretell the horizon: the network that reads them forecasts far
     # better. Measured on four draws of the data: 0.26-0.35 times the OWA without them.
@@ -276,14 +268,14 @@ def test_predict_reads_the_past_from_each_series_history(runs, tmp_path, capsys)
     moved = raw.copy()
     last = moved.groupby("series")["date"].transform("max")
     moved.loc[moved["date"] > last - pd.Timedelta(days=HORIZON), "orders"] = 1
-    busy = autoseq.load_model(model).predict(_write(tmp_path / "busy.csv", moved))
+    busy = autoseq.load_model(model).predict(write_csv(tmp_path / "busy.csv", moved))
     assert busy["value"].sum() > 1.1 * frame["value"].sum()
     # a series without the covariate in its history: one line, exit 2
     bare = raw.copy()
     bare.loc[bare["series"] == "s3", "orders"] = np.nan
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        main(["predict", str(model), str(_write(tmp_path / "bare.csv", bare))])
+        main(["predict", str(model), str(write_csv(tmp_path / "bare.csv", bare))])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0

@@ -17,6 +17,7 @@ from autoseq.exceptions import DataError
 from autoseq.run import open_run
 from autoseq.space import Bool
 from autoseq.tasks import PANEL, DataOptions, task_for_options
+from tests.conftest import best_complete, write_csv
 from tests.data.test_panel import make_panel_csv
 
 HORIZON = 6
@@ -66,11 +67,6 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     return {"csv": csv, "on": root / "on", "off": root / "off", "root": root}
 
 
-def _write(path: Path, frame: pd.DataFrame) -> Path:
-    frame.to_csv(path, index=False)
-    return path
-
-
 # -- reading ---------------------------------------------------------------------------------
 def test_static_columns_give_one_row_per_series(tmp_path):
     csv = make_static_csv(tmp_path / "p.csv", n_series=4)
@@ -91,7 +87,7 @@ def test_static_columns_give_one_row_per_series(tmp_path):
 def test_integer_codes_are_numbers_unless_named_categorical(tmp_path):
     frame = pd.read_csv(make_static_csv(tmp_path / "p.csv", n_series=4))
     frame["meter"] = frame["series"].str[1:].astype(int) % 2 + 1
-    csv = _write(tmp_path / "codes.csv", frame)
+    csv = write_csv(tmp_path / "codes.csv", frame)
     plain = load_panel(csv, series_col="series", target="value", static=["meter"])
     assert plain.statics.features == ("meter",)
     coded = load_panel(csv, series_col="series", target="value", static=["meter"],
@@ -125,7 +121,7 @@ def _emptied(frame: pd.DataFrame) -> pd.DataFrame:
 def test_bad_static_columns_are_refused_naming_column_series_and_row(tmp_path, edit, static,
                                                                      message):
     frame = pd.read_csv(make_static_csv(tmp_path / "p.csv", n_series=4))
-    csv = _write(tmp_path / "bad.csv", edit(frame) if edit else frame)
+    csv = write_csv(tmp_path / "bad.csv", edit(frame) if edit else frame)
     with pytest.raises(DataError, match=message):
         load_panel(csv, series_col="series", target="value", static=static)
 
@@ -137,14 +133,14 @@ def test_the_row_named_is_where_the_value_changes(tmp_path):
                           "value": [1.0, 2, 3, 4, 5], "kind": ["y", "x", "x", "x", "x"]})
     with pytest.raises(DataError, match=r"row 2: --static-col 'kind' changes within series "
                                         r"'a' \('x' at row 5, 'y' here\)"):
-        load_panel(_write(tmp_path / "p.csv", frame), series_col="series", target="value",
+        load_panel(write_csv(tmp_path / "p.csv", frame), series_col="series", target="value",
                    static=["kind"])
 
 
 def test_a_wide_panel_reads_its_static_columns_beside_the_values(tmp_path):
     frame = pd.DataFrame({"id": ["a", "b"], "region": ["north", "south"],
                           "V2": [1.0, 10.0], "V3": [2.0, 20.0], "V4": [3.0, None]})
-    panel = load_wide_panel(_write(tmp_path / "w.csv", frame), series_col="id",
+    panel = load_wide_panel(write_csv(tmp_path / "w.csv", frame), series_col="id",
                             target="value", static=["region"])
     assert panel.statics.features == ("region=north", "region=south")
     np.testing.assert_allclose(panel.values, [1, 2, 3, 10, 20])  # no step from 'region'
@@ -185,11 +181,7 @@ def test_whether_a_trial_uses_statics_is_searched_only_when_there_are_some(tmp_p
 
 # -- searching, export, predict ---------------------------------------------------------------
 def test_the_static_columns_beat_the_same_network_without_them(runs):
-    def best(run: Path) -> pd.Series:
-        board = pd.read_csv(run / "leaderboard.csv")
-        return board[board["state"] == "complete"].sort_values("val_loss").iloc[0]
-
-    on, off = best(runs["on"]), best(runs["off"])
+    on, off = best_complete(runs["on"]), best_complete(runs["off"])
     assert "static columns" in on["model"] and "static columns" not in off["model"]
     # The direction decides the next steps and a 4-step window barely shows it: measured
     # OWA 0.37-0.47 with it against 0.87-0.99 without (naive: 1.0) on four draws of the data.
@@ -243,7 +235,7 @@ def test_predict_refuses_a_category_it_never_saw(runs, tmp_path, capsys):
     assert len(autoseq.load_model(model).predict(raw)) == raw["series"].nunique() * HORIZON
     raw.loc[raw["series"] == "s3", "direction"] = "sideways"
     with pytest.raises(SystemExit) as exit_:
-        main(["predict", str(model), str(_write(tmp_path / "new.csv", raw))])
+        main(["predict", str(model), str(write_csv(tmp_path / "new.csv", raw))])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0

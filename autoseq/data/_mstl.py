@@ -163,7 +163,7 @@ def relative_tables(values: np.ndarray, points: np.ndarray, op: np.ndarray, hist
 def window_rows(origins: np.ndarray, width: int, cycle: int) -> np.ndarray:
     """``[origins, width]`` rows of the windows before ``origins``. An origin with fewer rows
     before it (a rolling MSTL's window longer than the series there) reads the missing ones as
-    the profile it was trained with did (``extended_rows``: the first cycle's same phase; the
+    the profile it was trained with did (``relative_tables``: the first cycle's same phase; the
     first row without a ``cycle``); the rows that exist, the network's among them, stay."""
     rows = np.asarray(origins, dtype="int64")[:, None] + np.arange(-width, 0)[None, :]
     return np.where(rows >= 0, rows, np.mod(rows, cycle) if cycle else 0)
@@ -173,8 +173,7 @@ def extended_rows(point: int, history: int, cycle: int) -> np.ndarray:
     """Rows standing for the ``history`` rows before ``point``: every row that exists, and
     before the first one the same phase of the first cycle (``point >= cycle``). Elementwise,
     so a longer window's last ``history`` rows are these, and its real rows stay real."""
-    rel = np.arange(point - history, point)
-    return np.where(rel >= 0, rel, np.mod(rel, cycle))
+    return window_rows(np.array([point]), history, cycle)[0]
 
 
 def profile_index(periods: tuple[int, ...], back: int, ahead: int) -> np.ndarray:
