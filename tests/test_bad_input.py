@@ -162,6 +162,8 @@ CASES = [
          ("column name 'y' appears more than once", "rename one of them")),
     Case("unnamed_column", GOOD.replace("date,y,x", "date,,x"),
          ("column 2 of the header has no name", "name every column")),
+    Case("unnamed_time_index", GOOD.replace("date,y,x", ",y,x"),
+         ("column 1 of the header has no name", "pandas' to_csv?", "e.g. 'time'")),
     Case("trailing_commas", GOOD.replace("\n", ",\n"),
          ("column 4 of the header has no name", "a comma at the end of each line?")),
     # -- the target --------------------------------------------------------------------------------
@@ -377,7 +379,7 @@ def _plain(tmp_path: Path):
 @pytest.mark.parametrize("variant", ["utf8_bom", "gzip_named_csv", "utf16_with_bom", "crlf",
                                      "spaces_around_names", "quoted_fields", "trailing_blank_lines",
                                      "unsorted_rows", "day_first_dates", "month_first_dates",
-                                     "utc_suffix"])
+                                     "utc_suffix", "pandas_row_index"])
 def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
     text = GOOD
     path = tmp_path / "odd.csv"
@@ -401,6 +403,10 @@ def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
         path.write_text(_text(_dates("%d/%m/%Y")), encoding="utf-8")
     elif variant == "utc_suffix":  # BigQuery-style "2024-01-01 00:00:00 UTC"
         path.write_text(_text([[f"{r[0]} 00:00:00 UTC", r[1], r[2]] for r in _rows()]))
+    elif variant == "pandas_row_index":  # DataFrame.to_csv() without index=False
+        lines = text.splitlines()
+        numbered = [f",{lines[0]}"] + [f"{i},{line}" for i, line in enumerate(lines[1:])]
+        path.write_text("\n".join(numbered) + "\n", encoding="utf-8")
     elif variant == "month_first_dates":
         path.write_text(_text(_dates("%m/%d/%Y")), encoding="utf-8")
     else:

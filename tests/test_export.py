@@ -9,7 +9,7 @@ import pytest
 
 import autoseq
 from autoseq.cli import main
-from autoseq.exceptions import ModelError
+from autoseq.exceptions import DataError, ModelError
 from autoseq.exporting._selection import blend_name, weighted_name
 from autoseq.run import load_trial_model, open_run
 
@@ -216,6 +216,18 @@ def test_predict_input_errors(exported, run_dir, tmp_path, capsys, edit, message
     assert exit_.value.code == 2 and message in err and err.count("\n") == 1
 
 
+def test_predict_takes_a_dataframe_indexed_by_time_and_names_it_in_errors(exported, run_dir):
+    model = autoseq.load_model(exported.path)
+    csv = open_run(run_dir).info["data"]["source"]
+    frame = pd.read_csv(csv, parse_dates=["date"])
+    want = model.predict(csv)
+    for indexed in (frame.set_index("date"), frame.set_index("date").rename_axis(None),
+                    frame.iloc[::-1]):  # named, unnamed timestamps, row labels out of order
+        pd.testing.assert_frame_equal(model.predict(indexed), want)
+    with pytest.raises(DataError, match=r"^the DataFrame: column 'x', which the model was "):
+        model.predict(frame.drop(columns=["x"]))
+
+
 def test_predict_fills_a_longer_gap_when_asked(exported, run_dir, tmp_path, capsys):
     csv = open_run(run_dir).info["data"]["source"]
     gap = tmp_path / "gap.csv"
@@ -346,6 +358,26 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
         sel["val_mae"][sel["chosen"]], rel=1e-4, abs=1e-4)
     assert backtest_mae(res.path, run) == pytest.approx(res.test_metrics["mae"], rel=1e-5,
                                                         abs=1e-4)
+    # The report's summary names what the export serves, not only the best trial.
+    summary = autoseq.write_report(run, importance=False).markdown.read_text()
+    assert "The exported model (seasonal\\_drift(m=7)) has test MAE" in summary
+
+
+@pytest.mark.parametrize("manifest, label", [
+    ({"trial": 3}, "trial 3"),
+    ({"trial": 3, "selection": {"chosen": "best trial"}}, "trial 3"),
+    ({"trial": 3, "ensemble": {"trials": [3, 1, 4]},
+      "selection": {"chosen": "mean of 3 best trials"}}, "mean of 3 trials (3, 1, 4)"),
+    ({"trial": 3, "selection": {"chosen": "0.75 × best trial + 0.25 × linear(L=24)"}},
+     "0.75 × trial 3 + 0.25 × linear(L=24)"),
+    ({"trial": 3, "selection": {"chosen": "weighted ensemble: 0.6 × trial 3 + 0.4 × naive"}},
+     "weighted ensemble: 0.6 × trial 3 + 0.4 × naive"),
+    ({"trial": 3, "selection": {"chosen": "seasonal_naive(m=12)"}}, "seasonal_naive(m=12)"),
+])
+def test_the_served_model_is_named_as_export_chose_it(manifest, label):
+    from autoseq.exporting._manifest import served_label
+
+    assert served_label(manifest) == label
 
 
 def anchored_trend_run(tmp_path, anchor: str, *, rows: int):

@@ -128,8 +128,12 @@ def test_predict_all_origins_is_a_backtest_of_every_full_window(panel_run, panel
     direct = model.predict_windows(np.stack(windows))
     np.testing.assert_allclose(np.stack(values), direct, rtol=1e-5)
     short = raw.groupby("series").head(lookback - 1)
-    with pytest.raises(DataError, match="no series has the"):
+    with pytest.raises(DataError, match="^the DataFrame: no series has the"):
         model.predict(short, all_origins=True)
+    # a column the model reads is named as the model's need, not as a search option
+    with pytest.raises(DataError, match="^the DataFrame: column 'series', which the model was "
+                                        "trained on, is missing; did you mean 'store'\\?$"):
+        model.predict(raw.rename(columns={"series": "store"}))
 
 
 def test_a_wide_panel_searches_exports_and_predicts(tmp_path):

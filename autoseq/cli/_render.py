@@ -238,14 +238,10 @@ def _print_selection(sel: dict[str, Any] | None) -> None:
 
 
 def _model_label(res: Any) -> str:
-    """``trial N``, or the members of an ensemble (a panel's manifest names its forecaster)."""
-    if res.manifest.get("forecaster"):
-        return str(res.manifest["forecaster"])
-    members = getattr(res, "members", ()) or (res.trial,)
-    if len(members) == 1:
-        return f"trial {res.trial}"
-    shown = ", ".join(str(t) for t in members[:5]) + (", …" if len(members) > 5 else "")
-    return f"mean of {len(members)} trials ({shown})"
+    """What the exported model serves: ``trial N``, an ensemble's members, export's choice."""
+    from autoseq.exporting._manifest import served_label
+
+    return served_label(res.manifest)
 
 
 def _print_sequence_export(res: Any) -> None:

@@ -7,6 +7,7 @@ import difflib
 import gzip
 import hashlib
 import io
+import logging
 import re
 import zlib
 from collections.abc import Callable, Collection
@@ -15,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from autoseq.exceptions import DataError
+
+logger = logging.getLogger("autoseq")
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -89,7 +92,39 @@ def read_csv_file(
         raise DataError(f"{path}: the file has a header but no data rows; add rows below "
                         "the header")
     frame.columns = header
+    if header[0] == "":
+        frame = _drop_row_index(path, frame)
     return frame, fingerprint
+
+
+def _drop_row_index(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop an unnamed first column that numbers the rows 0, 1, 2, … (pandas' ``to_csv``)."""
+    first = pd.to_numeric(frame.iloc[:, 0], errors="coerce")
+    if not first.astype("float64").equals(pd.Series(range(len(frame)), dtype="float64")):
+        raise DataError(f"{path}: column 1 of the header has no name (an index written by "
+                        "pandas' to_csv?); give it a name in the header line, e.g. 'time'")
+    logger.info("%s: the unnamed first column numbers the rows (a pandas index); ignored it", path)
+    return frame.iloc[:, 1:]
+
+
+def csv_header(path: str | Path) -> list[str] | None:
+    """The column names of ``path``'s header line, read from the file's first bytes alone;
+    ``None`` when they cannot be read that way (``read_csv_file`` then says why)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        if head[:2] == _GZIP_MAGIC:
+            with gzip.open(path, "rb") as f:
+                head = f.read(1 << 16)
+        text = (head.decode("utf-16", errors="ignore") if head[:2] in _UTF16_BOMS
+                else head.decode("utf-8-sig", errors="ignore"))
+    except (OSError, EOFError, zlib.error):
+        return None
+    lines = _LINE_BREAK.split(text.lstrip(" \t\r\n"), maxsplit=1)
+    if len(lines) < 2:  # the header runs past the bytes read
+        return None
+    header = [h.strip() for h in next(csv.reader([lines[0]]))]
+    return header[1:] if header[:1] == [""] else header  # a pandas row index: dropped
 
 
 def suggest_column(name: str, columns: list[str]) -> str:
@@ -147,6 +182,8 @@ def _check_header(path: Path, text: str) -> list[str]:
                                 "autoseq reads comma-separated files: re-save with ',' separators")
         raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
                         "column and a value column separated by ','")
+    if header[0] == "" and all(header[1:]):
+        return header  # a row index written by pandas' to_csv: read_csv_file checks and drops it
     if any(h == "" for h in header):
         pos = header.index("") + 1
         trailing = " (a comma at the end of each line?)" if pos == len(header) else ""

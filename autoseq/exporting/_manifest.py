@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,20 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def served_label(manifest: dict[str, Any]) -> str:
+    """What an exported model serves, in words: ``trial 17``, ``mean of 3 trials (17, 16, 1)``,
+    or the choice ``export`` made on validation (a blend, a weighted ensemble, a baseline)."""
+    if manifest.get("forecaster"):  # a panel's manifest names its forecaster
+        return str(manifest["forecaster"])
+    trial = manifest.get("trial")
+    members = (manifest.get("ensemble") or {}).get("trials") or [trial]
+    shown = ", ".join(str(t) for t in members[:5]) + (", …" if len(members) > 5 else "")
+    chosen = (manifest.get("selection") or {}).get("chosen")
+    if chosen and chosen != "best trial" and not chosen.startswith("mean of"):
+        # "0.75 × best trial + 0.25 × linear(L=24)": name the trial
+        return re.sub(r"\bbest trial\b(?!s)", f"trial {trial}", chosen)
+    if len(members) == 1:
+        return f"trial {trial}"
+    return f"mean of {len(members)} trials ({shown})"

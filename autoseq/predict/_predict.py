@@ -4,7 +4,6 @@ of every sequence of a CSV."""
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from autoseq.data._calendar import steps_from
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError
 from autoseq.intervals import band_columns
+from autoseq.predict._frames import as_csv
 from autoseq.predict._served import ServedForecaster
 
 logger = logging.getLogger("autoseq")
@@ -103,9 +103,7 @@ class Forecaster(ServedForecaster):
         """
         m = self.manifest
         if isinstance(data, pd.DataFrame):
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "frame.csv"
-                data.to_csv(path, index=False)
+            with as_csv(data, time_col=m["time_col"]) as path:
                 return self.predict(path, all_origins=all_origins, max_gap=max_gap)
         source = str(data)
         _check_columns(data, m, source)
@@ -241,9 +239,7 @@ class SequenceModel:
                             f"{'classifies' if self.classes else 'regresses'} "
                             "whole sequences")
         if isinstance(data, pd.DataFrame):
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "frame.csv"
-                data.to_csv(path, index=False)
+            with as_csv(data) as path:
                 return self.predict(path)
         source = str(data)
         frame, fingerprint = read_csv_file(data)

@@ -88,7 +88,12 @@ def _dependence(model, ev: Evidence):
 # -- skill against the baselines ------------------------------------------------------------
 
 def forecast_skill(ev: Evidence) -> str:
-    """The model's MAE against the best baseline's, on the test (else validation) split."""
+    """The best trial's MAE against the best baseline's, on the test (else validation) split;
+    and the exported model's, when the run has one."""
+    return _trial_skill(ev) + export_skill(ev)
+
+
+def _trial_skill(ev: Evidence) -> str:
     part = ev.test or ev.val
     if part is not None and part.baselines:
         b = min(part.baselines, key=lambda s: s.mae)
@@ -247,8 +252,8 @@ def _test_extras(ev: Evidence) -> dict[str, tuple[str, str]]:
     return out
 
 
-def _export_note(ev: Evidence) -> Paragraph | None:
-    """What ``autoseq export`` recorded, when the run folder holds an export."""
+def _export_manifest(ev: Evidence) -> dict[str, Any] | None:
+    """The manifest of the run's ``export/`` (``{}`` when unreadable), ``None`` without one."""
     from autoseq._io import read_json
 
     path = ev.run.path / "export" / "autoseq.json"
@@ -256,18 +261,52 @@ def _export_note(ev: Evidence) -> Paragraph | None:
         return None
     try:
         manifest = read_json(path)
-        test = manifest["metrics"]["test"]
-        trial = manifest.get("trial")
+        manifest["metrics"]["test"]["mae"]
     except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return manifest
+
+
+def _export_note(ev: Evidence) -> Paragraph | None:
+    """What ``autoseq export`` recorded, when the run folder holds an export."""
+    from autoseq.exporting._manifest import served_label
+
+    manifest = _export_manifest(ev)
+    if manifest is None:
+        return None
+    if not manifest:
         return Paragraph("export/autoseq.json is present but unreadable.", kind="note")
+    test = manifest["metrics"]["test"]
     refit = " (refitted on train + validation)" if manifest.get("refit") else ""
-    served = (f"trial {trial}" if "networks" not in manifest
-              else manifest.get("selection", {}).get("chosen", "baselines alone"))
-    return Paragraph(f"Exported model in export/: {served}{refit}, test MAE "
+    return Paragraph(f"Exported model in export/: {served_label(manifest)}{refit}, test MAE "
                      f"{fmt.num(test.get('mae'))}, RMSE {fmt.num(test.get('rmse'))}, sMAPE "
                      f"{fmt.num(test.get('smape'), 3)}%, MASE {fmt.num(test.get('mase'), 3)} "
                      f"on {test.get('windows', '?')} test windows (from its manifest).",
                      kind="note")
+
+
+def export_skill(ev: Evidence) -> str:
+    """The exported model's test MAE against the baseline it fares worst against on the same
+    windows (``export`` scores the statistical models on a subset of origins of long series),
+    from its manifest; ``""`` when the run has no readable export."""
+    from autoseq.exporting._manifest import served_label
+
+    manifest = _export_manifest(ev)
+    if not manifest:
+        return ""
+    m = manifest["metrics"]
+    mine, subset = m["test"].get("mae"), (m.get("test_stat_windows") or {}).get("model", {})
+    pairs = [(b.get("mae"), subset.get("mae") if "windows)" in name else mine, name)
+             for name, b in (m.get("test_baselines") or {}).items()]
+    pairs = [(b, own, n) for b, own, n in pairs if b and own is not None and np.isfinite(b)]
+    if not pairs:
+        return ""
+    base, own, name = min(pairs, key=lambda p: p[0] / p[1] if p[1] else np.inf)
+    skill = 1 - own / base
+    verdict = (f"{fmt.percent(skill)} lower than" if skill >= 0
+               else f"{fmt.percent(-skill)} higher than")
+    return (f" The exported model ({served_label(manifest)}) has test MAE {fmt.num(own)}, "
+            f"{verdict} {name} ({fmt.num(base)}) on the same windows.")
 
 
 # -- forecasts and what the model looks at ---------------------------------------------------
