@@ -461,3 +461,35 @@ def test_statistical_candidates_match_across_folds_by_kind():
     assert _fold_key("mstl_ets_fixed(L=44)") == _fold_key("mstl_ets_fixed(L=48)")
     assert _fold_key("linear(L=10)") == _fold_key("linear(L=24)") != _fold_key("naive")
     assert _fold_key("seasonal_naive(m=7)") != _fold_key("seasonal_naive(m=14)")
+
+
+def test_a_never_negative_target_is_served_floored_at_zero(tmp_path):
+    """Counts with zeros: every output of the exported model (point and bands) is raised to
+    zero, the selection scored what the model serves, and a series that crosses zero is
+    left as it is."""
+    import keras
+
+    from autoseq.exporting._floor import nonnegative
+
+    t = np.arange(200)
+    counts = np.random.default_rng(0).poisson(np.maximum(0, 2 + 2 * np.sin(2 * np.pi * t / 7)))
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=200, freq="D"),
+                          "y": counts.astype(float)})
+    res, run = export_a_weak_network(tmp_path, frame, horizon=5)
+    assert res.manifest["transforms"][-1]["kind"] == "floor"
+    data = open_run(run).data()
+    assert served_val_mae(res, data) == pytest.approx(
+        res.manifest["selection"]["val_mae"][res.manifest["selection"]["chosen"]], rel=1e-4)
+    backtest = autoseq.load_model(res.path).predict(tmp_path / "series.csv", all_origins=True)
+    assert (backtest.filter(regex=r"^y(_lo|_hi|_q|$)").to_numpy() >= 0).all()
+    frame["y"] -= 1.0  # now below zero at times: not floored
+    (tmp_path / "signed").mkdir()
+    other, _ = export_a_weak_network(tmp_path / "signed", frame, horizon=5)
+    assert all(t["kind"] != "floor" for t in other.manifest["transforms"])
+    # the floor itself: a model whose outputs are negative serves zeros
+    x = keras.Input((3,))
+    model = keras.Model(x, {"a": keras.layers.Dense(2)(x), "b": x - 5.0})
+    floored = nonnegative(model, True)
+    out = floored.predict(np.ones((4, 3), "float32"), verbose=0)
+    assert (out["b"] == 0).all() and (out["a"] >= 0).all()
+    assert nonnegative(model, False) is model

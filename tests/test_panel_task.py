@@ -193,3 +193,25 @@ def test_the_report_says_which_blocks_of_the_window_the_network_reads(panel_run)
     percents = shares["share of the prediction"].str.rstrip("%").astype(float)
     # rounded shares of the whole (all 0 when no block's shuffle raises the error)
     assert percents.sum() == 0 or abs(percents.sum() - 100) <= len(percents)
+
+
+def test_a_panel_is_floored_at_zero_only_when_no_series_goes_below_it(tmp_path):
+    from autoseq.data._panel import load_panel
+    from autoseq.data._panel_data import PanelData
+    from autoseq.exporting._floor import panel_never_negative
+
+    def floored(edit) -> bool:
+        frame = pd.read_csv(make_panel_csv(tmp_path / "p.csv"))
+        edit(frame)
+        frame.to_csv(tmp_path / "q.csv", index=False)
+        panel = load_panel(tmp_path / "q.csv", series_col="series", target="value")
+        return panel_never_negative(PanelData(panel, horizon=4))
+
+    def shift_s0(frame: pd.DataFrame, *, clip: bool) -> None:
+        s0 = frame["series"] == "s0"  # level 1: shifted down by 1, it reaches zero
+        down = frame.loc[s0, "value"] - 1.0
+        frame.loc[s0, "value"] = np.maximum(down, 0) if clip else down
+
+    assert not floored(lambda f: None)  # every series far above zero
+    assert floored(lambda f: shift_s0(f, clip=True))  # counts: s0 touches zero
+    assert not floored(lambda f: shift_s0(f, clip=False))  # s0 goes below zero

@@ -32,6 +32,7 @@ from autoseq.exporting._common import (
     versions,
     write_model_folder,
 )
+from autoseq.exporting._floor import FLOOR_TRANSFORM, never_negative, nonnegative
 from autoseq.exporting._forecast_wrap import (
     FUTURE,
     STEP,
@@ -108,22 +109,25 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
     wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
-    raw_model, width, extras = _compose(members, fdata, selection)
+    floor = never_negative(fdata)
+    raw_model, width, extras = _compose(members, fdata, selection, floor=floor)
     # Calibrated and scored on validation before any refit: a refitted model has seen those
     # windows.
     head = _quantile_head(members, fdata, selection)
     calib = calibrate_forecaster(raw_model, fdata, members[0].config, extras=extras, width=width,
                                  spec=intervals or IntervalSpec(), head=head)
-    val_bands = calib and score_bands(with_bands(raw_model, calib, fdata.target_idx, head=head),
+    val_bands = calib and score_bands(nonnegative(with_bands(raw_model, calib, fdata.target_idx,
+                                                             head=head), floor),
                                       fdata, members[0].config, "val", extras=extras,
                                       width=width, calib=calib)
     if refit and _refit_members(run, _in_graph(members, selection), wdata):
-        raw_model, width, extras = _compose(members, wdata, selection)
+        raw_model, width, extras = _compose(members, wdata, selection, floor=floor)
     elif refit:
         wdata, refit = fdata, False
     best = members[0]
-    served = with_bands(raw_model, calib, wdata.target_idx,
-                        head=_quantile_head(members, wdata, selection)) if calib else raw_model
+    served = nonnegative(with_bands(raw_model, calib, wdata.target_idx,
+                                    head=_quantile_head(members, wdata, selection)),
+                         floor) if calib else raw_model
     out = Path(out) if out else run.path / "export"
 
     def fill(tmp: Path) -> dict[str, Any]:
@@ -132,7 +136,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                                       width=width, calib=calib)
         _add_stat_baselines(test, run, fdata, bands=bands, calib=calib)
         extra = _write_format(format, served if format == "keras" else raw_model, tmp, wdata,
-                              core=best.model, config=best.config, builder=run.settings.builder)
+                              core=best.model, config=best.config, builder=run.settings.builder,
+                              floor=floor)
         manifest = _manifest(run, fdata, best.number, best.config, best.info, test, refit=refit,
                              extra=extra, wrap_data=wdata)
         if len(members) > 1:
@@ -141,6 +146,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
             manifest["selection"] = selection
             _blend_manifest(manifest, selection, wdata, width=width)
         _inputs_manifest(manifest, wdata, extras)
+        if floor:
+            manifest["transforms"].append(FLOOR_TRANSFORM)
         if calib:
             add_interval_manifest(manifest, calib, test=bands, val=val_bands,
                                   baselines=baseline_bands(fdata, calib)
@@ -167,9 +174,16 @@ def _in_graph(members: list[_Member], selection: dict[str, Any] | None) -> list[
     return [m for m in members if trial_component(m.number) in selection["weights"]]
 
 
-def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
+def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None, *,
+             floor: bool = False):
     """The exported point forecaster of ``members`` (and the selection's blend, or its
-    weighted ensemble), its window rows and the inputs it takes beside its window."""
+    weighted ensemble; raised to zero with ``floor``), its window rows and the inputs it takes
+    beside its window."""
+    raw_model, width, extras = _composed(members, fdata, selection)
+    return nonnegative(raw_model, floor), width, extras
+
+
+def _composed(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
     if selection is not None and selection.get("weights"):
         return _weighted(members, fdata, selection["weights"])
     raw_model = members[0].raw if len(members) == 1 else average_forecasters(
@@ -300,7 +314,9 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
     # differences below float32's resolution of the data are ties (the simpler wins)
     grain = 8 * float(np.finfo(np.float32).eps) * float(np.mean(np.abs(truth)))
-    picked = choose(preds, AUTO_SIZES, bases, partial(_mae, truth=truth, grain=grain),
+    floor = 0.0 if never_negative(fdata) else -np.inf  # as the served model will forecast
+    picked = choose(preds, AUTO_SIZES, bases,
+                    partial(_mae, truth=truth, grain=grain, floor=floor),
                     metric="MAE", components=components | bases)
     folds = len(earlier) + 1
     windows = (f"in the data's units over the validation windows of all {folds} folds"
@@ -427,9 +443,11 @@ def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
                    "categories in 'categories'); scaled inside the model (layer scale_future)"}
 
 
-def _mae(pred: np.ndarray, truth: np.ndarray, grain: float = 0.0) -> float:
-    """The MAE, rounded to a multiple of ``grain`` when one is given."""
-    mae = float(np.mean(np.abs(pred - truth)))
+def _mae(pred: np.ndarray, truth: np.ndarray, grain: float = 0.0,
+         floor: float = -np.inf) -> float:
+    """The MAE of ``pred`` raised to ``floor``, rounded to a multiple of ``grain`` when one is
+    given."""
+    mae = float(np.mean(np.abs(np.maximum(pred, floor) - truth)))
     return round(mae / grain) * grain if grain > 0 and math.isfinite(mae) else mae
 
 
@@ -526,13 +544,13 @@ def _add_stat_baselines(test: dict[str, Any], run: RunFolder, fdata: ForecastDat
 
 
 def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, core,
-                  config: dict[str, Any], builder: str) -> dict[str, Any]:
+                  config: dict[str, Any], builder: str, floor: bool = False) -> dict[str, Any]:
     if format == "keras":
         raw_model.save(str(folder / KERAS_FILE))
         return {"keras": KERAS_FILE}
     if format == "tflite":
         return {"tflite": _write_tflite(raw_model, folder, fdata, core=core, config=config,
-                                        builder=builder),
+                                        builder=builder, floor=floor),
                 "tflite_outputs": ["output_0"],
                 "tflite_note": "the point forecast only: the quantiles are served by the "
                                "SavedModel (and model.keras)"}
@@ -540,7 +558,7 @@ def _write_format(format: str, raw_model, folder: Path, fdata: ForecastData, *, 
 
 
 def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config: dict[str, Any],
-                  builder: str) -> str:
+                  builder: str, floor: bool = False) -> str:
     """TFLite with builtin ops only: the recurrent layers are unrolled over the fixed lookback
     (a while loop would need the Flex delegate, which phones rarely ship)."""
     import tensorflow as tf
@@ -550,7 +568,7 @@ def _write_tflite(raw_model, folder: Path, fdata: ForecastData, *, core, config:
     unrolled.set_weights(core.get_weights())
     with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wrap_forecaster(unrolled, fdata, config).export(tmp, verbose=False)
+        nonnegative(wrap_forecaster(unrolled, fdata, config), floor).export(tmp, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
         try:

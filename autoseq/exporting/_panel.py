@@ -32,6 +32,7 @@ from autoseq.exporting._common import (
     write_keras_file,
     write_model_folder,
 )
+from autoseq.exporting._floor import FLOOR_TRANSFORM, nonnegative, panel_never_negative
 from autoseq.exporting._manifest import FORMAT_VERSION
 from autoseq.exporting._panel_ensemble import describe_panel, panel_export
 from autoseq.exporting._panel_intervals import (
@@ -59,13 +60,14 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
                          "(TFLite and refitting are not supported for panels yet)")
     chosen = panel_export(run, data, trial=trial, ensemble=ensemble)
     number, config, info = chosen.best.number, chosen.best.config, chosen.best.info
-    raw_model, lookback = chosen.model, chosen.width
+    floor = panel_never_negative(data)
+    raw_model, lookback = nonnegative(chosen.model, floor), chosen.width
     # The composed forecaster is scale-equivariant (each member divides by its window's scale
     # and multiplies back; the baselines are linear), so on normalised windows it gives the
     # normalised forecast that the intervals are calibrated on.
     calib = calibrate_panel(raw_model, data, lookback=lookback, spec=intervals or IntervalSpec())
-    served = scale_free(banded_network(raw_model, calib, lookback=lookback),
-                        lookback=lookback) if calib else raw_model
+    served = nonnegative(scale_free(banded_network(raw_model, calib, lookback=lookback),
+                                    lookback=lookback), floor) if calib else raw_model
     out = Path(out) if out else run.path / "export"
 
     def fill(folder: Path) -> dict[str, Any]:
@@ -86,6 +88,8 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
             _past_manifest(manifest, data)
         if FUTURE in takes or PAST in takes:
             manifest["roles"] = _roles(data, takes)
+        if floor:
+            manifest["transforms"].append(FLOOR_TRANSFORM)
         if calib:
             add_panel_intervals(manifest, served, data, lookback=lookback, calib=calib)
         return manifest
