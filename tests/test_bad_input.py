@@ -162,6 +162,10 @@ CASES = [
          ("column name 'y' appears more than once", "rename one of them")),
     Case("unnamed_column", GOOD.replace("date,y,x", "date,,x"),
          ("column 2 of the header has no name", "name every column")),
+    Case("index_and_duplicate_names", "".join(
+        f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(
+            GOOD.replace("date,y,x", "date,y,y").splitlines())),
+         ("column name 'y' appears more than once",)),
     Case("unnamed_time_index", GOOD.replace("date,y,x", ",y,x"),
          ("column 1 of the header has no name", "pandas' to_csv?", "e.g. 'time'")),
     Case("trailing_commas", GOOD.replace("\n", ",\n"),
@@ -379,7 +383,7 @@ def _plain(tmp_path: Path):
 @pytest.mark.parametrize("variant", ["utf8_bom", "gzip_named_csv", "utf16_with_bom", "crlf",
                                      "spaces_around_names", "quoted_fields", "trailing_blank_lines",
                                      "unsorted_rows", "day_first_dates", "month_first_dates",
-                                     "utc_suffix", "pandas_row_index"])
+                                     "utc_suffix", "pandas_row_index", "r_row_names"])
 def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
     text = GOOD
     path = tmp_path / "odd.csv"
@@ -403,9 +407,9 @@ def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
         path.write_text(_text(_dates("%d/%m/%Y")), encoding="utf-8")
     elif variant == "utc_suffix":  # BigQuery-style "2024-01-01 00:00:00 UTC"
         path.write_text(_text([[f"{r[0]} 00:00:00 UTC", r[1], r[2]] for r in _rows()]))
-    elif variant == "pandas_row_index":  # DataFrame.to_csv() without index=False
-        lines = text.splitlines()
-        numbered = [f",{lines[0]}"] + [f"{i},{line}" for i, line in enumerate(lines[1:])]
+    elif variant in ("pandas_row_index", "r_row_names"):  # to_csv() without index=False
+        lines, first = text.splitlines(), int(variant == "r_row_names")  # write.csv: 1, 2, …
+        numbered = [f",{lines[0]}"] + [f"{i + first},{line}" for i, line in enumerate(lines[1:])]
         path.write_text("\n".join(numbered) + "\n", encoding="utf-8")
     elif variant == "month_first_dates":
         path.write_text(_text(_dates("%m/%d/%Y")), encoding="utf-8")

@@ -360,7 +360,7 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
                                                         abs=1e-4)
     # The report's summary names what the export serves, not only the best trial.
     summary = autoseq.write_report(run, importance=False).markdown.read_text()
-    assert "The exported model (seasonal\\_drift(m=7)) has test MAE" in summary
+    assert "The exported model (seasonal\\_drift(m=7)) has MAE" in summary
 
 
 @pytest.mark.parametrize("manifest, label", [
@@ -373,6 +373,9 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
     ({"trial": 3, "selection": {"chosen": "weighted ensemble: 0.6 × trial 3 + 0.4 × naive"}},
      "weighted ensemble: 0.6 × trial 3 + 0.4 × naive"),
     ({"trial": 3, "selection": {"chosen": "seasonal_naive(m=12)"}}, "seasonal_naive(m=12)"),
+    ({"trial": 3, "ensemble": {"trials": [3, 1, 4]},
+      "selection": {"chosen": "mean of 3 best trials + seasonal_naive(m=7)"}},
+     "mean of 3 best trials + seasonal_naive(m=7)"),
 ])
 def test_the_served_model_is_named_as_export_chose_it(manifest, label):
     from autoseq.exporting._manifest import served_label
@@ -482,6 +485,9 @@ def test_a_never_negative_target_is_served_floored_at_zero(tmp_path):
         res.manifest["selection"]["val_mae"][res.manifest["selection"]["chosen"]], rel=1e-4)
     backtest = autoseq.load_model(res.path).predict(tmp_path / "series.csv", all_origins=True)
     assert (backtest.filter(regex=r"^y(_lo|_hi|_q|$)").to_numpy() >= 0).all()
+    unfloored = autoseq.export(run, out=tmp_path / "raw", refit=False, report=False,
+                               floor=False)  # --no-floor
+    assert all(t["kind"] != "floor" for t in unfloored.manifest["transforms"])
     frame["y"] -= 1.0  # now below zero at times: not floored
     (tmp_path / "signed").mkdir()
     other, _ = export_a_weak_network(tmp_path / "signed", frame, horizon=5)

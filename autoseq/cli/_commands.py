@@ -203,10 +203,13 @@ def worker(storage, study, quiet, **kwargs) -> None:
                    "[default: forecasting: the best trial or the mean of the 3, 5 or 10 best, "
                    "whichever has the lowest validation MAE; panels: the same over the 2, 3 "
                    "or 5 best, on validation OWA; sequences: the best trial].")
+@click.option("--no-floor", is_flag=True,
+              help="Serve forecasts below zero even for a target that is never negative in "
+                   "training and validation [default: raise them to zero].")
 @intervals_options
 @quiet_option
 @debug_option
-def export(run, trial, out, fmt, refit, data, no_report, ensemble, levels, quantiles,
+def export(run, trial, out, fmt, refit, data, no_report, ensemble, no_floor, levels, quantiles,
            quiet) -> None:
     """Export a trial of RUN as a SavedModel that takes raw data (scored once on the test split)."""
     from autoseq.cli._render import print_export
@@ -216,7 +219,7 @@ def export(run, trial, out, fmt, refit, data, no_report, ensemble, levels, quant
     _heavy()
     print_export(run_export(run, trial=trial, out=out, format=fmt, refit=refit, data=data,
                             report=not no_report, ensemble=ensemble, levels=levels,
-                            quantiles=quantiles))
+                            quantiles=quantiles, floor=not no_floor))
 
 
 @cli.command()

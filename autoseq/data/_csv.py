@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from autoseq.exceptions import DataError
@@ -99,10 +100,12 @@ def read_csv_file(
 
 def _drop_row_index(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Drop an unnamed first column that numbers the rows 0, 1, 2, … (pandas' ``to_csv``)."""
-    first = pd.to_numeric(frame.iloc[:, 0], errors="coerce")
-    if not first.astype("float64").equals(pd.Series(range(len(frame)), dtype="float64")):
+    first = pd.to_numeric(frame.iloc[:, 0], errors="coerce").astype("float64").to_numpy()
+    rows = np.arange(len(frame), dtype="float64")
+    if not (np.array_equal(first, rows) or np.array_equal(first, rows + 1)):  # pandas, R
         raise DataError(f"{path}: column 1 of the header has no name (an index written by "
-                        "pandas' to_csv?); give it a name in the header line, e.g. 'time'")
+                        "pandas' to_csv?); give it a name in the header line, e.g. 'time', or "
+                        "write the file without it (to_csv(..., index=False))")
     logger.info("%s: the unnamed first column numbers the rows (a pandas index); ignored it", path)
     return frame.iloc[:, 1:]
 
@@ -121,10 +124,11 @@ def csv_header(path: str | Path) -> list[str] | None:
     except (OSError, EOFError, zlib.error):
         return None
     lines = _LINE_BREAK.split(text.lstrip(" \t\r\n"), maxsplit=1)
-    if len(lines) < 2:  # the header runs past the bytes read
-        return None
+    if len(lines) < 2 or any(head.startswith(magic) for magic, _ in _NOT_CSV):
+        return None  # the header runs past the bytes read, or not a CSV
     header = [h.strip() for h in next(csv.reader([lines[0]]))]
-    return header[1:] if header[:1] == [""] else header  # a pandas row index: dropped
+    header = header[1:] if header[:1] == [""] else header  # a pandas row index: dropped
+    return header if len(header) > 1 and not lines[0].startswith("#") else None
 
 
 def suggest_column(name: str, columns: list[str]) -> str:
@@ -182,15 +186,15 @@ def _check_header(path: Path, text: str) -> list[str]:
                                 "autoseq reads comma-separated files: re-save with ',' separators")
         raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
                         "column and a value column separated by ','")
-    if header[0] == "" and all(header[1:]):
-        return header  # a row index written by pandas' to_csv: read_csv_file checks and drops it
-    if any(h == "" for h in header):
-        pos = header.index("") + 1
+    # a row index written by pandas' to_csv (or R's write.csv): read_csv_file drops it
+    index = 1 if header[0] == "" and all(header[1:]) else 0
+    if any(h == "" for h in header[index:]):
+        pos = header.index("", index) + 1
         trailing = " (a comma at the end of each line?)" if pos == len(header) else ""
         raise DataError(f"{path}: column {pos} of the header has no name{trailing}; name every "
                         "column")
     seen: set[str] = set()
-    for h in header:
+    for h in header[index:]:
         if h in seen:
             raise DataError(f"{path}: column name '{h}' appears more than once in the header; "
                             "rename one of them")

@@ -19,7 +19,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
            format: str = "savedmodel", refit: bool | None = None,
            data: str | Path | None = None, report: bool = True,
            ensemble: int | None = None, levels: str | list[float] | None = None,
-           quantiles: str | list[float] | None = None) -> ExportResult:
+           quantiles: str | list[float] | None = None, floor: bool = True) -> ExportResult:
     """Export a trial (default: the best) as a SavedModel taking raw data.
 
     Forecasting: the ``serving_default`` signature takes float32 ``[batch, lookback, n_inputs]``
@@ -55,6 +55,9 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
             ``intervals`` says which quantile is which).
         quantiles: forecasting: quantile levels in (0, 1), increasing (``"0.1,0.5,0.9"``),
             calibrated and served the same way.
+        floor: forecasting: raise the forecasts (and bands) of a target that is never negative
+            in training and validation, and reaches near zero there, to zero (counts, sales);
+            ``False`` serves them as the models give them.
 
     Raises:
         ModelError: no such trial, non-finite weights, a TFLite parity failure, or levels /
@@ -75,7 +78,7 @@ def export(run_dir: str | Path, *, trial: int | None = None, out: str | Path | N
     if refit is None:
         refit = run.kind.refit_by_default
     result = run.kind.export(run, run.data(data), trial=trial, out=out, format=format,
-                             refit=refit, ensemble=ensemble, intervals=spec)
+                             refit=refit, ensemble=ensemble, intervals=spec, floor=floor)
     if report:
         try_write_report(run.path, data=data)
     return result

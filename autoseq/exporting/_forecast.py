@@ -84,8 +84,8 @@ INPUT_NAME = "window"
 
 
 def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None, out: str | Path | None, format: str,
-                       refit: bool, ensemble: int | None, intervals: IntervalSpec | None = None
-                       ) -> ExportResult:
+                       refit: bool, ensemble: int | None, intervals: IntervalSpec | None = None,
+                       floor: bool = True) -> ExportResult:
     """``export`` for a forecasting run: one trial, the mean of the ``ensemble`` best, or
     (``ensemble=None``) whichever of those validates best; with the calibrated ``intervals``
     (default: 80 and 95 %) as a second output ``quantiles``."""
@@ -103,13 +103,14 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                                wrap_forecaster(model, fdata, config)))
     selection = None
     if auto:
-        selection = select_ensemble(members, fdata, run=run) | {"best_baseline": best_baseline(run)}
+        selection = select_ensemble(members, fdata, run=run, floor=floor) | {
+            "best_baseline": best_baseline(run)}
         members = _selected(members, selection)
         numbers = [m.number for m in members]
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
     wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
-    floor = never_negative(fdata)
+    floor = floor and never_negative(fdata)
     raw_model, width, extras = _compose(members, fdata, selection, floor=floor)
     # Calibrated and scored on validation before any refit: a refitted model has seen those
     # windows.
@@ -279,8 +280,8 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
                      "transforms": d["transforms"]} for m, d in zip(members, described, strict=True)]}
 
 
-def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFolder | None = None
-                    ) -> dict[str, Any]:
+def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFolder | None = None,
+                    floor: bool = True) -> dict[str, Any]:
     """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
     the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
     and their blends with each in-graph baseline (naive, seasonal naive, seasonal drift,
@@ -314,9 +315,9 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
     # differences below float32's resolution of the data are ties (the simpler wins)
     grain = 8 * float(np.finfo(np.float32).eps) * float(np.mean(np.abs(truth)))
-    floor = 0.0 if never_negative(fdata) else -np.inf  # as the served model will forecast
+    low = 0.0 if floor and never_negative(fdata) else -np.inf  # as the model will be served
     picked = choose(preds, AUTO_SIZES, bases,
-                    partial(_mae, truth=truth, grain=grain, floor=floor),
+                    partial(_mae, truth=truth, grain=grain, floor=low),
                     metric="MAE", components=components | bases)
     folds = len(earlier) + 1
     windows = (f"in the data's units over the validation windows of all {folds} folds"

@@ -72,7 +72,7 @@ def served_label(manifest: dict[str, Any]) -> str:
     members = (manifest.get("ensemble") or {}).get("trials") or [trial]
     shown = ", ".join(str(t) for t in members[:5]) + (", …" if len(members) > 5 else "")
     chosen = (manifest.get("selection") or {}).get("chosen")
-    if chosen and chosen != "best trial" and not chosen.startswith("mean of"):
+    if chosen and chosen != "best trial" and not re.fullmatch(r"mean of \d+ best trials", chosen):
         # "0.75 × best trial + 0.25 × linear(L=24)": name the trial
         return re.sub(r"\bbest trial\b(?!s)", f"trial {trial}", chosen)
     if len(members) == 1:

@@ -48,7 +48,7 @@ PANEL_INPUT = "window"
 
 def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str | Path | None,
                  format: str, refit: bool, ensemble: int | None,
-                 intervals: IntervalSpec | None = None) -> ExportResult:
+                 intervals: IntervalSpec | None = None, floor: bool = True) -> ExportResult:
     """``autoseq.export`` for a panel run: ``trial``'s network, the mean of the ``ensemble``
     best, or (neither given) whichever of those and a blend with a baseline validates best
     (``autoseq.exporting._panel_ensemble``), scale-free; with the calibrated ``intervals``
@@ -60,7 +60,7 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
                          "(TFLite and refitting are not supported for panels yet)")
     chosen = panel_export(run, data, trial=trial, ensemble=ensemble)
     number, config, info = chosen.best.number, chosen.best.config, chosen.best.info
-    floor = panel_never_negative(data)
+    floor = floor and panel_never_negative(data)
     raw_model, lookback = nonnegative(chosen.model, floor), chosen.width
     # The composed forecaster is scale-equivariant (each member divides by its window's scale
     # and multiplies back; the baselines are linear), so on normalised windows it gives the

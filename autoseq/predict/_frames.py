@@ -30,7 +30,7 @@ def as_csv(data: str | Path | pd.DataFrame, *, time_col: str | None = None
         yield data
         return
     index = data.index
-    if isinstance(index, pd.DatetimeIndex) and index.name is None and time_col \
+    if isinstance(index, pd.DatetimeIndex | pd.PeriodIndex) and index.name is None and time_col \
             and time_col not in data.columns:
         data = data.rename_axis(time_col).reset_index()
     elif named := [n for n in index.names if n is not None and n not in data.columns]:

@@ -294,19 +294,23 @@ def export_skill(ev: Evidence) -> str:
     manifest = _export_manifest(ev)
     if not manifest:
         return ""
-    m = manifest["metrics"]
-    mine, subset = m["test"].get("mae"), (m.get("test_stat_windows") or {}).get("model", {})
-    pairs = [(b.get("mae"), subset.get("mae") if "windows)" in name else mine, name)
-             for name, b in (m.get("test_baselines") or {}).items()]
-    pairs = [(b, own, n) for b, own, n in pairs if b and own is not None and np.isfinite(b)]
+    m, served = manifest["metrics"], served_label(manifest)
+    stat = m.get("test_stat_windows") or {}
+    pairs = [(b.get("mae"), name, "windows)" in name)
+             for name, b in (m.get("test_baselines") or {}).items() if name != served]
+    pairs = [(b, n, sub, stat.get("model", {}).get("mae") if sub else m["test"].get("mae"))
+             for b, n, sub in pairs if b and np.isfinite(b)]
+    pairs = [p for p in pairs if p[3] is not None]
     if not pairs:
         return ""
-    base, own, name = min(pairs, key=lambda p: p[0] / p[1] if p[1] else np.inf)
+    base, name, sub, own = min(pairs, key=lambda p: p[0] / p[3] if p[3] else np.inf)
     skill = 1 - own / base
     verdict = (f"{fmt.percent(skill)} lower than" if skill >= 0
                else f"{fmt.percent(-skill)} higher than")
-    return (f" The exported model ({served_label(manifest)}) has test MAE {fmt.num(own)}, "
-            f"{verdict} {name} ({fmt.num(base)}) on the same windows.")
+    where = (f"on those {stat.get('windows')} windows" if sub
+             else f"on the {m['test'].get('windows', '?')} test windows")
+    return (f" The exported model ({served}) has MAE {fmt.num(own)} {where}, {verdict} "
+            f"{name} ({fmt.num(base)}).")
 
 
 # -- forecasts and what the model looks at ---------------------------------------------------

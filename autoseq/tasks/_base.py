@@ -146,9 +146,12 @@ class Task(ABC):
 
     @abstractmethod
     def export(self, run: RunFolder, data, *, trial: int | None, out: str | Path | None,
-               format: str, refit: bool, ensemble: int | None, intervals=None):
+               format: str, refit: bool, ensemble: int | None, intervals=None,
+               floor: bool = True):
         """``autoseq.export`` of ``run`` (whose data is ``data``): an ``ExportResult``.
-        ``intervals``: an ``autoseq.intervals.IntervalSpec`` (``None``: the task's default)."""
+        ``intervals``: an ``autoseq.intervals.IntervalSpec`` (``None``: the task's default);
+        ``floor``: forecasts of a never-negative target raised to zero
+        (``autoseq.exporting._floor``)."""
 
     @abstractmethod
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):

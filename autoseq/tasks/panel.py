@@ -184,9 +184,9 @@ class PanelTask(Task):
 
     def export(self, run: RunFolder, data: PanelData, *, trial: int | None,
                out: str | Path | None, format: str, refit: bool, ensemble: int | None,
-               intervals=None):
+               intervals=None, floor: bool = True):
         return export_panel(run, data, trial=trial, out=out, format=format, refit=refit,
-                            ensemble=ensemble, intervals=intervals)
+                            ensemble=ensemble, intervals=intervals, floor=floor)
 
     def load_predictor(self, folder: Path, manifest: dict[str, Any]):
         return PanelForecaster(folder, manifest)

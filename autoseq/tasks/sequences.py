@@ -128,7 +128,7 @@ class SequenceTask(Task):
 
     def export(self, run: RunFolder, data: SequenceData, *, trial: int | None,
                out: str | Path | None, format: str, refit: bool, ensemble: int | None,
-               intervals=None):
+               intervals=None, floor: bool = True):
         if intervals is not None and intervals.explicit:
             raise ModelError("--levels and --quantiles are for forecasting runs; this run "
                              "classifies or regresses whole sequences")
