@@ -31,6 +31,12 @@ class BaselineScore:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+def baseline_kind(name: str) -> str:
+    """A baseline's name across folds, where its window may differ: ``linear`` (its L chosen
+    on each fold) and the fixed statistical models (``mstl_ets_fixed``) go by their kind."""
+    return name.split("(L=")[0]
+
+
 def baseline_forecasts(data: ForecastData, part: str) -> dict[str, np.ndarray]:
     """Each baseline's forecasts for every window of ``part``, scaled: ``[windows, H, targets]``."""
     origins = data.origins(part)

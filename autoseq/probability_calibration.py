@@ -28,15 +28,27 @@ def temper(prob: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+MIN_TEMPERATURE = 0.25
+"""The sharpest scaling fitted: below it a handful of validation sequences, all but one or two
+classified right, would make every test probability near 0 or 1 (a test log loss worse than
+the majority class's, measured on ItalyPowerDemand's 10 validation sequences: T = 0.052)."""
+
+
 def fit_temperature(prob: np.ndarray, labels: np.ndarray) -> float:
-    """The ``T`` in [0.05, 20] minimising the log loss of ``temper(prob, T)`` on ``labels``."""
+    """The ``T`` in [``MIN_TEMPERATURE``, 20] minimising the log loss of ``temper(prob, T)`` on
+    ``labels``; 1 (no scaling) when every sequence is classified right: the log loss then
+    falls as ``T`` goes to 0, and says nothing of the errors to come."""
     from scipy.optimize import minimize_scalar
+
+    if np.all(prob.argmax(axis=1) == labels):
+        return 1.0
 
     def loss(log_t: float) -> float:
         p = temper(prob, float(np.exp(log_t)))
         return float(-np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], EPS, 1.0))))
 
-    res = minimize_scalar(loss, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    res = minimize_scalar(loss, bounds=(np.log(MIN_TEMPERATURE), np.log(20.0)),
+                          method="bounded")
     best = float(np.exp(res.x))
     return best if loss(np.log(best)) <= loss(0.0) else 1.0
 

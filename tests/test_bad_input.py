@@ -197,6 +197,8 @@ CASES = [
     Case("gap_too_long", _gap(15, 14), ("column 'y'", "gap of 14 steps", "--max-gap")),
     Case("covariate_not_found", GOOD, ("covariate column 'z' not found",),
          args=("--covariate", "z")),
+    Case("covariate_is_the_target", GOOD, ("--covariate column 'y' is a target",
+                                           "another column"), args=("--covariate", "y")),
     Case("covariate_non_numeric", _edit({(3, 2): "n/a?"}), ("row 5", "column 'x'", "'n/a?'"),
          args=("--covariate", "x")),
     # -- time ---------------------------------------------------------------------------------
@@ -217,6 +219,9 @@ CASES = [
          ("row 22", "mixes timestamps with and without a time zone", "one convention")),
     Case("duplicate_timestamps", _edit({(8, 0): "2024-01-08"}),
          ("row 10", "duplicate timestamp 2024-01-08", "one row per time step")),
+    Case("several_series_without_series_col",
+         _text([[r[0], r[1], s] for s in ("north", "south") for r in _rows()], "date,y,store"),
+         ("duplicate timestamp 2024-01-01", "one series per 'store'", "--series-col store")),
     Case("irregular_frequency", _irregular(),
          ("column 'date'", "irregular", "resample the data to a fixed frequency")),
     Case("no_time_column", GOOD.replace("date,y,x", "a,y,x").replace("2024-", "2024"),

@@ -301,6 +301,13 @@ def test_fit_temperature_recovers_an_overconfident_model():
     assert 2.2 < t < 2.8
     assert expected_calibration_error(temper(sharp, t), labels) < \
         expected_calibration_error(sharp, labels) / 2
+    # every validation sequence right: no scaling, though sharper would lower the log loss
+    right = np.eye(3)[labels] * 0.5 + 0.5 / 3
+    assert fit_temperature(right, labels) == 1.0
+    # a bold model scaled sharper stops at the bound
+    one_wrong = right.copy()
+    one_wrong[0] = np.roll(one_wrong[0], 1)
+    assert fit_temperature(one_wrong, labels) == pytest.approx(0.25, abs=1e-3)
 
 
 def test_levels_are_refused_for_sequence_runs(run_dir, tmp_path):

@@ -119,6 +119,34 @@ assert "autoseq" not in sys.modules
     np.testing.assert_allclose(plain, ours, rtol=1e-5)
 
 
+def test_the_readme_serving_snippet_prints_what_predict_writes(tmp_path):
+    """The README's plain-TensorFlow snippet, run as written on a model that takes
+    ``origin_step`` (a calendar), gives ``predict``'s forecast."""
+    from pathlib import Path
+
+    from tests.conftest import make_series_csv
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    start = readme.index("```python\nimport json", readme.index("TF Serving loads it:"))
+    snippet = readme[start + len("```python\n"): readme.index("```", start + 9)]
+    csv = make_series_csv(tmp_path / "series.csv")
+    space = autoseq.SearchSpace([autoseq.Fixed("cell", "gru"), autoseq.Fixed("units", 2),
+                                 autoseq.Fixed("lookback", 7), autoseq.Fixed("calendar", True)],
+                                name="cal")
+    autoseq.search(csv, target="y", horizon=5, space=space, trials=1, max_epochs=1,
+                   out=tmp_path / "run", seed=0, report=False, stat_baselines=False)
+    res = autoseq.export(tmp_path / "run", ensemble=1, refit=False, report=False)
+    assert "origin_step" in res.manifest["signature"]["inputs"]
+    code = snippet.replace("results/airline/export", str(res.path)).replace(
+        "examples/airline.csv", str(csv)).replace("print(", "print(json.dumps(").replace(
+        '.numpy())', '.numpy().ravel().tolist()))')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin"})
+    served = json.loads(out.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(served, autoseq.load_model(res.path).predict(csv)["y"],
+                               rtol=1e-5)
+
+
 def test_altered_model_folder_is_refused(run_dir, tmp_path, capsys):
     res = autoseq.export(run_dir, out=tmp_path / "m", report=False)
     csv = open_run(run_dir).info["data"]["source"]
@@ -129,6 +157,15 @@ def test_altered_model_folder_is_refused(run_dir, tmp_path, capsys):
         main(["predict", str(res.path), csv])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+    # an edited manifest (a lookback that no longer fits the model) is refused the same way
+    fresh = autoseq.export(run_dir, out=tmp_path / "n", report=False, refit=False)
+    autoseq.load_model(fresh.path)  # as written: accepted
+    text = (fresh.path / "autoseq.json").read_text()
+    lookback = f'"lookback": {fresh.manifest["lookback"]}'
+    assert lookback in text
+    (fresh.path / "autoseq.json").write_text(text.replace(lookback, '"lookback": 3', 1))
+    with pytest.raises(ModelError, match="autoseq.json: was edited since export"):
+        autoseq.load_model(fresh.path)
 
 
 def test_keras_format_loads_in_safe_mode(run_dir, tmp_path):
@@ -305,7 +342,8 @@ def _check_auto_selection(run, tmp_path):
     assert sel["best_baseline"]["name"].startswith(("naive", "seasonal", "linear"))
     # The score is the exported model's own on the validation windows.
     assert served_val_mae(res, open_run(run).data()) == pytest.approx(
-        sel["val_mae"][sel["chosen"]], rel=1e-4)
+        sel["val_mae"][sel["chosen"]], rel=1e-4) == res.manifest["metrics"]["val"]["mae"]
+    assert set(res.manifest["metrics"]["val_trial"]) == {"loss", "mae"}  # the best trial's
 
 
 def export_a_weak_network(tmp_path, frame: pd.DataFrame, *, horizon: int):
@@ -348,7 +386,10 @@ def test_export_blends_in_the_baseline_that_beats_the_networks_on_validation(tmp
             "0.25 × best trial + 0.75 × seasonal_drift(m=7)"} <= set(sel["val_mae"])
     assert sel["val_mae"]["seasonal_drift(m=7)"] < 1e-3 < sel["val_mae"]["best trial"]
     assert res.manifest["lookback"] == 14  # two seasons for the drift
-    assert res.manifest["transforms"][-1]["kind"] == "blend_mean"
+    # the baseline alone: no network in the model, none of a trial's inputs
+    assert [t["kind"] for t in res.manifest["transforms"]] == ["weighted_mean"]
+    assert res.manifest["transforms"][0]["weights"] == {"seasonal_drift(m=7)": 1.0}
+    assert res.manifest["signature"]["inputs"] == ["window"] and "networks" in res.manifest
     data = open_run(run).data()
     origins = data.origins("val")
     windows = data.raw[origins[:, None] + np.arange(-14, 0)[None, :]].astype("float32")
@@ -459,7 +500,7 @@ def test_a_weighted_ensemble_of_baselines_alone_serves_no_network(tmp_path):
 
 
 def test_statistical_candidates_match_across_folds_by_kind():
-    from autoseq.exporting._forecast import _fold_key
+    from autoseq.baselines import baseline_kind as _fold_key
 
     assert _fold_key("mstl_ets_fixed(L=44)") == _fold_key("mstl_ets_fixed(L=48)")
     assert _fold_key("linear(L=10)") == _fold_key("linear(L=24)") != _fold_key("naive")

@@ -174,6 +174,8 @@ def test_search_with_folds_and_mae_objective(series_csv, tmp_path):
     board = result.leaderboard
     scored = board[board.state.isin(["complete", "baseline"])]
     assert (scored["val_folds"] == 2).all()
+    # linear's window is chosen on each fold: it is kept by its kind, named as on the last
+    assert board["model"].str.startswith("linear(L=").sum() == 1
     np.testing.assert_allclose(scored["val_loss"], scored["val_mae"], rtol=1e-9)
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["settings"]["folds"] == 2 and info["settings"]["metric"] == "mae"

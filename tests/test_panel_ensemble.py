@@ -138,7 +138,7 @@ def test_trial_exports_that_trial_alone(panel_run, tmp_path):
     assert res.trial == m["trial"] == worst and res.members == ()
     assert "ensemble" not in m and "selection" not in m
     assert m["lookback"] == lookbacks[worst] and m["forecaster"] == f"trial {worst}"
-    with pytest.raises(ModelError, match="without --refit"):
+    with pytest.raises(ModelError, match="not refitted at export.*leave out --refit"):
         autoseq.export(run, refit=True, report=False)
     with pytest.raises(ModelError, match="TFLite"):
         autoseq.export(run, format="tflite", report=False)

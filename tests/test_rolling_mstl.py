@@ -176,6 +176,16 @@ def test_ensemble_of_rolling_members_with_different_lookbacks(rolling_run, tmp_p
     assert backtest_mae(res.path, run_dir) == pytest.approx(res.test_metrics["mae"], rel=1e-5)
 
 
+def test_tflite_refuses_a_rolling_trial_before_any_work(rolling_run, tmp_path):
+    from autoseq.exceptions import ModelError
+
+    run_dir, _ = rolling_run
+    with pytest.raises(ModelError, match="--format tflite cannot serve trial .: its "
+                                         "rolling_mstl transform"):
+        autoseq.export(run_dir, out=tmp_path / "t", format="tflite", report=False)
+    assert not (tmp_path / "t").exists()
+
+
 def test_plain_tensorflow_serves_the_raw_window(rolling_run):
     """Raw rows and the step from the timestamps are all the SavedModel takes: no autoseq, no
     statsforecast in the serving process."""

@@ -132,7 +132,8 @@ class PanelData:
         self.dropped = tuple(str(n) for n in panel.names[~keep])
         if not keep.any():
             raise DataError(f"{panel.source}: no series is long enough for one training window "
-                            f"(needs {horizon + 1} steps before validation and test)")
+                            f"(needs {horizon + 1} steps before validation and test); shorten "
+                            "--horizon, --val-size or --test-size, or pass longer series")
         if self.dropped:
             logger.warning("%s: %d series too short for one training window were dropped: %s",
                            panel.source, len(self.dropped), listed(self.dropped))

@@ -189,7 +189,8 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
         first = values.index[dup][0]
         row = int(np.flatnonzero(times == first)[1]) + 2
         raise DataError(f"{src}: row {row}: duplicate timestamp {first} in '{time_col}'; "
-                        f"keep one row per time step (aggregate duplicates first){dst_hint(first)}")
+                        f"keep one row per time step (aggregate duplicates first){dst_hint(first)}"
+                        f"{_panel_hint(raw, np.asarray(times == first), time_col)}")
     future = tuple(c for c in values.columns if _source_of(c, categories) in roles.future)
     values, ahead = _split_ahead(values, list(targets), future)
     if len(values) < 3:
@@ -239,6 +240,17 @@ def _log_notes(src: str, notes: list[tuple], missing_steps: int, freq: str,
                         src, col, n)
 
 
+def _panel_hint(raw: pd.DataFrame, rows: np.ndarray, time_col: str) -> str:
+    """For rows sharing a timestamp that a text column tells apart: the ``--series-col`` hint
+    (several series in one file), else ``""``."""
+    for c in raw.columns:
+        if c != time_col and not pd.api.types.is_numeric_dtype(raw[c]) \
+                and raw.loc[rows, c].nunique() > 1:
+            return (f"; or, if the file holds one series per '{c}', forecast them all with "
+                    f"--series-col {c}")
+    return ""
+
+
 def _check_roles(src: str, columns: list[str], time_col: str, targets, covariates,
                  roles: _Roles) -> None:
     """Refuse a known-future or categorical column that is unknown, the time column, a target,
@@ -252,6 +264,11 @@ def _check_roles(src: str, columns: list[str], time_col: str, targets, covariate
                 role = "the time column" if c == time_col else "a target"
                 raise DataError(f"{src}: {flag} column '{c}' is {role}; a covariate must be "
                                 "another column")
+    for c in covariates or ():
+        if c == time_col or c in targets:
+            role = "the time column" if c == time_col else "a target"
+            raise DataError(f"{src}: --covariate column '{c}' is {role}; a covariate must be "
+                            "another column (a target's past is always an input)")
     for c in roles.future:
         if covariates is not None and c in covariates:
             raise DataError(f"{src}: column '{c}' is listed both as a past covariate and as a "

@@ -14,10 +14,15 @@ from typing import Any
 import numpy as np
 
 from autoseq import __version__
-from autoseq._io import replace_dir_atomic, write_json_atomic
+from autoseq._io import read_json, replace_dir_atomic, write_json_atomic
 from autoseq._run_folder import RunFolder
 from autoseq.exceptions import ModelError
-from autoseq.exporting._manifest import MANIFEST, file_checksums
+from autoseq.exporting._manifest import (
+    MANIFEST,
+    SELF_CHECKSUM,
+    file_checksums,
+    manifest_checksum,
+)
 from autoseq.leaderboard import best_trial_row, top_complete
 
 logger = logging.getLogger("autoseq")
@@ -106,6 +111,8 @@ def write_model_folder(out: Path, raw_model, fill: Callable[[Path], dict[str, An
         raw_model.export(str(tmp), verbose=False)
         manifest = fill(tmp)
         manifest["files"] = file_checksums(tmp)
+        write_json_atomic(tmp / MANIFEST, manifest)
+        manifest[SELF_CHECKSUM] = manifest_checksum(read_json(tmp / MANIFEST))  # as read back
         write_json_atomic(tmp / MANIFEST, manifest)
         out.parent.mkdir(parents=True, exist_ok=True)
         replace_dir_atomic(tmp, out)

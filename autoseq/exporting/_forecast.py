@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from autoseq._run_folder import FOLD_FORECASTS, RunFolder, load_trial
-from autoseq.baselines import baseline_forecasts
+from autoseq.baselines import baseline_forecasts, baseline_kind
 from autoseq.data import ForecastData
 from autoseq.data._folds import make_folds, training_and_validation
 from autoseq.data._variants import network_inputs
@@ -99,9 +99,20 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     for number in numbers:
         model, config = load_trial(run, number, partial(forecast_context, fdata))
         check_finite(model, number)
+        if format == "tflite" and config.get("transform") == "rolling_mstl":
+            raise ModelError(f"--format tflite cannot serve trial {number}: its rolling_mstl "
+                             "transform refits MSTL inside the model with ops TFLite's builtin "
+                             "set lacks; export it as savedmodel, or pick a trial without "
+                             "that transform with --trial N")
         members.append(_Member(number, model, config, load_trial_json(run.trial_dir(number)),
                                wrap_forecaster(model, fdata, config)))
     selection = None
+    floor = floor and never_negative(fdata)
+    if floor:
+        logger.info("export: the target is never negative and comes near zero: forecasts and "
+                    "bands are raised to zero inside the model, and the validation scores "
+                    "below are of those forecasts (the search's are not; --no-floor keeps "
+                    "them as they are)")
     if auto:
         selection = select_ensemble(members, fdata, run=run, floor=floor) | {
             "best_baseline": best_baseline(run)}
@@ -110,8 +121,8 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
         logger.info("export: %s (validation MAE %s)", selection["chosen"],
                     ", ".join(f"{k} {v:.4g}" for k, v in selection["val_mae"].items()))
     wdata = training_and_validation(fdata) if refit else fdata  # whose scaler/profile it carries
-    floor = floor and never_negative(fdata)
     raw_model, width, extras = _compose(members, fdata, selection, floor=floor)
+    val_mae = _served_val_mae(raw_model, fdata, members[0].config, extras=extras, width=width)
     # Calibrated and scored on validation before any refit: a refitted model has seen those
     # windows.
     head = _quantile_head(members, fdata, selection)
@@ -143,6 +154,9 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
                              extra=extra, wrap_data=wdata)
         if len(members) > 1:
             _ensemble_manifest(manifest, members, wdata, width=width)
+        metrics = manifest["metrics"]  # val: the served model's (before any refit)
+        metrics["val_trial"] = metrics["val"]
+        metrics["val"] = {"mae": val_mae, "windows": len(fdata.origins("val"))}
         if selection is not None:
             manifest["selection"] = selection
             _blend_manifest(manifest, selection, wdata, width=width)
@@ -163,16 +177,30 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
 def _selected(members: list[_Member], selection: dict[str, Any]) -> list[_Member]:
     """The members the selection serves: its first ``size``, or a weighted ensemble's trials
     (the best one, outside the served graph, when it weighs baselines only: ``_in_graph``)."""
-    if not selection.get("weights"):
+    if not _served_weights(selection):
         return members[: selection["size"]]
     return _in_graph(members, selection) or members[:1]
 
 
 def _in_graph(members: list[_Member], selection: dict[str, Any] | None) -> list[_Member]:
     """The members whose networks the served model holds (and a refit retrains)."""
-    if selection is None or not selection.get("weights"):
+    weights = _served_weights(selection)
+    if not weights:
         return members
-    return [m for m in members if trial_component(m.number) in selection["weights"]]
+    return [m for m in members if trial_component(m.number) in weights]
+
+
+def _served_weights(selection: dict[str, Any] | None) -> dict[str, float] | None:
+    """The weighted components a selection serves: its weighted ensemble's, or the baseline
+    alone of a blend that weighs the networks 0 (no network in the model, none refitted);
+    ``None`` for the networks (blended or not)."""
+    if selection is None:
+        return None
+    if selection.get("weights"):
+        return selection["weights"]
+    if selection.get("blend") and float(selection.get("weight", 0.5)) == 0.0:
+        return {selection["blend"]: 1.0}
+    return None
 
 
 def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None, *,
@@ -185,8 +213,8 @@ def _compose(members: list[_Member], fdata: ForecastData, selection: dict[str, A
 
 
 def _composed(members: list[_Member], fdata: ForecastData, selection: dict[str, Any] | None):
-    if selection is not None and selection.get("weights"):
-        return _weighted(members, fdata, selection["weights"])
+    if weights := _served_weights(selection):
+        return _weighted(members, fdata, weights)
     raw_model = members[0].raw if len(members) == 1 else average_forecasters(
         [(m.number, m.raw, m.config) for m in members], fdata)
     width = max(window_length(fdata, m.config) for m in members)
@@ -303,13 +331,13 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     bases = _candidate_bases(fdata)
     earlier = _earlier_folds(run, members, fdata)
     for fold, fold_preds in earlier:
-        fold_bases = {_fold_key(k): v for k, v in _candidate_bases(fold).items()}
-        dropped = [name for name in bases if _fold_key(name) not in fold_bases]
+        fold_bases = {baseline_kind(k): v for k, v in _candidate_bases(fold).items()}
+        dropped = [name for name in bases if baseline_kind(name) not in fold_bases]
         if dropped:
             logger.info("export: %s not applicable on an earlier fold (too short a training "
                         "part): left out of the candidates", ", ".join(dropped))
-        bases = {name: np.concatenate([fold_bases[_fold_key(name)], pred])
-                 for name, pred in bases.items() if _fold_key(name) not in dropped}
+        bases = {name: np.concatenate([fold_bases[baseline_kind(name)], pred])
+                 for name, pred in bases.items() if baseline_kind(name) not in dropped}
         preds = [np.concatenate([f, p]) for f, p in zip(fold_preds, preds, strict=True)]
         truth = np.concatenate([fold.targets("val", scaled=False), truth])
     components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
@@ -338,12 +366,6 @@ def _candidate_bases(fdata: ForecastData) -> dict[str, np.ndarray]:
         model, _, _, cfg = statistical_forecaster(fdata, name)
         bases[name] = np.asarray(model.predict(raw_inputs(fdata, origins, cfg), verbose=0))
     return bases
-
-
-def _fold_key(name: str) -> str:
-    """A baseline's name across folds, where its window may be shorter: ``linear`` (its L chosen
-    on each fold) and the statistical models (``mstl_ets_fixed``) go by their kind."""
-    return name.split("(L=")[0]
 
 
 def _earlier_folds(run: RunFolder | None, members: list[_Member], fdata: ForecastData
@@ -382,8 +404,8 @@ def _blend_manifest(manifest: dict[str, Any], selection: dict[str, Any], fdata: 
                     *, width: int) -> None:
     """Make the manifest describe a blend with a baseline (or a weighted ensemble): its window
     and the averaging."""
-    if selection.get("weights"):
-        _weighted_manifest(manifest, selection["weights"], fdata, width=width)
+    if weights := _served_weights(selection):
+        _weighted_manifest(manifest, weights, fdata, width=width)
         return
     if not selection["blend"]:
         return
@@ -444,6 +466,14 @@ def _inputs_manifest(manifest: dict[str, Any], fdata: ForecastData,
                    "categories in 'categories'); scaled inside the model (layer scale_future)"}
 
 
+def _served_val_mae(raw_model, fdata: ForecastData, config: dict[str, Any], *,
+                    extras: tuple[str, ...], width: int) -> float:
+    """The MAE of the model ``export`` serves (before any refit) on the validation windows."""
+    pred = raw_model.predict(raw_inputs(fdata, fdata.origins("val"), config, extras=extras,
+                                        width=width), verbose=0)
+    return _mae(np.asarray(pred, dtype="float64"), fdata.targets("val", scaled=False))
+
+
 def _mae(pred: np.ndarray, truth: np.ndarray, grain: float = 0.0,
          floor: float = -np.inf) -> float:
     """The MAE of ``pred`` raised to ``floor``, rounded to a multiple of ``grain`` when one is
@@ -496,7 +526,8 @@ def _refit(run: RunFolder, config: dict[str, Any], fdata: ForecastData, *, epoch
                 raise
             logger.warning("compiled retraining failed (%s); retraining without compiling",
                            str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
-    logger.info("refitted on train + validation (%d windows) for %d epochs", len(origins), epochs)
+    logger.info("refitted on train + validation (%d windows) for %d epoch%s", len(origins),
+                epochs, "" if epochs == 1 else "s")
     return model
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,13 @@ from autoseq.exceptions import ModelError
 
 MANIFEST = "autoseq.json"
 FORMAT_VERSION = 2  # 2: the rolling MSTL profile is computed inside the model
+SELF_CHECKSUM = "manifest_sha256"  # of the manifest itself, less this entry
+
+
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """SHA-256 of ``manifest`` (as read from its JSON) without ``SELF_CHECKSUM``, keys sorted."""
+    rest = {k: v for k, v in manifest.items() if k != SELF_CHECKSUM}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def file_checksums(folder: Path) -> dict[str, str]:
@@ -40,6 +48,9 @@ def read_manifest(folder: str | Path, *, verify: bool = True) -> dict[str, Any]:
     except ValueError:
         raise ModelError(f"{path}: is not valid JSON; re-export the model") from None
     if verify:
+        if SELF_CHECKSUM in manifest and manifest[SELF_CHECKSUM] != manifest_checksum(manifest):
+            raise ModelError(f"{path}: was edited since export (its content does not match "
+                             f"its {SELF_CHECKSUM}); the folder was altered: re-export the model")
         expected = manifest.get("files", {})
         actual = file_checksums(folder)
         for rel in sorted(set(expected) | set(actual)):

@@ -55,9 +55,12 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
     (default: 80 and 95 %) as a second output ``quantiles``."""
     from autoseq.model.layers_panel import scale_free
 
-    if format == "tflite" or refit:
-        raise ModelError("a panel model exports as savedmodel or keras, without --refit "
-                         "(TFLite and refitting are not supported for panels yet)")
+    if format == "tflite":
+        raise ModelError("a panel model exports as savedmodel or keras (TFLite is not "
+                         "supported for panels yet); pass --format savedmodel or keras")
+    if refit:
+        raise ModelError("a panel model is not refitted at export (not supported for panels "
+                         "yet); leave out --refit")
     chosen = panel_export(run, data, trial=trial, ensemble=ensemble)
     number, config, info = chosen.best.number, chosen.best.config, chosen.best.info
     floor = floor and panel_never_negative(data)

@@ -133,8 +133,8 @@ def _refit(run: RunFolder, config: dict[str, Any], data: SequenceData, *, epochs
                         builder=run.settings.builder)
     model.fit(data.batches("train+val", config, shuffle=True, seed=seed), epochs=max(1, epochs),
               shuffle=False, verbose=0)
-    logger.info("refitted on train + validation (%d sequences) for %d epochs",
-                len(data.indices("train+val")), epochs)
+    logger.info("refitted on train + validation (%d sequences) for %d epoch%s",
+                len(data.indices("train+val")), epochs, "" if epochs == 1 else "s")
     return model
 
 

@@ -253,7 +253,7 @@ def _check_columns(data: str | Path, needed: list[Any]) -> None:
     names = [c if isinstance(c, str) else c["name"] for c in needed]
     for c in names:
         if header is not None and c and c not in header:
-            free = [h for h in header if h not in names]  # "did you mean" a column not in use
+            free = [h for h in header if h not in names] or header  # "did you mean" a free one
             raise DataError(f"{data}: column '{c}', which the model was trained on, is missing"
                             f"{suggest_column(c, free)}")
 

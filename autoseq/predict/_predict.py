@@ -116,7 +116,8 @@ class Forecaster(ServedForecaster):
         n, lookback = len(raw), self.lookback
         if n < lookback:
             raise DataError(f"{source}: {n} rows after re-gridding, but the model needs at least "
-                            f"{lookback} rows of history (its window)")
+                            f"{lookback} rows of history (its window); pass the last "
+                            f"{lookback} rows or more")
         origins = np.arange(lookback, n + 1) if all_origins else np.array([n])
         known = None
         if "future" in m["signature"].get("inputs", ()):

@@ -34,6 +34,8 @@ def gather(run: Run, *, data: str | Path | None = None, importance: bool = True)
     try:
         ev.data = run.data(data)
     except (AutoseqError, OSError) as exc:
+        if data is not None:  # the file the user named is not the run's: say so, write nothing
+            raise
         ev.data_note = (f"The training data could not be re-read ({exc}); sections that need "
                         "it are left out. Pass the CSV with --data.")
     if ev.best is not None and ev.data is not None:

