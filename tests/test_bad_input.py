@@ -166,6 +166,8 @@ CASES = [
         f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(
             GOOD.replace("date,y,x", "date,y,y").splitlines())),
          ("column name 'y' appears more than once",)),
+    Case("no_header_row", "\n".join(GOOD.splitlines()[1:]).replace("2024-01-01,", "5,", 1)
+         + "\n", ("line 1 holds numbers", "no header row", "add one naming the columns")),
     Case("unnamed_time_index", GOOD.replace("date,y,x", ",y,x"),
          ("column 1 of the header has no name", "pandas' to_csv?", "e.g. 'time'")),
     Case("trailing_commas", GOOD.replace("\n", ",\n"),
@@ -188,7 +190,7 @@ CASES = [
     Case("target_percent", _edit({(7, 1): "12%"}), ("row 9", "'12%'", "not a number")),
     Case("target_all_empty", _all_empty(), ("column 'y'", "no values", "supply the data")),
     Case("target_mostly_empty", _mostly_empty(),
-         ("column 'y'", "32 of 40 values are missing", "over 50%")),
+         ("column 'y'", "28 of 36 values are missing", "over 50%")),  # up to its last value
     Case("target_plus_inf", _edit({(4, 1): "inf"}), ("row 6", "column 'y'", "infinite",
                                                       "replace it")),
     Case("target_minus_inf", _edit({(4, 1): "-Infinity"}), ("row 6", "infinite")),
@@ -199,6 +201,13 @@ CASES = [
          args=("--covariate", "z")),
     Case("covariate_is_the_target", GOOD, ("--covariate column 'y' is a target",
                                            "another column"), args=("--covariate", "y")),
+    Case("future_covariate_copies_the_target",
+         _text([[r[0], r[1], r[1]] for r in _rows()]) + "2024-02-10,,1.0\n",
+         ("known-future covariate 'x' equals the target 'y'", "drop it"),
+         args=("--future-covariate", "x")),
+    Case("categorical_non_integer", GOOD, ("--categorical column 'x' holds non-integer",
+                                           "drop it from --categorical"),
+         args=("--categorical", "x")),
     Case("covariate_non_numeric", _edit({(3, 2): "n/a?"}), ("row 5", "column 'x'", "'n/a?'"),
          args=("--covariate", "x")),
     # -- time ---------------------------------------------------------------------------------
@@ -388,7 +397,8 @@ def _plain(tmp_path: Path):
 @pytest.mark.parametrize("variant", ["utf8_bom", "gzip_named_csv", "utf16_with_bom", "crlf",
                                      "spaces_around_names", "quoted_fields", "trailing_blank_lines",
                                      "unsorted_rows", "day_first_dates", "month_first_dates",
-                                     "utc_suffix", "pandas_row_index", "r_row_names"])
+                                     "utc_suffix", "pandas_row_index", "r_row_names",
+                                     "percent_column", "rows_after_the_last_value"])
 def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
     text = GOOD
     path = tmp_path / "odd.csv"
@@ -412,6 +422,11 @@ def test_readable_oddities_are_accepted(variant: str, tmp_path: Path):
         path.write_text(_text(_dates("%d/%m/%Y")), encoding="utf-8")
     elif variant == "utc_suffix":  # BigQuery-style "2024-01-01 00:00:00 UTC"
         path.write_text(_text([[f"{r[0]} 00:00:00 UTC", r[1], r[2]] for r in _rows()]))
+    elif variant == "percent_column":  # "-0.901%" in every cell of x: the number -0.901
+        lines = text.splitlines()
+        path.write_text("\n".join(lines[:1] + [f"{line}%" for line in lines[1:]]) + "\n")
+    elif variant == "rows_after_the_last_value":  # empty rows at the end: not history
+        path.write_text(text + "2024-02-10,,\n2024-02-11,,\n")
     elif variant in ("pandas_row_index", "r_row_names"):  # to_csv() without index=False
         lines, first = text.splitlines(), int(variant == "r_row_names")  # write.csv: 1, 2, …
         numbered = [f",{lines[0]}"] + [f"{i + first},{line}" for i, line in enumerate(lines[1:])]

@@ -126,6 +126,13 @@ def test_predict_without_labels_and_missing_columns(exported, files, tmp_path, c
     frame.drop(columns=["label"]).to_csv(unlabelled, index=False)
     pred = autoseq.load_model(exported.path).predict(unlabelled)
     assert list(pred.columns) == ["id", "prediction", "prob_down", "prob_up"]
+    # new data exported with an empty label column (all, or some sequences') is predicted
+    blank = tmp_path / "blank.csv"
+    frame.assign(label="").to_csv(blank, index=False)
+    pd.testing.assert_frame_equal(autoseq.load_model(exported.path).predict(blank), pred)
+    frame.assign(label=np.where(frame["seq"] == frame["seq"].iloc[0], "", frame["label"])
+                 ).to_csv(blank, index=False)
+    pd.testing.assert_frame_equal(autoseq.load_model(exported.path).predict(blank), pred)
     bad = tmp_path / "bad.csv"
     frame.drop(columns=["b"]).to_csv(bad, index=False)
     with pytest.raises(SystemExit) as exit_:
@@ -133,6 +140,27 @@ def test_predict_without_labels_and_missing_columns(exported, files, tmp_path, c
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and err.count("\n") == 1
     assert "column 'b', which the model was trained on, is missing" in err
+
+
+def test_sequence_file_mistakes_are_named(files, tmp_path, caplog):
+    from autoseq.data._sequence_data import stratified_split
+
+    frame = pd.read_csv(files[0])
+    bad = frame.astype({"t": object})
+    bad.loc[3, "t"] = "abc"  # a stray cell among numbered steps: named at its own row
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError, match=r"row 5: 'abc' in 't' is not a number like"):
+        load_sequences(tmp_path / "bad.csv", **OPTIONS)
+    # labels that differ only in case stay classes, with a warning
+    first = frame["seq"] == frame["seq"].iloc[0]
+    frame.loc[first, "label"] = frame.loc[first, "label"].str.upper()
+    frame.to_csv(tmp_path / "case.csv", index=False)
+    with caplog.at_level("WARNING", logger="autoseq"):
+        load_sequences(tmp_path / "case.csv", **OPTIONS)
+    assert "differ only in case" in caplog.text
+    # one class per sequence (floats read as classes): the split says why it takes none
+    with pytest.raises(DataError, match="is a class of its own.*--task regress"):
+        stratified_split(np.arange(60), 0.15, flag="--test-size", source="x.csv", seed=0)
 
 
 def test_padding_does_not_change_a_prediction(files):

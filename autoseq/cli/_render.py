@@ -159,7 +159,10 @@ def print_result(result: Any, *, interrupted: bool = False) -> None:
                    f"{best['val_accuracy']:.4g}, macro-F1 {best['val_f1']:.4g}, log loss "
                    f"{best['val_loss']:.4g} vs {escape(base['model'])} accuracy "
                    f"{base['val_accuracy']:.4g}, log loss {base['val_loss']:.4g}"
-                   + ("" if skill is None else f" → {skill * 100:.1f}% lower log loss"))
+                   + ("" if skill is None else
+                      f" → {abs(skill) * 100:.1f}% {'lower' if skill >= 0 else 'higher'} log "
+                      "loss" + ("" if skill >= 0 else f": {escape(base['model'])} predicts "
+                                "better on validation")))
     elif best is not None and (shown := result.versus()) is not None:
         key, base = shown
         skill = result.skill

@@ -32,6 +32,8 @@ def is_text(column: pd.Series) -> bool:
         return False
     text = column.dropna().astype(str).str.strip()
     text = text[text != ""]
+    if len(text) and text.str.endswith("%").all():  # percentages: numbers
+        text = text.str.removesuffix("%")
     return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").isna().mean() > 0.5)
 
 
@@ -161,6 +163,12 @@ def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None
     text = category_text(column)
     seen = sorted(text.dropna().unique().tolist())
     if categories is None:
+        codes = pd.to_numeric(column, errors="coerce")
+        numbers = codes.notna().sum() == column.notna().sum() > 0  # every cell a number
+        if numbers and not np.allclose(codes.dropna(), np.round(codes.dropna())):
+            raise DataError(f"{src}: --categorical column '{name}' holds non-integer numbers "
+                            f"('{text.dropna().iloc[0]}'…); categories are integer codes or "
+                            "text: drop it from --categorical to use its values")
         categories = seen
     unknown = text.notna() & ~text.isin(categories)
     if unknown.any():

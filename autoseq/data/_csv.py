@@ -106,7 +106,8 @@ def _drop_row_index(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
         raise DataError(f"{path}: column 1 of the header has no name (an index written by "
                         "pandas' to_csv?); give it a name in the header line, e.g. 'time', or "
                         "write the file without it (to_csv(..., index=False))")
-    logger.info("%s: the unnamed first column numbers the rows (a pandas index); ignored it", path)
+    logger.info("%s: the unnamed first column numbers the rows (a row index written by pandas "
+                "or R); ignored it", path)
     return frame.iloc[:, 1:]
 
 
@@ -186,6 +187,11 @@ def _check_header(path: Path, text: str) -> list[str]:
                                 "autoseq reads comma-separated files: re-save with ',' separators")
         raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
                         "column and a value column separated by ','")
+    named = [h for h in header if h]
+    if len(named) >= 2 and all(_is_number(h) for h in named):
+        raise DataError(f"{path}: line 1 holds numbers ({', '.join(named[:3])}, …), not column "
+                        "names: the file has no header row; add one naming the columns (e.g. "
+                        "label,t1,t2,… for one sequence per row)")
     # a row index written by pandas' to_csv (or R's write.csv): read_csv_file drops it
     index = 1 if header[0] == "" and all(header[1:]) else 0
     if any(h == "" for h in header[index:]):
@@ -200,6 +206,14 @@ def _check_header(path: Path, text: str) -> list[str]:
                             "rename one of them")
         seen.add(h)
     return header
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_rows(path: Path, text: str, n_fields: int) -> None:

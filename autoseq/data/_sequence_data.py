@@ -43,6 +43,10 @@ def stratified_split(strata: np.ndarray, size: float | int, *, flag: str, seed: 
             break
         if take[i] < len(groups[i]) - 1:
             take[i] += 1
+    if take.sum() == 0 and count > 0 and all(len(g) == 1 for g in groups):
+        raise DataError(f"{source}: {flag} {size} takes no sequence: each of the {n} sequences "
+                        "is a class of its own, and every class keeps one to train on (a "
+                        "numeric target to predict? pass --task regress)")
     if take.sum() == 0 or take.sum() >= n:
         raise DataError(f"{source}: {flag} {size} takes {int(take.sum())} of {n} sequences; it "
                         "must leave at least one sequence on each side")

@@ -243,6 +243,11 @@ def _steps(src: str, col: pd.Series, name: str) -> np.ndarray:
     num = pd.to_numeric(text, errors="coerce")
     if num.notna().all():
         return num.to_numpy("float64")
+    if num.notna().mean() >= 0.5:  # numbered steps with a stray cell
+        row = int(np.flatnonzero(num.isna().to_numpy())[0])
+        raise DataError(f"{src}: row {row + 2}: '{text.iloc[row]}' in '{name}' is not a number "
+                        "like the column's other steps; fix the cell (the step column orders "
+                        "the steps of each sequence)")
     times = pd.to_datetime(text, errors="coerce", format="mixed")
     bad = times.isna().to_numpy()
     if bad.any():
@@ -271,7 +276,21 @@ def _sequence_labels(src: str, col: pd.Series, codes: np.ndarray, uniques, targe
         raise DataError(f"{src}: row {row + 2}: sequence '{uniques[seq]}' has '{target}' "
                         f"'{values[row]}' after '{labels[seq]}'; the target must be constant "
                         f"within a sequence (one label per '{id_col}')")
+    _warn_case_variants(src, target, labels)
     return tuple(str(v) for v in labels)
+
+
+def _warn_case_variants(src: str, target: str, labels) -> None:
+    """Say when labels differ only in letter case ('Walk', 'walk'): separate classes to the
+    model, rarely what the data mean."""
+    by_fold: dict[str, set[str]] = {}
+    for lab in map(str, labels):
+        by_fold.setdefault(lab.casefold(), set()).add(lab)
+    variants = [sorted(v) for v in by_fold.values() if len(v) > 1]
+    if variants:
+        shown = "; ".join(" / ".join(repr(x) for x in v) for v in variants[:3])
+        logger.warning("%s: labels of '%s' that differ only in case are separate classes: %s; "
+                       "write each class one way if they are the same", src, target, shown)
 
 
 def _fill_sequences(src: str, chunks: list[np.ndarray], ids: list, features: tuple[str, ...]

@@ -192,7 +192,10 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
                         f"keep one row per time step (aggregate duplicates first){dst_hint(first)}"
                         f"{_panel_hint(raw, np.asarray(times == first), time_col)}")
     future = tuple(c for c in values.columns if _source_of(c, categories) in roles.future)
+    rows = len(values)
     values, ahead = _split_ahead(values, list(targets), future)
+    after = rows - len(values) if ahead is None else 0  # rows with no target: not history
+    _refuse_copies(src, values, list(targets), future)
     if len(values) < 3:
         raise DataError(f"{src}: only {len(values)} row{'s' if len(values) != 1 else ''}; a series needs at least 3 to show its "
                         "frequency and many more to train on: pass a longer series")
@@ -205,6 +208,10 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
     ahead = _ahead_on_grid(src, ahead, grid, freq, time_col)
     filled = _fill(src, values, max_gap=max_gap, max_missing=max_missing)
     _log_notes(src, notes, missing_steps, freq, filled)
+    if after:
+        logger.info("%s: %d row(s) after the last value of %s hold no target: left out (rows "
+                    "of known-future covariates? name them with --future-covariates)", src,
+                    after, ", ".join(repr(t) for t in targets))
     for t in targets:
         if float(values[t].std()) == 0.0:
             logger.warning("%s: target '%s' is constant (%g); every model will predict it "
@@ -288,14 +295,28 @@ def _source_of(column: str, categories: dict[str, list[str]]) -> str:
     return column
 
 
+def _refuse_copies(src: str, values: pd.DataFrame, targets: list[str],
+                   future: tuple[str, ...]) -> None:
+    """Refuse a known-future covariate that repeats a target over the history: a leak (the
+    forecast would be read off it; its rows ahead are the unknown future itself)."""
+    for c in future:
+        for t in targets:
+            both = values[[c, t]].dropna()
+            if len(both) > 2 and np.allclose(both[c], both[t], rtol=1e-9, atol=0.0):
+                raise DataError(f"{src}: known-future covariate '{c}' equals the target '{t}' "
+                                "on every row of the history: a forecast cannot know the "
+                                "target ahead; drop it from --future-covariates")
+
+
 def _split_ahead(values: pd.DataFrame, targets: list[str], future: tuple[str, ...]
                  ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Rows after the last target value (the steps to forecast) apart, when there are
-    known-future covariates; their other columns are dropped."""
-    if not future:
-        return values, None
+    """Rows after the last target value (the steps to forecast) apart: with known-future
+    covariates, their values there (their other columns dropped); without, left out (a
+    series' history ends at its last value: nothing after it is interpolated)."""
     seen = np.flatnonzero(values[targets].notna().any(axis=1).to_numpy())
     last = int(seen[-1]) + 1 if len(seen) else len(values)
+    if not future:
+        return values.iloc[:last], None
     return values.iloc[:last], values.iloc[last:][list(future)]
 
 
@@ -508,14 +529,16 @@ def _numeric_columns(src: str, raw: pd.DataFrame, skip: str, targets: list[str],
     out = {}
     for col in targets + others:
         num = _numeric_column(src, raw[col], col, asked=col in targets or covariates is not None,
-                              notes=notes)
+                              notes=notes, hint="sequence features are numbers: encode it as "
+                                                "0/1 columns, one per category")
         if num is not None:
             out[col] = num
     return pd.DataFrame(out)
 
 
 def _numeric_column(src: str, column: pd.Series, col: str, *, asked: bool,
-                    notes: list[tuple]) -> np.ndarray | None:
+                    notes: list[tuple], hint: str = "a categorical input: --categorical"
+                    ) -> np.ndarray | None:
     """A column as float64; ``None`` (with a note) for a column nobody asked for that holds text
     or nothing. An infinite value, or text in a column asked for, is refused."""
     num, text = _to_numbers(column)
@@ -525,8 +548,8 @@ def _numeric_column(src: str, column: pd.Series, col: str, *, asked: bool,
         if asked:
             raise DataError(f"{src}: row {row + 2}: column '{col}' holds '{text.iloc[row]}', "
                             "not a number; fix or blank the cell")
-        notes.append(("%s: column '%s' is not numeric (row %d: %r); ignored (a categorical "
-                      "input: --categorical)", src, col, row + 2, text.iloc[row]))
+        notes.append(("%s: column '%s' is not numeric (row %d: %r); ignored (%s)", src, col,
+                      row + 2, text.iloc[row], hint))
         return None
     num = num.astype("float64")
     if not asked and num.isna().all():
@@ -547,6 +570,11 @@ def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not pd.api.types.is_string_dtype(column):  # e.g. text with empty (NaN) cells
         column = column.astype(str).where(column.notna())
     text = column.str.strip()
+    given = text.dropna()
+    given = given[given != ""]
+    if len(given) and given.str.endswith("%").all():  # "12%" in every cell: 12, a percentage
+        num = pd.to_numeric(text.str.removesuffix("%"), errors="coerce")
+        return num, text.where(num.isna())  # a cell that is still not a number stays text
     num = pd.to_numeric(text, errors="coerce")
     overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
     return num.where(~overflow, np.inf), text  # "1e999": pandas 2 reads NaN, pandas 3 inf

@@ -116,7 +116,8 @@ class ClassTargets:
         if unknown:
             raise DataError(f"{source}: class '{unknown[0]}' of '{self.target}' does not occur in "
                             f"the training file {self.source}; the model can only predict the "
-                            "training classes")
+                            "training classes: drop those sequences, or add examples of the "
+                            "class to the training file")
         return np.array([index[lab] for lab in labels], dtype="int64")
 
     def strata(self, y: np.ndarray) -> np.ndarray:

@@ -309,7 +309,7 @@ def _ensemble_manifest(manifest: dict[str, Any], members: list[_Member], fdata: 
 
 
 def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFolder | None = None,
-                    floor: bool = True) -> dict[str, Any]:
+                    floor: bool = False) -> dict[str, Any]:
     """Which candidate (``_selection.choose``) forecasts the validation windows best, by MAE in
     the data's units: the means of the first k ``members`` (best first; k in ``AUTO_SIZES``)
     and their blends with each in-graph baseline (naive, seasonal naive, seasonal drift,
@@ -317,7 +317,8 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
 
     A ``--folds`` run whose members kept their earlier folds' forecasts (``FOLD_FORECASTS``)
     is scored over the windows of every fold, as its trials were ranked: each baseline and
-    statistical model fitted on each fold's training rows (``linear`` refitted there).
+    statistical model fitted on each fold's training rows (``linear`` refitted there). With
+    ``floor``, every candidate is scored raised to zero, as ``export`` will serve it.
 
     Returns:
         ``{"size", "blend", "weight", "chosen", "val_mae": {candidate: MAE}, "windows",
@@ -343,7 +344,7 @@ def select_ensemble(members: list[_Member], fdata: ForecastData, *, run: RunFold
     components = {trial_component(m.number): p for m, p in zip(members, preds, strict=True)}
     # differences below float32's resolution of the data are ties (the simpler wins)
     grain = 8 * float(np.finfo(np.float32).eps) * float(np.mean(np.abs(truth)))
-    low = 0.0 if floor and never_negative(fdata) else -np.inf  # as the model will be served
+    low = 0.0 if floor else -np.inf  # the candidates scored as the model will serve them
     picked = choose(preds, AUTO_SIZES, bases,
                     partial(_mae, truth=truth, grain=grain, floor=low),
                     metric="MAE", components=components | bases)

@@ -252,6 +252,12 @@ class SequenceModel:
                 raise DataError(f"{source}: column '{c}', which the model was trained on, is "
                                 f"missing{suggest_column(c, cols)}")
         target = m["target"] if m["target"] in cols else None
+        blank = None if target is None else frame[target].fillna("").astype(str).str.strip().eq("")
+        if blank is not None and blank.any():  # new data: labels not known (yet)
+            if not blank.all():
+                logger.warning("%s: column '%s' is empty in some rows: predicted without an "
+                               "'actual' column", source, target)
+            frame, target = frame.drop(columns=[target]), None
         table = sequences_from_frame(frame, source=source, fingerprint=fingerprint,
                                      target=target, id_col=m["id_col"], step_col=m["step_col"],
                                      features=m["inputs"] if m["format"] == "long" else None,
