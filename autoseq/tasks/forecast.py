@@ -143,8 +143,16 @@ class ForecastTask(Task):
         return (f"data: {len(data.series.frame)} rows at {data.series.freq}, split "
                 f"{split.train}/{split.val}/{split.test} (train/val/test), horizon "
                 f"{data.horizon}, seasons {data.seasons or 'none'}"
-                + (f", known-future covariates {', '.join(data.series.future_columns)}"
-                   if data.series.future_columns else ""))
+                + _listed("past covariates", data.series.covariate_columns)
+                + _listed("known-future covariates", data.series.future_columns))
+
+
+def _listed(what: str, columns) -> str:
+    """``", past covariates a, b, c"`` (the first ten, and how many), or ``""`` for none."""
+    if not columns:
+        return ""
+    more = f" … ({len(columns)})" if len(columns) > 10 else ""
+    return f", {what} {', '.join(columns[:10])}{more}"
 
 
 def _future_settings(series) -> dict[str, Any]:
