@@ -205,7 +205,7 @@ CASES = [
          _text([[r[0], r[1], r[1]] for r in _rows()]) + "2024-02-10,,1.0\n",
          ("known-future covariate 'x' equals the target 'y'", "drop it"),
          args=("--future-covariate", "x")),
-    Case("categorical_non_integer", GOOD, ("--categorical column 'x' holds non-integer",
+    Case("categorical_non_integer", GOOD, ("--categorical column 'x' holds", "not an integer code",
                                            "drop it from --categorical"),
          args=("--categorical", "x")),
     Case("covariate_non_numeric", _edit({(3, 2): "n/a?"}), ("row 5", "column 'x'", "'n/a?'"),

@@ -137,6 +137,9 @@ def numbers(src: str, cell: pd.Series, col: str, *, flag: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
         return cell.astype("float64")
     text = cell.astype(str).str.strip().where(cell.notna())
+    given = text.dropna()
+    if len(given[given != ""]) and given[given != ""].str.endswith("%").all():
+        text = text.str.removesuffix("%")  # percentages, as for one series: "12%" is 12
     out = pd.to_numeric(text.where(text != ""), errors="coerce")
     bad = out.isna() & text.notna() & (text != "")
     if bad.any():
@@ -164,11 +167,13 @@ def one_hot(src: str, column: pd.Series, name: str, categories: list[str] | None
     seen = sorted(text.dropna().unique().tolist())
     if categories is None:
         codes = pd.to_numeric(column, errors="coerce")
-        numbers = codes.notna().sum() == column.notna().sum() > 0  # every cell a number
-        if numbers and not np.allclose(codes.dropna(), np.round(codes.dropna())):
-            raise DataError(f"{src}: --categorical column '{name}' holds non-integer numbers "
-                            f"('{text.dropna().iloc[0]}'…); categories are integer codes or "
-                            "text: drop it from --categorical to use its values")
+        fraction = (codes - np.round(codes)).abs() > 1e-9
+        if codes.notna().sum() == column.notna().sum() > 0 and fraction.any():  # all numbers
+            row = int(np.flatnonzero(fraction.to_numpy())[0])
+            raise DataError(f"{src}: row {row + 2}: --categorical column '{name}' holds "
+                            f"{codes.iloc[row]:g}, not an integer code; categories are integer "
+                            "codes or text: drop it from --categorical to use its values, or "
+                            "write its categories as text")
         categories = seen
     unknown = text.notna() & ~text.isin(categories)
     if unknown.any():

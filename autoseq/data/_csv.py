@@ -188,7 +188,7 @@ def _check_header(path: Path, text: str) -> list[str]:
         raise DataError(f"{path}: the header has one column ({header[0]!r}); autoseq needs a time "
                         "column and a value column separated by ','")
     named = [h for h in header if h]
-    if len(named) >= 2 and all(_is_number(h) for h in named):
+    if len(named) >= 2 and all(_is_number(h) for h in named) and not _consecutive(named):
         raise DataError(f"{path}: line 1 holds numbers ({', '.join(named[:3])}, …), not column "
                         "names: the file has no header row; add one naming the columns (e.g. "
                         "label,t1,t2,… for one sequence per row)")
@@ -206,6 +206,15 @@ def _check_header(path: Path, text: str) -> list[str]:
                             "rename one of them")
         seen.add(h)
     return header
+
+
+def _consecutive(names: list[str]) -> bool:
+    """Step names ``0, 1, 2, …`` (``DataFrame.to_csv``) or years ``2019, 2020, …``."""
+    try:
+        values = [int(n) for n in names]
+    except ValueError:
+        return False
+    return all(b - a == 1 for a, b in zip(values[:-1], values[1:], strict=True))
 
 
 def _is_number(text: str) -> bool:

@@ -90,6 +90,12 @@ class ForecastTask(Task):
                              time_col=s["time_col"], covariates=s["covariates"],
                              max_gap=s["max_gap"], future=s.get("future_covariates"),
                              categories=s.get("categories"), freq=summary.get("freq"))
+        rows = summary.get("rows")
+        if rows is not None and rows != len(series.frame):
+            raise DataError(f"{series.source}: read as {len(series.frame)} rows, but the run "
+                            f"was searched on {rows} (an earlier autoseq read the file "
+                            "otherwise, e.g. rows after the target's last value); re-run the "
+                            "search")
         return ForecastData(series, horizon=s["horizon"], val_size=s["val_rows"],
                             test_size=s["test_rows"], seasons=s["seasons"],
                             calendar=bool(s.get("calendar", False)))

@@ -174,3 +174,22 @@ def test_time_zones_are_checked_in_one_pass(tmp_path, caplog):
                      "2024-01-01T02:00,3\n2024-01-01T03:00Z,4\n", encoding="utf-8")
     with pytest.raises(DataError, match="row 4: 'time' mixes timestamps with and without"):
         load_series(mixed, targets=["y"])
+
+
+def test_number_headers_and_percentages(tmp_path):
+    """A header of consecutive integers names steps (``DataFrame.to_csv``) and is read; a
+    first line of other numbers is data without a header; a column whose every cell ends in
+    '%' holds numbers, in a panel's columns too (one stray '%' is a typo, refused)."""
+    from autoseq.data._categorical import numbers
+    from autoseq.data._csv import read_csv_file
+
+    pd.DataFrame(np.arange(12.0).reshape(3, 4)).to_csv(tmp_path / "steps.csv", index=False)
+    assert list(read_csv_file(tmp_path / "steps.csv")[0].columns) == ["0", "1", "2", "3"]
+    (tmp_path / "bare.csv").write_text("2,0.5,1.5\n1,0.25,0.75\n")
+    with pytest.raises(DataError, match="line 1 holds numbers .* no header row"):
+        read_csv_file(tmp_path / "bare.csv")
+    cells = pd.Series(["10%", "", "2.5%"])
+    np.testing.assert_array_equal(numbers("p.csv", cells, "promo", flag="--static-col"),
+                                  [10.0, np.nan, 2.5])
+    with pytest.raises(DataError, match="row 2: '10%' in --static-col 'promo' is not a number"):
+        numbers("p.csv", pd.Series(["10%", "x"]), "promo", flag="--static-col")
