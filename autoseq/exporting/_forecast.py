@@ -95,24 +95,9 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     auto = ensemble is None and trial is None and format != "tflite"
     numbers = (best_complete(run, max(AUTO_SIZES)) if auto
                else pick_members(run, trial, ensemble or 1))
-    members = []
-    for number in numbers:
-        model, config = load_trial(run, number, partial(forecast_context, fdata))
-        check_finite(model, number)
-        if format == "tflite" and config.get("transform") == "rolling_mstl":
-            raise ModelError(f"--format tflite cannot serve trial {number}: its rolling_mstl "
-                             "transform refits MSTL inside the model with ops TFLite's builtin "
-                             "set lacks; export it as savedmodel, or pick a trial without "
-                             "that transform with --trial N")
-        members.append(_Member(number, model, config, load_trial_json(run.trial_dir(number)),
-                               wrap_forecaster(model, fdata, config)))
+    members = _load_members(run, fdata, numbers, tflite=format == "tflite")
     selection = None
-    floor = floor and never_negative(fdata)
-    if floor:
-        logger.info("export: the target is never negative and comes near zero: forecasts and "
-                    "bands are raised to zero inside the model, and the validation scores "
-                    "below are of those forecasts (the search's are not; --no-floor keeps "
-                    "them as they are)")
+    floor = _floored(fdata, floor)
     if auto:
         selection = select_ensemble(members, fdata, run=run, floor=floor) | {
             "best_baseline": best_baseline(run)}
@@ -172,6 +157,38 @@ def export_forecaster(run: RunFolder, fdata: ForecastData, *, trial: int | None,
     manifest = write_model_folder(out, served, fill)
     return ExportResult(path=out, trial=best.number, manifest=manifest,
                         members=tuple(numbers) if len(numbers) > 1 else ())
+
+
+def _load_members(run: RunFolder, fdata: ForecastData, numbers: list[int], *, tflite: bool
+                  ) -> list[_Member]:
+    """The trials ``numbers`` rebuilt with their weights, each wrapped raw-in raw-out.
+
+    Raises:
+        ModelError: non-finite weights, or (``tflite``) a ``rolling_mstl`` trial."""
+    members = []
+    for number in numbers:
+        model, config = load_trial(run, number, partial(forecast_context, fdata))
+        check_finite(model, number)
+        if tflite and config.get("transform") == "rolling_mstl":
+            raise ModelError(f"--format tflite cannot serve trial {number}: its rolling_mstl "
+                             "transform refits MSTL inside the model with ops TFLite's builtin "
+                             "set lacks; export it as savedmodel, or pick a trial without "
+                             "that transform with --trial N")
+        members.append(_Member(number, model, config, load_trial_json(run.trial_dir(number)),
+                               wrap_forecaster(model, fdata, config)))
+    return members
+
+
+def _floored(fdata: ForecastData, floor: bool) -> bool:
+    """Whether the export floors its forecasts at zero (asked, and the target never negative),
+    saying so."""
+    floor = floor and never_negative(fdata)
+    if floor:
+        logger.info("export: the target is never negative and comes near zero: forecasts and "
+                    "bands are raised to zero inside the model, and the validation scores "
+                    "below are of those forecasts (the search's are not; --no-floor keeps "
+                    "them as they are)")
+    return floor
 
 
 def _selected(members: list[_Member], selection: dict[str, Any]) -> list[_Member]:
