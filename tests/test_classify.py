@@ -212,6 +212,13 @@ def test_ensemble_averages_the_best_trials(run_dir, tmp_path):
     serve = tf.saved_model.load(str(res.path)).signatures["serving_default"]
     got = serve(sequences=tf.constant(data.padded("test")))["output_0"].numpy()
     np.testing.assert_allclose(got, expected, atol=1e-5)
+    # metrics.val is the served ensemble's own on the validation sequences
+    val = serve(sequences=tf.constant(data.padded("val")))["output_0"].numpy()
+    loss, scores = data.evaluate(val, "val")
+    assert res.manifest["metrics"]["val"]["loss"] == pytest.approx(loss, rel=1e-4)
+    assert res.manifest["metrics"]["val"]["accuracy"] == pytest.approx(scores["accuracy"])
+    assert res.manifest["metrics"]["val_trial"]["loss"] == pytest.approx(
+        float(board.set_index("trial").loc[best_two[0], "val_loss"]), rel=1e-6)
     with pytest.raises(ModelError, match="--trial and --ensemble exclude each other"):
         autoseq.export(run_dir, out=tmp_path / "x", ensemble=2, trial=best_two[0])
 

@@ -217,6 +217,10 @@ def _load_series(src: str, path: str | Path, *, targets, time_col, covariates, m
             logger.warning("%s: target '%s' is constant (%g); every model will predict it "
                            "trivially", src, t, values[t].iloc[0])
     covs = tuple(c for c in values.columns if c not in targets and c not in future)
+    constant = [c for c in covs if float(values[c].std()) == 0.0]
+    if constant:
+        logger.info("%s: covariate(s) %s are constant: they carry no information (name the "
+                    "useful ones with --covariates)", src, ", ".join(repr(c) for c in constant))
     return TimeSeries(
         frame=values[list(targets) + list(covs) + list(future)],
         observed=observed,

@@ -56,6 +56,8 @@ def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, 
         members.append((n, model, config, load_trial_json(run.trial_dir(n))))
     # Fitted before any refit: a refitted model has seen the validation sequences.
     calib = fit_class_calibration(wrap_sequences(_core(members), sdata), sdata)
+    val = _served_scores(wrap_sequences(_core(members), sdata, temperature=calib.temperature
+                                        if calib else None), sdata, "val")
     if refit:
         members = [(n, _refit(run, cfg, sdata, epochs=int(info.get("best_epoch")
                                                           or info["epochs"])), cfg, info)
@@ -70,7 +72,7 @@ def export_sequences(run: RunFolder, sdata: SequenceData, *, trial: int | None, 
     def fill(folder: Path) -> dict[str, Any]:
         extra = write_keras_file(raw_model, folder, format)
         manifest = _manifest(sdata, members, _score_test(raw_model, sdata), refit=refit,
-                             extra=extra)
+                             extra=extra, val=val)
         if calib:
             manifest["calibration"] = calibration_manifest(
                 calib, probabilities(plain, sdata, "test"), np.asarray(sdata.targets("test")))
@@ -138,12 +140,22 @@ def _refit(run: RunFolder, config: dict[str, Any], data: SequenceData, *, epochs
     return model
 
 
+def _predicted(raw_model, data: SequenceData, part: str) -> np.ndarray:
+    """The raw-in model's outputs on ``part``'s sequences, as ``data.evaluate`` scores them."""
+    pred = raw_model.predict(data.dataset(part, batch_size=256, scaled=False, targets=False),
+                             verbose=0)
+    return pred if data.target_scaler is None else data.target_scaler.transform(pred)
+
+
+def _served_scores(raw_model, data: SequenceData, part: str) -> dict[str, Any]:
+    """``{"loss", metrics…}`` of the served model (an ensemble's mean, tempered) on ``part``."""
+    loss, metrics = data.evaluate(_predicted(raw_model, data, part), part)
+    return {"loss": loss} | metrics
+
+
 def _score_test(raw_model, data: SequenceData) -> dict[str, Any]:
     """The exported model on the raw test sequences, next to the baselines."""
-    pred = raw_model.predict(data.dataset("test", batch_size=256, scaled=False, targets=False),
-                             verbose=0)
-    if data.target_scaler is not None:
-        pred = data.target_scaler.transform(pred)
+    pred = _predicted(raw_model, data, "test")
     _, metrics = data.evaluate(pred, "test")
     baselines = {name: data.evaluate(p, "test")[1]
                  for name, p in sequence_baselines(data, "test").items()}
@@ -154,7 +166,7 @@ def _score_test(raw_model, data: SequenceData) -> dict[str, Any]:
 
 
 def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit: bool,
-              extra: dict[str, Any]) -> dict[str, Any]:
+              extra: dict[str, Any], val: dict[str, Any]) -> dict[str, Any]:
     number, _, config, info = members[0]
     table = data.table
     split = data.describe()
@@ -194,7 +206,7 @@ def _manifest(data: SequenceData, members: list, test: dict[str, Any], *, refit:
         "trial": number,
         "hyperparameters": config,
         "refit": refit,
-        "metrics": {"val": val_scores(info),
+        "metrics": {"val": val, "val_trial": val_scores(info),  # val: the served model's
                     "test": test["model"] | {"sequences": test["sequences"]},
                     "test_baselines": test["baselines"]}
         | ({"test_report": test["report"]} if "report" in test else {}),
