@@ -64,6 +64,8 @@ def write_report(run_dir: str | Path, *, data: str | Path | None = None,
 def try_write_report(run_dir: str | Path, *, data: str | Path | None = None) -> Path | None:
     """Write the report as a by-product of ``search`` or ``export``: a failure is logged as a
     warning and never fails the command that produced the results."""
+    quiet = _DataNotes()  # the search or export already said what reading the data found
+    logger.addFilter(quiet)
     try:
         return write_report(run_dir, data=data).html
     except Exception as exc:  # noqa: BLE001 - any report error only costs the report
@@ -71,3 +73,12 @@ def try_write_report(run_dir: str | Path, *, data: str | Path | None = None) -> 
             "report not written (%s: %s); run 'autoseq report %s' to retry",
             type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "", run_dir)
         return None
+    finally:
+        logger.removeFilter(quiet)
+
+
+class _DataNotes(logging.Filter):
+    """Drops the notes of reading the data again (``autoseq.data``): said once already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/autoseq/data/" not in record.pathname.replace("\\", "/")
