@@ -16,13 +16,7 @@ from autoseq.report._figures import INK, MODEL, MUTED, _finish, _new, _style, _t
 
 def calibration_parts(ev: Evidence) -> list[Figure | Paragraph]:
     """The figure and sentence, or nothing when the run's export has no calibration."""
-    from autoseq._io import read_json
-
-    path = ev.run.path / "export" / "autoseq.json"
-    try:
-        cal = (read_json(path) if path.is_file() else {}).get("calibration")
-    except (OSError, ValueError):
-        return []
+    cal = (ev.export_manifest or {}).get("calibration")
     if not cal:
         return []
     ece = cal["ece"]

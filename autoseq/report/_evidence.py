@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -46,6 +47,21 @@ class Evidence:
     @property
     def freq(self) -> str | None:
         return (self.run.info.get("data") or {}).get("freq")
+
+    @cached_property
+    def export_manifest(self) -> dict[str, Any] | None:
+        """The manifest of the run's ``export/`` folder as ``export`` wrote it, read once;
+        ``{}`` when it cannot be read, ``None`` when the run has no export."""
+        from autoseq._io import read_json
+        from autoseq.exporting._manifest import MANIFEST
+
+        path = self.run.path / "export" / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            return read_json(path)
+        except (OSError, ValueError):
+            return {}
 
     @property
     def trials(self) -> pd.DataFrame:

@@ -253,16 +253,14 @@ def _test_extras(ev: Evidence) -> dict[str, tuple[str, str]]:
 
 
 def _export_manifest(ev: Evidence) -> dict[str, Any] | None:
-    """The manifest of the run's ``export/`` (``{}`` when unreadable), ``None`` without one."""
-    from autoseq._io import read_json
-
-    path = ev.run.path / "export" / "autoseq.json"
-    if not path.is_file():
-        return None
+    """The run's export manifest (``{}`` when unreadable or without test scores), ``None``
+    without one."""
+    manifest = ev.export_manifest
+    if not manifest:
+        return manifest
     try:
-        manifest = read_json(path)
         manifest["metrics"]["test"]["mae"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, TypeError):
         return {}
     return manifest
 

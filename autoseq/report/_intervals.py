@@ -56,13 +56,7 @@ def intervals_section(ev: Evidence) -> Section | None:
 
 def exported_intervals(ev: Evidence) -> dict[str, Any] | None:
     """The manifest of the run's ``export/`` when it serves scored intervals, else ``None``."""
-    from autoseq._io import read_json
-
-    path = ev.run.path / "export" / "autoseq.json"
-    try:
-        manifest = read_json(path) if path.is_file() else {}
-    except (OSError, ValueError):
-        return None
+    manifest = ev.export_manifest or {}
     if not manifest.get("intervals") or "test_intervals" not in manifest.get("metrics", {}):
         return None
     return manifest
