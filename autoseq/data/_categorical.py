@@ -25,15 +25,22 @@ def indicator_name(column: str, category: str) -> str:
     return f"{column}{SEPARATOR}{category}"
 
 
+def without_percent(text: pd.Series) -> pd.Series:
+    """Stripped cells with a trailing ``%`` dropped when every non-empty one has it (``"12%"``
+    is the number 12); otherwise ``text`` as it is (one stray ``%`` is a typo, refused where
+    the numbers are read)."""
+    given = text.dropna()
+    given = given[given != ""]
+    return text.str.removesuffix("%") if len(given) and given.str.endswith("%").all() else text
+
+
 def is_text(column: pd.Series) -> bool:
     """Whether a column read from a CSV holds categories as text: most of its cells are not
     numbers (a numeric column with a stray word is a typo, refused where it is read)."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         return False
     text = column.dropna().astype(str).str.strip()
-    text = text[text != ""]
-    if len(text) and text.str.endswith("%").all():  # percentages: numbers
-        text = text.str.removesuffix("%")
+    text = without_percent(text[text != ""])
     return bool(len(text)) and bool(pd.to_numeric(text, errors="coerce").isna().mean() > 0.5)
 
 
@@ -136,10 +143,7 @@ def numbers(src: str, cell: pd.Series, col: str, *, flag: str) -> pd.Series:
     """
     if pd.api.types.is_numeric_dtype(cell) and not pd.api.types.is_bool_dtype(cell):
         return cell.astype("float64")
-    text = cell.astype(str).str.strip().where(cell.notna())
-    given = text.dropna()
-    if len(given[given != ""]) and given[given != ""].str.endswith("%").all():
-        text = text.str.removesuffix("%")  # percentages, as for one series: "12%" is 12
+    text = without_percent(cell.astype(str).str.strip().where(cell.notna()))
     out = pd.to_numeric(text.where(text != ""), errors="coerce")
     bad = out.isna() & text.notna() & (text != "")
     if bad.any():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-from autoseq.data._categorical import is_text, one_hot
+from autoseq.data._categorical import is_text, one_hot, without_percent
 from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.data._frequency import infer_frequency, same_frequency
 from autoseq.exceptions import DataError
@@ -574,10 +574,9 @@ def _to_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     if not pd.api.types.is_string_dtype(column):  # e.g. text with empty (NaN) cells
         column = column.astype(str).where(column.notna())
     text = column.str.strip()
-    given = text.dropna()
-    given = given[given != ""]
-    if len(given) and given.str.endswith("%").all():  # "12%" in every cell: 12, a percentage
-        num = pd.to_numeric(text.str.removesuffix("%"), errors="coerce")
+    percent = without_percent(text)
+    if percent is not text:  # "12%" in every cell: 12, a percentage
+        num = pd.to_numeric(percent, errors="coerce")
         return num, text.where(num.isna())  # a cell that is still not a number stays text
     num = pd.to_numeric(text, errors="coerce")
     overflow = text.str.fullmatch(r"[-+]?[\d.]+[eE][-+]?\d+", na=False) & num.isna()
