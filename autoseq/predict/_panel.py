@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 
 from autoseq.data._categorical import feature_owners
-from autoseq.data._csv import csv_header, suggest_column
 from autoseq.data._frequency import same_frequency
 from autoseq.data._panel import Panel
 from autoseq.data._panel_wide import read_panel
 from autoseq.exceptions import DataError
 from autoseq.intervals import band_columns
 from autoseq.predict._frames import as_csv
-from autoseq.predict._served import ServedForecaster
+from autoseq.predict._served import ServedForecaster, check_columns
 
 _BATCH = 4096
 
@@ -228,9 +227,10 @@ class PanelForecaster(ServedForecaster):
         # a model reading covariates' past reads every known-future one's history too
         future = (past.get("known_future") or self.future or {"columns": []})["columns"]
         covariates = (past.get("covariates") or {"columns": []})["columns"]
-        _check_columns(data, [m["series_col"], *((m["time_col"], m["target"], *future,
-                                                  *covariates) if m.get("format") != "wide"
-                                                 else ()), *static])
+        check_columns(data, [m["series_col"], *((m["time_col"], m["target"],
+                                                 *(c["name"] for c in (*future, *covariates)))
+                                                if m.get("format") != "wide" else ()),
+                             *(c["name"] for c in static)])
         panel = read_panel(data, format=m.get("format", "long"), series_col=m["series_col"],
                            target=m["target"], time_col=m["time_col"],
                            max_gap=int(m.get("max_gap", 12) if max_gap is None else max_gap),
@@ -245,17 +245,6 @@ class PanelForecaster(ServedForecaster):
             raise DataError(f"{data}: the series are at {panel.freq}; the model was trained at "
                             f"{m['frequency']}")
         return panel
-
-
-def _check_columns(data: str | Path, needed: list[Any]) -> None:
-    """Name a column the model reads that the file lacks, as a model's need, not an option."""
-    header = csv_header(data)
-    names = [c if isinstance(c, str) else c["name"] for c in needed]
-    for c in names:
-        if header is not None and c and c not in header:
-            free = [h for h in header if h not in names] or header  # "did you mean" a free one
-            raise DataError(f"{data}: column '{c}', which the model was trained on, is missing"
-                            f"{suggest_column(c, free)}")
 
 
 def _before(values: np.ndarray, panel: Panel, series: np.ndarray, end: np.ndarray,

@@ -16,7 +16,7 @@ from autoseq.data._csv import read_csv_file, suggest_column
 from autoseq.exceptions import DataError
 from autoseq.intervals import band_columns
 from autoseq.predict._frames import as_csv
-from autoseq.predict._served import ServedForecaster
+from autoseq.predict._served import ServedForecaster, check_columns
 
 logger = logging.getLogger("autoseq")
 
@@ -106,7 +106,9 @@ class Forecaster(ServedForecaster):
             with as_csv(data, time_col=m["time_col"]) as path:
                 return self.predict(path, all_origins=all_origins, max_gap=max_gap)
         source = str(data)
-        _check_columns(data, m, source)
+        check_columns(data, [m["time_col"], *m["targets"],
+                             *m.get("covariate_columns", m["covariates"]),
+                             *(m.get("future_covariates") or [])])
         series = load_series(data, targets=m["targets"], time_col=m["time_col"],
                              covariates=m.get("covariate_columns", m["covariates"]),
                              max_gap=m.get("max_gap", 12) if max_gap is None else max_gap,
@@ -274,17 +276,6 @@ class SequenceModel:
             out["actual"] = (list(table.labels) if self.classes
                              else pd.to_numeric(pd.Series(table.labels)).to_numpy())
         return out
-
-
-def _check_columns(path, m: dict[str, Any], source: str) -> None:
-    frame, _ = read_csv_file(path)
-    cols = list(frame.columns)
-    needed = [m["time_col"], *m["targets"], *m.get("covariate_columns", m["covariates"]),
-              *(m.get("future_covariates") or [])]
-    for c in needed:
-        if c not in cols:
-            raise DataError(f"{source}: column '{c}', which the model was trained on, is missing"
-                            f"{suggest_column(c, cols)}")
 
 
 def _long_format(pred: np.ndarray, origins: np.ndarray, frame: pd.DataFrame,
