@@ -297,11 +297,14 @@ class _Last:
 def _serve(spec: str) -> None:
     """The child of ``_TrialProcess``: answer ``ready``, ``trial`` and ``first-step`` lines."""
     import json
+    import os
     import time
 
+    from autoseq.searching._keras_backend import TrialBackend, use_trial_backend
     from autoseq.trial._objective import frozen_survivors
 
     s = json.loads(spec)
+    use_trial_backend(TrialBackend(os.environ["KERAS_BACKEND"], "a search worker's"))
     common.quiet_tensorflow()
     data = _data(s["case"])
     with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():

@@ -333,3 +333,32 @@ def test_a_search_trained_on_jax_exports_and_predicts_on_tensorflow(airline_csv,
     forecast = pd.read_csv(io.StringIO(cli("predict", str(run / "export"),
                                            str(airline_csv)).stdout))
     assert len(forecast) == 12 and forecast.select_dtypes("number").notna().all().all()
+
+
+_MAPPED = """
+import ctypes, sys
+from autoseq.searching._allocator import keep_freed_memory
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks "
+                                                "fsmblks uordblks fordblks keepcost").split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+libc.malloc.restype = ctypes.c_void_p
+told = keep_freed_memory()
+block = libc.malloc(64 << 20)
+print(told, libc.mallinfo2().hblkhd >= 64 << 20)
+libc.free(ctypes.c_void_p(block))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux")
+                    or __import__("platform").libc_ver()[0] != "glibc", reason="glibc only")
+def test_a_jax_trial_process_keeps_the_memory_its_steps_free_unless_the_user_tuned_malloc():
+    """``keep_freed_memory``: a 64 MiB block (an XLA step's scratch) comes from the heap, not a
+    fresh ``mmap``; a user's own ``MALLOC_*`` setting wins."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    for env, expected in ((clean, "True False"), (clean | {"MALLOC_ARENA_MAX": "4"}, "False True")):
+        out = subprocess.run([sys.executable, "-c", _MAPPED], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == expected, (env.get("MALLOC_ARENA_MAX"), out)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autoseq.searching._allocator import keep_freed_memory
+
 JAX = "jax"
 TENSORFLOW = "tensorflow"
 _DRAWS = 16  # configurations drawn to judge a search's typical trial
@@ -84,10 +86,13 @@ def preferred_trial_backend(*, compile: str, task: Any, data: Any, space: Any, e
 def use_trial_backend(choice: TrialBackend) -> str:
     """Load Keras (quietly) on ``choice`` if it is not loaded yet; the backend trials will
     actually use. ``KERAS_BACKEND`` is set only while Keras reads it, so processes this one
-    starts later choose for themselves."""
+    starts later choose for themselves. Before JAX starts, glibc is told to reuse the memory
+    its steps free (``keep_freed_memory``)."""
     from autoseq._tf import import_tensorflow_quietly
 
     if live_backend() is None:
+        if choice.name == JAX:
+            keep_freed_memory()
         before = os.environ.get("KERAS_BACKEND")
         os.environ["KERAS_BACKEND"] = choice.name
         try:
