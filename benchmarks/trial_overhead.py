@@ -297,17 +297,18 @@ class _Last:
 def _serve(spec: str) -> None:
     """The child of ``_TrialProcess``: answer ``ready``, ``trial`` and ``first-step`` lines."""
     import json
-    import os
     import time
 
-    from autoseq.searching._keras_backend import TrialBackend, use_trial_backend
+    from autoseq.searching._allocator import freed_memory_kept
+    from autoseq.searching._keras_backend import JAX, live_backend
     from autoseq.trial._objective import frozen_survivors
 
     s = json.loads(spec)
-    use_trial_backend(TrialBackend(os.environ["KERAS_BACKEND"], "a search worker's"))
     common.quiet_tensorflow()
     data = _data(s["case"])
-    with tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors():
+    # as a search's worker trains its trials (``_WorkerLoop.run``)
+    with (tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors(),
+          freed_memory_kept(live_backend() == JAX)):
         trial = _autoseq_trial(data, s["config"], s["epochs"], Path(tmp) / "timed")
         _autoseq_trial(data, s["config"], 1, Path(tmp) / "warm-up")()
         for line in sys.stdin:
