@@ -12,8 +12,10 @@ trials train, the process keeps its peak memory (1.34-1.41 GiB against 1.28). A 
 arena still maps blocks over its 64 MiB heap, so a step whose scratch passes that, off the
 main thread, gains nothing.
 
-Only while JAX trials train (``freed_memory_kept``); glibc's documented defaults come back
-after, and the memory kept is handed back. Left alone off glibc, and where the user set one of
+Only while JAX trials train (``freed_memory_kept``); after, glibc's defaults come back with
+its thresholds fixed where its dynamic rule settles (32 MiB ``mmap``, 64 MiB trim: a ``mallopt``
+turns that rule off for the rest of the process, and overrides any made in code before), and the
+memory kept is handed back. Left alone off glibc, and where the user set one of
 these options (``MALLOC_MMAP_MAX_``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
 ``MALLOC_TOP_PAD_``, or ``glibc.malloc`` in ``GLIBC_TUNABLES``).
 """
@@ -32,9 +34,13 @@ logger = logging.getLogger("autoseq")
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
+_M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
 _KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, 2**28))
-_DEFAULTS = ((_M_MMAP_MAX, 65536), (_M_TRIM_THRESHOLD, 128 * 1024), (_M_TOP_PAD, 128 * 1024))
+# After: glibc's defaults, with the thresholds where its dynamic rule ends in a process that has
+# freed large blocks (any ``mallopt`` of these turns that rule off for good).
+_AFTER = ((_M_MMAP_MAX, 65536), (_M_TOP_PAD, 128 * 1024), (_M_MMAP_THRESHOLD, 32 * 2**20),
+          (_M_TRIM_THRESHOLD, 64 * 2**20))
 _USER_OPTIONS = ("MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
                  "MALLOC_TOP_PAD_")
 
@@ -51,9 +57,9 @@ def freed_memory_kept(when: bool = True) -> Iterator[bool]:
     try:
         yield told
     finally:
-        if told:
-            _set(libc, _DEFAULTS)
-            libc.malloc_trim(0)
+        if libc is not None:
+            _set(libc, _AFTER)
+            libc.malloc_trim(ctypes.c_size_t(0))
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -70,4 +76,5 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def _set(libc: ctypes.CDLL, settings: tuple[tuple[int, int], ...]) -> bool:
-    return all(libc.mallopt(option, value) == 1 for option, value in settings)
+    """Every option set (each is tried, whatever the others did)."""
+    return all([libc.mallopt(option, value) == 1 for option, value in settings])
