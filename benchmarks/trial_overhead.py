@@ -299,8 +299,7 @@ def _serve(spec: str) -> None:
     import json
     import time
 
-    from autoseq.searching._allocator import freed_memory_kept
-    from autoseq.searching._keras_backend import JAX, live_backend
+    from autoseq.searching._devices import device_setup
     from autoseq.trial._objective import frozen_survivors
 
     s = json.loads(spec)
@@ -308,7 +307,7 @@ def _serve(spec: str) -> None:
     data = _data(s["case"])
     # as a search's worker trains its trials (``_WorkerLoop.run``)
     with (tempfile.TemporaryDirectory(prefix="autoseq-bench-") as tmp, frozen_survivors(),
-          freed_memory_kept(live_backend() == JAX)):
+          device_setup()):
         trial = _autoseq_trial(data, s["config"], s["epochs"], Path(tmp) / "timed")
         _autoseq_trial(data, s["config"], 1, Path(tmp) / "warm-up")()
         for line in sys.stdin:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from autoseq.exceptions import SearchError
+from autoseq.searching._allocator import freed_memory_kept
 
 PRECISIONS = ("float32", "mixed")
 THREADS_ENV = "AUTOSEQ_THREADS"
@@ -51,7 +52,8 @@ def env_threads() -> int | None:
 
 @contextmanager
 def device_setup(*, precision: str = "float32", threads: int | None = None) -> Iterator[None]:
-    """Memory growth on every visible GPU, optional thread caps, and the precision policy.
+    """Memory growth on every visible GPU, optional thread caps, the precision policy, and on
+    Keras's JAX backend glibc told to keep the memory the steps free (``freed_memory_kept``).
 
     ``mixed`` sets Keras's ``mixed_float16`` policy (the builder keeps the head and outputs in
     float32; Keras wraps the optimizer in loss scaling); the previous policy comes back on exit.
@@ -77,7 +79,8 @@ def device_setup(*, precision: str = "float32", threads: int | None = None) -> I
     if precision == "mixed":
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        yield
+        with freed_memory_kept(keras.backend.backend() == "jax"):
+            yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
 

@@ -22,10 +22,8 @@ from autoseq.exceptions import AllTrialsFailedError
 from autoseq.intervals import IntervalSpec
 from autoseq.leaderboard import FinalScores, best_trial_row, build_leaderboard, write_leaderboard
 from autoseq.run import LEADERBOARD, open_run, trial_dir
-from autoseq.searching._allocator import freed_memory_kept
 from autoseq.searching._devices import device_setup
 from autoseq.searching._failures import FailurePolicy
-from autoseq.searching._keras_backend import JAX, live_backend
 from autoseq.searching._parallel import run_workers
 from autoseq.searching._result import SearchInterrupted, SearchResult
 from autoseq.space import SearchSpace
@@ -126,7 +124,7 @@ class SearchSession:
 
         def trials() -> None:
             with (deferred_interrupts(grace=grace), device_setup(precision=precision),
-                  frozen_survivors(), freed_memory_kept(live_backend() == JAX)):
+                  frozen_survivors()):
                 self.engine.run(self.trial_fn, total=self.trials,
                                 should_stop=self.policy.should_stop, on_record=self.on_record)
 

@@ -20,7 +20,6 @@ from autoseq.backends import Backend, TrialRecord, count_done, make_backend, rea
 from autoseq.exceptions import DataError, SearchError
 from autoseq.model._builder import check_space
 from autoseq.run import RUN_FILE, trial_dir
-from autoseq.searching._allocator import freed_memory_kept
 from autoseq.searching._devices import (
     check_precision,
     device_setup,
@@ -28,13 +27,7 @@ from autoseq.searching._devices import (
     env_threads,
 )
 from autoseq.searching._failures import FailurePolicy
-from autoseq.searching._keras_backend import (
-    JAX,
-    choose_trial_backend,
-    live_backend,
-    trains_on,
-    use_trial_backend,
-)
+from autoseq.searching._keras_backend import choose_trial_backend, trains_on, use_trial_backend
 from autoseq.searching._study import check_run_dir, default_name, worker_run_dir, write_run_file
 from autoseq.space import SearchSpace
 from autoseq.tasks import check_same_data, task_of
@@ -236,7 +229,7 @@ class _WorkerLoop:
         try:
             with (deferred_interrupts(grace=grace),
                   device_setup(precision=self.job.precision, threads=env_threads()),
-                  frozen_survivors(), freed_memory_kept(live_backend() == JAX)):
+                  frozen_survivors()):
                 if self.job.run.deterministic:
                     enable_determinism(self.job.seed)
                 self.engine.run(self.trial_fn, total=self.job.total,
