@@ -27,6 +27,14 @@ logger = logging.getLogger("autoseq")
 
 PANEL_OBJECTIVES = {"mse": "owa", "owa": "owa", "smape": "smape", "mase": "mase"}
 STAT_MAX_SERIES = 20_000
+# Fitted once per window, the statistical models would take minutes on a long validation or
+# test part (a 2-series hourly panel with ``--val-size 480``: 866 windows, 311 s): at most
+# STAT_WINDOWS_PER_SERIES windows of a series are fitted (evenly spaced, its first and last
+# included, as one series scores them on 24 origins), fewer where the panel has many series
+# (about STAT_MAX_WINDOWS in all, but always one per series); the baselines' names then say
+# "k of N windows" and they are scored on those windows.
+STAT_WINDOWS_PER_SERIES = 24
+STAT_MAX_WINDOWS = 1_000
 # The statistical models fit the last steps of each history: AutoETS and AutoTheta on 359 M4
 # weekly series took 290 s on their whole histories (up to 2,597 steps), 25 s on the last 300.
 STAT_HISTORY = 300
@@ -114,7 +122,8 @@ def _stored(data: PanelData, part: str) -> dict[str, np.ndarray]:
     series, position = data.origins(part)
     key = hashlib.sha256(
         f"{data.fingerprint}:{data.horizon}:{STAT_HISTORY}:{MSTL_CYCLES}:{STAT_MAX_SERIES}:"
-        f"{_statsforecast_version()}:".encode() + series.tobytes() + position.tobytes()
+        f"{STAT_WINDOWS_PER_SERIES}:{STAT_MAX_WINDOWS}:{_statsforecast_version()}:".encode()
+        + series.tobytes() + position.tobytes()
     ).hexdigest()
     try:
         with np.load(path) as stored:
@@ -137,10 +146,51 @@ def _statsforecast_version() -> str:
         return "none"
 
 
+def stat_windows(data: PanelData, part: str) -> np.ndarray:
+    """The indices of ``part``'s windows the statistical models are fitted on: a series' every
+    window up to ``STAT_WINDOWS_PER_SERIES`` (fewer when the panel has many series, so about
+    ``STAT_MAX_WINDOWS`` in all, never under one per series), else that many evenly spaced,
+    its first and last included.
+
+    Example:
+        >>> stat_windows(data, "val")  # 2 series of 433 validation windows each
+        array([  0,  19,  38, ..., 847, 866])
+    """
+    series, _ = data.origins(part)
+    counts = np.bincount(series, minlength=data.n_series)
+    per = max(1, min(STAT_WINDOWS_PER_SERIES, STAT_MAX_WINDOWS // max(1, int((counts > 0).sum()))))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]  # a series' windows are consecutive
+    return np.concatenate([
+        start + np.unique(np.round(np.linspace(0, n - 1, min(n, per))).astype("int64"))
+        for start, n in zip(starts, counts, strict=True) if n > 0] or [np.zeros(0, "int64")])
+
+
+def scored_windows(data: PanelData, part: str, name: str) -> np.ndarray | None:
+    """The windows baseline ``name`` of ``part`` is scored on: ``stat_windows`` for a
+    statistical model fitted on a subset of them (its name says "k of N windows"), else
+    ``None`` (every window)."""
+    return stat_windows(data, part) if name.endswith(" windows)") else None
+
+
 def _stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
-    series, position, hist = histories(data, part)
-    if len(hist) > STAT_MAX_SERIES:
+    _, _, hist = histories(data, part)
+    pick = stat_windows(data, part)
+    if len(pick) > STAT_MAX_SERIES:
         return {}
+    fitted = _fit_stat([hist[i] for i in pick], data)
+    if len(pick) == len(hist):
+        return fitted
+    label = f"{len(pick)} of {len(hist)} windows"
+    out = {}
+    for name, values in fitted.items():  # each fitted window in its place, the others NaN
+        full = np.full((len(hist), data.horizon), np.nan)
+        full[pick] = values
+        out[f"{name[:-1]}; {label})" if name.endswith(")") else f"{name}({label})"] = full
+    return out
+
+
+def _fit_stat(hist: list[np.ndarray], data: PanelData) -> dict[str, np.ndarray]:
+    """AutoETS, AutoTheta (and MSTL + AutoETS) fitted to each history ``[len(hist), H]``."""
     try:
         from statsforecast.models import AutoETS, AutoTheta
     except ImportError:
@@ -186,20 +236,19 @@ def _forecast_each(hist: list[np.ndarray], horizon: int, models: list) -> dict[s
             for m in models}
 
 
-def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | None = None
-          ) -> dict[str, float]:
+def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | None = None,
+          windows: np.ndarray | None = None) -> dict[str, float]:
     """M4 scores of forecasts ``[W, horizon]`` (series units) of ``part``'s windows: mean over
     series of sMAPE, MASE, MAE and RMSE, and OWA against Naive2 (``reference``: Naive2's
     per-series scores, computed when not given). sMAPE, like OWA, leaves out the series whose
-    MASE is undefined (a constant history)."""
-    series, _ = data.origins(part)
-    scales = data.mase_scales(part)
-    actual = truth(data, part)
-    mine = panel_scores(pred, actual, series, scales, data.n_series)
-    if reference is None:
+    MASE is undefined (a constant history). With ``windows`` (``scored_windows``), only those
+    windows are scored, Naive2 on the same ones."""
+    mine = per_series(data, part, pred, windows)
+    if windows is not None:
+        reference = per_series(data, part, naive2_forecasts(data, part), windows)
+    elif reference is None:
         if ("naive2", part) not in data.memo:
-            data.memo["naive2", part] = panel_scores(naive2_forecasts(data, part), actual,
-                                                     series, scales, data.n_series)
+            data.memo["naive2", part] = per_series(data, part, naive2_forecasts(data, part))
         reference = data.memo["naive2", part]
     ref = reference
     out = {k: float(np.nanmean(mine[k])) for k in ("mase", "mae", "rmse")}
@@ -209,10 +258,15 @@ def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | Non
     return out
 
 
-def per_series(data: PanelData, part: str, pred: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-series scores (``panel_scores``) of forecasts of ``part``'s windows."""
+def per_series(data: PanelData, part: str, pred: np.ndarray,
+               windows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-series scores (``panel_scores``) of forecasts of ``part``'s windows (of those in
+    ``windows`` only, when given)."""
     series, _ = data.origins(part)
-    return panel_scores(pred, truth(data, part), series, data.mase_scales(part), data.n_series)
+    actual = truth(data, part)
+    if windows is not None:
+        series, actual, pred = series[windows], actual[windows], pred[windows]
+    return panel_scores(pred, actual, series, data.mase_scales(part), data.n_series)
 
 
 def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "mse",
@@ -225,12 +279,12 @@ def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "
     key = PANEL_OBJECTIVES[metric]
     out = []
     for name, pred in forecasts.items():
-        s = score(data, part, pred, reference=ref)
+        s = score(data, part, pred, reference=ref, windows=scored_windows(data, part, name))
         out.append(BaselineScore(name=name, loss=s[key], mae=s["mae"], rmse=s["rmse"],
                                  metrics={f"{part}_{k}": s[k] for k in ("smape", "mase", "owa")}))
     return sorted(out, key=lambda b: b.loss)
 
 
-__all__ = ["PANEL_OBJECTIVES", "histories", "naive2_forecasts", "per_series", "score",
-           "mstl_seasons", "score_panel_baselines", "seasonal_naive_helps", "simple_forecasts", "stat_forecasts",
-           "truth"]
+__all__ = ["PANEL_OBJECTIVES", "histories", "mstl_seasons", "naive2_forecasts", "per_series",
+           "score", "score_panel_baselines", "scored_windows", "seasonal_naive_helps",
+           "simple_forecasts", "stat_forecasts", "stat_windows", "truth"]

@@ -120,3 +120,39 @@ def test_a_panel_drops_the_single_series_anchors_of_a_space_that_offers_them(hou
     only = autoseq.SearchSpace([autoseq.Choice("anchor", ("ets", "arima"))], name="single")
     with pytest.raises(SearchSpaceError, match="panel cannot use them"):
         PANEL.adapt_space(only, hourly)
+
+
+def test_a_long_part_fits_the_statistical_models_on_spaced_windows(tmp_path, monkeypatch):
+    """Fitted once per window, AutoETS and AutoTheta on a long validation part took minutes: a
+    series' windows beyond ``STAT_WINDOWS_PER_SERIES`` are thinned, evenly spaced with its
+    first and last kept, and the baselines are named and scored on those windows alone."""
+    import autoseq.panel_baselines as pb
+
+    csv = make_panel_csv(tmp_path / "p.csv", n_series=3, lengths=(90, 100))
+    data = PanelData(load_panel(csv, series_col="series", target="value"), horizon=4,
+                     val_size=40)
+    monkeypatch.setattr(pb, "STAT_WINDOWS_PER_SERIES", 5)
+    series, _ = data.origins("val")
+    pick = pb.stat_windows(data, "val")
+    assert len(series) == 3 * 37 and len(pick) == 15
+    for s in range(3):  # five per series, its first and last window among them
+        mine = np.flatnonzero(series == s)
+        assert set(pick[series[pick] == s]) >= {mine[0], mine[-1]}
+        assert (series[pick] == s).sum() == 5
+    monkeypatch.setattr(pb, "STAT_MAX_WINDOWS", 6)  # many series: fewer each, one at least
+    assert len(pb.stat_windows(data, "val")) == 6
+
+    monkeypatch.setattr(pb, "STAT_MAX_WINDOWS", 1000)
+    out = pb.stat_forecasts(data, "val")
+    assert set(out) == {"autoets(15 of 111 windows)", "autotheta(15 of 111 windows)"}
+    fitted = out["autoets(15 of 111 windows)"]
+    assert np.isfinite(fitted[pick]).all() and np.isnan(np.delete(fitted, pick, axis=0)).all()
+    # scored on its windows, Naive2 on the same ones: the OWA of Naive2's own forecasts is 1
+    assert pb.scored_windows(data, "val", "autoets(15 of 111 windows)") is not None
+    naive2 = pb.naive2_forecasts(data, "val")
+    assert pb.score(data, "val", naive2, windows=pick)["owa"] == pytest.approx(1.0)
+    board = {b.name: b for b in pb.score_panel_baselines(data, "val", metric="owa")}
+    ets = board["autoets(15 of 111 windows)"]
+    assert np.isfinite(ets.loss)
+    assert ets.loss == pytest.approx(pb.score(data, "val", fitted, windows=pick)["owa"])
+    assert board["naive2"].loss == pytest.approx(1.0)

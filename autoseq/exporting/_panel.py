@@ -41,7 +41,7 @@ from autoseq.exporting._panel_intervals import (
     calibrate_panel,
 )
 from autoseq.intervals import IntervalSpec
-from autoseq.panel_baselines import score, simple_forecasts, stat_forecasts
+from autoseq.panel_baselines import score, scored_windows, simple_forecasts, stat_forecasts
 
 PANEL_INPUT = "window"
 
@@ -115,7 +115,9 @@ def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, An
         forecasts = simple_forecasts(data, "test")
         if data.stat_baselines:
             forecasts |= stat_forecasts(data, "test")
-        out["baselines"] = {name: score(data, "test", fc) for name, fc in forecasts.items()}
+        out["baselines"] = {name: score(data, "test", fc,
+                                        windows=scored_windows(data, "test", name))
+                            for name, fc in forecasts.items()}
     return out
 
 

@@ -28,6 +28,7 @@ from autoseq.data._windows import FUTURE, PAST, WINDOW
 from autoseq.panel_baselines import (
     per_series,
     score,
+    scored_windows,
     simple_forecasts,
     stat_forecasts,
 )
@@ -74,12 +75,14 @@ def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") 
     mine = per_series(data, part, pred)
     baselines, wins = {}, {}
     for name, fc in forecasts.items():
-        baselines[name] = score(data, part, fc)
-        theirs = per_series(data, part, fc)
+        windows = scored_windows(data, part, name)  # a statistical model fitted on a subset
+        baselines[name] = score(data, part, fc, windows=windows)
+        theirs = per_series(data, part, fc, windows)
+        ours = mine if windows is None else per_series(data, part, pred, windows)
         # of the series with a MASE (not the constant ones), those beaten by more than 0.1%:
         # the float32 noise of serving the same forecaster (an exported baseline ties itself)
-        defined = np.isfinite(mine["mase"]) & np.isfinite(theirs["mase"])
-        beaten = mine["mase"][defined] < theirs["mase"][defined] * (1 - 1e-3)
+        defined = np.isfinite(ours["mase"]) & np.isfinite(theirs["mase"])
+        beaten = ours["mase"][defined] < theirs["mase"][defined] * (1 - 1e-3)
         wins[name] = float(beaten.mean()) if defined.any() else 0.0
     ref = per_series(data, part, forecasts["naive2"])
     order = np.argsort(-np.nan_to_num(mine["mase"], nan=-1))[:WORST_SERIES]
