@@ -31,8 +31,8 @@ STAT_MAX_SERIES = 20_000
 # test part (a 2-series hourly panel with ``--val-size 480``: 866 windows, 311 s): at most
 # STAT_WINDOWS_PER_SERIES windows of a series are fitted (evenly spaced, its first and last
 # included, as one series scores them on 24 origins), fewer where the panel has many series
-# (about STAT_MAX_WINDOWS in all, but always one per series); the baselines' names then say
-# "k of N windows" and they are scored on those windows.
+# (about STAT_MAX_WINDOWS in all, but always one per series); they are scored on those
+# windows (``scored_windows``), and the leaderboard's names say "k of N windows".
 STAT_WINDOWS_PER_SERIES = 24
 STAT_MAX_WINDOWS = 1_000
 # The statistical models fit the last steps of each history: AutoETS and AutoTheta on 359 M4
@@ -101,7 +101,9 @@ STAT_CACHE = "panel_stat_{part}.npz"
 def stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
     """AutoETS and AutoTheta (``statsforecast``, M4's season) per window of ``part``, and MSTL +
     AutoETS on the frequency's seasons where it has two or more (hourly: 24 and 168) that every
-    history holds twice; empty when statsforecast is missing or there are too many windows.
+    history holds twice; empty when statsforecast is missing or there are over
+    ``STAT_MAX_SERIES`` series. Only ``stat_windows`` are fitted (the others' rows are NaN):
+    score them with ``scored_windows``.
 
     Computed once per part: kept in memory, and in ``data.cache_dir`` (a run folder, when the
     data know it) so the report and export after a search do not fit them again (one refit per
@@ -154,7 +156,7 @@ def stat_windows(data: PanelData, part: str) -> np.ndarray:
 
     Example:
         >>> stat_windows(data, "val")  # 2 series of 433 validation windows each
-        array([  0,  19,  38, ..., 847, 866])
+        array([  0,  19,  38, ..., 827, 846, 865])
     """
     series, _ = data.origins(part)
     counts = np.bincount(series, minlength=data.n_series)
@@ -167,9 +169,28 @@ def stat_windows(data: PanelData, part: str) -> np.ndarray:
 
 def scored_windows(data: PanelData, part: str, name: str) -> np.ndarray | None:
     """The windows baseline ``name`` of ``part`` is scored on: ``stat_windows`` for a
-    statistical model fitted on a subset of them (its name says "k of N windows"), else
-    ``None`` (every window)."""
-    return stat_windows(data, part) if name.endswith(" windows)") else None
+    statistical model fitted on a subset of them (``stat_forecasts`` of that part asked
+    before), else ``None`` (every window)."""
+    if name not in data.memo.get(("stat", part), {}):
+        return None
+    pick = stat_windows(data, part)
+    return pick if len(pick) < len(data.origins(part)[0]) else None
+
+
+def windows_label(data: PanelData, part: str) -> str | None:
+    """``"48 of 866 windows"`` when ``part``'s statistical models are fitted on a subset of its
+    windows, else ``None``."""
+    total = len(data.origins(part)[0])
+    k = len(stat_windows(data, part))
+    return f"{k} of {total} windows" if k < total else None
+
+
+def subset_name(name: str, label: str | None) -> str:
+    """``autoets(48 of 866 windows)``, ``mstl_ets(m=24,168; 48 of 866 windows)``: a baseline's
+    name with ``windows_label`` (unchanged for ``None``)."""
+    if label is None:
+        return name
+    return f"{name[:-1]}; {label})" if name.endswith(")") else f"{name}({label})"
 
 
 def _stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
@@ -180,12 +201,10 @@ def _stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
     fitted = _fit_stat([hist[i] for i in pick], data)
     if len(pick) == len(hist):
         return fitted
-    label = f"{len(pick)} of {len(hist)} windows"
     out = {}
     for name, values in fitted.items():  # each fitted window in its place, the others NaN
-        full = np.full((len(hist), data.horizon), np.nan)
-        full[pick] = values
-        out[f"{name[:-1]}; {label})" if name.endswith(")") else f"{name}({label})"] = full
+        out[name] = np.full((len(hist), data.horizon), np.nan)
+        out[name][pick] = values
     return out
 
 
@@ -278,8 +297,11 @@ def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "
     ref = per_series(data, part, forecasts["naive2"])
     key = PANEL_OBJECTIVES[metric]
     out = []
+    label = windows_label(data, part)
     for name, pred in forecasts.items():
-        s = score(data, part, pred, reference=ref, windows=scored_windows(data, part, name))
+        windows = scored_windows(data, part, name)
+        s = score(data, part, pred, reference=ref, windows=windows)
+        name = name if windows is None else subset_name(name, label)
         out.append(BaselineScore(name=name, loss=s[key], mae=s["mae"], rmse=s["rmse"],
                                  metrics={f"{part}_{k}": s[k] for k in ("smape", "mase", "owa")}))
     return sorted(out, key=lambda b: b.loss)
@@ -287,4 +309,5 @@ def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "
 
 __all__ = ["PANEL_OBJECTIVES", "histories", "mstl_seasons", "naive2_forecasts", "per_series",
            "score", "score_panel_baselines", "scored_windows", "seasonal_naive_helps",
-           "simple_forecasts", "stat_forecasts", "stat_windows", "truth"]
+           "simple_forecasts", "stat_forecasts", "stat_windows", "subset_name", "truth",
+           "windows_label"]

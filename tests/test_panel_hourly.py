@@ -125,7 +125,7 @@ def test_a_panel_drops_the_single_series_anchors_of_a_space_that_offers_them(hou
 def test_a_long_part_fits_the_statistical_models_on_spaced_windows(tmp_path, monkeypatch):
     """Fitted once per window, AutoETS and AutoTheta on a long validation part took minutes: a
     series' windows beyond ``STAT_WINDOWS_PER_SERIES`` are thinned, evenly spaced with its
-    first and last kept, and the baselines are named and scored on those windows alone."""
+    first and last kept, and the baselines are scored on those windows alone."""
     import autoseq.panel_baselines as pb
 
     csv = make_panel_csv(tmp_path / "p.csv", n_series=3, lengths=(90, 100))
@@ -144,15 +144,41 @@ def test_a_long_part_fits_the_statistical_models_on_spaced_windows(tmp_path, mon
 
     monkeypatch.setattr(pb, "STAT_MAX_WINDOWS", 1000)
     out = pb.stat_forecasts(data, "val")
-    assert set(out) == {"autoets(15 of 111 windows)", "autotheta(15 of 111 windows)"}
-    fitted = out["autoets(15 of 111 windows)"]
+    assert set(out) == {"autoets", "autotheta"}
+    fitted = out["autoets"]
     assert np.isfinite(fitted[pick]).all() and np.isnan(np.delete(fitted, pick, axis=0)).all()
+    np.testing.assert_array_equal(pb.scored_windows(data, "val", "autoets"), pick)
+    assert pb.scored_windows(data, "val", "naive2") is None
     # scored on its windows, Naive2 on the same ones: the OWA of Naive2's own forecasts is 1
-    assert pb.scored_windows(data, "val", "autoets(15 of 111 windows)") is not None
     naive2 = pb.naive2_forecasts(data, "val")
     assert pb.score(data, "val", naive2, windows=pick)["owa"] == pytest.approx(1.0)
     board = {b.name: b for b in pb.score_panel_baselines(data, "val", metric="owa")}
-    ets = board["autoets(15 of 111 windows)"]
+    ets = board["autoets(15 of 111 windows)"]  # the leaderboard's name says so
     assert np.isfinite(ets.loss)
     assert ets.loss == pytest.approx(pb.score(data, "val", fitted, windows=pick)["owa"])
     assert board["naive2"].loss == pytest.approx(1.0)
+
+
+def test_export_and_report_put_the_network_beside_thinned_baselines(tmp_path, monkeypatch):
+    """Validation and test thinned to different counts: export's test scores and the report's
+    table name the statistical baselines on their windows and score the network there too."""
+    import autoseq.panel_baselines as pb
+    from autoseq.report import write_report
+
+    monkeypatch.setattr(pb, "STAT_WINDOWS_PER_SERIES", 5)
+    csv = make_panel_csv(tmp_path / "p.csv", n_series=3, lengths=(90, 100))
+    out = tmp_path / "run"
+    autoseq.search(csv, series_col="series", target="value", horizon=4, val_size=40,
+                   test_size=30, space="panel_fast", trials=1, max_epochs=1, out=out,
+                   report=False, jobs=1)
+    board = pd.read_csv(out / "leaderboard.csv")
+    assert "autoets(15 of 111 windows)" in set(board["model"])
+    metrics = autoseq.export(out, report=False).manifest["metrics"]
+    ets = metrics["test_baselines"]["autoets(15 of 81 windows)"]
+    stat = metrics["test_stat_windows"]
+    assert (stat["windows"], stat["of"]) == (15, 81) and metrics["test"]["windows"] == 81
+    assert np.isfinite(ets["owa"]) and np.isfinite(stat["model"]["owa"])
+    assert stat["model"]["owa"] != metrics["test"]["owa"]  # the network on those 15 windows
+    text = Path(write_report(out, importance=False).markdown).read_text()
+    assert "| autoets\\* |" in text and "| the same model, on the windows marked \\* |" in text
+    assert "on 15 of 111 windows of validation and 15 of 81 windows of test" in text

@@ -41,7 +41,15 @@ from autoseq.exporting._panel_intervals import (
     calibrate_panel,
 )
 from autoseq.intervals import IntervalSpec
-from autoseq.panel_baselines import score, scored_windows, simple_forecasts, stat_forecasts
+from autoseq.panel_baselines import (
+    score,
+    scored_windows,
+    simple_forecasts,
+    stat_forecasts,
+    stat_windows,
+    subset_name,
+    windows_label,
+)
 
 PANEL_INPUT = "window"
 
@@ -105,19 +113,25 @@ def export_panel(run: RunFolder, data: PanelData, *, trial: int | None, out: str
 def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, Any]:
     """The exported model on every series' raw windows of ``part``; on test, next to the simple
     baselines and (unless the run was made with ``--no-stat-baselines``) the statistical
-    ones."""
+    ones; where those are fitted on a subset of the windows, the model's scores there too
+    (``stat``)."""
     series, position = data.origins(part)
     x, _ = data.windows(series, position, lookback)
     feed = data.feed(x[..., None], (series, position), taken_inputs(raw_model))
-    pred = raw_model.predict(feed, batch_size=1024, verbose=0)[..., 0]
-    out = {"model": score(data, part, pred.astype("float64")), "windows": int(len(x))}
+    pred = raw_model.predict(feed, batch_size=1024, verbose=0)[..., 0].astype("float64")
+    out = {"model": score(data, part, pred), "windows": int(len(x))}
     if part == "test":
-        forecasts = simple_forecasts(data, "test")
-        if data.stat_baselines:
-            forecasts |= stat_forecasts(data, "test")
-        out["baselines"] = {name: score(data, "test", fc,
-                                        windows=scored_windows(data, "test", name))
-                            for name, fc in forecasts.items()}
+        out["baselines"] = {name: score(data, "test", fc)
+                            for name, fc in simple_forecasts(data, "test").items()}
+        stat = stat_forecasts(data, "test") if data.stat_baselines else {}
+        label = windows_label(data, "test")
+        if stat and label:  # fitted on a subset: scored there, the model beside them
+            pick = stat_windows(data, "test")
+            out["stat"] = {"windows": int(len(pick)), "of": int(len(x)),
+                           "model": score(data, "test", pred, windows=pick)}
+        for name, fc in stat.items():
+            out["baselines"][subset_name(name, label)] = score(
+                data, "test", fc, windows=scored_windows(data, "test", name))
     return out
 
 
@@ -248,7 +262,8 @@ def _manifest(data: PanelData, number: int, config: dict[str, Any], info: dict[s
         "metrics": {"val": val["model"] | {"windows": val["windows"]},
             "val_trial": val_scores(info) | {"trial": number},
             "test": test["model"] | {"windows": test["windows"]},
-            "test_baselines": test["baselines"]},
+            "test_baselines": test["baselines"]}
+            | ({"test_stat_windows": test["stat"]} if "stat" in test else {}),
         "data": {"source": panel.source, "fingerprint": panel.fingerprint,
                  "series": data.n_series, "split": data.describe()},
         "versions": versions(),

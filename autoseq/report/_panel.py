@@ -31,6 +31,7 @@ from autoseq.panel_baselines import (
     scored_windows,
     simple_forecasts,
     stat_forecasts,
+    windows_label,
 )
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
@@ -47,6 +48,7 @@ logger = logging.getLogger("autoseq")
 
 _KEY = "panel"  # where ``evaluate_panel`` leaves its scores in ``Evidence.sequences``
 _EXPORT_KEY = "panel_export"  # and the manifest of the export it scored
+_PART = {"val": "validation", "test": "test"}
 _LOOKBACK_KEY = "panel_lookback"  # and the lookback of the forecaster it measured
 WORST_SERIES = 10
 EXAMPLES = 6  # two each of the best, median and worst series by skill
@@ -64,6 +66,9 @@ class PanelScores:
     skill: np.ndarray | None = None  # per series: 1 - network's MASE / Naive2's MASE
     examples: list[Example] | None = None
     label: str = "best model"  # what forecast: "exported mean of 3 best trials (trials 4, 1, 7)"
+    subset: dict | None = None
+    """The statistical baselines fitted on a subset of the windows: ``{"label": "48 of 866
+    windows", "names": [...], "model": the network's scores on those windows}``."""
 
 
 def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") -> PanelScores:
@@ -73,9 +78,13 @@ def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") 
     if data.stat_baselines:
         forecasts |= stat_forecasts(data, part)
     mine = per_series(data, part, pred)
-    baselines, wins = {}, {}
+    baselines, wins, subset = {}, {}, None
     for name, fc in forecasts.items():
         windows = scored_windows(data, part, name)  # a statistical model fitted on a subset
+        if windows is not None:
+            subset = subset or {"label": windows_label(data, part), "names": [],
+                                "model": score(data, part, pred, windows=windows)}
+            subset["names"].append(name)
         baselines[name] = score(data, part, fc, windows=windows)
         theirs = per_series(data, part, fc, windows)
         ours = mine if windows is None else per_series(data, part, pred, windows)
@@ -95,7 +104,7 @@ def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") 
                key=lambda k: np.nan_to_num(baselines[k]["owa"], nan=np.inf))
     examples = _examples(data, part, pred, forecasts[base], base, mine["series"], skill)
     return PanelScores(part, score(data, part, pred), baselines, wins, worst, skill, examples,
-                       label)
+                       label, subset)
 
 
 def _examples(data, part: str, pred: np.ndarray, baseline: np.ndarray, baseline_name: str,
@@ -232,10 +241,14 @@ def panel_skill(ev: Evidence) -> str:
         return "The model could not be scored against the baselines."
     best = min(scores.baselines.items(), key=lambda kv: kv[1]["owa"])
     owa = scores.model["owa"]
-    verdict = "better than" if owa < best[1]["owa"] else "no better than"
+    sub = scores.subset if scores.subset and best[0] in scores.subset["names"] else None
+    mine = sub["model"]["owa"] if sub else owa  # the same windows as the best baseline's
+    verdict = "better than" if mine < best[1]["owa"] else "no better than"
+    where = (f"; on the {sub['label']} it was fitted on, the model scores "
+             f"{fmt.num(mine, 3)}") if sub else ""
     return (f"On every series' held-out test window the {scores.label} scores OWA "
             f"{fmt.num(owa, 3)} (Naive2 = 1), {verdict} the best baseline, {best[0]} "
-            f"({fmt.num(best[1]['owa'], 3)}); it beats Naive2's MASE on "
+            f"({fmt.num(best[1]['owa'], 3)}{where}); it beats Naive2's MASE on "
             f"{100 * scores.wins.get('naive2', 0):.0f}% of the series.")
 
 
@@ -332,15 +345,26 @@ def winner_section(ev: Evidence) -> Section:
     keys = ("smape", "mase", "owa")
     rows = [(parts["test"].label, *[fmt.num(parts[p].model[k], 3) for p in ("val", "test")
                              for k in keys], f"{100 * parts['test'].wins['naive2']:.0f}")]
+    subsets = {p: parts[p].subset for p in ("val", "test") if parts[p].subset}
+    if subsets:  # the network on the windows the statistical baselines were fitted on
+        rows.append(("the same model, on the windows marked *",
+                     *[fmt.num((parts[p].subset or {"model": parts[p].model})["model"][k], 3)
+                       for p in ("val", "test") for k in keys], ""))
     for name in parts["test"].baselines:
-        rows.append((name, *[fmt.num(parts[p].baselines[name][k], 3) for p in ("val", "test")
-                             for k in keys], f"{100 * parts['test'].wins[name]:.0f}"))
+        shown = name + ("*" if any(name in s["names"] for s in subsets.values()) else "")
+        rows.append((shown, *[fmt.num(parts[p].baselines.get(name, {}).get(k), 3)
+                              for p in ("val", "test") for k in keys],
+                     f"{100 * parts['test'].wins[name]:.0f}"))
     cols = tuple(f"{p} {k}" for p in ("val", "test") for k in ("sMAPE", "MASE", "OWA"))
+    fitted = " and ".join(f"{s['label']} of {_PART[p]}" for p, s in subsets.items())
+    fitted = fitted and (f" *Fitted and scored (Naive2 too) on {fitted} (evenly spaced per "
+                         "series), beside the network on those windows.")
     sec.add(Table(("model", *cols, "test: series won (%)"), tuple(rows),
                   numeric=(False, *([True] * 7)), highlight=(0,), name="panel_metrics",
                   caption="M4's sMAPE (%) and MASE averaged over series; OWA against Naive2. "
                           "'series won': share of series whose test MASE the network beats "
-                          "by more than 0.1% (constant series, which have no MASE, left out)."))
+                          "by more than 0.1% (constant series, which have no MASE, left out)."
+                          + fitted))
     sec.add(Paragraph(panel_skill(ev)))
     choice = _selection_words(ev.sequences.get(_EXPORT_KEY))
     return sec.add(Paragraph(choice)) if choice else sec
