@@ -264,7 +264,7 @@ def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | Non
     windows are scored, Naive2 on the same ones."""
     mine = per_series(data, part, pred, windows)
     if windows is not None:
-        reference = per_series(data, part, naive2_forecasts(data, part), windows)
+        reference = per_series(data, part, simple_forecasts(data, part)["naive2"], windows)
     elif reference is None:
         if ("naive2", part) not in data.memo:
             data.memo["naive2", part] = per_series(data, part, naive2_forecasts(data, part))

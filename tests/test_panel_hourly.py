@@ -182,3 +182,17 @@ def test_export_and_report_put_the_network_beside_thinned_baselines(tmp_path, mo
     text = Path(write_report(out, importance=False).markdown).read_text()
     assert "| autoets\\* |" in text and "| the same model, on the windows marked \\* |" in text
     assert "on 15 of 111 windows of validation and 15 of 81 windows of test" in text
+
+
+def test_the_report_compares_a_thinned_best_baseline_on_its_own_windows():
+    from autoseq.report._evidence import Evidence
+    from autoseq.report._panel import PanelScores, panel_skill
+
+    subset = {"label": "15 of 81 windows", "names": ["autoets"], "model": {"owa": 0.95}}
+    ev = Evidence.__new__(Evidence)
+    ev.sequences = {"panel": {"test": PanelScores(
+        "test", {"owa": 0.9}, {"autoets": {"owa": 0.92}, "naive2": {"owa": 1.0}},
+        {"naive2": 0.7}, [], subset=subset, label="exported best trial")}}
+    # 0.9 on every window, but 0.95 where autoets (0.92) was fitted: no better than it
+    assert ("scores OWA 0.9 (Naive2 = 1); on the 15 of 81 windows the best baseline, autoets, "
+            "was fitted on, it scores 0.95, no better than autoets (0.92);") in panel_skill(ev)

@@ -48,8 +48,8 @@ logger = logging.getLogger("autoseq")
 
 _KEY = "panel"  # where ``evaluate_panel`` leaves its scores in ``Evidence.sequences``
 _EXPORT_KEY = "panel_export"  # and the manifest of the export it scored
-_PART = {"val": "validation", "test": "test"}
 _LOOKBACK_KEY = "panel_lookback"  # and the lookback of the forecaster it measured
+_PART = {"val": "validation", "test": "test"}
 WORST_SERIES = 10
 EXAMPLES = 6  # two each of the best, median and worst series by skill
 
@@ -244,12 +244,13 @@ def panel_skill(ev: Evidence) -> str:
     sub = scores.subset if scores.subset and best[0] in scores.subset["names"] else None
     mine = sub["model"]["owa"] if sub else owa  # the same windows as the best baseline's
     verdict = "better than" if mine < best[1]["owa"] else "no better than"
-    where = (f"; on the {sub['label']} it was fitted on, the model scores "
-             f"{fmt.num(mine, 3)}") if sub else ""
+    versus = f"{verdict} the best baseline, {best[0]} ({fmt.num(best[1]['owa'], 3)})"
+    if sub:  # compared where that baseline was fitted
+        versus = (f"on the {sub['label']} the best baseline, {best[0]}, was fitted on, it "
+                  f"scores {fmt.num(mine, 3)}, {versus.replace(' the best baseline,', '')}")
     return (f"On every series' held-out test window the {scores.label} scores OWA "
-            f"{fmt.num(owa, 3)} (Naive2 = 1), {verdict} the best baseline, {best[0]} "
-            f"({fmt.num(best[1]['owa'], 3)}{where}); it beats Naive2's MASE on "
-            f"{100 * scores.wins.get('naive2', 0):.0f}% of the series.")
+            f"{fmt.num(owa, 3)} (Naive2 = 1){'; ' if sub else ', '}{versus}; it beats "
+            f"Naive2's MASE on {100 * scores.wins.get('naive2', 0):.0f}% of the series.")
 
 
 def panel_sections(ev: Evidence) -> list[Section]:
