@@ -32,7 +32,7 @@ STAT_MAX_SERIES = 20_000
 # STAT_WINDOWS_PER_SERIES windows of a series are fitted (evenly spaced, its first and last
 # included, as one series scores them on 24 origins), fewer where the panel has many series
 # (about STAT_MAX_WINDOWS in all, but always one per series); they are scored on those
-# windows (``scored_windows``), and the leaderboard's names say "k of N windows".
+# windows (``thinned``), and the leaderboard's names say "k of N windows".
 STAT_WINDOWS_PER_SERIES = 24
 STAT_MAX_WINDOWS = 1_000
 # The statistical models fit the last steps of each history: AutoETS and AutoTheta on 359 M4
@@ -103,7 +103,7 @@ def stat_forecasts(data: PanelData, part: str) -> dict[str, np.ndarray]:
     AutoETS on the frequency's seasons where it has two or more (hourly: 24 and 168) that every
     history holds twice; empty when statsforecast is missing or there are over
     ``STAT_MAX_SERIES`` series. Only ``stat_windows`` are fitted (the others' rows are NaN):
-    score them with ``scored_windows``.
+    score them on the windows ``thinned`` gives.
 
     Computed once per part: kept in memory, and in ``data.cache_dir`` (a run folder, when the
     data know it) so the report and export after a search do not fit them again (one refit per
@@ -167,27 +167,16 @@ def stat_windows(data: PanelData, part: str) -> np.ndarray:
         for start, n in zip(starts, counts, strict=True) if n > 0] or [np.zeros(0, "int64")])
 
 
-def scored_windows(data: PanelData, part: str, name: str) -> np.ndarray | None:
-    """The windows baseline ``name`` of ``part`` is scored on: ``stat_windows`` for a
-    statistical model fitted on a subset of them (``stat_forecasts`` of that part asked
-    before), else ``None`` (every window)."""
-    if name not in data.memo.get(("stat", part), {}):
-        return None
-    pick = stat_windows(data, part)
-    return pick if len(pick) < len(data.origins(part)[0]) else None
-
-
-def windows_label(data: PanelData, part: str) -> str | None:
-    """``"48 of 866 windows"`` when ``part``'s statistical models are fitted on a subset of its
-    windows, else ``None``."""
-    total = len(data.origins(part)[0])
-    k = len(stat_windows(data, part))
-    return f"{k} of {total} windows" if k < total else None
+def thinned(data: PanelData, part: str) -> tuple[np.ndarray, str] | None:
+    """``(stat_windows, "48 of 866 windows")`` when ``part``'s statistical models are fitted on
+    a subset of its windows (score them there), else ``None`` (every window)."""
+    pick, total = stat_windows(data, part), len(data.origins(part)[0])
+    return (pick, f"{len(pick)} of {total} windows") if len(pick) < total else None
 
 
 def subset_name(name: str, label: str | None) -> str:
     """``autoets(48 of 866 windows)``, ``mstl_ets(m=24,168; 48 of 866 windows)``: a baseline's
-    name with ``windows_label`` (unchanged for ``None``)."""
+    name with ``thinned``'s label (unchanged for ``None``)."""
     if label is None:
         return name
     return f"{name[:-1]}; {label})" if name.endswith(")") else f"{name}({label})"
@@ -260,8 +249,8 @@ def score(data: PanelData, part: str, pred: np.ndarray, *, reference: dict | Non
     """M4 scores of forecasts ``[W, horizon]`` (series units) of ``part``'s windows: mean over
     series of sMAPE, MASE, MAE and RMSE, and OWA against Naive2 (``reference``: Naive2's
     per-series scores, computed when not given). sMAPE, like OWA, leaves out the series whose
-    MASE is undefined (a constant history). With ``windows`` (``scored_windows``), only those
-    windows are scored, Naive2 on the same ones."""
+    MASE is undefined (a constant history). With ``windows`` (``thinned``), only those windows
+    are scored, Naive2 on the same ones."""
     mine = per_series(data, part, pred, windows)
     if windows is not None:
         reference = per_series(data, part, simple_forecasts(data, part)["naive2"], windows)
@@ -292,22 +281,20 @@ def score_panel_baselines(data: PanelData, part: str = "val", *, metric: str = "
                           stat: bool = True) -> list[BaselineScore]:
     """Every panel baseline scored on ``part``, ranked on ``metric``'s objective; best first."""
     forecasts = simple_forecasts(data, part)
-    if stat:
-        forecasts |= stat_forecasts(data, part)
+    fitted = stat_forecasts(data, part) if stat else {}
+    pick, label = (fitted and thinned(data, part)) or (None, None)
     ref = per_series(data, part, forecasts["naive2"])
     key = PANEL_OBJECTIVES[metric]
     out = []
-    label = windows_label(data, part)
-    for name, pred in forecasts.items():
-        windows = scored_windows(data, part, name)
+    for name, pred in (forecasts | fitted).items():
+        windows = pick if name in fitted else None
         s = score(data, part, pred, reference=ref, windows=windows)
-        name = name if windows is None else subset_name(name, label)
+        name = subset_name(name, label) if name in fitted else name
         out.append(BaselineScore(name=name, loss=s[key], mae=s["mae"], rmse=s["rmse"],
                                  metrics={f"{part}_{k}": s[k] for k in ("smape", "mase", "owa")}))
     return sorted(out, key=lambda b: b.loss)
 
 
 __all__ = ["PANEL_OBJECTIVES", "histories", "mstl_seasons", "naive2_forecasts", "per_series",
-           "score", "score_panel_baselines", "scored_windows", "seasonal_naive_helps",
-           "simple_forecasts", "stat_forecasts", "stat_windows", "subset_name", "truth",
-           "windows_label"]
+           "score", "score_panel_baselines", "seasonal_naive_helps", "simple_forecasts",
+           "stat_forecasts", "stat_windows", "subset_name", "thinned", "truth"]

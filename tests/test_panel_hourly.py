@@ -147,8 +147,9 @@ def test_a_long_part_fits_the_statistical_models_on_spaced_windows(tmp_path, mon
     assert set(out) == {"autoets", "autotheta"}
     fitted = out["autoets"]
     assert np.isfinite(fitted[pick]).all() and np.isnan(np.delete(fitted, pick, axis=0)).all()
-    np.testing.assert_array_equal(pb.scored_windows(data, "val", "autoets"), pick)
-    assert pb.scored_windows(data, "val", "naive2") is None
+    thin, label = pb.thinned(data, "val")
+    np.testing.assert_array_equal(thin, pick)
+    assert label == "15 of 111 windows"
     # scored on its windows, Naive2 on the same ones: the OWA of Naive2's own forecasts is 1
     naive2 = pb.naive2_forecasts(data, "val")
     assert pb.score(data, "val", naive2, windows=pick)["owa"] == pytest.approx(1.0)
@@ -157,6 +158,9 @@ def test_a_long_part_fits_the_statistical_models_on_spaced_windows(tmp_path, mon
     assert np.isfinite(ets.loss)
     assert ets.loss == pytest.approx(pb.score(data, "val", fitted, windows=pick)["owa"])
     assert board["naive2"].loss == pytest.approx(1.0)
+    # the simple baselines on every window
+    snaive = pb.simple_forecasts(data, "val")["seasonal_naive(m=7)"]
+    assert board["seasonal_naive(m=7)"].loss == pytest.approx(pb.score(data, "val", snaive)["owa"])
 
 
 def test_export_and_report_put_the_network_beside_thinned_baselines(tmp_path, monkeypatch):

@@ -43,12 +43,10 @@ from autoseq.exporting._panel_intervals import (
 from autoseq.intervals import IntervalSpec
 from autoseq.panel_baselines import (
     score,
-    scored_windows,
     simple_forecasts,
     stat_forecasts,
-    stat_windows,
     subset_name,
-    windows_label,
+    thinned,
 )
 
 PANEL_INPUT = "window"
@@ -124,14 +122,12 @@ def _score(raw_model, data: PanelData, lookback: int, part: str) -> dict[str, An
         out["baselines"] = {name: score(data, "test", fc)
                             for name, fc in simple_forecasts(data, "test").items()}
         stat = stat_forecasts(data, "test") if data.stat_baselines else {}
-        label = windows_label(data, "test")
-        if stat and label:  # fitted on a subset: scored there, the model beside them
-            pick = stat_windows(data, "test")
+        pick, label = (stat and thinned(data, "test")) or (None, None)
+        if label:  # fitted on a subset: scored there, the model beside them
             out["stat"] = {"windows": int(len(pick)), "of": int(len(x)),
                            "model": score(data, "test", pred, windows=pick)}
         for name, fc in stat.items():
-            out["baselines"][subset_name(name, label)] = score(
-                data, "test", fc, windows=scored_windows(data, "test", name))
+            out["baselines"][subset_name(name, label)] = score(data, "test", fc, windows=pick)
     return out
 
 

@@ -28,10 +28,9 @@ from autoseq.data._windows import FUTURE, PAST, WINDOW
 from autoseq.panel_baselines import (
     per_series,
     score,
-    scored_windows,
     simple_forecasts,
     stat_forecasts,
-    windows_label,
+    thinned,
 )
 from autoseq.report._content import Facts, Paragraph, Section, Table
 from autoseq.report._evidence import Evidence
@@ -74,20 +73,19 @@ class PanelScores:
 def score_part(pred: np.ndarray, data, part: str, *, label: str = "best model") -> PanelScores:
     """Score forecasts ``pred`` ``[W, horizon]`` of ``part``'s windows (``val`` or ``test``)
     of ``data`` and every baseline's; ``label`` says what forecast."""
-    forecasts = simple_forecasts(data, part)
-    if data.stat_baselines:
-        forecasts |= stat_forecasts(data, part)
+    stat = stat_forecasts(data, part) if data.stat_baselines else {}
+    forecasts = simple_forecasts(data, part) | stat
+    pick, fitted_on = (stat and thinned(data, part)) or (None, None)
     mine = per_series(data, part, pred)
-    baselines, wins, subset = {}, {}, None
+    there = mine if pick is None else per_series(data, part, pred, pick)  # where stat is fitted
+    subset = fitted_on and {"label": fitted_on, "names": list(stat),
+                            "model": score(data, part, pred, windows=pick)}
+    baselines, wins = {}, {}
     for name, fc in forecasts.items():
-        windows = scored_windows(data, part, name)  # a statistical model fitted on a subset
-        if windows is not None:
-            subset = subset or {"label": windows_label(data, part), "names": [],
-                                "model": score(data, part, pred, windows=windows)}
-            subset["names"].append(name)
+        windows = pick if name in stat else None
         baselines[name] = score(data, part, fc, windows=windows)
         theirs = per_series(data, part, fc, windows)
-        ours = mine if windows is None else per_series(data, part, pred, windows)
+        ours = there if name in stat else mine
         # of the series with a MASE (not the constant ones), those beaten by more than 0.1%:
         # the float32 noise of serving the same forecaster (an exported baseline ties itself)
         defined = np.isfinite(ours["mase"]) & np.isfinite(theirs["mase"])
